@@ -1,0 +1,175 @@
+"""Saving and loading trained models: a safetensors file plus a JSON manifest.
+
+Nothing is ever unpickled: tensors go through ``safetensors`` (a format that cannot carry code) and
+everything else through JSON. The manifest records the model, its hyperparameters, the fingerprint
+of the dataset it was trained on, metrics and library versions, and the SHA-256 of the tensor file
+so that a truncated or altered file is caught before use. Each failure raises a specific
+``ArtifactError`` subclass, which callers turn into a retrain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from engine.data.ratings import Ratings
+from engine.models import model_class
+from engine.models.base import Recommender
+
+FORMAT_VERSION = 1
+TENSORS = "model.safetensors"
+MANIFEST = "manifest.json"
+
+
+class ArtifactError(RuntimeError):
+    """A saved model cannot be used; the message says why."""
+
+
+class ArtifactMissing(ArtifactError):
+    """No model saved at that path."""
+
+
+class ArtifactCorrupt(ArtifactError):
+    """Files unreadable, truncated, or not matching their recorded checksum."""
+
+
+class ArtifactMismatch(ArtifactError):
+    """A valid model, but trained on another dataset (or an incompatible format)."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import engine
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "engine": engine.__version__,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    return value
+
+
+def save_model(
+    model: Recommender,
+    path: str | Path,
+    dataset: Ratings | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` into folder ``path`` atomically (a crash never leaves a half-written model)."""
+    model._check_fitted()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_tensors().items()}
+    save_file(tensors, str(staging / TENSORS))
+    manifest = {
+        "format": FORMAT_VERSION,
+        "model": model.name,
+        "kind": model.kind,
+        "hyperparameters": model.config.to_dict(),
+        "n_users": model.n_users,
+        "n_items": model.n_items,
+        "dataset": None
+        if dataset is None
+        else {
+            "name": dataset.name,
+            "fingerprint": dataset.fingerprint,
+            "n_ratings": len(dataset),
+        },
+        "info": _jsonable(model.info),
+        "metrics": _jsonable(metrics or {}),
+        "versions": _versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "sha256": _sha256(staging / TENSORS),
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    if path.exists():
+        old = path.with_name(f".{path.name}-old-{os.getpid()}")
+        path.rename(old)
+        staging.rename(path)
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    else:
+        staging.rename(path)
+    return path
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of the model saved at ``path``."""
+    path = Path(path)
+    file = path / MANIFEST
+    if not file.exists():
+        raise ArtifactMissing(f"no saved model at {path}")
+    try:
+        manifest = json.loads(file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactCorrupt(f"{file} is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        raise ArtifactMismatch(f"{file} has an unknown format (expected version {FORMAT_VERSION})")
+    return manifest
+
+
+def load_model(
+    path: str | Path,
+    device: str | torch.device | None = None,
+    dataset: Ratings | None = None,
+) -> Recommender:
+    """Load the model at ``path``; with ``dataset``, refuse one trained on other data."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    tensor_file = path / TENSORS
+    if not tensor_file.exists():
+        raise ArtifactMissing(f"{tensor_file} is missing")
+    if _sha256(tensor_file) != manifest.get("sha256"):
+        raise ArtifactCorrupt(f"{tensor_file} does not match its checksum (truncated or altered)")
+    if dataset is not None:
+        saved = (manifest.get("dataset") or {}).get("fingerprint")
+        if saved != dataset.fingerprint:
+            raise ArtifactMismatch(
+                f"{path} was trained on dataset {saved}, not on the loaded {dataset.name} ({dataset.fingerprint})"
+            )
+    try:
+        cls = model_class(manifest["model"])
+        model = cls(device=device, **manifest["hyperparameters"])
+        tensors = load_file(str(tensor_file), device=str(model.device))
+    except (KeyError, ValueError, TypeError, SafetensorError) as exc:
+        raise ArtifactCorrupt(f"{path} cannot be restored: {exc}") from exc
+    model.n_users, model.n_items = int(manifest["n_users"]), int(manifest["n_items"])
+    model.info = dict(manifest.get("info") or {})
+    try:
+        model.load_state_tensors(tensors)
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise ArtifactCorrupt(f"{path} holds tensors this model cannot use: {exc}") from exc
+    model.fitted = True
+    return model

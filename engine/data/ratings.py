@@ -1,0 +1,253 @@
+"""The ``Ratings`` container: one immutable, index-encoded view of a MovieLens dataset.
+
+Every model, split and metric speaks in contiguous int32 indices; the id maps back to MovieLens
+``userId`` / ``movieId`` live here and nowhere else. A split keeps the *same* index space as the
+dataset it came from, so a model fitted on the train part can score films and users of the test part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+MIN_RATING = 0.5
+MAX_RATING = 5.0
+MOVIE_COLUMNS = ("movieId", "title", "year", "genres")
+
+
+def _frozen(array: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
+    out = np.ascontiguousarray(array, dtype=dtype)
+    if out is array:
+        out = out.copy()
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Ratings:
+    """Ratings as parallel arrays plus the catalogue they refer to.
+
+    ``movies`` has one row per item index ``0..n_items-1`` with columns ``movieId``, ``title``
+    (without the year), ``year`` (nullable Int), ``genres`` ('|'-joined) and ``label``
+    ("Title (Year)", what people see and type).
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    values: np.ndarray
+    user_ids: np.ndarray
+    movies: pd.DataFrame
+    name: str = "movielens"
+    timestamps: np.ndarray | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "users", _frozen(self.users, np.int32))
+        set_(self, "items", _frozen(self.items, np.int32))
+        set_(self, "values", _frozen(self.values, np.float32))
+        set_(self, "user_ids", _frozen(self.user_ids, np.int64))
+        if self.timestamps is not None:
+            set_(self, "timestamps", _frozen(self.timestamps, np.int64))
+        n = len(self.users)
+        if not (len(self.items) == len(self.values) == n):
+            raise ValueError("users, items and values must have the same length")
+        if self.timestamps is not None and len(self.timestamps) != n:
+            raise ValueError("timestamps must have one entry per rating")
+        missing = [c for c in MOVIE_COLUMNS if c not in self.movies.columns]
+        if missing:
+            raise ValueError(f"movies frame lacks columns {missing}")
+        if n and (self.users.min() < 0 or self.users.max() >= len(self.user_ids)):
+            raise ValueError("user index out of range of user_ids")
+        if n and (self.items.min() < 0 or self.items.max() >= len(self.movies)):
+            raise ValueError("item index out of range of movies")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frames(
+        cls,
+        ratings: pd.DataFrame,
+        movies: pd.DataFrame,
+        name: str = "movielens",
+        notes: tuple[str, ...] = (),
+    ) -> Ratings:
+        """Encode a ``userId, movieId, rating[, timestamp]`` frame against a movies frame.
+
+        Films in ``movies`` nobody rated are kept (they can still be searched and shown); the
+        caller has already validated and de-duplicated the ratings.
+        """
+        movies = _normalise_movies(movies, ratings["movieId"])
+        item_of = pd.Index(movies["movieId"].to_numpy())
+        items = item_of.get_indexer(ratings["movieId"].to_numpy())
+        if (items < 0).any():  # _normalise_movies added every rated id, so this is a bug guard
+            raise ValueError("rated movieId missing from the catalogue")
+        user_ids, users = np.unique(ratings["userId"].to_numpy(np.int64), return_inverse=True)
+        ts = ratings["timestamp"].to_numpy(np.int64) if "timestamp" in ratings else None
+        return cls(
+            users=users.astype(np.int32),
+            items=items.astype(np.int32),
+            values=ratings["rating"].to_numpy(np.float32),
+            user_ids=user_ids,
+            movies=movies,
+            name=name,
+            timestamps=ts,
+            notes=tuple(notes),
+        )
+
+    def subset(self, rows: np.ndarray) -> Ratings:
+        """The ratings at ``rows`` (indices or a boolean mask), in the same index space."""
+        rows = np.asarray(rows)
+        return Ratings(
+            users=self.users[rows],
+            items=self.items[rows],
+            values=self.values[rows],
+            user_ids=self.user_ids,
+            movies=self.movies,
+            name=self.name,
+            timestamps=None if self.timestamps is None else self.timestamps[rows],
+            notes=self.notes,
+        )
+
+    def concat(self, other: Ratings) -> Ratings:
+        """This dataset's ratings plus ``other``'s, which must share the index space."""
+        if other.movies is not self.movies and len(other.movies) != len(self.movies):
+            raise ValueError("cannot concatenate ratings from different catalogues")
+        ts = None
+        if self.timestamps is not None and other.timestamps is not None:
+            ts = np.concatenate([self.timestamps, other.timestamps])
+        return Ratings(
+            users=np.concatenate([self.users, other.users]),
+            items=np.concatenate([self.items, other.items]),
+            values=np.concatenate([self.values, other.values]),
+            user_ids=self.user_ids,
+            movies=self.movies,
+            name=self.name,
+            timestamps=ts,
+            notes=self.notes,
+        )
+
+    # ------------------------------------------------------------------ sizes and views
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.movies)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self.movies["movieId"].to_numpy(np.int64)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """ "Title (Year)" per item index."""
+        return self.movies["label"].to_numpy()
+
+    def csr(self) -> sp.csr_matrix:
+        """users × items sparse matrix of the rating values."""
+        return sp.csr_matrix(
+            (self.values, (self.users, self.items)),
+            shape=(self.n_users, self.n_items),
+            dtype=np.float32,
+        )
+
+    @cached_property
+    def _by_user(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.users, kind="stable")
+        starts = np.searchsorted(self.users[order], np.arange(self.n_users + 1))
+        return order, starts
+
+    def user_rows(self, user: int) -> np.ndarray:
+        """Positions of ``user``'s ratings in the arrays (in original order)."""
+        order, starts = self._by_user
+        return order[starts[user] : starts[user + 1]]
+
+    def user_items(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        """(item indices, values) that ``user`` rated."""
+        rows = self.user_rows(user)
+        return self.items[rows], self.values[rows]
+
+    def user_counts(self) -> np.ndarray:
+        return np.bincount(self.users, minlength=self.n_users)
+
+    def item_counts(self) -> np.ndarray:
+        return np.bincount(self.items, minlength=self.n_items)
+
+    def item_means(self) -> np.ndarray:
+        """Mean rating per item (NaN where nobody rated it)."""
+        sums = np.bincount(self.items, weights=self.values, minlength=self.n_items)
+        counts = self.item_counts()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+    def to_torch(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
+        """(users, items, values) as int64/int64/float32 tensors on ``device``."""
+        return (
+            torch.from_numpy(self.users.astype(np.int64)).to(device),
+            torch.from_numpy(self.items.astype(np.int64)).to(device),
+            torch.from_numpy(self.values.copy()).to(device),
+        )
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A content hash: two datasets with the same fingerprint encode the same ratings the same way."""
+        h = hashlib.sha256()
+        h.update(np.array([self.n_users, self.n_items, len(self)], dtype=np.int64).tobytes())
+        for array in (self.users, self.items, self.values, self.user_ids, self.item_ids):
+            h.update(np.ascontiguousarray(array).tobytes())
+        return h.hexdigest()[:16]
+
+    def find(self, label: str) -> int:
+        """Item index of a film by its label ("Toy Story (1995)"), or its bare title if unique.
+
+        Raises ``KeyError`` with close matches when nothing or several films match.
+        """
+        key = label.strip().casefold()
+        labels = self.movies["label"].str.casefold()
+        hits = np.flatnonzero(labels.to_numpy() == key)
+        if len(hits) == 0:
+            hits = np.flatnonzero(self.movies["title"].str.casefold().to_numpy() == key)
+        if len(hits) == 1:
+            return int(hits[0])
+        if len(hits) > 1:
+            options = ", ".join(self.movies["label"].iloc[hits[:5]])
+            raise KeyError(f"{label!r} matches several films: {options}; add the year")
+        near = self.movies["label"][labels.str.contains(key[:12], regex=False)].head(5)
+        hint = f"; did you mean {', '.join(near)}?" if len(near) else ""
+        raise KeyError(f"no film called {label!r}{hint}")
+
+
+def _normalise_movies(movies: pd.DataFrame, rated_ids: pd.Series) -> pd.DataFrame:
+    """One row per film with the canonical columns; adds placeholder rows for rated ids the
+    catalogue lacks so that no rating is dropped."""
+    movies = movies.drop_duplicates("movieId", keep="first").copy()
+    extra = np.setdiff1d(np.unique(rated_ids.to_numpy(np.int64)), movies["movieId"].to_numpy())
+    if len(extra):
+        movies = pd.concat(
+            [movies, pd.DataFrame({"movieId": extra, "title": None, "year": None, "genres": ""})],
+            ignore_index=True,
+        )
+    movies["movieId"] = movies["movieId"].astype(np.int64)
+    missing_title = movies["title"].isna() | (movies["title"].astype(str).str.strip() == "")
+    movies["title"] = movies["title"].astype(object)
+    movies.loc[missing_title, "title"] = [f"Untitled film #{i}" for i in movies.loc[missing_title, "movieId"]]
+    movies["title"] = movies["title"].astype(str)
+    movies["year"] = pd.array(pd.to_numeric(movies["year"], errors="coerce"), dtype="Int64")
+    genres = movies["genres"].fillna("").astype(str)
+    movies["genres"] = genres.replace("(no genres listed)", "")
+    movies = movies.sort_values("movieId", kind="stable").reset_index(drop=True)
+    year_text = movies["year"].astype("string").fillna("")
+    movies["label"] = np.where(
+        year_text != "", movies["title"] + " (" + year_text + ")", movies["title"]
+    )
+    return movies[[*MOVIE_COLUMNS, "label"]]

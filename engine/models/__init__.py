@@ -1,0 +1,38 @@
+"""Model families behind one interface (``base.Recommender``), created by name.
+
+The registry maps a name to ``module:Class`` and imports lazily, so importing ``engine.models``
+stays cheap and a model family's heavy imports load only when it is used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from engine.models.base import Config, Recommender, UserState
+
+REGISTRY: dict[str, str] = {
+    "popularity": "engine.models.baselines:Popularity",
+    "baseline": "engine.models.baselines:BiasBaseline",
+    "mf": "engine.models.mf:MatrixFactorization",
+}
+
+
+def model_class(name: str) -> type[Recommender]:
+    """The class registered under ``name``; a clear error lists the known names."""
+    try:
+        target = REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model {name!r}; choose from {', '.join(sorted(REGISTRY))}"
+        ) from None
+    module, _, cls = target.partition(":")
+    return getattr(import_module(module), cls)
+
+
+def create(name: str, device: Any = None, **params: Any) -> Recommender:
+    """A new, unfitted model of family ``name`` with hyperparameters ``params``."""
+    return model_class(name)(device=device, **params)
+
+
+__all__ = ["REGISTRY", "Config", "Recommender", "UserState", "create", "model_class"]

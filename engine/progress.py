@@ -1,0 +1,34 @@
+"""Progress reporting that the engine can call without knowing who listens.
+
+The CLI passes a tqdm bar, the app a Streamlit progress bar; both are wrapped as a
+``Progress`` callable: ``progress(done, total, message)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+
+class Progress(Protocol):
+    def __call__(self, done: int, total: int, message: str = "") -> None: ...
+
+
+def silent(done: int, total: int, message: str = "") -> None:
+    """The default: report to nobody."""
+
+
+def tqdm_progress(desc: str) -> tuple[Progress, Callable[[], None]]:
+    """A Progress backed by a tqdm bar, and a function that closes it."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=1, desc=desc, leave=True)
+
+    def update(done: int, total: int, message: str = "") -> None:
+        bar.total = max(total, 1)
+        bar.n = done
+        if message:
+            bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    return update, bar.close
