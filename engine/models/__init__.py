@@ -15,6 +15,10 @@ REGISTRY: dict[str, str] = {
     "popularity": "engine.models.baselines:Popularity",
     "baseline": "engine.models.baselines:BiasBaseline",
     "mf": "engine.models.mf:MatrixFactorization",
+    "als": "engine.models.als:ImplicitALS",
+    "knn": "engine.models.knn:ItemKNN",
+    "pmf": "engine.models.pmf:PMF",
+    "ease": "engine.models.ease:EASE",
 }
 
 
