@@ -1,0 +1,134 @@
+"""Who is looking: the current room code and member token, kept in the URL and the session.
+
+The URL (``?room=<code>&member=<token>``) is the source of truth, so a link can be shared and a
+reload loses nothing. Switching pages may drop query parameters, so the session keeps a copy and
+puts them back. A member token is only restored for the room it was issued in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+if TYPE_CHECKING:
+    from app.store import Member, Room, Store
+
+ROOM = "room"
+MEMBER = "member"
+_ROOM_KEY = "mn_room"
+_MEMBER_KEY = "mn_member"
+_MEMBER_ROOM_KEY = "mn_member_room"
+
+
+def _param(name: str) -> str | None:
+    value = st.query_params.get(name)
+    value = value.strip() if isinstance(value, str) else None
+    return value or None
+
+
+def sync() -> None:
+    """Copy room/member between the URL and the session (call once per run, before the page)."""
+    ss = st.session_state
+    room = _param(ROOM)
+    if room:
+        ss[_ROOM_KEY] = room
+    elif ss.get(_ROOM_KEY):
+        st.query_params[ROOM] = room = ss[_ROOM_KEY]
+    member = _param(MEMBER)
+    if member and room:
+        ss[_MEMBER_KEY], ss[_MEMBER_ROOM_KEY] = member, room
+    elif room and ss.get(_MEMBER_KEY) and ss.get(_MEMBER_ROOM_KEY) == room:
+        st.query_params[MEMBER] = ss[_MEMBER_KEY]
+
+
+def room_code() -> str | None:
+    return _param(ROOM)
+
+
+def member_token() -> str | None:
+    return _param(MEMBER)
+
+
+def set_room(code: str) -> None:
+    """Enter a room (as a visitor: any member token from another room is dropped)."""
+    st.query_params.clear()
+    st.query_params[ROOM] = code
+    st.session_state[_ROOM_KEY] = code
+    if st.session_state.get(_MEMBER_ROOM_KEY) != code:
+        st.session_state.pop(_MEMBER_KEY, None)
+
+
+def set_member(room: str, token: str) -> None:
+    st.query_params[ROOM] = room
+    st.query_params[MEMBER] = token
+    st.session_state[_ROOM_KEY] = room
+    st.session_state[_MEMBER_KEY], st.session_state[_MEMBER_ROOM_KEY] = token, room
+
+
+def forget_member() -> None:
+    """Stop acting as a member on this device (the member and their answers stay in the room)."""
+    st.query_params.pop(MEMBER, None)
+    for key in (_MEMBER_KEY, _MEMBER_ROOM_KEY):
+        st.session_state.pop(key, None)
+
+
+def leave_room() -> None:
+    st.query_params.clear()
+    for key in (_ROOM_KEY, _MEMBER_KEY, _MEMBER_ROOM_KEY):
+        st.session_state.pop(key, None)
+
+
+@dataclass(frozen=True)
+class Current:
+    """The room and member this session acts for, and what is wrong with the link, if anything."""
+
+    room: Room | None = None
+    member: Member | None = None
+    room_problem: str | None = None
+    member_problem: str | None = None
+
+
+def current(store: Store) -> Current:
+    """Resolve the URL against the store; bad codes/tokens become messages, never exceptions."""
+    from app.store import StoreError
+
+    code = room_code()
+    if not code:
+        return Current()
+    try:
+        room = store.room(code)
+    except StoreError as exc:
+        return Current(room_problem=str(exc))
+    token = member_token()
+    if not token:
+        return Current(room=room)
+    try:
+        member = store.member_in_room(room.code, token)
+    except StoreError as exc:
+        return Current(room=room, member_problem=str(exc))
+    return Current(room=room, member=member)
+
+
+def base_url() -> str:
+    """This app's address as the browser sees it (without page path or query), for links."""
+    url = getattr(st.context, "url", None) or ""
+    url = url.split("?", 1)[0].split("#", 1)[0]
+    if not url:
+        return ""
+    # Keep scheme://host[:port]/ plus any base path the server is mounted under.
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    base = st.get_option("server.baseUrlPath") or ""
+    path = "/" + base.strip("/") + "/" if base.strip("/") else "/"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def room_link(code: str) -> str:
+    return f"{base_url()}?{ROOM}={code}"
+
+
+def member_link(code: str, token: str) -> str:
+    return f"{base_url()}?{ROOM}={code}&{MEMBER}={token}"

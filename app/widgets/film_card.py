@@ -1,0 +1,43 @@
+"""A film as a card: generated poster, title, year, genre chips and an optional reason line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+
+from app.widgets.poster import genre_colour, genre_list, poster_data_uri
+from app.widgets.text import h
+
+
+def _year(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "" if text in ("", "<NA>", "nan", "None") else text
+
+
+def film_card_html(film: Mapping, reason: str | None = None, extra_html: str = "") -> str:
+    """The card's HTML; ``film`` has title, year and genres (a catalogue row). All text escaped;
+    ``extra_html`` must already be safe (e.g. from ``member_bars_html``)."""
+    title = str(film.get("title", ""))
+    year = _year(film.get("year"))
+    genres = genre_list(film.get("genres"))
+    chips = "".join(
+        f'<span class="mn-genre" style="background:{genre_colour(g)}">{h(g)}</span>' for g in genres
+    )
+    meta = h(year) if year else "year unknown"
+    reason_html = f'<p class="mn-reason">{h(reason)}</p>' if reason else ""
+    poster = poster_data_uri(title, year, film.get("genres"))
+    return (
+        '<div class="mn-card">'
+        f'<img class="mn-poster" src="{poster}" alt="{h(title)} poster"/>'
+        '<div class="mn-body">'
+        f'<p class="mn-title">{h(title)}</p>'
+        f'<p class="mn-meta">{meta}</p>'
+        f"<div>{chips}</div>{reason_html}{extra_html}"
+        "</div></div>"
+    )
+
+
+def film_card(film: Mapping, reason: str | None = None, extra_html: str = "") -> None:
+    """Draw the card into the current container."""
+    st.html(film_card_html(film, reason, extra_html))

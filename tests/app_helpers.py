@@ -1,0 +1,121 @@
+"""Shared helpers for the AppTest tests: a fresh store per test, and the clicks a person makes.
+
+Every app test gets its own SQLite file (``MOVIENIGHT_DB_URL``) and the fast "baseline" model
+(``MOVIENIGHT_DEFAULT_MODEL``); the dataset cache and trained models live in the session's tmp
+data dir (tests/conftest.py), so the catalogue loads and the model trains once per pytest run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "streamlit_app.py"
+PAGES = {
+    "room": "app/pages/room.py",
+    "picks": "app/pages/picks.py",
+    "explore": "app/pages/explore.py",
+    "lab": "app/pages/lab.py",
+}
+TIMEOUT = 120  # the first run of a session loads the catalogue and trains the model
+FAST_MODEL = "baseline"
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch) -> str:
+    """A private database for this test and the fast model; returns the database URL."""
+    url = f"sqlite:///{tmp_path / 'movienight.db'}"
+    monkeypatch.setenv("MOVIENIGHT_DB_URL", url)
+    monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", FAST_MODEL)
+    return url
+
+
+def store():
+    """The same store the app uses (cached per URL)."""
+    from app import services
+
+    return services.get_store()
+
+
+def open_app(room: str | None = None, member: str | None = None, page: str = "room") -> AppTest:
+    """A new browser session on ``?room=..&member=..`` showing ``page``."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if room:
+        at.query_params["room"] = room
+    if member:
+        at.query_params["member"] = member
+    at.run()
+    if page != "room":
+        at.switch_page(PAGES[page]).run()
+    assert_ok(at)
+    return at
+
+
+def assert_ok(at: AppTest) -> None:
+    """No uncaught exception on the page."""
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def all_messages(at: AppTest) -> str:
+    """Every alert, caption and markdown text on the page, joined (for 'says X' checks)."""
+    parts = []
+    for kind in (at.error, at.warning, at.info, at.success, at.caption, at.markdown, at.title):
+        parts += texts(kind)
+    return "\n".join(parts)
+
+
+def create_room(at: AppTest, name: str) -> str:
+    at.text_input(key="new_room_name").input(name)
+    at.button(key="FormSubmitter:create_room-Create room").click().run()
+    assert_ok(at)
+    return at.query_params["room"]
+
+
+def add_member(at: AppTest, name: str) -> str:
+    at.text_input(key="member_name").input(name)
+    at.button(key="FormSubmitter:add_member-Join as member").click().run()
+    assert_ok(at)
+    return at.query_params.get("member", "")
+
+
+def queue_films(at: AppTest) -> list[int]:
+    """movieIds of the rating cards the elicitation engine put on the page."""
+    return [int(p.key.split(":", 1)[1]) for p in at.pills if p.key.startswith("rate:")]
+
+
+def answer(at: AppTest, movie_id: int, option: str, prefix: str = "rate") -> None:
+    """Click a rating pill: '0.5'..'5.0' or 'unseen'."""
+    at.pills(key=f"{prefix}:{movie_id}").set_value(option).run()
+    assert_ok(at)
+
+
+def seed_room(name: str, members: dict[str, dict[int, float | None]]) -> tuple[str, dict[str, str]]:
+    """A room made straight in the store: ``{member: {movieId: stars or None}}``."""
+    s = store()
+    room = s.create_room(name)
+    tokens = {}
+    for member, answers in members.items():
+        token = s.add_member(room.code, member).token
+        tokens[member] = token
+        for movie_id, stars in answers.items():
+            s.set_rating(token, movie_id, stars)
+    return room.code, tokens
+
+
+def frame_with(at: AppTest, column: str):
+    """The first dataframe on the page that has ``column``."""
+    found = [df.value for df in at.dataframe if column in df.value.columns]
+    assert found, f"no table with a {column!r} column on the page"
+    return found[0]
+
+
+def picks_frame(at: AppTest):
+    """The picks table on the Picks page as a DataFrame."""
+    return frame_with(at, "Group score")
