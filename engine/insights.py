@@ -1,0 +1,506 @@
+"""What a model learned, in forms people can look at: factor maps, biases, neighbours, ego graphs.
+
+Everything here reads a fitted model (``item_vectors``, ``item_bias``, ``similar_items``,
+``fold_in`` states) and the catalogue it was trained on, and returns plain frames, arrays or a
+networkx graph; ``ego_graph_html`` renders a graph as a self-contained pyvis page that works offline.
+No Streamlit here: the app's pages draw these.
+
+Choices worth knowing:
+
+* **Factor map.** PCA of the film vectors, fitted on the films shown (at least ``min_ratings``
+  ratings, and always at least one: a film nobody rated still has its initial vector, which would
+  only add noise). Centred on those films' mean; components are signed so that each one's largest
+  loading is positive, so the picture does not flip between runs.
+* **Members on the map.** A member's vector ``p`` scores a film ``q`` by ``p·q`` (plus biases). Writing
+  a film as ``q = mean + Σ c_k v_k``, the part of the score that varies across the map is
+  ``Σ c_k (p·v_k)``; so we plot a member at ``(p·v_i, p·v_j)``: the *direction* in the map in which
+  their predicted rating rises fastest. A member with no ratings (``p = 0``) sits at the centre, the
+  average taste; films lying in a member's direction are the ones the model thinks they will like.
+  (Centring ``p`` by the films' mean as well would move that empty member to an arbitrary point.)
+* **Similar members.** Cosine of folded-in member vectors where the model has them, else the
+  Pearson correlation of their predicted scores over the well-known films. A member who rated
+  nothing has no taste yet and is left out.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import torch
+
+from engine.data.ratings import Ratings
+from engine.models.base import Recommender, UserState
+
+#: MovieLens tags that are formats rather than genres; a film is coloured by them only as a last resort.
+_NOT_GENRES = frozenset({"IMAX"})
+NO_GENRE = "(no genre)"
+
+#: One colour per MovieLens genre (colour-blind-friendly where possible); others get a fallback.
+GENRE_COLOURS: dict[str, str] = {
+    "Action": "#d62728",
+    "Adventure": "#ff7f0e",
+    "Animation": "#f7b6d2",
+    "Children": "#bcbd22",
+    "Comedy": "#ffbb33",
+    "Crime": "#7f7f7f",
+    "Documentary": "#17becf",
+    "Drama": "#1f77b4",
+    "Fantasy": "#9467bd",
+    "Film-Noir": "#393b79",
+    "Horror": "#8c564b",
+    "IMAX": "#aec7e8",
+    "Musical": "#e377c2",
+    "Mystery": "#637939",
+    "Romance": "#ff9896",
+    "Sci-Fi": "#2ca02c",
+    "Thriller": "#843c39",
+    "War": "#8c6d31",
+    "Western": "#c49c94",
+    NO_GENRE: "#c7c7c7",
+}
+_FALLBACK_COLOURS = ("#5254a3", "#6b6ecf", "#9c9ede", "#8ca252", "#b5cf6b", "#bd9e39", "#e7ba52")
+
+
+class InsightUnavailable(ValueError):
+    """The model cannot give this view (e.g. it has no film vectors or no biases); says which."""
+
+
+def genre_colour(genre: str) -> str:
+    """A stable colour for a genre name (unknown genres hash into a small fallback palette)."""
+    if genre in GENRE_COLOURS:
+        return GENRE_COLOURS[genre]
+    return _FALLBACK_COLOURS[sum(map(ord, genre)) % len(_FALLBACK_COLOURS)]
+
+
+def main_genres(catalogue: Ratings) -> np.ndarray:
+    """One genre per film for colouring: its *rarest* genre in the catalogue.
+
+    MovieLens lists genres alphabetically, so the first one is nearly always Action or Adventure;
+    the rarest one is the most telling ("Animation" for Toy Story rather than "Adventure").
+    """
+    lists = catalogue.movies["genres"].fillna("").astype(str).str.split("|")
+    counts: dict[str, int] = {}
+    for genres in lists:
+        for g in genres:
+            if g:
+                counts[g] = counts.get(g, 0) + 1
+
+    def pick(genres: list[str]) -> str:
+        real = [g for g in genres if g and g not in _NOT_GENRES] or [g for g in genres if g]
+        return min(real, key=lambda g: (counts[g], g)) if real else NO_GENRE
+
+    return np.array([pick(g) for g in lists], dtype=object)
+
+
+def _film_frame(catalogue: Ratings, items: np.ndarray) -> pd.DataFrame:
+    movies = catalogue.movies
+    counts = catalogue.item_counts()
+    means = catalogue.item_means()
+    return pd.DataFrame(
+        {
+            "item": items.astype(np.int64),
+            "movieId": movies["movieId"].to_numpy()[items],
+            "label": movies["label"].to_numpy()[items],
+            "title": movies["title"].to_numpy()[items],
+            "year": movies["year"].array[items],
+            "genres": movies["genres"].to_numpy()[items],
+            "main_genre": main_genres(catalogue)[items],
+            "n_ratings": counts[items].astype(np.int64),
+            "mean_rating": means[items],
+        }
+    )
+
+
+def _item_vectors(model: Recommender) -> np.ndarray:
+    vectors = model.item_vectors()
+    if vectors is None:
+        raise InsightUnavailable(
+            f"the {model.name!r} model has no film vectors; pick a factor model (e.g. mf, pmf, als)"
+        )
+    if isinstance(vectors, torch.Tensor):
+        vectors = vectors.detach().float().cpu().numpy()
+    return np.asarray(vectors, dtype=np.float64)
+
+
+def _check_catalogue(model: Recommender, catalogue: Ratings) -> None:
+    if model.n_items != catalogue.n_items:
+        raise ValueError(
+            f"the {model.name!r} model knows {model.n_items} films but the catalogue has "
+            f"{catalogue.n_items}; retrain it on this dataset"
+        )
+
+
+def _member_vector(state: UserState) -> np.ndarray | None:
+    if state.vector is None:
+        return None
+    return state.vector.detach().float().cpu().numpy().astype(np.float64).reshape(-1)
+
+
+# ---------------------------------------------------------------------------------- factor map
+@dataclass(frozen=True)
+class PCA:
+    """A fitted PCA: ``mean`` [d], ``components`` [d, d] (rows = unit axes, strongest first) and
+    ``explained`` (share of variance per axis, sums to 1)."""
+
+    mean: np.ndarray
+    components: np.ndarray
+    explained: np.ndarray
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray) -> PCA:
+        x = np.asarray(vectors, dtype=np.float64)
+        if x.ndim != 2 or len(x) < 2:
+            raise InsightUnavailable("a factor map needs at least two films with vectors")
+        mean = x.mean(axis=0)
+        _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+        # sign convention (as sklearn's svd_flip): each axis' largest |loading| is positive
+        signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
+        vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
+        var = s**2
+        total = var.sum()
+        explained = var / total if total > 0 else np.zeros_like(var)
+        return cls(mean=mean, components=vt, explained=explained)
+
+    def transform(self, vectors: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+        """Film coordinates on ``axes`` (centred like the fit)."""
+        return (np.asarray(vectors, np.float64) - self.mean) @ self.components[list(axes)].T
+
+    def directions(self, vectors: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+        """Member coordinates on ``axes``: the uncentred projection (see the module docstring)."""
+        return np.asarray(vectors, np.float64) @ self.components[list(axes)].T
+
+
+def factor_map(
+    model: Recommender,
+    catalogue: Ratings,
+    members: Mapping[str, UserState] | None = None,
+    components: tuple[int, int] = (0, 1),
+    min_ratings: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Films and members on two principal axes of the film vectors.
+
+    Returns ``(films, members, explained)``: ``films`` has the catalogue columns plus ``x``, ``y``
+    (one row per film with at least ``max(min_ratings, 1)`` ratings); ``members`` has ``member``,
+    ``n_ratings``, ``x``, ``y`` (members without a vector, e.g. under kNN, are left out);
+    ``explained`` is the share of variance of *every* axis, strongest first, so
+    ``explained[list(components)]`` is what the two shown axes carry.
+    """
+    _check_catalogue(model, catalogue)
+    vectors = _item_vectors(model)
+    d = vectors.shape[1]
+    a, b = (int(c) for c in components)
+    if a == b or not (0 <= a < d and 0 <= b < d):
+        raise ValueError(f"choose two different components between 0 and {d - 1}, not {components}")
+    counts = catalogue.item_counts()
+    shown = np.flatnonzero(counts >= max(int(min_ratings), 1))
+    if len(shown) < 2:
+        raise InsightUnavailable(
+            f"fewer than two films have at least {max(int(min_ratings), 1)} ratings; lower the minimum"
+        )
+    pca = PCA.fit(vectors[shown])
+    films = _film_frame(catalogue, shown)
+    xy = pca.transform(vectors[shown], (a, b))
+    films["x"], films["y"] = xy[:, 0], xy[:, 1]
+
+    rows = []
+    for name, state in (members or {}).items():
+        p = _member_vector(state)
+        if p is None or p.shape[0] != d:
+            continue
+        x, y = pca.directions(p[None, :], (a, b))[0]
+        rows.append({"member": name, "n_ratings": len(state.items), "x": x, "y": y})
+    member_frame = pd.DataFrame(rows, columns=["member", "n_ratings", "x", "y"])
+    return films, member_frame, pca.explained
+
+
+# ---------------------------------------------------------------------------------- biases
+def bias_ranking(
+    model: Recommender, catalogue: Ratings, min_ratings: int = 20, n: int = 20
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Films people rate far above (``loved``) and below (``hated``) what everything else predicts.
+
+    That is the model's film bias: the part of a film's rating no taste factor explains. Only films
+    with at least ``min_ratings`` ratings are ranked (a film rated once by a fan is not "loved").
+    Both frames have the catalogue columns plus ``bias``, best (or worst) first.
+    """
+    _check_catalogue(model, catalogue)
+    bias = model.item_bias()
+    if bias is None:
+        raise InsightUnavailable(
+            f"the {model.name!r} model has no film biases; pick mf, pmf or baseline"
+        )
+    bias = np.asarray(
+        bias.detach().cpu().numpy() if isinstance(bias, torch.Tensor) else bias, np.float64
+    )
+    eligible = np.flatnonzero(catalogue.item_counts() >= max(int(min_ratings), 1))
+    frame = _film_frame(catalogue, eligible)
+    frame["bias"] = bias[eligible]
+    # ties broken by popularity, then item index, so the order is deterministic
+    loved = frame.sort_values(["bias", "n_ratings", "item"], ascending=[False, False, True])
+    hated = frame.sort_values(["bias", "n_ratings", "item"], ascending=[True, False, True])
+    return loved.head(n).reset_index(drop=True), hated.head(n).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------- neighbours
+def _neighbours(
+    model: Recommender, item: int, k: int, eligible: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``model.similar_items`` restricted to ``eligible`` films (a boolean mask), best first.
+
+    Over-fetches and filters, doubling until ``k`` eligible neighbours are found or the
+    catalogue is exhausted, so models that override ``similar_items`` (kNN) work unchanged.
+    """
+    n_items = model.n_items
+    fetch = k if eligible is None else min(n_items - 1, 4 * k + 16)
+    while True:
+        idx, sims = model.similar_items(int(item), fetch)
+        idx = np.asarray(idx, dtype=np.int64)
+        sims = np.asarray(sims, dtype=np.float64)
+        keep = idx != item
+        if eligible is not None:
+            keep &= eligible[idx]
+        keep &= np.isfinite(sims)
+        if keep.sum() >= k or fetch >= n_items - 1:
+            return idx[keep][:k], sims[keep][:k]
+        fetch = min(n_items - 1, fetch * 2)
+
+
+def _eligible(catalogue: Ratings, min_ratings: int) -> np.ndarray | None:
+    return None if min_ratings <= 0 else catalogue.item_counts() >= int(min_ratings)
+
+
+def similar_films(
+    model: Recommender, catalogue: Ratings, item: int, k: int = 10, min_ratings: int = 0
+) -> pd.DataFrame:
+    """The ``k`` films most similar to ``item`` by the model, with ``similarity``, best first."""
+    _check_catalogue(model, catalogue)
+    _check_item(catalogue, item)
+    idx, sims = _neighbours(model, item, k, _eligible(catalogue, min_ratings))
+    frame = _film_frame(catalogue, idx)
+    frame["similarity"] = sims
+    return frame
+
+
+def member_similarity(
+    model: Recommender,
+    members: Mapping[str, UserState],
+    catalogue: Ratings | None = None,
+    min_ratings: int = 20,
+) -> pd.DataFrame:
+    """Members × members similarity (NaN where a member has no taste yet, i.e. rated nothing).
+
+    Cosine of the members' vectors for factor models; otherwise Pearson correlation of their
+    predicted scores over films with at least ``min_ratings`` ratings (all films without a
+    catalogue), which ignores the part of the score everyone shares.
+    """
+    names = list(members)
+    n = len(names)
+    out = np.full((n, n), np.nan)
+    if n == 0:
+        return pd.DataFrame(out, index=names, columns=names)
+    states = [members[m] for m in names]
+    vectors = [_member_vector(s) for s in states]
+    if all(v is not None for v in vectors):
+        matrix = np.stack(vectors)
+    else:
+        scores = torch.stack([model.score(s) for s in states]).double().numpy()
+        if catalogue is not None:
+            mask = catalogue.item_counts() >= max(int(min_ratings), 1)
+            if mask.sum() >= 2:
+                scores = scores[:, mask]
+        matrix = scores - scores.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(matrix, axis=1)
+    has_taste = np.array([len(s.items) > 0 for s in states]) & (norms > 1e-12)
+    unit = matrix / np.where(norms > 1e-12, norms, 1.0)[:, None]
+    sims = np.clip(unit @ unit.T, -1.0, 1.0)
+    ok = np.outer(has_taste, has_taste)
+    out[ok] = sims[ok]
+    return pd.DataFrame(out, index=names, columns=names)
+
+
+def similar_members(
+    model: Recommender,
+    members: Mapping[str, UserState],
+    catalogue: Ratings | None = None,
+) -> pd.DataFrame:
+    """Pairs of members, most alike first: columns ``member``, ``other``, ``similarity``.
+
+    Each unordered pair appears once; members who rated nothing appear in no pair.
+    """
+    sim = member_similarity(model, members, catalogue)
+    names = list(sim.index)
+    rows = [
+        {"member": names[i], "other": names[j], "similarity": float(sim.iat[i, j])}
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if not math.isnan(sim.iat[i, j])
+    ]
+    frame = pd.DataFrame(rows, columns=["member", "other", "similarity"])
+    return frame.sort_values("similarity", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------- ego graph
+def _check_item(catalogue: Ratings, item: int) -> None:
+    if not 0 <= int(item) < catalogue.n_items:
+        raise ValueError(f"film index {item} is not in the catalogue of {catalogue.n_items} films")
+
+
+def similarity_graph(
+    model: Recommender,
+    catalogue: Ratings,
+    center: int,
+    radius: int = 2,
+    neighbours: int = 5,
+    min_ratings: int = 0,
+) -> nx.Graph:
+    """The films within ``radius`` hops of ``center`` in the model's k-nearest-neighbour graph.
+
+    The kNN graph links each film to its ``neighbours`` most similar films (``similar_items``,
+    among films with at least ``min_ratings`` ratings). Only the part reachable from ``center``
+    is built — breadth-first, ``radius`` levels deep, plus the outer ring's links among the films
+    found — and ``networkx.ego_graph`` cuts it, so the result equals the ego graph of the full
+    directed kNN graph (all links among films within ``radius``) without computing all of it.
+    Returned undirected: nodes carry ``label``, ``title``, ``year``, ``genres``, ``genre`` (main
+    genre), ``popularity`` (#ratings), ``hops`` (distance from the centre); edges ``weight`` (the
+    similarity). ``graph.graph["center"]`` is the centre film.
+    """
+    _check_catalogue(model, catalogue)
+    _check_item(catalogue, center)
+    radius, neighbours = int(radius), int(neighbours)
+    if radius < 0 or neighbours < 1:
+        raise ValueError("radius must be >= 0 and neighbours >= 1")
+    eligible = _eligible(catalogue, min_ratings)
+    knn = nx.DiGraph()
+    knn.add_node(int(center))
+    frontier, seen = [int(center)], {int(center)}
+    for _ in range(radius):
+        nxt = []
+        for node in frontier:
+            idx, sims = _neighbours(model, node, neighbours, eligible)
+            for j, s in zip(idx.tolist(), sims.tolist(), strict=True):
+                knn.add_edge(node, j, weight=float(s))
+                if j not in seen:
+                    seen.add(j)
+                    nxt.append(j)
+        frontier = nxt
+    # the outermost ring's links among themselves belong to the (induced) ego graph too
+    for node in frontier:
+        idx, sims = _neighbours(model, node, neighbours, eligible)
+        for j, s in zip(idx.tolist(), sims.tolist(), strict=True):
+            if j in seen:
+                knn.add_edge(node, j, weight=float(s))
+    ego = nx.ego_graph(knn, int(center), radius=radius)
+    hops = nx.single_source_shortest_path_length(ego, int(center))
+    graph = nx.Graph(center=int(center))
+    films = _film_frame(catalogue, np.array(sorted(ego.nodes), dtype=np.int64)).set_index("item")
+    for node in ego.nodes:
+        row = films.loc[node]
+        year = row["year"]
+        graph.add_node(
+            int(node),
+            label=str(row["label"]),
+            title=str(row["title"]),
+            year=None if pd.isna(year) else int(year),
+            genres=str(row["genres"]),
+            genre=str(row["main_genre"]),
+            popularity=int(row["n_ratings"]),
+            hops=int(hops[node]),
+        )
+    for u, v, w in ego.edges(data="weight"):
+        # a mutual pair keeps the larger of its two similarities (they agree for cosine)
+        if not graph.has_edge(u, v) or graph[u][v]["weight"] < w:
+            graph.add_edge(int(u), int(v), weight=float(w))
+    return graph
+
+
+_REMOTE_TAG = re.compile(
+    r"<(?:link|script)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//[^>]*>(?:\s*</script>)?",
+    re.IGNORECASE,
+)
+_EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
+_DEAD_COMMENT = re.compile(r"<!--[^>]*node_modules[\s\S]*?-->")
+REMOTE_REFERENCE = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+def _node_size(popularity: int, top: int) -> float:
+    return 10.0 + 30.0 * math.sqrt(popularity / top) if top > 0 else 10.0
+
+
+def ego_graph_html(graph: nx.Graph, catalogue: Ratings | None = None, height: str = "600px") -> str:
+    """A self-contained HTML page drawing ``graph`` with pyvis (vis-network inlined, no CDN).
+
+    Node size grows with popularity, colour is the main genre (a legend is appended), the centre
+    is a star. Titles come from a dataset folder the user points at, so they are untrusted: no
+    title ever reaches the page as markup (see the comment in the body, and the tests).
+    ``catalogue`` is accepted for the agreed signature; the graph's node attributes suffice.
+    """
+    from pyvis.network import Network
+
+    if not re.fullmatch(r"\d{2,4}px|\d{1,3}%", str(height)):
+        raise ValueError(f"height must look like '600px' or '80%', not {height!r}")
+    center = graph.graph.get("center")
+    net = Network(
+        height=height, width="100%", directed=False, cdn_resources="in_line", bgcolor="#ffffff"
+    )
+    top = max((d.get("popularity", 0) for _, d in graph.nodes(data=True)), default=0)
+    genres_seen: dict[str, str] = {}
+    nodes = []
+    for node, data in graph.nodes(data=True):
+        genre = str(data.get("genre", NO_GENRE))
+        genres_seen[genre] = genre_colour(genre)
+        label = str(data.get("label", node))
+        tooltip = "\n".join(
+            [
+                label,
+                str(data.get("genres", "")).replace("|", ", ") or NO_GENRE,
+                f"{data.get('popularity', 0)} ratings",
+            ]
+        )
+        nodes.append((int(node), data, genre, label, tooltip))
+    # Labels are drawn on a canvas and tooltips set with innerText, so they stay plain text (an
+    # escaped "&amp;" would show literally); the page source is safe because pyvis writes them with
+    # Jinja's ``tojson``, which escapes < > & '. pyvis switches tooltips to innerHTML when any
+    # title contains "href" - then every tooltip is HTML-escaped, which also displays right there.
+    escape_tooltips = any("href" in t for *_, t in nodes)
+    for node, data, genre, label, tooltip in nodes:
+        net.add_node(
+            node,
+            label=label,
+            title=html.escape(tooltip) if escape_tooltips else tooltip,
+            color=genre_colour(genre),
+            size=_node_size(int(data.get("popularity", 0)), top),
+            shape="star" if node == center else "dot",
+            borderWidth=3 if node == center else 1,
+        )
+    for u, v, w in graph.edges(data="weight", default=0.0):
+        net.add_edge(int(u), int(v), value=max(float(w), 0.0), title=f"similarity {float(w):.2f}")
+    net.set_options(
+        '{"physics": {"solver": "forceAtlas2Based", "stabilization": {"iterations": 150}},'
+        ' "nodes": {"font": {"size": 14}}, "edges": {"color": {"inherit": "from"},'
+        ' "smooth": false, "scaling": {"min": 1, "max": 6}},'
+        ' "interaction": {"hover": true, "tooltipDelay": 120}}'
+    )
+    page = net.generate_html(name="ego_graph.html")
+    page = _REMOTE_TAG.sub("", page)  # pyvis 0.3.2 always links bootstrap from a CDN
+    page = _DEAD_COMMENT.sub("", _EMPTY_HEADING.sub("", page))
+    legend = "".join(
+        f'<span style="display:inline-block;margin:2px 10px 2px 0">'
+        f'<span style="display:inline-block;width:12px;height:12px;border-radius:6px;'
+        f'background:{colour};margin-right:4px;vertical-align:middle"></span>'
+        f"{html.escape(genre)}</span>"
+        for genre, colour in sorted(genres_seen.items())
+    )
+    legend_div = (
+        f'<div id="legend" style="clear:both;font:13px sans-serif;padding:4px">{legend}</div>'
+    )
+    page = page.replace("</body>", f"{legend_div}\n</body>", 1)
+    if REMOTE_REFERENCE.search(page):  # a guard for future pyvis templates
+        raise RuntimeError("the ego graph page still references a remote resource")
+    return page
