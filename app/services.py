@@ -201,6 +201,8 @@ def get_model(name: str | None = None) -> tuple[Recommender, str]:
             ) from exc
         finally:
             holder.empty()
+        if not result[1].startswith("loaded"):  # retrained: say why (missing, corrupt, other data)
+            st.toast(result[1])
         _MODELS[key] = result
         return result
 

@@ -85,7 +85,8 @@ def picks_table(picks: pd.DataFrame) -> pd.DataFrame:
 
 def pick_cards(code: str, picks: pd.DataFrame) -> None:
     preds = [c for c in picks.columns if c.startswith(PRED)]
-    for film in picks.to_dict("records"):
+    for row in picks.to_dict("records"):
+        film = {**services.film(row["item"]), **row}  # adds the bare title for the poster
         bars = member_bars_html({c[len(PRED) :]: film[c] for c in preds})
         with st.container(border=True):
             card, action = st.columns([5, 1])
