@@ -1,0 +1,7 @@
+"""``python -m engine {train,recommend,bench,...}``."""
+
+import sys
+
+from engine.cli import main
+
+sys.exit(main())
