@@ -339,6 +339,10 @@ class Store:
         )
         # One shared connection for an in-memory database, so serialise its users.
         self._lock = threading.RLock() if self._memory else nullcontext()
+        # SQLite has one writer at a time. Threads of this process queue on a lock that wakes the
+        # next one at once, instead of polling in SQLite's busy handler (which sleeps up to
+        # 100 ms between tries); the busy timeout still covers writers in other processes.
+        self._write_lock = threading.Lock() if self._sqlite and not self._memory else None
         self._schema_lock = threading.Lock()
         self._engine = self._make_engine()
         self._ensure_schema()
@@ -429,7 +433,11 @@ class Store:
         """A connection in a transaction (committed on success), DB errors made human."""
         self._recover_deleted_file()
         try:
-            with self._lock, self._engine.connect() as conn:
+            with (
+                self._lock,
+                self._serialised() if write else nullcontext(),
+                self._engine.connect() as conn,
+            ):
                 if write:
                     conn.execution_options(movienight_write=True)
                 with conn.begin():
@@ -438,6 +446,27 @@ class Store:
             if isinstance(exc, IntegrityError):
                 raise
             raise self._translate(exc) from None
+
+    @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        """Hold this process's SQLite write lock, waiting at most the busy timeout."""
+        if self._write_lock is None:
+            yield
+            return
+        if not self._write_lock.acquire(timeout=self.busy_timeout):
+            raise self._locked()
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    def _locked(self) -> DatabaseLocked:
+        where = str(self._file) if self._file is not None else self._where
+        return DatabaseLocked(
+            f"The database {where} stayed locked by another program for more than "
+            f"{self.busy_timeout:g} s. Try again in a moment; if it keeps happening, close "
+            "other programs that have the file open."
+        )
 
     def _translate(self, exc: DBAPIError) -> StoreError:
         text = str(exc.orig if exc.orig is not None else exc).lower()
@@ -449,11 +478,7 @@ class Store:
                 "writable place) and try again."
             )
         if "locked" in text or "busy" in text or "lock timeout" in text:
-            return DatabaseLocked(
-                f"The database {where} stayed locked by another program for more than "
-                f"{self.busy_timeout:g} s. Try again in a moment; if it keeps happening, close "
-                "other programs that have the file open."
-            )
+            return self._locked()
         if "not a database" in text or "malformed" in text or "corrupt" in text:
             return DatabaseDamaged(
                 f"The database {where} is damaged ({_short(text, 120)}). Restore it from a "

@@ -1,0 +1,114 @@
+"""A small, bounded run of the load test (app/loadtest.py) and checks that its checks can fail."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.loadtest import LoadConfig, Outcome, RoomPicker, latency_summary, run, to_markdown, verify
+from app.store import Store
+
+
+@pytest.fixture(scope="module")
+def baseline(embedded):
+    from engine.models import create
+
+    return create("baseline").fit(embedded)
+
+
+def test_small_load_run_loses_nothing_and_reports_latency(embedded, baseline):
+    pytest.importorskip("engine.group")
+    cfg = LoadConfig(rooms=3, members=9, ratings=6, unseen=2, picks=2, model="baseline",
+                     time_limit=90)  # fmt: skip
+    result = run(cfg, catalogue=embedded, model=baseline)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["ok"]
+    assert (result["lost"], result["wrong"], result["extra"]) == (0, 0, 0)
+    assert result["watched_mismatch"] == 0
+    assert result["answers_written"] == 9 * (6 + 2)
+    assert result["picks_asked"] == 9 * 2 and result["short_picks"] == 0
+    picks = result["latency"]["group_picks"]
+    assert picks["n"] == 18 and 0 < picks["p50_ms"] <= picks["p95_ms"] <= picks["max_ms"]
+    assert result["latency"]["set_rating"]["n"] == 9 * (6 + 2 + 1)  # one answer changed
+    md = to_markdown(result)
+    assert "| group picks" in md and "lost answers: 0" in md
+
+
+def test_room_picker_reads_the_room_and_excludes_rated_and_watched(tmp_path, embedded, baseline):
+    pytest.importorskip("engine.group")
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    room = store.create_room("R")
+    ids = embedded.item_ids
+    popular = ids[np.argsort(-embedded.item_counts())[:20]]
+    ann = store.add_member(room.code, "Ann")
+    bob = store.add_member(room.code, "<b>Bob</b>")
+    store.add_member(room.code, "Quiet")  # answered nothing: still part of the group
+    for m in popular[:5]:
+        store.set_rating(ann.token, int(m), 5.0)
+    store.set_rating(bob.token, int(popular[5]), 1.0)
+    store.set_rating(bob.token, int(popular[6]), None)  # haven't seen: not a rating
+    first = RoomPicker(baseline, embedded, k=10)(store, room.code)
+    store.mark_watched(room.code, int(first["movieId"].iloc[0]))
+    picks = RoomPicker(baseline, embedded, k=10)(store, room.code)
+    assert len(picks) == 10
+    assert {"pred:Ann", "pred:<b>Bob</b>", "pred:Quiet"} <= set(picks.columns)
+    banned = set(popular[:6].tolist()) | store.watched(room.code)
+    assert not banned & set(picks["movieId"].tolist())
+    members, watched = RoomPicker(baseline, embedded).members(store, room.code)
+    assert [len(m.items) for m in members] == [5, 1, 0]
+    assert len(watched) == 1
+    store.dispose()
+
+
+def test_verify_counts_lost_wrong_and_unexpected_answers(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'v.db'}")
+    room = store.create_room("R")
+    ann = store.add_member(room.code, "Ann")
+    store.set_rating(ann.token, 1, 4.0)
+    store.set_rating(ann.token, 2, None)
+    store.set_rating(ann.token, 3, 2.0)
+    out = Outcome()
+    out.expected[room.code] = {("Ann", 1): 4.0, ("Ann", 2): 3.0, ("Ann", 9): 5.0}
+    out.watched[room.code] = {7}
+    assert verify(store, out) == {"lost": 1, "wrong": 1, "extra": 1, "watched_mismatch": 1}
+    store.dispose()
+
+
+def test_failing_picks_are_reported_not_raised(embedded):
+    def broken(store, room_code):
+        raise RuntimeError("model exploded")
+
+    cfg = LoadConfig(rooms=2, members=4, ratings=3, unseen=1, picks=1, time_limit=60)
+    result = run(cfg, catalogue=embedded, pick=broken)
+    assert not result["ok"]
+    assert result["errors"] == 4
+    assert "model exploded" in result["error_samples"][0]
+    assert result["lost"] == 0  # answers were still all saved
+
+
+def test_the_time_limit_stops_members_by_themselves(embedded):
+    def slow(store, room_code):
+        time.sleep(0.3)
+        return pd.DataFrame({"movieId": range(10)})
+
+    cfg = LoadConfig(rooms=1, members=2, ratings=30, unseen=0, picks=30, time_limit=0.5)
+    t0 = time.perf_counter()
+    result = run(cfg, catalogue=embedded, pick=slow)
+    assert time.perf_counter() - t0 < 20
+    assert result["stopped_early"] == 2 and not result["ok"]
+    assert result["lost"] == 0  # what was written before stopping is all there
+
+
+def test_only_local_databases_are_load_tested(embedded):
+    with pytest.raises(SystemExit, match="local database"):
+        run(LoadConfig(db_url="postgresql+psycopg://u@db.example.com/x"), catalogue=embedded)
+
+
+def test_latency_summary_percentiles():
+    s = latency_summary([i / 1000 for i in range(1, 101)])  # 1..100 ms
+    assert s["n"] == 100 and s["max_ms"] == 100.0
+    assert s["p50_ms"] == pytest.approx(50.5) and s["p95_ms"] == pytest.approx(95.05)
+    assert latency_summary([]) == {"n": 0}
