@@ -1,0 +1,225 @@
+"""Which films to ask a new member about next.
+
+A good question is a film the person has probably seen (else the answer is "haven't seen it" and
+we learn little) whose rating tells the model most about them. Strategies, from simple to the
+default:
+
+- ``random``: a seeded shuffle of the catalogue, the yardstick.
+- ``popularity``: the most rated films first (likely seen, but everyone likes them, so the
+  answers say little about taste).
+- ``entropy``: log-popularity × entropy of the film's rating distribution (Rashid et al., IUI 2002):
+  known films that people disagree about.
+- ``adaptive``: after every answer, the films whose predicted rating is still most uncertain
+  given the answers so far, weighted by the chance that this person has seen them. Uncertainty
+  is the posterior variance of a ridge fold-in in the model's factor space
+  (``xᵀ (λI + Σ_answered x xᵀ)⁻¹ x`` with ``x = [item vector, 1]``), so a film that
+  would move the member's vector in a direction we already know adds little. The chance of
+  having seen a film is its popularity among training users who watched the same films as
+  this member (co-occurrence), damped towards plain popularity. Models without item vectors
+  fall back to ``entropy``.
+
+All strategies are deterministic for the same answers, never return a film already answered
+(rated or "haven't seen"), and return fewer than ``n`` films only when the catalogue is exhausted.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.group import top_k
+
+DEFAULT_ELICITATION = "adaptive"
+
+RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
+SEEN_DAMPING = 20.0  # pseudo-users of plain popularity mixed into the co-occurrence estimate
+SEEN_POWER = 1.0  # how much "probably seen" matters against "informative"
+
+
+class _Stats:
+    """Per-catalogue statistics every question needs; built once per catalogue."""
+
+    def __init__(self, catalogue: Ratings):
+        n_items, n_users = catalogue.n_items, max(catalogue.n_users, 1)
+        self.counts = catalogue.item_counts().astype(np.float64)
+        self.popularity = self.counts / n_users
+        # entropy of each film's rating histogram over the half-star bins
+        bins = np.clip(np.round((catalogue.values - MIN_RATING) * 2).astype(np.int64), 0, 9)
+        hist = np.zeros((n_items, 10))
+        np.add.at(hist, (catalogue.items, bins), 1.0)
+        p = hist / np.maximum(hist.sum(1, keepdims=True), 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.entropy = -np.nansum(np.where(p > 0, p * np.log2(p), 0.0), axis=1)
+        # items × users, binary: who has seen what
+        self.seen_by = sp.csr_matrix(
+            (np.ones(len(catalogue), np.float32), (catalogue.items, catalogue.users)),
+            shape=(n_items, catalogue.n_users),
+        )
+
+
+_STATS: weakref.WeakKeyDictionary[Ratings, _Stats] = weakref.WeakKeyDictionary()
+
+
+def _stats(catalogue: Ratings) -> _Stats:
+    stats = _STATS.get(catalogue)
+    if stats is None:
+        stats = _STATS[catalogue] = _Stats(catalogue)
+    return stats
+
+
+def _answered(
+    rated: Mapping[int, float], unseen: Any, n_items: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rated items, their stars, every answered item) validated, with clear errors."""
+    if not isinstance(rated, Mapping):
+        raise ValueError("rated must map film index → stars")
+    try:
+        items = np.array([int(i) for i in rated], dtype=np.int64)
+        values = np.array([float(v) for v in rated.values()], dtype=np.float64)
+        skipped = np.array(sorted(int(i) for i in unseen), dtype=np.int64)
+    except (TypeError, ValueError):
+        raise ValueError("film indices must be whole numbers and ratings numbers") from None
+    every = np.concatenate([items, skipped])
+    if len(every) and (every.min() < 0 or every.max() >= n_items):
+        raise ValueError(f"answered film indices must be in 0..{n_items - 1}")
+    if not np.isfinite(values).all():
+        raise ValueError("a rating is not a number")
+    if len(values) and (values.min() < MIN_RATING or values.max() > MAX_RATING):
+        raise ValueError(f"ratings must be between {MIN_RATING} and {MAX_RATING} stars")
+    return items, values, every
+
+
+def _pick(key: np.ndarray, answered: np.ndarray, n: int) -> list[int]:
+    key = np.nan_to_num(np.asarray(key, dtype=np.float64), nan=0.0, posinf=1e300, neginf=-1e300)
+    key[answered] = -np.inf
+    available = len(key) - len(np.unique(answered))
+    return [int(i) for i in top_k(key, min(n, available))]
+
+
+# ---------------------------------------------------------------------------- strategies
+
+
+def _random(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
+    # seeded by the answers so far: the same state always gets the same questions
+    seed = [len(items), len(answered), int(np.sort(answered).sum()) if len(answered) else 0]
+    key = np.random.default_rng(seed).random(catalogue.n_items)
+    return _pick(key, answered, n)
+
+
+def _popularity(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
+    return _pick(_stats(catalogue).counts, answered, n)
+
+
+def _entropy(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
+    s = _stats(catalogue)
+    return _pick(np.log1p(s.counts) * s.entropy, answered, n)
+
+
+def seen_probability(catalogue: Ratings, items: np.ndarray) -> np.ndarray:
+    """P(this member has seen each film): popularity among training users who saw the member's
+    rated films (weighted by how many they share), damped towards overall popularity."""
+    s = _stats(catalogue)
+    if len(items) == 0:
+        return s.popularity
+    # users' overlap with the member's films, then what those users watched
+    member = np.zeros(s.seen_by.shape[0], np.float32)
+    member[items] = 1.0
+    overlap = s.seen_by.T @ member  # two sparse mat-vecs, no row slicing
+    total = float(overlap.sum())
+    co = s.seen_by @ overlap
+    return (co + SEEN_DAMPING * s.popularity) / (total + SEEN_DAMPING)
+
+
+def _adaptive(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
+    vectors = model.item_vectors() if model is not None else None
+    if vectors is None:
+        return _entropy(model, catalogue, items, values, answered, n)
+    X = np.empty((len(vectors), vectors.shape[1] + 1))
+    X[:, :-1] = vectors
+    X[:, -1] = 1.0  # the user bias is unknown too
+    scale = float(np.mean(np.sum(X * X, axis=1)))
+    precision = RIDGE * scale * np.eye(X.shape[1]) + X[items].T @ X[items]
+    cov = np.linalg.inv(precision)
+    variance = np.sum((X @ cov) * X, axis=1)
+    seen = seen_probability(catalogue, items)
+    weight = seen**SEEN_POWER
+    chosen: list[int] = []
+    mask = np.zeros(len(X), dtype=bool)
+    mask[answered] = True
+    budget = min(n, len(X) - int(mask.sum()))
+    for _ in range(budget):  # greedy batch: each pick is assumed answered with P(seen)
+        key = np.where(mask, -np.inf, weight * variance)
+        best = int(top_k(key, 1)[0])
+        chosen.append(best)
+        mask[best] = True
+        # Sherman–Morrison: expected precision gain seen[best]·x xᵀ lowers every variance
+        cx = cov @ X[best]
+        p = seen[best]
+        denom = 1.0 + p * float(X[best] @ cx)
+        proj = X @ cx
+        variance = variance - p * proj**2 / denom
+        cov = cov - p * np.outer(cx, cx) / denom
+    return chosen
+
+
+Strategy = Callable[..., list[int]]
+STRATEGIES: dict[str, Strategy] = {
+    "random": _random,
+    "popularity": _popularity,
+    "entropy": _entropy,
+    "adaptive": _adaptive,
+}
+LABELS = {
+    "random": "Random films",
+    "popularity": "Most rated films",
+    "entropy": "Well-known films people disagree about",
+    "adaptive": "Adaptive: what tells us most about you",
+}
+
+
+def next_films(
+    model: Any,
+    catalogue: Ratings,
+    rated: Mapping[int, float],
+    unseen: set[int] | frozenset[int] = frozenset(),
+    n: int = 5,
+    strategy: str = DEFAULT_ELICITATION,
+) -> list[int]:
+    """Item indices to ask about next: never in ``rated`` or ``unseen``; fewer than ``n`` only
+    when the catalogue has nothing else left."""
+    if strategy not in STRATEGIES:
+        raise ValueError(
+            f"unknown elicitation strategy {strategy!r}; choose from {', '.join(STRATEGIES)}"
+        )
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a whole number ≥ 1 (got {n!r})")
+    items, values, answered = _answered(rated, unseen, catalogue.n_items)
+    if model is not None and getattr(model, "n_items", catalogue.n_items) != catalogue.n_items:
+        raise ValueError("the model and the catalogue have different films; retrain the model")
+    return STRATEGIES[strategy](model, catalogue, items, values, answered, int(n))
+
+
+def elicitor(strategy: str) -> Callable[..., list[int]]:
+    """``next_films`` bound to one strategy, in the shape protocol F (b) calls."""
+
+    def ask(
+        model: Any, catalogue: Ratings, rated: dict[int, float], unseen: set[int], n: int
+    ) -> list[int]:
+        return next_films(model, catalogue, rated, unseen, n, strategy)
+
+    return ask
+
+
+__all__ = [
+    "DEFAULT_ELICITATION",
+    "LABELS",
+    "STRATEGIES",
+    "elicitor",
+    "next_films",
+    "seen_probability",
+]

@@ -1,0 +1,405 @@
+"""Protocol G (DESIGN.md §4): does a strategy pick films the *whole* group enjoys?
+
+Setup, following GFAR's protocol (Kaya, Bridge & Tintarev, RecSys 2020) in the fold-in setting:
+
+- Members are protocol F's new users (``split_f``), never seen in training. Each member's held
+  ratings are split three ways with fixed seeds: 10 *revealed* (what they rate in the room,
+  ``default_rng(2)`` as in protocol F), and the hidden rest halved (``default_rng(3)``) into a
+  *profile* part and an *evaluation* part.
+- Similarity: F users have no training ratings, so Pearson correlations are computed on the
+  non-evaluation part only (revealed + profile), over films both members rated, and only where
+  they share at least 5 films. The evaluation part is never used to form groups.
+- Groups of 2, 3, 4 and 6 (``default_rng(4)``), of three kinds: *random*; *similar* (each member
+  has Pearson ≥ 0.3 with another member); *divergent* (no measured pair ≥ 0.1 and each member
+  has a measured pair < 0.1).
+- Every strategy picks a top-10 from the films no member revealed. Each member is scored against
+  their own evaluation ratings (relevant = rating ≥ 4; films another member revealed are not
+  candidates, so they do not count as relevant either). Members with no relevant evaluation film
+  are not drawn into groups.
+- Reported per strategy (means over groups): mean-member NDCG@10, min-member NDCG@10,
+  zero-recall (share of members with nothing relevant in the top-10) and disagreement (best
+  minus worst member's NDCG@10). ``own top-10`` is each member's personal list: the ceiling.
+
+Also here: the elicitation comparison (protocol F variant (b)) and the blending timing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from engine import elicit as elicit_mod
+from engine import group
+from engine.data.ratings import Ratings
+from engine.data.splits import FoldInSplit, split_f
+from engine.evaluate.metrics import topn_metrics
+from engine.progress import Progress, silent
+
+try:  # the bench's shared result type (BENCH helper); a twin of the contract until it lands
+    from engine.evaluate.report import BenchContext, ProtocolResult
+except ImportError:  # pragma: no cover - only before report.py exists
+
+    @dataclass
+    class ProtocolResult:  # type: ignore[no-redef]
+        name: str
+        title: str
+        table: pd.DataFrame
+        notes: list[str]
+        seconds: float
+
+    BenchContext = Any  # type: ignore[misc,assignment]
+
+
+REVEAL = 10
+K = 10
+THRESHOLD = 4.0
+SIZES = (2, 3, 4, 6)
+KINDS = ("random", "similar", "divergent")
+SIMILAR, DIVERGENT, MIN_SHARED = 0.3, 0.1, 5
+REVEAL_SEED, PROFILE_SEED, GROUP_SEED = 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The F users as group members: what they reveal, what they are scored on."""
+
+    users: np.ndarray  # user indices (into the dataset)
+    revealed: list[tuple[np.ndarray, np.ndarray]]  # (items, stars) per user
+    relevant: list[np.ndarray]  # evaluation films rated >= 4, per user
+    corr: np.ndarray  # [n × n] Pearson on the non-evaluation part, NaN where unmeasured
+
+
+def build_pool(split: FoldInSplit, reveal: int = REVEAL) -> Pool:
+    """Reveal/profile/evaluation parts and pairwise correlations for every F user."""
+    held = split.held
+    reveal_rng = np.random.default_rng(REVEAL_SEED)
+    profile_rng = np.random.default_rng(PROFILE_SEED)
+    users, revealed, relevant, known = [], [], [], []
+    for u in split.new_users:
+        shown, hidden = split.reveal_random(int(u), reveal, reveal_rng)
+        to_profile = profile_rng.random(len(hidden)) < 0.5
+        profile, evaluation = hidden[to_profile], hidden[~to_profile]
+        liked = held.items[evaluation][held.values[evaluation] >= THRESHOLD]
+        if len(liked) == 0:
+            continue
+        users.append(int(u))
+        revealed.append((held.items[shown].astype(np.int64), held.values[shown].astype(np.float32)))
+        relevant.append(liked.astype(np.int64))
+        rows = np.concatenate([shown, profile])
+        known.append(dict(zip(held.items[rows].tolist(), held.values[rows].tolist(), strict=True)))
+    n = len(users)
+    corr = np.full((n, n), np.nan)
+    for a in range(n):
+        for b in range(a + 1, n):
+            shared = sorted(known[a].keys() & known[b].keys())
+            if len(shared) < MIN_SHARED:
+                continue
+            x = np.array([known[a][i] for i in shared])
+            y = np.array([known[b][i] for i in shared])
+            if x.std() > 0 and y.std() > 0:
+                corr[a, b] = corr[b, a] = float(np.corrcoef(x, y)[0, 1])
+    return Pool(np.array(users), revealed, relevant, corr)
+
+
+def make_groups(
+    pool: Pool, size: int, kind: str, count: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Up to ``count`` distinct groups (positions into the pool) of one size and kind."""
+    n = len(pool.users)
+    if n < size:
+        return []
+    similar = np.nan_to_num(pool.corr, nan=-np.inf) >= SIMILAR
+    clash = np.nan_to_num(pool.corr, nan=np.inf) < DIVERGENT  # measured and < 0.1
+    agree = np.nan_to_num(pool.corr, nan=-np.inf) >= DIVERGENT  # measured and >= 0.1
+    groups: list[np.ndarray] = []
+    seen: set[tuple[int, ...]] = set()
+    for _ in range(count * 50):
+        if len(groups) >= count:
+            break
+        if kind == "random":
+            members = rng.choice(n, size=size, replace=False)
+        else:
+            members = [int(rng.integers(n))]
+            while len(members) < size:
+                inside = np.zeros(n, bool)
+                inside[members] = True
+                if kind == "similar":  # joins if similar to someone already in the group
+                    ok = similar[members].any(axis=0) & ~inside
+                else:  # joins if nobody in the group agrees with them and one clashes
+                    ok = ~agree[members].any(axis=0) & clash[members].any(axis=0) & ~inside
+                options = np.flatnonzero(ok)
+                if len(options) == 0:
+                    break
+                members.append(int(rng.choice(options)))
+            if len(members) < size:
+                continue
+            members = np.array(members)
+        key = tuple(sorted(int(m) for m in members))
+        if key not in seen:
+            seen.add(key)
+            groups.append(np.array(key))
+    return groups
+
+
+def _member_ndcg(
+    lists: np.ndarray, n_items: int, members: np.ndarray, pool: Pool, excluded: np.ndarray
+) -> np.ndarray:
+    """NDCG@10 and hit flags of one top-10 list (or one list per member) for each member."""
+    rows = np.zeros((len(members), n_items), np.float32)
+    lists = np.atleast_2d(lists)
+    for r in range(len(members)):
+        chosen = lists[r if len(lists) > 1 else 0]
+        rows[r, chosen] = np.arange(len(chosen), 0, -1)  # rank order; every other film 0
+    out = topn_metrics(
+        torch.from_numpy(rows),
+        [excluded] * len(members),
+        [pool.relevant[m] for m in members],
+        k=K,
+    )
+    # a member whose relevant films were all revealed by someone else has NaN (nothing to find)
+    return np.stack([out["ndcg"], np.where(np.isfinite(out["recall"]), out["recall"] > 0, np.nan)])
+
+
+def evaluate_groups(
+    pred: np.ndarray,
+    pool: Pool,
+    groups: dict[tuple[str, int], list[np.ndarray]],
+    strategies: list[str],
+    progress: Progress = silent,
+) -> pd.DataFrame:
+    """One row per (kind, size, strategy), plus the ``own top-10`` ceiling."""
+    n_items = pred.shape[1]
+    records = []
+    total = sum(len(g) for g in groups.values())
+    done = 0
+    for (kind, size), members_list in groups.items():
+        acc: dict[str, list[np.ndarray]] = {s: [] for s in [*strategies, "own top-10"]}
+        for members in members_list:
+            excluded = np.unique(np.concatenate([pool.revealed[m][0] for m in members]))
+            cand = np.ones(n_items, bool)
+            cand[excluded] = False
+            cand_idx = np.flatnonzero(cand)
+            p = pred[members][:, cand_idx]
+            for s in strategies:
+                chosen, _, _ = group.STRATEGIES[s].select(p, K)
+                acc[s].append(_member_ndcg(cand_idx[chosen], n_items, members, pool, excluded))
+            own = np.stack([cand_idx[group.top_k(p[r], K)] for r in range(len(members))])
+            acc["own top-10"].append(_member_ndcg(own, n_items, members, pool, excluded))
+            done += 1
+            progress(done, total, f"{kind} groups of {size}")
+        for s, per_group in acc.items():
+            if not per_group:
+                continue
+            ndcg = [g[0][np.isfinite(g[0])] for g in per_group]
+            ndcg = [x for x in ndcg if len(x)]
+            hits = np.concatenate([g[1] for g in per_group])
+            hits = hits[np.isfinite(hits)]
+            records.append(
+                {
+                    "kind": kind,
+                    "size": size,
+                    "strategy": s,
+                    "groups": len(per_group),
+                    "mean_ndcg": float(np.mean([x.mean() for x in ndcg])),
+                    "min_ndcg": float(np.mean([x.min() for x in ndcg])),
+                    "zero_recall": float(1.0 - hits.mean()),
+                    "disagreement": float(np.mean([x.max() - x.min() for x in ndcg])),
+                }
+            )
+    return pd.DataFrame.from_records(records)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Means over every kind and size, per strategy (each cell weighted equally)."""
+    cols = ["mean_ndcg", "min_ndcg", "zero_recall", "disagreement"]
+    out = table.groupby("strategy", sort=False)[cols].mean()
+    out["groups"] = table.groupby("strategy", sort=False)["groups"].sum()
+    return out.reset_index()
+
+
+def blend_timing(
+    model: Any, catalogue: Ratings, pool: Pool, members: int = 6, repeats: int = 20
+) -> dict[str, float]:
+    """Wall time of ``group.recommend`` for a room of ``members`` (fold-ins included), ms."""
+    chosen = list(range(min(members, len(pool.users))))
+    room = [group.Member(f"m{i}", *pool.revealed[i]) for i in chosen]
+    group.recommend(model, catalogue, room)  # warm caches (catalogue stats are built once)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        group.recommend(model, catalogue, room, k=K)
+        times.append(time.perf_counter() - start)
+    return {
+        "median_ms": 1000 * float(np.median(times)),
+        "min_ms": 1000 * float(np.min(times)),
+        "members": len(room),
+    }
+
+
+def elicitation_table(
+    model: Any,
+    split: FoldInSplit,
+    strategies: tuple[str, ...] = ("random", "popularity", "entropy", "adaptive"),
+    reveal: int = REVEAL,
+) -> pd.DataFrame:
+    """Protocol F variant (b): NDCG@10 etc. after ``reveal`` answers for each strategy."""
+    from engine.evaluate.protocols import evaluate_f, reveal_elicit
+
+    rows = []
+    for name in strategies:
+        start = time.perf_counter()
+        reveals = reveal_elicit(model, split, reveal, elicit_mod.elicitor(name))
+        seconds = time.perf_counter() - start
+        out = evaluate_f(model, split, reveal, reveals=reveals)
+        rows.append(
+            {
+                "elicitation": name
+                + (" (default)" if name == elicit_mod.DEFAULT_ELICITATION else ""),
+                "ndcg": out["ndcg"],
+                "recall": out["recall"],
+                "rmse": out["rmse"],
+                "answers": out["revealed"],
+                "asked": float(np.mean([r.asked for r in reveals])),
+                "ms_per_question_batch": 1000
+                * seconds
+                / max(1, sum(-(-r.asked // 5) for r in reveals)),
+                "users": out["n_new_users"],
+            }
+        )
+    ref = evaluate_f(model, split, reveal, mode="random")
+    rows.append(
+        {
+            "elicitation": "(random reveal, variant a)",
+            "ndcg": ref["ndcg"],
+            "recall": ref["recall"],
+            "rmse": ref["rmse"],
+            "answers": ref["revealed"],
+            "asked": float("nan"),
+            "ms_per_question_batch": float("nan"),
+            "users": ref["n_new_users"],
+        }
+    )
+    return pd.DataFrame.from_records(rows)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A GitHub table (hand-written: pandas' to_markdown needs tabulate, not a dependency here)."""
+    cells = [
+        [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
+        for row in frame.itertuples(index=False)
+    ]
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def _shrink(split: FoldInSplit, n_users: int) -> FoldInSplit:
+    keep = split.new_users[:n_users]
+    return FoldInSplit(split.train, split.held.subset(np.isin(split.held.users, keep)), keep)
+
+
+def _fit(ctx: Any, train: Ratings) -> Any:
+    from engine.models import REGISTRY, create
+
+    wanted = [m for m in (ctx.models or ["mf"]) if m in REGISTRY]
+    name = "mf" if "mf" in wanted or not wanted else wanted[0]
+    params = {"epochs": 60} if ctx.quick and name == "mf" else {}
+    model = create(name, device=ctx.device, **params)
+    model.fit(train, progress=ctx.progress_factory(f"G: fitting {name}"))
+    return model
+
+
+def run_all(ctx: Any) -> tuple[ProtocolResult, ProtocolResult]:
+    """Protocol G and the elicitation comparison, sharing one fitted model."""
+    start = time.perf_counter()
+    split = split_f(ctx.ratings)
+    model = _fit(ctx, split.train)
+    pool = build_pool(split)
+    count = 8 if ctx.quick else 60
+    rng = np.random.default_rng(GROUP_SEED)
+    groups = {
+        (kind, size): make_groups(pool, size, kind, count, rng) for kind in KINDS for size in SIZES
+    }
+    pred = group.member_predictions(
+        model,
+        split.train,
+        [group.Member(str(u), *pool.revealed[i]) for i, u in enumerate(pool.users)],
+    )
+    strategies = list(group.STRATEGIES)
+    table = evaluate_groups(pred, pool, groups, strategies, ctx.progress_factory("G: groups"))
+    timing = blend_timing(model, split.train, pool)
+    overall = summarise(table)
+    notes = _g_notes(model, pool, groups, overall, timing)
+    g_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    small = _shrink(split, 12) if ctx.quick else split
+    elic = elicitation_table(model, small)
+    e_notes = [
+        f"Model {model.name} fitted on protocol F's training part; {len(small.new_users)} new members, "
+        f"{REVEAL} answers each; a member answers only films they rated in the data, anything else "
+        "counts as 'haven't seen'; at most 200 films asked, 5 per batch.",
+        f"Default elicitation: {elicit_mod.DEFAULT_ELICITATION}.",
+    ]
+    g = ProtocolResult(
+        name="G",
+        title="Groups: strategies for the whole room (mean over kinds and sizes; full table below)",
+        table=overall,
+        notes=[
+            *notes,
+            "Per kind and size:\n\n" + markdown(table),
+            "Elicitation (protocol F, variant b):\n\n" + markdown(elic),
+        ],
+        seconds=g_seconds,
+    )
+    f_b = ProtocolResult(
+        name="F-elicit",
+        title="Elicitation strategies (protocol F variant b, NDCG@10 after 10 answers)",
+        table=elic,
+        notes=e_notes,
+        seconds=time.perf_counter() - start,
+    )
+    return g, f_b
+
+
+def run(ctx: Any) -> ProtocolResult:
+    """Protocol G for the bench (its notes carry the per-cell and elicitation tables too)."""
+    return run_all(ctx)[0]
+
+
+def run_elicitation(ctx: Any) -> ProtocolResult:
+    return run_all(ctx)[1]
+
+
+def _g_notes(
+    model: Any, pool: Pool, groups: dict, overall: pd.DataFrame, timing: dict[str, float]
+) -> list[str]:
+    by = overall.set_index("strategy")
+    d, a = by.loc[group.DEFAULT_STRATEGY], by.loc["average"]
+    made = ", ".join(f"{k} {s}: {len(v)}" for (k, s), v in groups.items())
+    return [
+        f"Model {model.name}; {len(pool.users)} members (protocol F users with a relevant evaluation film); "
+        f"groups made: {made}.",
+        f"Default strategy {group.DEFAULT_STRATEGY!r} vs average: mean-member NDCG@10 "
+        f"{d.mean_ndcg:.4f} vs {a.mean_ndcg:.4f} ({100 * (d.mean_ndcg / a.mean_ndcg - 1):+.1f} %), "
+        f"min-member {d.min_ndcg:.4f} vs {a.min_ndcg:.4f}, zero-recall {d.zero_recall:.3f} vs {a.zero_recall:.3f}.",
+        f"Blending for a room of {timing['members']} (fold-ins, scoring, blend, reasons) over "
+        f"{model.n_items} films: median {timing['median_ms']:.1f} ms, best {timing['min_ms']:.1f} ms.",
+    ]
+
+
+__all__ = [
+    "build_pool",
+    "elicitation_table",
+    "evaluate_groups",
+    "make_groups",
+    "run",
+    "run_all",
+    "run_elicitation",
+    "summarise",
+]
