@@ -1,0 +1,144 @@
+"""EASE: a shallow linear item-to-item autoencoder with a closed-form fit (Steck, WWW 2019).
+
+B = argmin ‖X − XB‖² + λ‖B‖² subject to diag(B) = 0, which is B = I − P·diag(1/diag(P)) with
+P = (XᵀX + λI)⁻¹. A person's scores are x·B, so fold-in is exact (the same formula a training
+user gets) and costs one sparse row times B. Only films rated by at least ``min_count`` people
+enter B (the inverse is cubic in the number of films); the rest score by popularity far below.
+
+Defaults from ``python -m engine.tuning ease`` (protocol R validation split of the embedded data,
+seed 100): grid l2 ∈ {100, 200, 400, 800}, min_count ∈ {2, 3, 5}, weighting ∈ {binary, rating}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.data.ratings import Ratings
+from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
+from engine.progress import Progress
+
+
+@dataclass
+class EASEConfig(Config):
+    l2: float = 400.0  # λ on the item-item weights
+    min_count: int = 3  # films with fewer raters are left out of B
+    weighting: str = "binary"  # X entries: 1 per rating ("binary") or the stars ("rating")
+
+
+class EASE(Recommender):
+    """Closed-form item-item linear model; the strongest cheap top-N baseline we know."""
+
+    name = "ease"
+    kind = "implicit"
+    config_class = EASEConfig
+    config: EASEConfig
+
+    def _fit(self, train: Ratings, progress: Progress) -> None:
+        cfg = self.config
+        if cfg.weighting not in ("binary", "rating"):
+            raise ValueError(f"weighting must be 'binary' or 'rating', not {cfg.weighting!r}")
+        counts = train.item_counts()
+        kept = np.flatnonzero(counts >= cfg.min_count)
+        if len(kept) == 0:
+            raise ValueError(f"no film has {cfg.min_count} ratings; lower min_count")
+        x = train.csr()[:, kept]
+        if cfg.weighting == "binary":
+            x.data[:] = 1.0
+        progress(0, 2, "item Gram matrix")
+        # float64 for the inverse: the Gram matrix of popular films is badly conditioned
+        gram = torch.from_numpy((x.T @ x).toarray().astype(np.float64)).to(self.device)
+        gram.diagonal().add_(cfg.l2)
+        p = torch.linalg.inv(gram)
+        b = -p / p.diagonal()[None, :]
+        b.diagonal().zero_()
+        progress(1, 2, "inverted")
+        self._kept = to_tensor(kept, torch.long, self.device)
+        self._b = b.float()
+        self._pop = to_tensor(np.log1p(counts), torch.float32, self.device)
+        self._train = train.csr()
+        progress(2, 2, "done")
+
+    # ------------------------------------------------------------------ people
+    def fold_in(self, items: Any, values: Any) -> UserState:
+        items, values = as_index_arrays(items, values, self.n_items)
+        return UserState(items=items, values=values)
+
+    def user_state(self, user: int) -> UserState:
+        lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
+        return UserState(
+            items=self._train.indices[lo:hi].astype(np.int64), values=self._train.data[lo:hi]
+        )
+
+    def _rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Scores for dense rows ``x`` [b, n_items]: x_kept·B on kept films, a popularity
+        tie-break far below for the rest (and for everyone with no ratings)."""
+        kept_scores = x[:, self._kept] @ self._b
+        out = (self._pop / (self._pop.max() + 1.0) - 1e3).expand(x.shape[0], -1).clone()
+        out[:, self._kept] = kept_scores + self._pop[self._kept] * 1e-6
+        if x.shape[0]:
+            empty = x.abs().sum(dim=1) == 0
+            out[empty] = self._pop
+        return out
+
+    def _dense(self, rows: list[tuple[np.ndarray, np.ndarray]]) -> torch.Tensor:
+        x = torch.zeros(len(rows), self.n_items, device=self.device)
+        for r, (items, values) in enumerate(rows):
+            w = np.ones_like(values) if self.config.weighting == "binary" else values
+            x[r, to_tensor(items, torch.long, self.device)] = to_tensor(
+                w, torch.float32, self.device
+            )
+        return x
+
+    def _score_state(self, state: UserState) -> torch.Tensor:
+        return self._rows(self._dense([(state.items, state.values)]))[0]
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor:
+        rows = []
+        for u in np.asarray(users, dtype=np.int64):
+            lo, hi = self._train.indptr[u], self._train.indptr[u + 1]
+            rows.append((self._train.indices[lo:hi], self._train.data[lo:hi]))
+        return self._rows(self._dense(rows)).cpu()
+
+    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Films whose weight from ``item`` is largest (B's row): 'people who saw this also saw'."""
+        kept = self._kept.cpu().numpy()
+        pos = np.searchsorted(kept, item)
+        if pos >= len(kept) or kept[pos] != item:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        w = self._b[pos].cpu().numpy().copy()
+        w[pos] = -np.inf
+        order = np.lexsort((kept, -w))[: min(k, len(kept) - 1)]
+        return kept[order], w[order]
+
+    # ------------------------------------------------------------------ persistence
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        t = self._train
+        return {
+            "kept": self._kept,
+            "weights": self._b,
+            "log_popularity": self._pop,
+            "train_indptr": torch.from_numpy(t.indptr.astype(np.int64)),
+            "train_indices": torch.from_numpy(t.indices.astype(np.int64)),
+            "train_data": torch.from_numpy(t.data.astype(np.float32)),
+        }
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        import scipy.sparse as sp
+
+        self._kept, self._b, self._pop = (
+            tensors["kept"],
+            tensors["weights"],
+            tensors["log_popularity"],
+        )
+        self._train = sp.csr_matrix(
+            (
+                tensors["train_data"].cpu().numpy(),
+                tensors["train_indices"].cpu().numpy(),
+                tensors["train_indptr"].cpu().numpy(),
+            ),
+            shape=(self.n_users, self.n_items),
+        )
