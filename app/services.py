@@ -44,7 +44,17 @@ def _catalogue(folder: str) -> Ratings:
 
 
 def get_catalogue() -> Ratings:
-    """The dataset the app recommends from (the embedded MovieLens sample), cached per data dir."""
+    """The dataset the app recommends from: the MovieLens folder chosen on the Lab page for this
+    session, else the embedded sample (cached per data dir)."""
+    path = dataset_path()
+    if path:
+        from engine.data.errors import DatasetError
+
+        try:
+            return load_folder_catalogue(path)
+        except DatasetError as exc:  # the folder changed or vanished since it was chosen
+            st.session_state.pop(DATASET_PATH_KEY, None)
+            st.warning(f"Back to the embedded films: {exc}")
     return _catalogue(str(data_dir()))
 
 
@@ -318,3 +328,272 @@ def next_films(token: str, n: int = 5, model_name: str | None = None) -> list[in
             rated[pos] = float(rating)
     items = choose(model, cat, rated, unseen, n=n)
     return [int(cat.item_ids[i]) for i in items]
+
+
+# --------------------------------------------------------------------------- dataset folder (Lab)
+
+DATASET_PATH_KEY = "mn_dataset_path"
+
+
+def dataset_path() -> str | None:
+    """The MovieLens folder this session uses (set on the Lab page), or None for the embedded one."""
+    try:
+        path = st.session_state.get(DATASET_PATH_KEY)
+    except Exception:  # no Streamlit session (CLI benchmark): the embedded sample
+        return None
+    return str(path) if path else None
+
+
+def _folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and mtimes of a folder's files: a changed file means a new cache entry."""
+    try:
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+    except OSError:
+        return ()
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files[:200])
+
+
+@st.cache_resource(show_spinner="Reading the MovieLens folder…", max_entries=4)
+def _folder_catalogue(path: str, signature: tuple) -> Ratings:
+    from engine.data.movielens import load_dataset
+
+    return load_dataset(path)
+
+
+def load_folder_catalogue(path: str) -> Ratings:
+    """The MovieLens folder at ``path`` (cached while its files are unchanged); raises
+    ``engine.data.DatasetError`` with a message saying what to fix."""
+    folder = Path(path).expanduser()
+    return _folder_catalogue(str(folder), _folder_signature(folder))
+
+
+def set_dataset_path(path: str | None) -> Ratings:
+    """Point this session at another MovieLens folder (None or "" = the embedded sample).
+
+    The folder is read first; on a ``DatasetError`` nothing changes and the error propagates.
+    Models are keyed by the dataset's fingerprint, so the other pages train (or load) models for
+    the new data on first use.
+    """
+    if path is None or not str(path).strip():
+        st.session_state.pop(DATASET_PATH_KEY, None)
+        return get_catalogue()
+    folder = str(Path(str(path).strip()).expanduser())
+    catalogue = load_folder_catalogue(folder)
+    st.session_state[DATASET_PATH_KEY] = folder
+    return catalogue
+
+
+# --------------------------------------------------------------------------- insights (Explore, Lab)
+
+CAPABILITIES = ("vectors", "bias", "similar")
+
+
+def model_capabilities(name: str) -> frozenset[str]:
+    """What a model family can show, read from its class (no fitting): "vectors" (film
+    embeddings: factor map), "bias" (film biases: loved/hated), "similar" (film neighbours)."""
+    from engine.models import model_class
+    from engine.models.base import Recommender
+
+    try:
+        cls = model_class(name)
+    except Exception:  # a family whose module is missing or broken
+        return frozenset()
+    found = set()
+    if cls.item_vectors is not Recommender.item_vectors:
+        found |= {"vectors", "similar"}
+    if cls.item_bias is not Recommender.item_bias:
+        found.add("bias")
+    if cls.similar_items is not Recommender.similar_items:
+        found.add("similar")
+    return frozenset(found)
+
+
+def insight_models() -> list[str]:
+    """Model families with film vectors (what Explore shows): the default model first if it has
+    them, else mf."""
+    names = [n for n in model_names() if "vectors" in model_capabilities(n)]
+    if names and names[0] != default_model_name() and PREFERRED_MODEL in names:
+        names.remove(PREFERRED_MODEL)
+        names.insert(0, PREFERRED_MODEL)
+    return names
+
+
+_GENERATION: dict[tuple[str, str, str], int] = {}
+
+
+def _model_token(name: str) -> tuple[str, str, str, int]:
+    """A cache key for everything computed from the current ``name`` model: it changes when the
+    dataset changes or the model is retrained on the Lab page."""
+    cat = get_catalogue()
+    key = (str(data_dir()), cat.fingerprint, name)
+    return (*key, _GENERATION.get(key, 0))
+
+
+def member_states(room_code: str | None, model: Recommender) -> dict[str, Any]:
+    """Each member of the room folded into ``model`` (name -> UserState); {} without a room.
+    Members who rated nothing get the model's prior (an empty state)."""
+    if not room_code:
+        return {}
+    people = room_people(room_code)
+    return {
+        name: model.fold_in(m.items, m.values)
+        for name, m in zip(people.names, people.members, strict=True)
+    }
+
+
+def _members_key(states: dict[str, Any]) -> tuple:
+    return tuple(
+        (name, tuple(np.asarray(s.items).tolist()), tuple(np.asarray(s.values).tolist()))
+        for name, s in states.items()
+    )
+
+
+@st.cache_resource(max_entries=16)
+def _film_map(token: tuple, components: tuple[int, int], min_ratings: int, _model, _cat):
+    from engine.insights import factor_map as films_only
+
+    films, _, explained = films_only(_model, _cat, {}, components, min_ratings)
+    return films, explained
+
+
+def factor_map(
+    model_name: str,
+    components: tuple[int, int] = (0, 1),
+    min_ratings: int = 20,
+    room_code: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Films (cached per model) and the room's members (folded in now) on two PCA axes; see
+    ``engine.insights.factor_map``. Treat the returned frames as read-only."""
+    from engine.insights import factor_map as project
+
+    model, _ = get_model(model_name)
+    cat = get_catalogue()
+    films, explained = _film_map(
+        _model_token(model_name), tuple(components), int(min_ratings), model, cat
+    )
+    states = member_states(room_code, model)
+    members = pd.DataFrame(columns=["member", "n_ratings", "x", "y"])
+    if states:
+        _, members, _ = project(model, cat, states, components, min_ratings)
+    return films, members, explained
+
+
+def n_components(model_name: str) -> int:
+    """How many factor axes the model has (0 without film vectors)."""
+    model, _ = get_model(model_name)
+    vectors = model.item_vectors()
+    return 0 if vectors is None else int(np.asarray(vectors).shape[1])
+
+
+@st.cache_resource(max_entries=16)
+def _bias_ranking(token: tuple, min_ratings: int, n: int, _model, _cat):
+    from engine.insights import bias_ranking as rank
+
+    return rank(_model, _cat, min_ratings=min_ratings, n=n)
+
+
+def bias_ranking(model_name: str, min_ratings: int = 20, n: int = 15):
+    """(loved, hated) films by the model's film bias; raises ``InsightUnavailable`` without biases."""
+    model, _ = get_model(model_name)
+    return _bias_ranking(_model_token(model_name), int(min_ratings), int(n), model, get_catalogue())
+
+
+def similar_films(model_name: str, item: int, k: int = 10, min_ratings: int = 0) -> pd.DataFrame:
+    from engine.insights import similar_films as neighbours
+
+    model, _ = get_model(model_name)
+    return neighbours(model, get_catalogue(), int(item), k=int(k), min_ratings=int(min_ratings))
+
+
+def similar_members(model_name: str, room_code: str | None) -> pd.DataFrame:
+    """Pairs of room members, most alike first (members who rated nothing are left out)."""
+    from engine.insights import similar_members as pairs
+
+    model, _ = get_model(model_name)
+    return pairs(model, member_states(room_code, model), get_catalogue())
+
+
+@st.cache_resource(max_entries=16)
+def _ego_graph(
+    token: tuple, center: int, radius: int, neighbours: int, min_ratings: int, _model, _cat
+):
+    from engine.insights import ego_graph_html, similarity_graph
+
+    graph = similarity_graph(_model, _cat, center, radius, neighbours, min_ratings)
+    return graph, ego_graph_html(graph, _cat)
+
+
+def ego_graph(
+    model_name: str, center: int, radius: int = 2, neighbours: int = 5, min_ratings: int = 0
+):
+    """(networkx graph, self-contained pyvis HTML) of the films around ``center``."""
+    model, _ = get_model(model_name)
+    return _ego_graph(
+        _model_token(model_name),
+        int(center),
+        int(radius),
+        int(neighbours),
+        int(min_ratings),
+        model,
+        get_catalogue(),
+    )
+
+
+def popular_items(min_ratings: int = 0) -> list[int]:
+    """Item indices, most rated first (for film pickers), with at least ``min_ratings`` ratings."""
+    cat = get_catalogue()
+    counts = cat.item_counts()
+    order = np.argsort(-counts, kind="stable")
+    return [int(i) for i in order if counts[i] >= max(int(min_ratings), 1)]
+
+
+# --------------------------------------------------------------------------- trained models (Lab)
+
+
+def model_manifests() -> dict[str, dict[str, Any] | str]:
+    """For each registered model: its saved manifest for the current dataset, or why there is none."""
+    from engine.artifacts import ArtifactError, read_manifest
+    from engine.models import REGISTRY
+    from engine.train import model_dir
+
+    cat = get_catalogue()
+    found: dict[str, dict[str, Any] | str] = {}
+    for name in sorted(REGISTRY):
+        try:
+            found[name] = read_manifest(model_dir(cat, name))
+        except ArtifactError as exc:
+            found[name] = str(exc)
+    return found
+
+
+def model_hyperparameters(name: str) -> dict[str, Any]:
+    """The default hyperparameters of a model family (for the Lab's retrain form)."""
+    from engine.models import model_class
+
+    return model_class(name).config_class().to_dict()
+
+
+def retrain_model(
+    name: str,
+    progress: Callable[[int, int, str], None],
+    params: dict[str, Any] | None = None,
+    evaluate: bool = False,
+) -> tuple[Recommender, dict[str, Any]]:
+    """Train ``name`` on the current dataset now, save it, and make every page use it.
+
+    With ``evaluate`` the model is first fitted on protocol E's train split to record a held-out
+    RMSE in its manifest (explicit models; it trains twice).
+    """
+    from engine.train import train_model
+
+    cat = get_catalogue()
+    key = (str(data_dir()), cat.fingerprint, name)
+    with _LOCKS_GUARD:
+        lock = _MODEL_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        model, metrics = train_model(
+            name, cat, progress=progress, params=params or None, evaluate=evaluate
+        )
+        _MODELS[key] = (model, f"retrained {name} on the Lab page")
+        _GENERATION[key] = _GENERATION.get(key, 0) + 1
+    return model, metrics

@@ -1,0 +1,219 @@
+"""AppTest tests of the Explore page: each of the four views renders what the engine computed,
+with and without a room, members who rated nothing, and up to twelve members."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+from app_helpers import (
+    all_messages,
+    app_env,  # noqa: F401  (fixture)
+    assert_ok,
+    frame_with,
+    open_app,
+    seed_room,
+)
+
+pytestmark = pytest.mark.usefixtures("app_env", "fast_mf")
+
+# MovieLens movieIds: Ann likes big action/sci-fi films, Bob likes dramas and dislikes action.
+ANN = {260: 5.0, 2571: 5.0, 589: 4.5, 480: 4.0, 318: 2.0, 356: 1.5, 1: None}
+BOB = {318: 5.0, 356: 5.0, 527: 4.5, 260: 1.0, 2571: 1.5, 593: None}
+FAST_MF = {"factors": 8, "epochs": 3, "seed": 0}
+
+
+@pytest.fixture
+def fast_mf():
+    """A small mf saved where the app looks for it, so the page loads it instead of training
+    the full model (the app cannot tell: it reads the manifest's hyperparameters)."""
+    from engine.artifacts import ArtifactError, read_manifest
+    from engine.data import load_embedded
+    from engine.data.paths import data_dir
+    from engine.train import model_dir, train_model
+
+    catalogue = load_embedded(data_dir() / "datasets")
+    try:
+        read_manifest(model_dir(catalogue, "mf"))
+    except ArtifactError:
+        train_model("mf", catalogue, params=FAST_MF)
+    return catalogue
+
+
+def engine_view(room_code: str | None = None, components=(0, 1), min_ratings=20):
+    """What the engine itself computes for the page's default settings."""
+    from app import services
+    from engine.insights import factor_map
+
+    model, _ = services.get_model("mf")
+    states = services.member_states(room_code, model)
+    return factor_map(model, services.get_catalogue(), states, components, min_ratings)
+
+
+def _decode(value):
+    """Plotly serialises numpy arrays as {"dtype", "bdata"(base64)[, "shape"]}: back to lists."""
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return array.tolist()
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def figure(at, index: int = 0) -> dict:
+    """The index-th plotly chart on the page, as plain JSON data."""
+    return _decode(json.loads(at.get("plotly_chart")[index].proto.spec))
+
+
+def traces(fig: dict, name: str | None = None) -> list[dict]:
+    return [t for t in fig["data"] if name is None or t.get("name") == name]
+
+
+def film_points(fig: dict) -> int:
+    return sum(len(t["x"]) for t in fig["data"] if t.get("name") != "room members")
+
+
+def show(at, view: str):
+    at.segmented_control(key="mn_explore_view").set_value(view).run()
+    assert_ok(at)
+    return at
+
+
+def test_only_models_with_film_vectors_are_offered():
+    at = open_app(page="explore")
+    options = at.selectbox(key="mn_explore_model").options
+    assert options[0] == "mf (explicit)"
+    names = {o.split(" ")[0] for o in options}
+    assert "baseline" not in names and "popularity" not in names and "knn" not in names
+
+
+def test_factor_map_without_a_room_shows_films_only():
+    at = open_app(page="explore")
+    assert "showing films only" in all_messages(at)
+    fig = figure(at)
+    films, _, explained = engine_view()
+    assert film_points(fig) == len(films)
+    assert not traces(fig, "room members")
+    assert fig["layout"]["xaxis"]["title"]["text"] == f"PC1 ({explained[0]:.0%} of variance)"
+    assert fig["layout"]["yaxis"]["title"]["text"] == f"PC2 ({explained[1]:.0%} of variance)"
+    # one trace per main genre, coloured consistently
+    names = {t["name"] for t in fig["data"]}
+    assert names == set(films["main_genre"])
+    # hover: escaped title, year and genres for every film
+    custom = [row for t in fig["data"] for row in t["customdata"]]
+    assert len(custom) == len(films)
+    titles = {row[0] for row in custom}
+    assert any("&amp;" in t for t in titles)  # e.g. "Wallace &amp; Gromit": escaped
+    assert not any(re.search(r"&(?!amp;|lt;|gt;|quot;|#x27;)|<", t) for t in titles)
+    toy = next(row for row in custom if row[0] == "Toy Story")
+    assert toy[1] == "1995" and "Animation" in toy[2]
+
+
+def test_members_are_plotted_in_the_same_projection():
+    code, _ = seed_room("Map room", {"Ann": ANN, "Bob": BOB, "<b>Cy</b>": {}})
+    at = open_app(room=code, page="explore")
+    fig = figure(at)
+    (members,) = traces(fig, "room members")
+    assert members["text"] == ["Ann", "Bob", "&lt;b&gt;Cy&lt;/b&gt;"]
+    _, want, _ = engine_view(code)
+    np.testing.assert_allclose(members["x"], want["x"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(members["y"], want["y"], rtol=1e-5, atol=1e-7)
+    assert members["x"][2] == 0 and members["y"][2] == 0  # rated nothing: the centre
+    assert members["x"][0] != members["x"][1]
+    # other axes: the projection follows
+    at.selectbox(key="mn_map_x").set_value(2).run()
+    at.selectbox(key="mn_map_y").set_value(1).run()
+    assert_ok(at)
+    fig = figure(at)
+    (members,) = traces(fig, "room members")
+    _, want, _ = engine_view(code, components=(2, 1))
+    np.testing.assert_allclose(members["x"], want["x"], rtol=1e-5, atol=1e-7)
+    assert fig["layout"]["xaxis"]["title"]["text"].startswith("PC3")
+
+
+def test_colour_by_year_and_min_ratings():
+    at = open_app(page="explore")
+    at.radio(key="mn_map_colour").set_value("year").run()
+    at.slider(key="mn_map_min").set_value(100).run()
+    assert_ok(at)
+    fig = figure(at)
+    films, _, _ = engine_view(min_ratings=100)
+    assert film_points(fig) == len(films) and (films["n_ratings"] >= 100).all()
+    coloured = traces(fig, "films")
+    assert coloured and min(coloured[0]["marker"]["color"]) >= 1900
+    assert coloured[0]["marker"]["colorscale"]
+
+
+def test_bias_view_shows_loved_and_hated_with_min_ratings():
+    at = show(open_app(page="explore"), "bias")
+    at.slider(key="mn_bias_min").set_value(100).run()
+    at.slider(key="mn_bias_n").set_value(8).run()
+    assert_ok(at)
+    loved, hated = figure(at, 0)["data"][0], figure(at, 1)["data"][0]
+    assert len(loved["y"]) == len(hated["y"]) == 8
+    from app import services
+
+    model, _ = services.get_model("mf")
+    cat = services.get_catalogue()
+    counts, bias = cat.item_counts(), model.item_bias()
+    eligible = np.flatnonzero(counts >= 100)
+    best = eligible[np.argsort(-bias[eligible], kind="stable")]
+    assert loved["y"][0] == f"1. {cat.labels[best[0]]}".replace("&", "&amp;")
+    np.testing.assert_allclose(loved["x"], bias[best[:8]], rtol=1e-5)
+    np.testing.assert_allclose(hated["x"], bias[best[::-1][:8]], rtol=1e-5)
+    assert all(c >= 100 for c, _ in loved["customdata"])
+
+
+def test_ego_graph_view_renders_offline_and_follows_the_sliders():
+    at = show(open_app(page="explore"), "graph")
+    (frame,) = at.get("iframe")
+    page = frame.proto.srcdoc
+    assert "new vis.Network" in page and 'id="legend"' in page
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE)
+    table = frame_with(at, "Hops")
+    assert f"{len(table)} films within 2 hops" in all_messages(at)
+    assert table["Hops"].max() == 2 and (table["Hops"] == 0).sum() == 1
+    at.slider(key="mn_graph_radius").set_value(1).run()
+    at.slider(key="mn_graph_k").set_value(3).run()
+    assert_ok(at)
+    table = frame_with(at, "Hops")
+    assert len(table) == 4 and sorted(table["Hops"]) == [0, 1, 1, 1]
+    assert (table["Ratings"].iloc[1:] >= 20).all()
+    # a different centre film
+    at.selectbox(key="mn_graph_film").select_index(5).run()
+    from app import services
+
+    centre = frame_with(at, "Hops").iloc[0]["Film"]
+    assert centre == services.get_catalogue().labels[at.selectbox(key="mn_graph_film").value]
+
+
+def test_similar_films_and_members():
+    code, _ = seed_room("Alike room", {"Ann": ANN, "Bob": BOB, "Ann2": ANN, "Quiet": {}})
+    at = show(open_app(room=code, page="explore"), "similar")
+    films = frame_with(at, "Genres")
+    assert len(films) == 10 and films["Similarity"].is_monotonic_decreasing
+    pairs = frame_with(at, "Alike with")
+    assert len(pairs) == 3  # Ann, Bob, Ann2: three pairs; Quiet rated nothing
+    assert set(pairs.iloc[0][["Member", "Alike with"]]) == {"Ann", "Ann2"}
+    assert pairs.iloc[0]["Similarity"] == pytest.approx(1.0)
+    assert "Quiet" not in set(pairs["Member"]) | set(pairs["Alike with"])
+    assert "Not rated anything yet: Quiet" in all_messages(at)
+
+
+def test_twelve_members_and_members_who_rated_nothing():
+    group = {f"M{i}": (ANN if i % 3 == 0 else BOB if i % 3 == 1 else {}) for i in range(12)}
+    code, _ = seed_room("Big room", group)
+    at = open_app(room=code, page="explore")
+    (members,) = traces(figure(at), "room members")
+    assert members["text"] == list(group)
+    for view in ("bias", "graph", "similar"):
+        show(at, view)
+    pairs = frame_with(at, "Alike with")
+    assert len(pairs) == 28  # 8 members rated something: 8·7/2 pairs
