@@ -1,0 +1,107 @@
+"""``python -m engine bench``: every protocol of DESIGN.md §4, peers side by side, one table each.
+
+A full run writes docs/BENCHMARKS.md; a quick or partial run writes only where ``--output`` says,
+so a CI or debugging run never overwrites the published figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from engine.cli.common import add_data_options, load_data
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from engine.evaluate.bench import PROTOCOLS
+
+    p = sub.add_parser(
+        "bench", help="run the offline benchmark protocols and write docs/BENCHMARKS.md"
+    )
+    p.add_argument(
+        "--protocols",
+        default=",".join(PROTOCOLS),
+        help=f"comma-separated subset of {','.join(PROTOCOLS)} (default: all)",
+    )
+    p.add_argument(
+        "--models",
+        help="comma-separated model names (default: every registered model that applies)",
+    )
+    p.add_argument("--quick", action="store_true", help="a small subsample and few epochs, for CI")
+    p.add_argument(
+        "--skip-slow-peers", action="store_true", help="skip slow peers (Surprise SVD++)"
+    )
+    p.add_argument("--no-peers", action="store_true", help="measure our models only")
+    p.add_argument(
+        "--output",
+        metavar="PATH",
+        help="where to write the markdown report (default: docs/BENCHMARKS.md, full runs only)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_data_options(p)
+    p.set_defaults(func=run)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run, for the report."""
+    from engine.evaluate.bench import PROTOCOLS, parse_protocols
+
+    parts = ["python", "-m", "engine", "bench"]
+    if parse_protocols(args.protocols) != list(PROTOCOLS):
+        parts += ["--protocols", args.protocols]
+    for flag in ("models", "data", "device", "output"):
+        if getattr(args, flag, None):
+            parts += [f"--{flag}", str(getattr(args, flag))]
+    for flag in ("quick", "skip_slow_peers", "no_peers"):
+        if getattr(args, flag, False):
+            parts.append("--" + flag.replace("_", "-"))
+    return shlex.join(parts)
+
+
+def output_path(args: argparse.Namespace) -> Path | None:
+    """Where the report goes: --output if given; docs/BENCHMARKS.md only for a full default run."""
+    from engine.evaluate.bench import DEFAULT_OUTPUT, PROTOCOLS, parse_protocols
+
+    if args.output:
+        return Path(args.output)
+    full = not args.quick and parse_protocols(args.protocols) == list(PROTOCOLS) and not args.models
+    return DEFAULT_OUTPUT if full else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.evaluate.bench import bench, parse_models, parse_protocols
+
+    protocols = parse_protocols(args.protocols)
+    models = parse_models(args.models)
+    ratings = load_data(args.data)
+    print(
+        f"dataset: {ratings.name}: {len(ratings):,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} films"
+    )
+    outcome = bench(
+        ratings,
+        protocols,
+        quick=args.quick,
+        models=models,
+        device=args.device,
+        peers=not args.no_peers,
+        skip_slow_peers=args.skip_slow_peers,
+        show_progress=not args.no_progress,
+        command=command_line(args),
+        echo=lambda text: print(text, flush=True),
+    )
+    target = output_path(args)
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(outcome.document, encoding="utf-8")
+        print(f"\nwrote {target} ({outcome.seconds:.0f} s in all)")
+    else:
+        print(
+            f"\n{outcome.seconds:.0f} s in all; report not written (quick or partial run: pass --output PATH)"
+        )
+    failed = [r.name for r in outcome.results if r.status == "failed"]
+    if failed:
+        print(f"protocols that failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,356 @@
+"""Peers: well-known libraries run in the same process, on the same splits, scored by the same code.
+
+scikit-surprise (explicit: BaselineOnly, SVD, SVD++, KNNBaseline) and implicit (ALS, BPR, item-kNN)
+come from ``requirements-bench.txt``; without them the bench still runs and says the peers are
+missing. Every peer is wrapped so that ``engine.evaluate.protocols`` scores it exactly like our
+models: surprise peers expose ``predict(users, items)``, implicit peers ``score_users(users)`` and
+``fold_in(items, values)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.models.base import UserState
+
+PEER_PACKAGES = {"surprise": "scikit-surprise", "implicit": "implicit"}
+
+
+def version(package: str) -> str | None:
+    """Installed version of a peer's distribution, or None when it is not installed."""
+    try:
+        return metadata.version(PEER_PACKAGES.get(package, package))
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def missing_note(package: str) -> str:
+    return (
+        f"peers from {PEER_PACKAGES[package]} not run: it is not installed "
+        "(pip install -r requirements-bench.txt)"
+    )
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """implicit parallelises itself and asks for a single-threaded BLAS (OPENBLAS_NUM_THREADS=1);
+    threadpoolctl sets that for the duration of a call even after numpy has loaded. implicit's
+    notices about input formats it converts itself are silenced here too."""
+    from threadpoolctl import threadpool_limits  # installed with implicit
+
+    with threadpool_limits(1, "blas"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*expects CSR input.*")
+        yield
+
+
+def threads() -> int:
+    """Cores this process may use (what implicit's ``num_threads`` is set to)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class Fitted:
+    """A fitted peer: the scoring object, its fit seconds and the parameters it ran with."""
+
+    name: str
+    library: str
+    model: Any
+    fit_s: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- surprise (E)
+class SurprisePeer:
+    """A surprise algorithm behind ``predict(users, items)`` (stars, clipped to the scale)."""
+
+    kind = "explicit"
+
+    def __init__(self, name: str, algo: Any):
+        self.name = name
+        self.algo = algo
+
+    def fit(self, train: Ratings) -> SurprisePeer:
+        from surprise import Dataset, Reader
+
+        frame = pd.DataFrame(
+            {
+                "u": train.users.astype(np.int64),
+                "i": train.items.astype(np.int64),
+                "r": train.values,
+            }
+        )
+        data = Dataset.load_from_df(frame, Reader(rating_scale=(MIN_RATING, MAX_RATING)))
+        self.algo.fit(data.build_full_trainset())
+        return self
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        predict = self.algo.predict
+        return np.fromiter(
+            (predict(u, i).est for u, i in zip(users.tolist(), items.tolist(), strict=True)),
+            dtype=np.float64,
+            count=len(users),
+        )
+
+
+def surprise_algorithms(
+    skip_slow: bool, quick: bool = False
+) -> tuple[list[tuple[str, Callable[[], Any]]], list[str]]:
+    """(name, factory) for the E peers, surprise's documented defaults, seeded; plus notes."""
+    from surprise import SVD, BaselineOnly, KNNBaseline, SVDpp
+
+    epochs = {"n_epochs": 5} if quick else {}
+    algos: list[tuple[str, Callable[[], Any]]] = [
+        ("Surprise BaselineOnly", lambda: BaselineOnly(verbose=False)),
+        ("Surprise SVD", lambda: SVD(random_state=0, **epochs)),
+        # user-based: item-based pearson_baseline needs several n_items² float64 matrices (GBs)
+        (
+            "Surprise KNNBaseline",
+            lambda: KNNBaseline(
+                sim_options={"name": "pearson_baseline", "user_based": True}, verbose=False
+            ),
+        ),
+    ]
+    notes = [
+        "Surprise peers use the library's defaults (documented for MovieLens 100k), seed 0; "
+        "KNNBaseline is user-based with pearson_baseline similarity."
+    ]
+    if skip_slow or quick:
+        notes.append("Surprise SVD++ skipped (--skip-slow-peers or --quick): it is the slow one.")
+    else:
+        algos.insert(2, ("Surprise SVD++", lambda: SVDpp(random_state=0, cache_ratings=True)))
+    return algos, notes
+
+
+def fit_surprise(name: str, factory: Callable[[], Any], train: Ratings) -> Fitted:
+    start = time.perf_counter()
+    peer = SurprisePeer(name, factory()).fit(train)
+    return Fitted(name, f"scikit-surprise {version('surprise')}", peer, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------- implicit (R, F)
+def user_items(train: Ratings, values: str = "binary") -> sp.csr_matrix:
+    """users × items CSR for implicit: 1 per rating ("binary") or the stars ("rating")."""
+    data = (
+        np.ones(len(train), np.float32) if values == "binary" else train.values.astype(np.float32)
+    )
+    m = sp.csr_matrix((data, (train.users, train.items)), shape=(train.n_users, train.n_items))
+    m.sort_indices()
+    return m
+
+
+class FactorPeer:
+    """An implicit factor model (ALS or BPR): scores are user_factors · item_factors."""
+
+    kind = "implicit"
+
+    def __init__(self, name: str, model: Any, values: str, n_items: int):
+        self.name = name
+        self.model = model
+        self.values = values
+        self.n_items = n_items
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor:
+        uf = np.asarray(self.model.user_factors)[np.asarray(users)]
+        return torch.from_numpy(uf @ np.asarray(self.model.item_factors).T)
+
+    def fold_in(self, items: Any, values: Any) -> UserState:
+        """ALS only: implicit's ``recalculate_user`` (a least-squares solve, items fixed)."""
+        items = np.asarray(items, dtype=np.int64)
+        data = (
+            np.ones(len(items), np.float32)
+            if self.values == "binary"
+            else np.asarray(values, np.float32)
+        )
+        row = sp.csr_matrix(
+            (data, (np.zeros(len(items), np.int64), items)), shape=(1, self.n_items)
+        )
+        with single_threaded_blas():
+            vector = self.model.recalculate_user(0, row)
+        return UserState(
+            items=items,
+            values=np.asarray(values, np.float32),
+            vector=torch.from_numpy(np.asarray(vector)),
+        )
+
+    def score(self, user: UserState | int) -> torch.Tensor:
+        if isinstance(user, UserState):
+            return torch.from_numpy(np.asarray(self.model.item_factors) @ user.vector.numpy())
+        return self.score_users(np.array([int(user)]))[0]
+
+
+class NeighbourPeer:
+    """implicit's item-item recommenders score a user as Σ over their films of similarity rows."""
+
+    kind = "implicit"
+
+    def __init__(self, name: str, model: Any, matrix: sp.csr_matrix):
+        self.name = name
+        self.model = model
+        self.matrix = matrix
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor:
+        rows = self.matrix[np.asarray(users)] @ self.model.similarity
+        return torch.from_numpy(np.asarray(rows.toarray(), dtype=np.float32))
+
+
+class PopularityPeer:
+    """Rating counts in train, the same for everyone: the floor every model must clear."""
+
+    kind = "implicit"
+
+    def __init__(self, train: Ratings):
+        self.counts = torch.from_numpy(train.item_counts().astype(np.float32))
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor:
+        return self.counts.expand(len(users), -1).clone()
+
+    def fold_in(self, items: Any, values: Any) -> UserState:
+        return UserState(items=np.asarray(items), values=np.asarray(values))
+
+    def score(self, user: UserState | int) -> torch.Tensor:
+        return self.counts.clone()
+
+
+ALS_GRID: dict[str, list[Any]] = {
+    "values": ["binary", "rating"],
+    "factors": [64, 128],
+    "regularization": [0.1, 1.0, 10.0],
+    "alpha": [1.0, 10.0],
+}
+QUICK_ALS_GRID: dict[str, list[Any]] = {
+    "values": ["binary"],
+    "factors": [32],
+    "regularization": [0.1, 1.0],
+    "alpha": [1.0],
+}
+KNN_K = [20, 50, 200]
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    keys = list(grid)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+def fit_als(train: Ratings, params: dict[str, Any], iterations: int = 15) -> Fitted:
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    p = dict(params)
+    values = p.pop("values", "binary")
+    matrix = user_items(train, values)
+    start = time.perf_counter()
+    with single_threaded_blas():
+        model = AlternatingLeastSquares(
+            iterations=iterations,
+            random_state=0,
+            num_threads=threads(),
+            calculate_training_loss=False,
+            **p,
+        )
+        model.fit(matrix, show_progress=False)
+    seconds = time.perf_counter() - start
+    peer = FactorPeer("implicit ALS", model, values, train.n_items)
+    return Fitted(
+        "implicit ALS", f"implicit {version('implicit')}", peer, seconds, {"values": values, **p}
+    )
+
+
+def fit_bpr(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+    start = time.perf_counter()
+    with single_threaded_blas():
+        model = BayesianPersonalizedRanking(random_state=0, num_threads=threads(), **(params or {}))
+        model.fit(user_items(train), show_progress=False)
+    seconds = time.perf_counter() - start
+    peer = FactorPeer("implicit BPR", model, "binary", train.n_items)
+    return Fitted(
+        "implicit BPR", f"implicit {version('implicit')}", peer, seconds, dict(params or {})
+    )
+
+
+def fit_item_knn(train: Ratings, kind: str, k: int) -> Fitted:
+    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
+
+    cls = {"cosine": CosineRecommender, "bm25": BM25Recommender}[kind]
+    matrix = user_items(train)
+    start = time.perf_counter()
+    with single_threaded_blas():
+        model = cls(K=k, num_threads=threads())
+        model.fit(matrix, show_progress=False)
+    seconds = time.perf_counter() - start
+    name = f"implicit item-kNN ({'cosine' if kind == 'cosine' else 'BM25'})"
+    return Fitted(
+        name,
+        f"implicit {version('implicit')}",
+        NeighbourPeer(name, model, matrix),
+        seconds,
+        {"K": k},
+    )
+
+
+def fit_popularity(train: Ratings) -> Fitted:
+    start = time.perf_counter()
+    peer = PopularityPeer(train)
+    return Fitted("popularity (counts)", "numpy", peer, time.perf_counter() - start)
+
+
+def tune(
+    fit: Callable[[Ratings, dict[str, Any]], Fitted],
+    grid: list[dict[str, Any]],
+    train: Ratings,
+    score: Callable[[Any, Ratings, Ratings], float],
+    seed: int = 100,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Best parameters by validation NDCG@10 on ``validation_split(train)`` (train only)."""
+    from engine.data.splits import validation_split
+
+    fit_part, val_part = validation_split(train, protocol="R", seed=seed)
+    rows = []
+    for params in grid:
+        fitted = fit(fit_part, params)
+        rows.append({**params, "val_ndcg": score(fitted.model, fit_part, val_part)})
+    best = dict(grid[int(np.argmax([row["val_ndcg"] for row in rows]))])  # first best on ties
+    table = pd.DataFrame(rows).sort_values("val_ndcg", ascending=False, kind="stable")
+    return best, table.reset_index(drop=True)
+
+
+__all__ = [
+    "ALS_GRID",
+    "KNN_K",
+    "QUICK_ALS_GRID",
+    "FactorPeer",
+    "Fitted",
+    "NeighbourPeer",
+    "PopularityPeer",
+    "SurprisePeer",
+    "fit_als",
+    "fit_bpr",
+    "fit_item_knn",
+    "fit_popularity",
+    "fit_surprise",
+    "grid_points",
+    "missing_note",
+    "single_threaded_blas",
+    "surprise_algorithms",
+    "threads",
+    "tune",
+    "user_items",
+    "version",
+]

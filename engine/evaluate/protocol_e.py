@@ -1,0 +1,72 @@
+"""Protocol E, rating prediction: all ratings shuffled with default_rng(0), 80 % train, 20 % test.
+RMSE, MAE and fit seconds for every explicit model and for surprise's algorithms."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from engine.data.splits import split_e
+from engine.evaluate import peers
+from engine.evaluate.protocols import evaluate_e
+from engine.evaluate.report import OURS, BenchContext, ProtocolResult, add_ratio, timed_fit
+
+TITLE = "rating prediction (RMSE)"
+
+
+def run(ctx: BenchContext) -> ProtocolResult:
+    start = time.perf_counter()
+    train, test = split_e(ctx.ratings)
+    names, notes = ctx.model_names(kind="explicit")
+    notes.insert(
+        0,
+        f"split: all ratings shuffled with default_rng(0); {len(train):,} train, {len(test):,} test. "
+        "Our models run with their defaults (chosen on a validation split of train only).",
+    )
+    algos = []
+    if ctx.peers:
+        if peers.version("surprise"):
+            algos, peer_notes = peers.surprise_algorithms(ctx.skip_slow_peers, ctx.quick)
+            notes += peer_notes
+        else:
+            notes.append(peers.missing_note("surprise"))
+    progress = ctx.progress_factory("E")
+    total, done = len(names) + len(algos), 0
+    rows = []
+    for name in names:
+        progress(done, total, name)
+        try:
+            model = ctx.create(name)
+            fit_s = timed_fit(model, train)
+            metrics = evaluate_e(model, test)
+            rows.append(
+                {
+                    "model": name,
+                    "by": OURS,
+                    "RMSE": metrics["rmse"],
+                    "MAE": metrics["mae"],
+                    "fit s": fit_s,
+                }
+            )
+        except Exception as err:  # one broken model must not hide the others' figures
+            notes.append(f"{name}: FAILED ({type(err).__name__}: {err})")
+        done += 1
+    for name, factory in algos:
+        progress(done, total, name)
+        fitted = peers.fit_surprise(name, factory, train)
+        metrics = evaluate_e(fitted.model, test)
+        rows.append(
+            {
+                "model": name,
+                "by": fitted.library,
+                "RMSE": metrics["rmse"],
+                "MAE": metrics["mae"],
+                "fit s": fitted.fit_s,
+            }
+        )
+        done += 1
+    progress(total, total, "done")
+    table = pd.DataFrame(rows, columns=["model", "by", "RMSE", "MAE", "fit s"])
+    notes += add_ratio(table, "RMSE", lower_is_better=True)
+    return ProtocolResult("E", TITLE, table, notes, time.perf_counter() - start)

@@ -1,0 +1,178 @@
+"""The quick benchmark (what CI runs) in-process on the embedded data, plus the CLI's rules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.evaluate import bench as bench_module
+from engine.evaluate.bench import bench, parse_models, parse_protocols, quick_sample, run_protocol
+from engine.evaluate.report import (
+    OURS,
+    BenchContext,
+    ProtocolResult,
+    add_ratio,
+    markdown_table,
+    render,
+)
+
+
+@pytest.fixture(scope="module")
+def quick_run(embedded):
+    return bench(
+        embedded, ["E", "R"], quick=True, models=["mf", "baseline", "popularity"], peers=False
+    )
+
+
+def _table(run, name: str) -> pd.DataFrame:
+    (result,) = [r for r in run.results if r.name == name]
+    assert result.status == "ok", result.notes
+    return result.table.set_index("model")
+
+
+def test_quick_sample_is_small_and_reindexed(embedded):
+    sample = quick_sample(embedded)
+    assert sample.n_users == bench_module.QUICK_USERS
+    assert 500 < sample.n_items < embedded.n_items
+    assert sample.item_counts().min() >= bench_module.QUICK_MIN_RATERS  # every kept film has raters
+    assert set(sample.item_ids) <= set(embedded.item_ids)
+
+
+def test_quick_e_rows_and_ranges(quick_run):
+    e = _table(quick_run, "E")
+    assert list(e.index) == ["mf", "baseline"]  # the order asked for; popularity is not explicit
+    assert e["RMSE"].between(0.6, 1.2).all() and e["MAE"].between(0.4, 1.0).all()
+    assert (e["MAE"] < e["RMSE"]).all()  # MAE <= RMSE always; equality would mean constant error
+    assert (e["fit s"] >= 0).all()
+
+
+def test_quick_baseline_beats_the_global_mean(quick_run, embedded):
+    from engine.data.splits import split_e
+    from engine.evaluate.metrics import rmse
+
+    train, test = split_e(quick_sample(embedded))
+    mean_rmse = rmse(np.full(len(test), train.values.mean()), test.values)
+    assert _table(quick_run, "E").loc["baseline", "RMSE"] < mean_rmse - 0.02
+
+
+def test_quick_r_rows_and_ranges(quick_run):
+    r = _table(quick_run, "R")
+    assert list(r.index) == ["mf", "baseline", "popularity"]
+    for column in ("Recall@10", "NDCG@10", "MAP@10", "coverage"):
+        assert r[column].between(0, 1).all(), column
+    assert (r["AUC"] > 0.5).all()  # every model ranks liked films above random
+    # the classic: ranking by predicted stars surfaces obscure films; popularity wins top-N
+    assert r.loc["popularity", "NDCG@10"] > r.loc["baseline", "NDCG@10"]
+    assert r.loc["popularity", "coverage"] < r.loc["mf", "coverage"]
+
+
+def test_report_has_tables_machine_and_times(quick_run):
+    doc = quick_run.document
+    assert "## E: rating prediction" in doc and "## R: top-N" in doc
+    assert "| baseline | Movie Night |" in doc
+    for key in ("CPU:", "RAM:", "cores:", "libraries:", "torch", "quick run"):
+        assert key in doc, key
+
+
+def test_quick_peers_run_on_the_same_split(embedded):
+    pytest.importorskip("surprise", reason="peers come from requirements-bench.txt")
+    pytest.importorskip("implicit", reason="peers come from requirements-bench.txt")
+    run = bench(embedded, ["E", "R"], quick=True, models=["baseline", "popularity"], peers=True)
+    e, r = _table(run, "E"), _table(run, "R")
+    assert {"Surprise BaselineOnly", "Surprise SVD", "Surprise KNNBaseline"} <= set(e.index)
+    assert "Surprise SVD++" not in e.index  # quick runs skip the slow peer and say so
+    best = e[e["by"] != OURS]["RMSE"].min()
+    assert e.loc["baseline", "RMSE ÷ best peer"] == pytest.approx(e.loc["baseline", "RMSE"] / best)
+    assert {"implicit ALS", "implicit BPR", "popularity (counts)"} <= set(r.index)
+    # our popularity and the peer's counts are the same ranking scored by the same code
+    assert r.loc["popularity", "NDCG@10"] == pytest.approx(r.loc["popularity (counts)", "NDCG@10"])
+    assert r.loc["implicit ALS", "NDCG@10"] > r.loc["popularity", "NDCG@10"] * 0.8
+
+
+def test_missing_and_failing_protocols_are_reported(monkeypatch, embedded):
+    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.evaluate.no_such_protocol")
+    ctx = BenchContext(ratings=quick_sample(embedded), quick=True)
+    missing = run_protocol("G", ctx)
+    assert missing.status == "not available" and "no_such_protocol" in missing.notes[0]
+    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.evaluate.metrics")  # has no run()
+    failed = run_protocol("G", ctx)
+    assert failed.status == "failed" and "AttributeError" in failed.notes[0]
+
+
+def test_parse_options():
+    assert parse_protocols("e, r,APP") == ["E", "R", "App"]
+    assert parse_protocols(None) == list(bench_module.PROTOCOLS)
+    with pytest.raises(ValueError, match="unknown protocol 'X'"):
+        parse_protocols("E,X")
+    assert parse_models("mf,baseline") == ["mf", "baseline"]
+    with pytest.raises(ValueError, match="unknown model"):
+        parse_models("mf,nope")
+
+
+def test_add_ratio_and_markdown():
+    table = pd.DataFrame(
+        {"model": ["ours", "p1", "p2"], "by": [OURS, "lib", "lib"], "RMSE": [0.9, 0.8, 1.0]}
+    )
+    notes = add_ratio(table, "RMSE", lower_is_better=True)
+    assert table.loc[0, "RMSE ÷ best peer"] == pytest.approx(0.9 / 0.8)
+    assert math.isnan(table.loc[1, "RMSE ÷ best peer"])
+    assert "p1" in notes[0]
+    text = markdown_table(table)
+    assert (
+        "| ours | Movie Night | 0.9000 | 1.1250 |" in text and "| p1 | lib | 0.8000 | — |" in text
+    )
+
+
+def test_cli_quick_writes_only_where_told(tmp_path, monkeypatch):
+    from engine.cli import main
+    from engine.cli.bench import output_path
+
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "bench.md"
+    code = main(
+        [
+            "bench",
+            "--quick",
+            "--protocols",
+            "E",
+            "--models",
+            "baseline",
+            "--no-peers",
+            "--no-progress",
+            "--output",
+            str(target),
+        ]
+    )
+    assert code == 0
+    text = target.read_text()
+    assert (
+        "python -m engine bench --protocols E --models baseline" in text and "| baseline |" in text
+    )
+    assert not (tmp_path / "docs" / "BENCHMARKS.md").exists()
+
+    class Args:
+        output = None
+        quick = True
+        protocols = "E,R,F,G,S,App"
+        models = None
+
+    assert output_path(Args) is None  # a quick run never overwrites docs/BENCHMARKS.md
+    Args.quick = False
+    assert str(output_path(Args)) == "docs/BENCHMARKS.md"
+    Args.models = "mf"
+    assert output_path(Args) is None  # nor does a partial one
+
+
+def test_render_marks_unavailable_protocols(embedded):
+    result = ProtocolResult(
+        "S", "not available", pd.DataFrame(), ["not available: x"], 0.0, status="not available"
+    )
+    from datetime import UTC, datetime
+
+    doc = render(
+        [result], "python -m engine bench", embedded, datetime(2026, 1, 1, tzinfo=UTC), 1.0
+    )
+    assert "| S — not available | 0.0 | not available |" in doc and "- not available: x" in doc
