@@ -23,10 +23,18 @@ MOVIE_COLUMNS = ("movieId", "title", "year", "genres")
 
 def _frozen(array: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     out = np.ascontiguousarray(array, dtype=dtype)
-    if out is array:
+    # a read-only array owning its memory (e.g. another Ratings' or one from ``_sealed``) is shared;
+    # anything someone else may still write to is copied (copies cost seconds at 25M rows)
+    if out is array and (array.base is not None or array.flags.writeable):
         out = out.copy()
     out.setflags(write=False)
     return out
+
+
+def _sealed(array: np.ndarray) -> np.ndarray:
+    """Mark an array this module just created read-only, so ``_frozen`` keeps it without a copy."""
+    array.setflags(write=False)
+    return array
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,17 +91,19 @@ class Ratings:
         caller has already validated and de-duplicated the ratings.
         """
         movies = _normalise_movies(movies, ratings["movieId"])
-        item_of = pd.Index(movies["movieId"].to_numpy())
-        items = item_of.get_indexer(ratings["movieId"].to_numpy())
+        items = _positions(movies["movieId"].to_numpy(np.int64), ratings["movieId"].to_numpy())
         if (items < 0).any():  # _normalise_movies added every rated id, so this is a bug guard
             raise ValueError("rated movieId missing from the catalogue")
-        user_ids, users = np.unique(ratings["userId"].to_numpy(np.int64), return_inverse=True)
-        ts = ratings["timestamp"].to_numpy(np.int64) if "timestamp" in ratings else None
+        user_ids = distinct_ids(ratings["userId"].to_numpy())
+        users = _positions(user_ids, ratings["userId"].to_numpy())
+        ts = None
+        if "timestamp" in ratings:
+            ts = _sealed(np.array(ratings["timestamp"].to_numpy(), dtype=np.int64))
         return cls(
-            users=users.astype(np.int32),
-            items=items.astype(np.int32),
-            values=ratings["rating"].to_numpy(np.float32),
-            user_ids=user_ids,
+            users=_sealed(users.astype(np.int32, copy=False)),
+            items=_sealed(items.astype(np.int32, copy=False)),
+            values=_sealed(np.array(ratings["rating"].to_numpy(), dtype=np.float32)),
+            user_ids=_sealed(user_ids),
             movies=movies,
             name=name,
             timestamps=ts,
@@ -227,11 +237,44 @@ class Ratings:
         raise KeyError(f"no film called {label!r}{hint}")
 
 
+def _int_ids(ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(ids)
+    return ids if ids.dtype.kind in "iu" else ids.astype(np.int64)
+
+
+def _dense(ids: np.ndarray) -> bool:
+    """Whether a lookup table over 0..max(ids) is affordable (MovieLens ids are small ints)."""
+    return bool(len(ids)) and ids.min() >= 0 and int(ids.max()) < 4 * len(ids) + (1 << 22)
+
+
+def distinct_ids(ids: np.ndarray) -> np.ndarray:
+    """Sorted distinct ids as int64. A presence table for dense ids: O(n), where numpy's
+    ``np.unique`` costs seconds per call at 25M rows."""
+    ids = _int_ids(ids)
+    if not _dense(ids):
+        return np.unique(ids.astype(np.int64))
+    present = np.zeros(int(ids.max()) + 1, dtype=bool)
+    present[ids] = True
+    return np.flatnonzero(present).astype(np.int64)
+
+
+def _positions(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Index of each ``query`` id in the sorted distinct ``keys`` (-1 where absent)."""
+    query = _int_ids(query)
+    if len(query) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if _dense(keys) and _dense(query) and len(keys) < np.iinfo(np.int32).max:
+        table = np.full(max(int(keys.max()), int(query.max())) + 1, -1, dtype=np.int32)
+        table[keys] = np.arange(len(keys), dtype=np.int32)
+        return table[query]
+    return pd.Index(keys).get_indexer(query.astype(np.int64))
+
+
 def _normalise_movies(movies: pd.DataFrame, rated_ids: pd.Series) -> pd.DataFrame:
     """One row per film with the canonical columns; adds placeholder rows for rated ids the
     catalogue lacks so that no rating is dropped."""
     movies = movies.drop_duplicates("movieId", keep="first").copy()
-    extra = np.setdiff1d(np.unique(rated_ids.to_numpy(np.int64)), movies["movieId"].to_numpy())
+    extra = np.setdiff1d(distinct_ids(rated_ids.to_numpy()), movies["movieId"].to_numpy())
     if len(extra):
         movies = pd.concat(
             [movies, pd.DataFrame({"movieId": extra, "title": None, "year": None, "genres": ""})],
