@@ -251,7 +251,7 @@ def check_rating(rating: object) -> float | None:
             f'"haven\'t seen it", not {type(rating).__name__}.'
         )
     value = float(rating)
-    if not math.isfinite(value) or value * 2 != round(value * 2) or not 0.5 <= value <= 5.0:
+    if not (math.isfinite(value) and 0.5 <= value <= 5.0) or value * 2 != round(value * 2):
         raise InvalidRating(f"{rating!r} is not a valid rating; choose one of {allowed} stars.")
     return value
 
@@ -328,6 +328,10 @@ class Store:
                 f"{DB_URL_ENV} is not a database URL ({exc}); use e.g. "
                 "sqlite:///path/to/movienight.db or postgresql+psycopg://user@host/db."
             ) from None
+        if self._url.drivername in ("postgresql", "postgres"):
+            # Plain postgresql:// (or Heroku-style postgres://) means the pinned psycopg 3 driver,
+            # not SQLAlchemy's default psycopg2, which is not installed.
+            self._url = self._url.set(drivername="postgresql+psycopg")
         self._where = self._url.render_as_string(hide_password=True)
         self._sqlite = self._url.get_backend_name() == "sqlite"
         database = self._url.database or ""
@@ -344,6 +348,7 @@ class Store:
         # 100 ms between tries); the busy timeout still covers writers in other processes.
         self._write_lock = threading.Lock() if self._sqlite and not self._memory else None
         self._schema_lock = threading.Lock()
+        self._file_id: tuple[int, int] | None = None
         self._engine = self._make_engine()
         self._ensure_schema()
 
@@ -406,6 +411,7 @@ class Store:
                 try:
                     with self._lock:
                         metadata.create_all(self._engine, checkfirst=True)
+                    self._file_id = self._identity()
                     return
                 except DBAPIError as exc:
                     last = exc
@@ -414,18 +420,38 @@ class Store:
             assert last is not None
             raise self._translate(last) from None
 
-    def _recover_deleted_file(self) -> None:
-        """The SQLite file (or all of data/) was deleted while we ran: start a fresh one.
+    def _identity(self) -> tuple[int, int] | None:
+        """Which file is at the SQLite path now (device, inode); None when it is missing."""
+        if self._file is None:
+            return None
+        try:
+            st = self._file.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_dev, st.st_ino)
 
-        Pooled connections still point at the unlinked file and would write into the void, so
-        they are dropped. The answers that were in the deleted file are gone; nothing to recover.
+    def _recover_deleted_file(self) -> None:
+        """The SQLite file (or all of data/) was deleted or replaced while we ran: follow it.
+
+        Pooled connections still point at the old, unlinked file and would write into the void,
+        so they are dropped and the file at the path is used (created, with its schema, when
+        missing). Comparing the file's identity, not just its existence, also catches another
+        process having already recreated it. Answers in a deleted file are gone.
         """
-        if self._file is None or self._file.exists():
+        if self._file is None:
+            return
+        now = self._identity()
+        if now is not None and now == self._file_id:
             return
         with self._schema_lock:
-            if self._file.exists():
+            now = self._identity()
+            if now is not None and now == self._file_id:
                 return
             self._engine.dispose()
+            if now is None:
+                # A -wal/-shm left from the old file must not be replayed into the new one.
+                for suffix in ("-wal", "-shm", "-journal"):
+                    self._file.with_name(self._file.name + suffix).unlink(missing_ok=True)
         self._ensure_schema()
 
     @contextmanager

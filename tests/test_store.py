@@ -261,7 +261,9 @@ def test_numpy_and_int_ratings_are_accepted(store, room):
     assert store.answers(ann.token) == {1: 3.5, 2: 4.0, 3: 0.5}
 
 
-@pytest.mark.parametrize("bad", [0, 0.0, -1, 5.5, 6, 3.3, 4.25, math.nan, math.inf, "4", True])
+@pytest.mark.parametrize(
+    "bad", [0, 0.0, -1, 5.5, 6, 3.3, 4.25, math.nan, math.inf, 1e308, "4", True]
+)
 def test_invalid_ratings_list_the_allowed_values(store, room, bad):
     ann = store.add_member(room.code, "Ann")
     with pytest.raises(InvalidRating) as err:
@@ -463,3 +465,96 @@ def test_sql_in_input_is_data_not_code(store, room):
         store.set_rating(evil, 1, 4.0)
     assert store.answers(ann.token) == {1: 4.0}
     assert isinstance(store.room_answers(room.code), pd.DataFrame)
+
+
+def test_a_deleted_database_file_with_its_wal_left_behind_starts_clean(db, store, room):
+    ann = store.add_member(room.code, "Ann")
+    store.set_rating(ann.token, 1, 4.0)
+    db.unlink()  # only the main file: -wal and -shm may still be there
+    fresh = store.create_room("fresh")
+    bob = store.add_member(fresh.code, "Bob")
+    store.set_rating(bob.token, 2, 3.0)
+    assert store.answers(bob.token) == {2: 3.0}
+    with pytest.raises(MemberNotFound):
+        store.answers(ann.token)
+    with sqlite3.connect(db) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_plain_postgresql_urls_use_the_pinned_driver():
+    pytest.importorskip("psycopg")
+    for scheme in ("postgresql", "postgres"):
+        with pytest.raises(DatabaseUnavailable) as err:
+            Store(f"{scheme}://u:pw@127.0.0.1:1/db?connect_timeout=2")
+        assert "driver" not in str(err.value)  # it got as far as connecting
+
+
+def test_last_change_moves_forward_with_each_answer(store, room):
+    ann = store.add_member(room.code, "Ann")
+    store.set_rating(ann.token, 1, 4.0)
+    first = store.last_change(room.code)
+    store.set_rating(ann.token, 2, None)
+    second = store.last_change(room.code)
+    assert first is not None and second is not None and second >= first
+    assert second == store.room_answers(room.code)["updated_at"].max()
+
+
+def test_two_stores_follow_a_deleted_file_to_the_same_new_one(db, store, room):
+    # Two Store objects stand for two app processes: neither may keep writing into the old,
+    # unlinked file once the other has recreated it.
+    other = Store(f"sqlite:///{db}")
+    assert other.room(room.code) == room
+    for p in db.parent.glob("movienight.db*"):
+        p.unlink()
+    fresh = store.create_room("fresh")
+    ann = other.add_member(fresh.code, "Ann")  # `other` must see the room `store` just made
+    other.set_rating(ann.token, 5, 4.5)
+    assert store.answers(ann.token) == {5: 4.5}
+    other.dispose()
+
+
+# ------------------------------------------------------------------ properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mem_room():
+    s = Store("sqlite://")
+    return s, s.create_room("props")
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=60))
+def test_any_text_is_either_a_clean_name_or_invalid_name(mem_room, text):
+    s, room = mem_room
+    try:
+        m = s.add_member(room.code, text)
+    except (InvalidName, NameTaken) as exc:
+        assert str(exc)  # a message, never a bare error from deep inside
+        return
+    assert m.name == m.name.strip() and 1 <= len(m.name) <= 40
+    assert s.member(m.token).name == m.name
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10)))
+def test_a_number_is_accepted_exactly_when_it_is_a_half_star(mem_room, value):
+    s, room = mem_room
+    token = (
+        s.members(room.code)[0].token
+        if s.members(room.code)
+        else s.add_member(room.code, "P").token
+    )
+    valid = value in RATING_VALUES
+    try:
+        s.set_rating(token, 1, value)
+    except InvalidRating:
+        assert not valid
+        return
+    assert valid and s.answers(token)[1] == float(value)

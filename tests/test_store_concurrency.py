@@ -193,3 +193,30 @@ def test_two_tabs_of_one_member_keep_exactly_one_answer_per_film(url):
     assert list(answers) == [42]
     assert answers[42] in written
     assert len(store.room_answers(room.code)) == 1
+
+
+def test_writers_queued_in_one_process_give_up_after_the_busy_timeout(url):
+    """A writer stuck behind another program's lock does not make the others wait forever."""
+    import sqlite3
+
+    from app.store import DatabaseLocked
+
+    setup = Store(url)
+    room = setup.create_room("locked")
+    tokens = [setup.add_member(room.code, f"m{i}").token for i in range(3)]
+    setup.dispose()
+    store = Store(url, busy_timeout=0.3)
+    blocker = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    t0 = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(store.set_rating, t, 1, 4.0) for t in tokens]
+            errors = [type(f.exception(timeout=30)) for f in futures]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert errors == [DatabaseLocked] * 3
+    assert time.perf_counter() - t0 < 10
+    store.set_rating(tokens[0], 1, 4.0)  # and it works again once the lock is gone
+    assert store.answers(tokens[0]) == {1: 4.0}
