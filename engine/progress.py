@@ -25,6 +25,8 @@ def tqdm_progress(desc: str) -> tuple[Progress, Callable[[], None]]:
     bar = tqdm(total=1, desc=desc, leave=True)
 
     def update(done: int, total: int, message: str = "") -> None:
+        if done < bar.n:  # a new phase (e.g. the full-data fit after the held-out one)
+            bar.reset(total=max(total, 1))
         bar.total = max(total, 1)
         bar.n = done
         if message:
