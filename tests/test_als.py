@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,7 +124,7 @@ def test_objective_decreases_monotonically(solver):
 
     model.fit(r, progress=record)
     assert len(losses) == 8
-    assert all(b <= a * (1 + 1e-6) for a, b in zip(losses, losses[1:], strict=False))
+    assert all(b <= a * (1 + 1e-6) for a, b in itertools.pairwise(losses))
     assert losses[-1] < 0.7 * losses[0]
 
 
