@@ -1,0 +1,164 @@
+"""Interruptible, resumable training: save the model's tensors after each epoch, resume at fit start.
+
+A long fit (ALS or MF on 25M ratings) must survive Ctrl-C or a closed laptop. An iterative model
+takes an optional ``checkpoint`` in ``fit`` and does two things:
+
+1. at fit start, *after* initialising its parameters from its seed::
+
+       start = checkpoint.resume(self, train) if checkpoint else 0   # 0 when nothing is saved
+
+   ``resume`` loads the saved ``state_tensors()`` through ``load_state_tensors`` and returns the
+   number of completed epochs; the loop then runs ``for epoch in range(start, epochs)``.
+2. at the end of each epoch, *before* calling ``progress`` (so that an exception raised by the
+   listener, e.g. a KeyboardInterrupt, never loses the finished epoch)::
+
+       checkpoint.save(self, epoch + 1, train)
+
+For a resumed run to equal an uninterrupted one, everything an epoch depends on must be in
+``state_tensors()`` or derived from the seed and the epoch number. ALS needs nothing more (its
+epochs are deterministic given the factors). An SGD/Adam model (``mf``, ``pmf``) should (a) draw
+each epoch's shuffle from ``torch.Generator().manual_seed(seed + epoch)`` rather than from one
+running generator, and (b) return its optimiser moments in ``state_tensors()`` while training
+(e.g. ``{"P": ..., "Q": ..., "adam.P.exp_avg": ...}``) or accept the small difference of
+restarting Adam's moments — the docstring of that model should say which.
+
+Files: ``<folder>/checkpoint.safetensors`` and ``<folder>/checkpoint.json`` (epoch, model name,
+hyperparameters, dataset fingerprint, SHA-256 of the tensors), each written to a temporary file and
+renamed, so a crash mid-write leaves the previous checkpoint intact. A checkpoint from another
+model, other hyperparameters or another dataset is ignored (with a note in ``skipped``), never
+loaded. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from engine.data.ratings import Ratings
+from engine.models.base import Recommender
+
+TENSORS = "checkpoint.safetensors"
+META = "checkpoint.json"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then rename over ``target`` (atomic on POSIX and Windows)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Checkpoint:
+    """Per-epoch snapshots of one model's training in ``folder``.
+
+    ``every``: save after every ``every``-th epoch (and always after the last one a model reports
+    via ``final=True``). ``saved_epoch`` is the last epoch written or resumed from.
+    """
+
+    def __init__(self, folder: str | Path, every: int = 1):
+        if every < 1:
+            raise ValueError("every must be at least 1 epoch")
+        self.folder = Path(folder)
+        self.every = every
+        self.saved_epoch = 0
+        self.resumed_from = 0
+        self.skipped: str | None = None
+
+    # ------------------------------------------------------------------ identity
+    @staticmethod
+    def _identity(model: Recommender, train: Ratings | None) -> dict[str, Any]:
+        return {
+            "model": model.name,
+            "hyperparameters": model.config.to_dict(),
+            "dataset": None if train is None else train.fingerprint,
+        }
+
+    # ------------------------------------------------------------------ writing
+    def save(
+        self, model: Recommender, epoch: int, train: Ratings | None = None, final: bool = False
+    ) -> bool:
+        """Snapshot ``model.state_tensors()`` as of ``epoch`` completed epochs; returns whether it
+        wrote (only every ``every`` epochs unless ``final``)."""
+        if not final and epoch % self.every:
+            return False
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_tensors().items()}
+        tensor_file, meta_file = self.folder / TENSORS, self.folder / META
+        _atomic_write(tensor_file, lambda p: save_file(tensors, str(p)))
+        meta = {
+            **self._identity(model, train),
+            "epoch": int(epoch),
+            "sha256": _sha256(tensor_file),
+            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        _atomic_write(meta_file, lambda p: p.write_text(json.dumps(meta, indent=2)))
+        self.saved_epoch = int(epoch)
+        return True
+
+    # ------------------------------------------------------------------ reading
+    def epoch(self) -> int:
+        """Completed epochs in the saved checkpoint (0 when there is none)."""
+        meta = self._meta()
+        return 0 if meta is None else int(meta["epoch"])
+
+    def _meta(self) -> dict[str, Any] | None:
+        file = self.folder / META
+        if not file.exists():
+            return None
+        try:
+            meta = json.loads(file.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            self.skipped = f"{file} is not valid JSON"
+            return None
+        return meta if isinstance(meta, dict) and "epoch" in meta else None
+
+    def resume(self, model: Recommender, train: Ratings | None = None) -> int:
+        """Load the saved state into ``model`` if it belongs to this model, configuration and
+        dataset; returns the number of completed epochs to skip (0 = start from scratch)."""
+        meta = self._meta()
+        if meta is None:
+            return 0
+        identity = self._identity(model, train)
+        for key, value in identity.items():
+            if meta.get(key) != value:
+                self.skipped = f"checkpoint in {self.folder} has another {key}; starting afresh"
+                return 0
+        tensor_file = self.folder / TENSORS
+        if not tensor_file.exists() or _sha256(tensor_file) != meta.get("sha256"):
+            # the JSON is written after the tensors, so this means a torn or altered file
+            self.skipped = f"{tensor_file} is missing or does not match its checksum"
+            return 0
+        try:
+            tensors = load_file(str(tensor_file), device=str(model.device))
+            model.load_state_tensors(tensors)
+        except (SafetensorError, KeyError, ValueError, RuntimeError) as exc:
+            self.skipped = f"checkpoint in {self.folder} cannot be restored ({exc})"
+            return 0
+        self.resumed_from = self.saved_epoch = int(meta["epoch"])
+        return self.resumed_from
+
+    def clear(self) -> None:
+        """Delete the snapshot (e.g. once the finished model is saved as an artifact)."""
+        for name in (TENSORS, META):
+            (self.folder / name).unlink(missing_ok=True)
