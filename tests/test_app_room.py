@@ -57,7 +57,8 @@ def test_create_room_two_members_rate_and_host_sees_counts():
     answer(host, films[0], "4.5")
     answer(host, films[1], "unseen")
     assert store().answers(ann) == {films[0]: 4.5, films[1]: None}
-    assert films[0] not in queue_films(host)  # answered films leave the queue
+    assert films[0] not in queue_films(host)  # answered films leave the queue...
+    assert len(queue_films(host)) == 5  # ...and new ones, chosen with the answers, take their place
 
     # A friend opens the room link on their own phone and joins at the same time.
     friend = open_app(room=code)

@@ -124,7 +124,7 @@ def picks_page() -> None:
     kind, message = st.session_state.pop("mn_flash", (None, None))
     if message:
         getattr(st, kind)(message)
-    st.title("🍿 Tonight's picks")
+    st.title("Tonight's picks")
     if current.room is None:
         if current.room_problem:
             st.error(f"{current.room_problem} Check the link or code on the Room page.")
@@ -133,7 +133,7 @@ def picks_page() -> None:
                 "No room yet. Start or join a room on the Room page, rate a few films, then "
                 "come back here for the group's picks."
             )
-        st.page_link("app/pages/room.py", label="Go to the Room page", icon="👥")
+        st.page_link("app/pages/room.py", label="Go to the Room page", icon=":material/group:")
         return
     room = current.room
     st.caption(f"Room: {md(room.name)}")

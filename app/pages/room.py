@@ -12,7 +12,7 @@ from app.widgets.rating_row import rating_row
 from app.widgets.text import md
 
 MAX_MEMBERS = 12
-BATCH = 5  # films asked per round; the next round adapts to the answers so far
+BATCH = 5  # rating cards on screen; each answer brings a new film chosen with it in mind
 LIVE_EVERY = "4s"
 FLASH = "mn_flash"
 _MISSING = object()
@@ -33,7 +33,7 @@ def show_flash() -> None:
 
 
 def start_or_join(problem: str | None) -> None:
-    st.title("🎬 Movie Night")
+    st.title("Movie Night")
     st.write(
         "Everyone rates a few films on their own phone; the app finds films the whole group "
         "will enjoy. Start a room, or join one with the link or code a friend sent you."
@@ -162,9 +162,10 @@ def rating_section(token: str) -> None:
     st.caption("Half stars welcome. “Haven't seen it” is fine too: it helps just as much.")
     queue_key = f"mn_queue:{token}"
     queue = [m for m in st.session_state.get(queue_key, []) if m not in answers]
-    if not queue:
-        queue = services.next_films(token, n=BATCH, model_name=model_name)
-        st.session_state[queue_key] = queue
+    if len(queue) < BATCH:  # top up; the new films adapt to the answers given so far
+        more = services.next_films(token, n=BATCH + len(queue), model_name=model_name)
+        queue += [m for m in more if m not in queue][: BATCH - len(queue)]
+    st.session_state[queue_key] = queue
     if not queue:
         st.info("You have answered every film we could ask about. Thank you!")
     for movie_id in queue:
@@ -213,14 +214,14 @@ def room_page() -> None:
         start_or_join(current.room_problem)
         return
     room = current.room
-    st.title(f"🎬 {md(room.name)}")
+    st.title(md(room.name))
     st.caption("Share the room link so friends can add themselves:")
-    st.code(state.room_link(room.code), language=None)
+    st.code(state.room_link(room.code), language=None, wrap_lines=True)
 
     main, side = st.columns([3, 2], gap="large")
     with side:
         members_panel(room.code)
-        st.page_link("app/pages/picks.py", label="See the group's picks", icon="🍿")
+        st.page_link("app/pages/picks.py", label="See the group's picks", icon=":material/movie:")
         if st.button("Leave this room", key="leave_room"):
             state.leave_room()
             st.rerun()
@@ -233,7 +234,7 @@ def room_page() -> None:
             return
         st.markdown(f"Rating as **{md(member.name)}**.")
         st.caption("Your own link (keep it private: whoever has it can change your answers):")
-        st.code(state.member_link(room.code, member.token), language=None)
+        st.code(state.member_link(room.code, member.token), language=None, wrap_lines=True)
         if st.button("Not me: switch member", key="forget_member"):
             state.forget_member()
             st.rerun()

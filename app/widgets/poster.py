@@ -73,7 +73,7 @@ def poster_svg(title: str, year: object = None, genres: object = None) -> str:
         aria=h(f"{title} {year_text}".strip()),
         top=top,
         bottom=bottom,
-        genre=h(" · ".join(names[:2]).upper()),
+        genre=h(names[0].upper() if names else ""),
         title_lines=tspans,
         year=h(year_text),
     )
