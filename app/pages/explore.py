@@ -54,8 +54,10 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
     )
     b = c2.selectbox("Vertical axis", range(dims), 1, format_func=axes.__getitem__, key="mn_map_y")
     colour = c3.radio("Colour by", ["genre", "year"], horizontal=True, key="mn_map_colour")
+    counts = services.get_catalogue().item_counts()
+    default_min = 20 if (counts >= 20).sum() >= 100 else 1  # small datasets: show every film
     min_ratings = c4.slider(
-        "Only films with at least this many ratings", 1, 200, 20, step=1, key="mn_map_min"
+        "Only films with at least this many ratings", 1, 200, default_min, key="mn_map_min"
     )
     if a == b:
         st.warning("Pick two different axes.")
@@ -197,8 +199,13 @@ def explore_page() -> None:
     model_name = choose_model()
     if model_name is None:
         return
-    view = st.segmented_control(
-        "View", list(VIEWS), format_func=VIEWS.__getitem__, default="map", key="mn_explore_view"
+    view = st.radio(
+        "View",
+        list(VIEWS),
+        format_func=VIEWS.__getitem__,
+        horizontal=True,
+        key="mn_explore_view",
+        label_visibility="collapsed",
     )
     try:
         services.get_model(model_name)
@@ -211,7 +218,7 @@ def explore_page() -> None:
         graph_view(model_name)
     elif view == "similar":
         similar_view(model_name, room_code)
-    else:  # also when the segmented control is cleared
+    else:
         factor_map_view(model_name, room_code)
 
 
