@@ -245,6 +245,15 @@ def _first_line(path: Path) -> tuple[str, bytes]:
     raise DatasetError(path, "holds only blank lines; replace it with the original MovieLens file")
 
 
+def _header_fields(line: str, path: Path) -> list[str]:
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:  # NUL bytes, a field over the csv module's size limit
+        raise DatasetError(
+            path, f"has an unreadable header line ({exc}); expected a csv header"
+        ) from None
+
+
 def _guess_separator(line: str) -> str | None:
     for sep, name in (("\t", "tab"), (";", "';'"), ("|", "'|'"), ("::", "'::'")):
         if sep in line:
@@ -261,7 +270,7 @@ def _ratings_csv(path: Path) -> tuple[dict[str, np.ndarray], int]:
     """ml-latest style ``ratings.csv`` with a header; returns the columns and the first data line."""
     _check_not_empty(path)
     header_text, _ = _first_line(path)
-    names = [n.strip().strip('"').strip() for n in next(csv.reader([header_text]))]
+    names = [n.strip().strip('"').strip() for n in _header_fields(header_text, path)]
     if len(names) == 1 and (sep := _guess_separator(header_text)):
         raise DatasetError(
             path,
@@ -600,7 +609,7 @@ def _movies_frame(ids: np.ndarray, titles: pd.Series, genres: pd.Series) -> pd.D
 
 def _movies_csv(path: Path) -> pd.DataFrame:
     text = _decode(path, fallback=None)
-    header = next(csv.reader([text.split("\n", 1)[0].strip()]), [])
+    header = _header_fields(text.split("\n", 1)[0].strip(), path)
     names = [n.strip() for n in header]
     if len(names) == 1 and (sep := _guess_separator(names[0])):
         raise DatasetError(

@@ -7,6 +7,7 @@ dataset it came from, so a model fitted on the train part can score films and us
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -232,8 +233,11 @@ class Ratings:
         if len(hits) > 1:
             options = ", ".join(self.movies["label"].iloc[hits[:5]])
             raise KeyError(f"{label!r} matches several films: {options}; add the year")
-        near = self.movies["label"][labels.str.contains(key[:12], regex=False)].head(5)
-        hint = f"; did you mean {', '.join(near)}?" if len(near) else ""
+        near = self.movies["label"][labels.str.contains(key[:12], regex=False)].head(5).tolist()
+        if key and not near:  # a typo ("Toy Storey"): the most similar labels
+            by_folded = dict(zip(labels.tolist(), self.movies["label"].tolist(), strict=True))
+            near = [by_folded[c] for c in difflib.get_close_matches(key, list(by_folded), n=5)]
+        hint = f"; did you mean {', '.join(near)}?" if key and near else ""
         raise KeyError(f"no film called {label!r}{hint}")
 
 
