@@ -81,7 +81,7 @@ def film_points(fig: dict) -> int:
 
 
 def show(at, view: str):
-    at.radio(key="mn_explore_view").set_value(view).run()
+    at.segmented_control(key="mn_explore_view").set_value(view).run()
     assert_ok(at)
     return at
 

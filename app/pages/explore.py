@@ -199,11 +199,12 @@ def explore_page() -> None:
     model_name = choose_model()
     if model_name is None:
         return
-    view = st.radio(
+    # segmented control: its options are real buttons (role "radio"), easy to tap on a phone
+    view = st.segmented_control(
         "View",
         list(VIEWS),
         format_func=VIEWS.__getitem__,
-        horizontal=True,
+        default="map",
         key="mn_explore_view",
         label_visibility="collapsed",
     )
@@ -218,7 +219,7 @@ def explore_page() -> None:
         graph_view(model_name)
     elif view == "similar":
         similar_view(model_name, room_code)
-    else:
+    else:  # also when the control is cleared
         factor_map_view(model_name, room_code)
 
 
