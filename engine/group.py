@@ -213,16 +213,32 @@ def _gfar(top_n: int = 20) -> Selector:
     return select
 
 
-def _balanced(weight: float, at: float = LIKE_AT, width: float = LIKE_WIDTH) -> Selector:
-    """Greedy coverage of P(like) plus ``weight`` × mean P(like): fairness without giving up the
-    films everyone likes."""
+FAIR_TOP_N = 30  # GFAR's per-member list length
+FAIR_WEIGHT = 0.25  # weight of the group's mean rating against coverage
+
+
+def _fair(top_n: int = FAIR_TOP_N, weight: float = FAIR_WEIGHT) -> Selector:
+    """GFAR's greedy coverage with two changes, tuned on protocol G (see docs/BENCHMARKS.md):
+
+    - a member's relevance for a film is its GFAR rank points within their top ``top_n`` *times*
+      P(they like it) from the predicted stars, so a film ranked high among films someone
+      dislikes anyway does not count as serving them;
+    - each pick's gain adds ``weight`` × the members' mean rating (as a 0–1 share of the star
+      range, per member), so films everyone likes stay at the top.
+    """
 
     def select(pred: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rel = like_probability(pred, at, width)
-        chosen, _, whom = greedy_coverage(rel, k, base=rel.mean(axis=0), weight=weight)
+        rel = gfar_relevance(pred, top_n) * like_probability(pred)
+        quality = ((pred - MIN_RATING) / (MAX_RATING - MIN_RATING)).sum(axis=0)
+        chosen, _, whom = greedy_coverage(rel, k, base=quality, weight=weight)
         return chosen, pred.mean(axis=0)[chosen], whom
 
     return select
+
+
+def _awm(pred: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    chosen = top_k(average_without_misery(pred), k)
+    return chosen, pred.mean(axis=0)[chosen], np.full(len(chosen), -1, np.int64)
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -250,7 +266,7 @@ STRATEGIES: dict[str, Strategy] = {
             "average_without_misery",
             "Average without misery",
             "Highest mean rating among films nobody is predicted to rate below 3★.",
-            lambda pred, k: _by_key(average_without_misery)(pred, k),
+            _awm,
         ),
         Strategy(
             "borda",
@@ -274,10 +290,10 @@ STRATEGIES: dict[str, Strategy] = {
         ),
         Strategy(
             "fair",
-            "Fair and liked",
-            "Greedy picks that give every member films they will probably like, while keeping "
-            "films everyone likes near the top.",
-            _balanced(weight=1.0),
+            "Fair share",
+            "Every pick is chosen so that each member gets films from their own top list that "
+            "they will probably like, while films the whole group likes stay on top (GFAR-style).",
+            _fair(),
         ),
     )
 }
@@ -377,9 +393,11 @@ def validate_members(members: Sequence[Member], n_items: int) -> list[Member]:
             raise ValueError(f"{name}'s ratings must be numbers") from None
         if len(items) != len(values):
             raise ValueError(f"{name} has {len(items)} films but {len(values)} ratings")
-        if len(items) and not np.issubdtype(items.dtype, np.integer):
-            if not np.issubdtype(items.dtype, np.floating) or not np.all(items == np.round(items)):
-                raise ValueError(f"{name}'s films must be item indices (whole numbers)")
+        whole = np.issubdtype(items.dtype, np.integer) or (
+            np.issubdtype(items.dtype, np.floating) and np.all(items == np.round(items))
+        )
+        if len(items) and not whole:
+            raise ValueError(f"{name}'s films must be item indices (whole numbers)")
         items = items.astype(np.int64)
         if len(items) and (items.min() < 0 or items.max() >= n_items):
             bad = items[(items < 0) | (items >= n_items)][:3].tolist()

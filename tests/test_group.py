@@ -1,0 +1,299 @@
+"""Group blending: each strategy on hand-made matrices with known answers, then ``recommend``
+end to end on a small catalogue with a fake model whose predictions we control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from engine import group
+from engine.data.ratings import Ratings
+from engine.data.synthetic import catalogue as synthetic_catalogue
+from engine.group import Filters, Member, recommend
+from engine.models.base import UserState, as_index_arrays
+
+# ---------------------------------------------------------------------------- pure blends
+
+# two members, four films. Hand-computed:
+#   mean  = [3.0, 3.25, 3.5, 3.5]   min = [1, 2, 3.5, 3]   max = [5, 4.5, 3.5, 4]
+#   product = [5, 9, 12.25, 12]
+P = np.array([[5.0, 2.0, 3.5, 4.0], [1.0, 4.5, 3.5, 3.0]])
+
+
+def order(strategy: str, pred: np.ndarray = P, k: int = 4) -> list[int]:
+    return group.blend(pred, strategy, k)[0].tolist()
+
+
+def test_average_ranks_by_mean_and_breaks_ties_by_index():
+    assert order("average") == [2, 3, 1, 0]  # films 2 and 3 tie at 3.5: lower index first
+
+
+def test_least_misery_ranks_by_the_unhappiest_member():
+    assert order("least_misery") == [2, 3, 1, 0]
+    assert group.blend(P, "least_misery", 1)[1].tolist() == [3.5]
+
+
+def test_most_pleasure_ranks_by_the_happiest_member():
+    assert order("most_pleasure") == [0, 1, 3, 2]
+
+
+def test_average_without_misery_puts_vetoed_films_last():
+    # films 0 (min 1★) and 1 (min 2★) are vetoed at 3★; among them the mean still orders
+    assert order("average_without_misery") == [2, 3, 1, 0]
+    pred = np.array([[5.0, 3.2, 4.9], [2.9, 3.1, 4.0]])  # film 0 has the best mean but a 2.9
+    assert order("average", pred, 3) == [2, 0, 1]
+    assert order("average_without_misery", pred, 3) == [2, 1, 0]
+
+
+def test_multiplicative_orders_by_product():
+    assert order("multiplicative") == [2, 3, 1, 0]
+    scores = group.blend(P, "multiplicative", 4)[1]
+    assert np.allclose(scores, np.sqrt([12.25, 12, 9, 5]))  # geometric mean, product's order
+
+
+def test_borda_points_and_ties():
+    pred = np.array([[3.0, 2.0, 1.0], [1.0, 3.0, 2.0], [3.0, 1.0, 2.0]])
+    # points per member: [1, .5, 0], [0, 1, .5], [1, 0, .5] → means [2/3, 1/2, 1/3]
+    assert np.allclose(group.borda(pred), [2 / 3, 1 / 2, 1 / 3])
+    assert order("borda", pred, 3) == [0, 1, 2]
+    # tied films share their average points
+    assert np.allclose(group.rank_points(np.array([[4.0, 4.0, 1.0]])), [[0.75, 0.75, 0.0]])
+
+
+def test_borda_ignores_each_members_scale():
+    # member 0 shouts (5★ vs 1★), member 1 whispers (1.3★ vs 1.0★) but prefers film 1.
+    # Borda points: member 0 [1, .5, 0], member 1 [0, 1, .5] → film 1 wins
+    loud = np.array([[5.0, 1.0, 0.5], [1.0, 1.3, 1.2]])
+    assert order("average", loud, 3) == [0, 1, 2]
+    assert order("borda", loud, 3) == [1, 0, 2]
+
+
+def test_gfar_greedy_serves_every_member():
+    # member A's top films are 0 and 1, member B's is 2: the second pick goes to B
+    rel = np.array([[1.0, 0.9, 0.0], [0.0, 0.0, 0.8]])
+    picks, gains, whom = group.greedy_coverage(rel, 3)
+    assert picks.tolist() == [0, 2, 1]
+    assert np.allclose(gains, [1.0, 0.8, 0.0])
+    assert whom[:2].tolist() == [0, 1]
+
+
+def test_fair_covers_the_outvoted_member_where_average_does_not():
+    # three members love films 0–3 (which the fourth hates); the fourth loves film 5 (3★ for
+    # the others). Means: 4.0, 3.925, 3.85, 3.775, 2.0, 3.5
+    pred = np.full((4, 6), 2.0)
+    pred[:3, :4] = [5.0, 4.9, 4.8, 4.7]
+    pred[:3, 5] = 3.0
+    pred[3, :4] = 1.0
+    pred[3, 5] = 5.0
+    assert order("average", pred, 3) == [0, 1, 2]
+    assert order("fair", pred, 3) == [0, 5, 1]  # the group's favourite, then the outvoted one's
+
+
+def test_top_k_is_deterministic_under_ties():
+    key = np.array([1.0, 2.0, 2.0, 2.0, 0.0])
+    assert group.top_k(key, 2).tolist() == [1, 2]
+    assert group.top_k(key, 10).tolist() == [1, 2, 3, 0, 4]
+    assert group.top_k(np.empty(0), 3).tolist() == []
+
+
+def test_every_strategy_returns_k_distinct_films():
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(0.5, 5.0, (5, 40))
+    for name in group.STRATEGIES:
+        chosen, scores, whom = group.blend(pred, name, 10)
+        assert len(chosen) == len(set(chosen.tolist())) == 10, name
+        assert len(scores) == len(whom) == 10, name
+
+
+def test_calibration_removes_scale():
+    raw = np.array([np.arange(10.0) * 1000.0, np.arange(10.0)[::-1] * 0.001])
+    stars = group.calibrate(raw, typical=3.5)
+    assert np.allclose(stars[0], stars[1][::-1])  # same shape of scale whatever the raw units
+    assert stars.max() == pytest.approx(5.0) and stars.min() == pytest.approx(0.5)
+    assert np.all(np.diff(stars[0]) > 0)  # strictly increasing: no artificial ties
+
+
+# ---------------------------------------------------------------------------- recommend
+
+
+class FakeModel:
+    """Explicit model: a member's predicted stars are the row of ``TASTE`` named by their best
+    rated film's taste group (film index mod 3). We control exactly what each member wants."""
+
+    kind = "explicit"
+
+    def __init__(self, rows: np.ndarray, kind: str = "explicit"):
+        self.rows = rows
+        self.n_items = rows.shape[1]
+        self.kind = kind
+        self.calls = 0
+
+    def fold_in(self, items, values) -> UserState:
+        items, values = as_index_arrays(items, values, self.n_items)
+        self.calls += 1
+        return UserState(
+            items=items, values=values, extra={"row": int(items[np.argmax(values)]) % 3}
+        )
+
+    def score(self, state: UserState) -> torch.Tensor:
+        return torch.tensor(self.rows[state.extra["row"]], dtype=torch.float32)
+
+
+N = 30
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Ratings:
+    # film i is rated by (i % 7) + 1 users with i-dependent stars: counts and means differ
+    rows = [(u, i + 1, 1.0 + (i * 7 + u) % 9 / 2) for i in range(N) for u in range(i % 7 + 1)]
+    frame = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
+    return Ratings.from_frames(frame, synthetic_catalogue(N), name="tiny")
+
+
+@pytest.fixture(scope="module")
+def model() -> FakeModel:
+    rng = np.random.default_rng(1)
+    return FakeModel(np.round(rng.uniform(1.0, 5.0, (3, N)), 2))
+
+
+def room(*names_and_films: tuple[str, list[int]]) -> list[Member]:
+    return [Member(n, np.array(f), np.full(len(f), 4.5, np.float32)) for n, f in names_and_films]
+
+
+def test_frame_shape_and_columns(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1, 4]))
+    out = recommend(model, catalogue, members, k=5)
+    assert list(out.columns[:8]) == [
+        "rank",
+        "item",
+        "movieId",
+        "label",
+        "year",
+        "genres",
+        "group_score",
+        "reason",
+    ]
+    assert list(out.columns[8:]) == ["pred:Ana", "pred:Ben"]
+    assert out["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert (out["movieId"] == catalogue.movies["movieId"].to_numpy()[out["item"]]).all()
+    # predicted stars are the model's rows for each member's taste (Ana → row 0, Ben → row 1)
+    assert np.allclose(out["pred:Ana"], model.rows[0][out["item"]], atol=0.01)
+    assert np.allclose(out["pred:Ben"], model.rows[1][out["item"]], atol=0.01)
+
+
+def test_average_matches_a_direct_computation(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]))
+    out = recommend(model, catalogue, members, strategy="average", k=N)
+    mean = (model.rows[0] + model.rows[1]) / 2
+    mean[[0, 1]] = -np.inf  # rated films are never picked
+    expected = np.lexsort((np.arange(N), -mean))[: N - 2]
+    assert out["item"].tolist() == expected.tolist()
+    assert np.allclose(out["group_score"], mean[expected], atol=1e-3)
+
+
+def test_excludes_rated_and_watched_films(model, catalogue):
+    members = room(("Ana", [0, 3]), ("Ben", [1]))
+    out = recommend(model, catalogue, members, k=N, exclude=[5, 6])
+    assert not {0, 1, 3, 5, 6} & set(out["item"])
+    assert len(out) == N - 5
+
+
+def test_filters(model, catalogue):
+    members = room(("Ana", [0]))
+    genres = recommend(model, catalogue, members, k=N, filters=Filters(genres=("Drama", "Horror")))
+    assert len(genres) and all(g in ("Drama", "Horror") for g in genres["genres"])
+    assert (
+        len(genres) == catalogue.movies["genres"].isin(["Drama", "Horror"]).sum()
+    )  # film 0: Comedy
+    years = recommend(model, catalogue, members, k=N, filters=Filters(years=(1955, 1960)))
+    assert sorted(years["year"].tolist()) == list(range(1955, 1961))
+    counts = catalogue.item_counts()
+    popular = recommend(model, catalogue, members, k=N, filters=Filters(min_ratings=6))
+    assert set(popular["item"]) == set(np.flatnonzero(counts >= 6)) - {0}
+
+
+def test_deterministic(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]), ("Cy", [2]))
+    for strategy in group.STRATEGIES:
+        a = recommend(model, catalogue, members, strategy=strategy)
+        b = recommend(model, catalogue, members, strategy=strategy)
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_reasons_name_the_right_member(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]))
+    out = recommend(model, catalogue, members, strategy="most_pleasure", k=1)
+    # the best single prediction among candidates belongs to whoever's row holds it
+    rows = model.rows.copy()
+    rows[:, [0, 1]] = -np.inf
+    owner = ["Ana", "Ben"][int(np.argmax([rows[0].max(), rows[1].max()]))]
+    assert f"{owner}'s top match" in out["reason"].iloc[0]
+    assert "Ana ~" in out["reason"].iloc[0] and "Ben ~" in out["reason"].iloc[0]
+
+
+def test_reason_for_a_big_happy_room():
+    names = ["Ana", "Ben", "Cy", "Dee"]
+    line = group.explain(names, np.array([4.2, 3.9, 4.6, 4.0]), np.array([5, 3, 0, 12]))
+    assert line == "everyone ≥ 3.9★; Cy's top match"
+    line = group.explain(names, np.array([4.2, 2.1, 4.6, 4.0]), np.array([5, 30, 12, 12]))
+    assert "Ben ~2.1" in line and "in Ana's top 10" in line
+
+
+def test_empty_room_gets_popular_well_rated_films(catalogue):
+    out = recommend(None, catalogue, [], k=5)
+    prior = group.prior_scores(catalogue)
+    assert out["item"].tolist() == np.lexsort((np.arange(N), -prior))[:5].tolist()
+    assert out["reason"].str.startswith("popular and well rated").all()
+    assert not [c for c in out.columns if c.startswith("pred:")]
+
+
+def test_member_without_ratings_gets_the_prior(model, catalogue):
+    members = [Member("Ana", np.array([0]), np.array([4.0], np.float32)), Member("Zed")]
+    out = recommend(model, catalogue, members, k=N)
+    prior = group.prior_scores(catalogue)
+    assert np.allclose(out["pred:Zed"], np.clip(prior[out["item"]], 0.5, 5), atol=0.01)
+    assert model.calls > 0
+
+
+def test_implicit_scores_are_calibrated_per_member(catalogue):
+    # member 0's raw scores are 1000× member 1's, in opposite orders: after calibration
+    # neither dominates, so the average ranks both members' top films alike
+    raw = np.stack([np.arange(N) * 1000.0, np.arange(N)[::-1] * 1.0, np.zeros(N)])
+    model = FakeModel(raw, kind="implicit")
+    members = room(("Ana", [3]), ("Ben", [1]))  # Ana → row 0, Ben → row 1
+    pred = group.member_predictions(model, catalogue, members)
+    assert pred.min() >= 0.5 and pred.max() <= 5.0
+    assert np.allclose(pred[0], pred[1][::-1])
+    assert np.allclose(group.average(pred), group.average(pred)[::-1])
+
+
+def test_fewer_rows_only_when_candidates_run_out(model, catalogue):
+    members = room(("Ana", list(range(N - 3))))
+    out = recommend(model, catalogue, members, k=10)
+    assert (
+        out["item"].tolist() == sorted(out["item"].tolist(), key=lambda i: -model.rows[0][i])
+        and len(out) == 3
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"strategy": "loudest"}, "unknown group strategy"),
+        ({"k": 0}, "k must be"),
+        ({"members": room(("Ana", [0]), ("ana", [1]))}, "unique"),
+        ({"members": [Member("Ana", np.array([0]), np.array([np.nan]))]}, "not a number"),
+        ({"members": [Member("Ana", np.array([N + 5]), np.array([4.0]))]}, "not in the catalogue"),
+        ({"members": [Member("Ana", np.array([0]), np.array([9.0]))]}, "between"),
+        ({"members": [Member("", np.array([0]), np.array([4.0]))]}, "name"),
+        ({"filters": Filters(genres=("Western",))}, "unknown genre"),
+        ({"filters": Filters(years=(2000, 1990))}, "earlier year first"),
+        ({"exclude": [N]}, "excluded films"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(model, catalogue, kwargs, message):
+    args = {"members": room(("Ana", [0]))} | kwargs
+    with pytest.raises(ValueError, match=message):
+        recommend(model, catalogue, **args)
