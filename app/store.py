@@ -349,6 +349,9 @@ class Store:
         self._write_lock = threading.Lock() if self._sqlite and not self._memory else None
         self._schema_lock = threading.Lock()
         self._file_id: tuple[int, int] | None = None
+        # token -> member id for set_rating: tokens never change owner and members are never
+        # deleted; a stale entry (file recreated) is caught by the foreign key and dropped.
+        self._member_ids: dict[str, int] = {}
         self._engine = self._make_engine()
         self._ensure_schema()
 
@@ -448,6 +451,7 @@ class Store:
             if now is not None and now == self._file_id:
                 return
             self._engine.dispose()
+            self._member_ids.clear()
             if now is None:
                 # A -wal/-shm left from the old file must not be replayed into the new one.
                 for suffix in ("-wal", "-shm", "-journal"):
@@ -459,14 +463,11 @@ class Store:
         """A connection in a transaction (committed on success), DB errors made human."""
         self._recover_deleted_file()
         try:
-            with (
-                self._lock,
-                self._serialised() if write else nullcontext(),
-                self._engine.connect() as conn,
-            ):
+            with self._lock, self._engine.connect() as conn:
                 if write:
                     conn.execution_options(movienight_write=True)
-                with conn.begin():
+                # The write queue spans BEGIN..COMMIT only: pool checkout and reset stay outside.
+                with self._serialised() if write else nullcontext(), conn.begin():
                     yield conn
         except DBAPIError as exc:
             if isinstance(exc, IntegrityError):
@@ -669,11 +670,18 @@ class Store:
         for attempt in range(3):
             try:
                 with self._conn(write=True) as conn:
-                    member = self._member_row(conn, token)
-                    self._upsert_answer(conn, member.id, mid, value, now)
+                    # Read the cache only inside _conn: it has just dropped it if the file changed.
+                    member_id = self._member_ids.get(token) if isinstance(token, str) else None
+                    if member_id is None:
+                        member_id = self._member_row(conn, token).id
+                    self._upsert_answer(conn, member_id, mid, value, now)
+                if len(self._member_ids) < 100_000:
+                    self._member_ids[token] = member_id
                 return
             except IntegrityError:
-                # Only the generic update-then-insert path can race; retry updates the row.
+                # A cached member that no longer exists (foreign key), or the generic
+                # update-then-insert path lost a race: look the token up again and retry.
+                self._member_ids.pop(token, None)
                 if attempt == 2:
                     raise StoreError("Could not save the answer; please try again.") from None
 

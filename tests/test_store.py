@@ -558,3 +558,16 @@ def test_a_number_is_accepted_exactly_when_it_is_a_half_star(mem_room, value):
         assert not valid
         return
     assert valid and s.answers(token)[1] == float(value)
+
+
+def test_an_old_token_never_writes_into_a_recreated_files_member(db, store, room):
+    ann = store.add_member(room.code, "Ann")
+    store.set_rating(ann.token, 1, 4.0)  # the store now knows Ann's member id
+    db.unlink()
+    other = Store(f"sqlite:///{db}")  # another process recreates the file first
+    bob = other.add_member(other.create_room("new").code, "Bob")
+    assert bob.id == ann.id  # same id, different person
+    with pytest.raises(MemberNotFound):
+        store.set_rating(ann.token, 2, 1.0)
+    assert other.answers(bob.token) == {}
+    other.dispose()
