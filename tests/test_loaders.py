@@ -189,6 +189,36 @@ def test_load_dataset_none_is_the_embedded_sample():
     assert (r.n_users, r.n_items, len(r)) == (671, 9066, 100004)
 
 
+def test_embedded_sample_written_as_ml_latest_small_round_trips(tmp_path, embedded):
+    """The real 100k sample, written in the ml-latest-small layout, loads to the same dataset."""
+    e = embedded
+    folder = tmp_path / "ml-latest-small"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "userId": e.user_ids[e.users],
+            "movieId": e.item_ids[e.items],
+            "rating": e.values,
+            "timestamp": e.timestamps,
+        }
+    ).to_csv(folder / "ratings.csv", index=False)
+    pd.DataFrame(
+        {
+            "movieId": e.movies["movieId"],
+            "title": e.movies["label"],  # "Title (Year)", quoted by pandas where it has commas
+            "genres": e.movies["genres"].replace("", "(no genres listed)"),
+        }
+    ).to_csv(folder / "movies.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = load_folder(folder)
+    assert r.fingerprint == e.fingerprint
+    assert (r.labels == e.labels).all()
+    assert r.movies["year"].equals(e.movies["year"]) and r.movies["genres"].equals(
+        e.movies["genres"]
+    )
+
+
 def test_load_dataset_path_reads_the_folder(tmp_path):
     r = load_dataset(str(latest(tmp_path)))
     assert r.name == "ml-latest-small" and len(r) == 5
@@ -314,9 +344,23 @@ def test_wrong_separator_in_udata_and_ratings_dat(tmp_path):
     )
 
 
+def test_rows_separated_differently_from_the_header(tmp_path):
+    ratings = RATINGS_HEADER + "1,1,4,1\n1;2;4;1\n"
+    expect_error(
+        latest(tmp_path, ratings=ratings), "ratings.csv", "looks ';'-separated", "'1;2;4;1'"
+    )
+
+
+def test_non_utf8_header(tmp_path):
+    ratings = b"user\xffId,movieId,rating,timestamp\n1,1,4,1\n"
+    expect_error(
+        latest(tmp_path, ratings=ratings), "ratings.csv", "not valid UTF-8", "byte 4", "line 1"
+    )
+
+
 def test_row_with_too_many_fields(tmp_path):
     ratings = RATINGS_HEADER + "1,1,4,1\n1,2,4,1,9\n"
-    expect_error(latest(tmp_path, ratings=ratings), "ratings.csv", "5 fields", "4 are expected")
+    expect_error(latest(tmp_path, ratings=ratings), "ratings.csv", "5 field(s)", "4 are expected")
 
 
 @pytest.mark.parametrize("name", ["ratings.csv", "movies.csv"])

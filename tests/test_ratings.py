@@ -14,7 +14,7 @@ from engine.data import Ratings
 MOVIES = pd.DataFrame(
     {
         "movieId": [30, 10, 20, 40, 50],
-        "title": ["Hamlet", "Hamlet", "Toy Story", "Heat", None],
+        "title": ["Hamlet", "Hamlet", "Toy Story", " Heat  ", None],  # titles are stripped
         "year": [1996, 1948, 1995, None, 2001],
         "genres": ["Drama", "Drama", "Animation|Comedy", "(no genres listed)", "Drama"],
     }

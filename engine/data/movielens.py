@@ -269,7 +269,11 @@ def _guess_separator(line: str) -> str | None:
 def _ratings_csv(path: Path) -> tuple[dict[str, np.ndarray], int]:
     """ml-latest style ``ratings.csv`` with a header; returns the columns and the first data line."""
     _check_not_empty(path)
-    header_text, _ = _first_line(path)
+    header_text, raw = _first_line(path)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(path, _non_utf8_problem(raw, exc.start)) from None
     names = [n.strip().strip('"').strip() for n in _header_fields(header_text, path)]
     if len(names) == 1 and (sep := _guess_separator(header_text)):
         raise DatasetError(
@@ -384,9 +388,16 @@ def _explain_arrow_error(
         sep = "tab" if parse.delimiter == "\t" else repr(parse.delimiter)
         if path.suffix == ".dat":
             sep = "'::'"
+        other = _guess_separator(row) if got == "1" else None
+        if other and other != sep:
+            return DatasetError(
+                path,
+                f"a row looks {other}-separated ({row[:80]!r}) but this file must be "
+                f"{sep}-separated ({', '.join(names)}); re-save it with {sep} separators",
+            )
         return DatasetError(
             path,
-            f"a row has {got} fields where {expected} are expected ({', '.join(names)}), "
+            f"a row has {got} field(s) where {expected} are expected ({', '.join(names)}), "
             f"{sep}-separated: {row[:80]!r}; fix or remove that row",
         )
     conversion = re.search(
