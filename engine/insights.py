@@ -234,7 +234,8 @@ def bias_ranking(
     bias = model.item_bias()
     if bias is None:
         raise InsightUnavailable(
-            f"the {model.name!r} model has no film biases; pick mf, pmf or baseline"
+            f"the {model.name!r} model has no film biases (it learns no per-film offset); "
+            "choose mf or pmf to see loved and hated films"
         )
     bias = np.asarray(
         bias.detach().cpu().numpy() if isinstance(bias, torch.Tensor) else bias, np.float64
