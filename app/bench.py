@@ -1,0 +1,200 @@
+"""App timings: ``python -m app.bench --json``.
+
+Two figures (DESIGN.md section 4, "App"):
+
+* **picks**: a 6-member room (each member's 10 ratings taken from a real MovieLens user), the Picks
+  page open; the time from a click that asks for picks (a strategy change) to the rendered page,
+  measured with Streamlit's AppTest (the whole script run: store reads, fold-ins, the group
+  blend, building the table and cards), plus the engine call alone.
+* **cold start**: a fresh Python process opening the app as a member, with trained models
+  already cached under data/: imports, catalogue and model loading, and the first page run.
+
+The database is a throwaway SQLite file; models come from (and, first time, are trained into) the
+data dir, so the cold start measures loading, not training. Prints JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "streamlit_app.py"
+STRATEGY_CYCLE = ("average", "least_misery", "borda", "fair")
+
+
+def _summary(seconds: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in seconds)
+    return {
+        "median_ms": round(statistics.median(ms), 1),
+        "p90_ms": round(ms[min(len(ms) - 1, int(0.9 * len(ms)))], 1),
+        "min_ms": round(ms[0], 1),
+        "runs": len(ms),
+    }
+
+
+def _ensure_model(name: str) -> str:
+    """Train (first time) and cache the model under the data dir; returns load_or_train's message."""
+    from engine.data import load_embedded
+    from engine.train import load_or_train
+
+    _, message = load_or_train(name, load_embedded())
+    return message
+
+
+def _seed_room(n_members: int, per_member: int, seed: int = 0) -> tuple[str, list[str]]:
+    """A room whose members rated what real MovieLens users rated (deterministic)."""
+    import numpy as np
+
+    from app import services
+
+    cat = services.get_catalogue()
+    store = services.get_store()
+    rng = np.random.default_rng(seed)
+    counts = cat.user_counts()
+    users = rng.choice(np.flatnonzero(counts >= 2 * per_member), n_members, replace=False)
+    room = store.create_room(f"Bench room ({n_members})")
+    tokens = []
+    for i, user in enumerate(users):
+        token = store.add_member(room.code, f"Member {i + 1}").token
+        items, values = cat.user_items(int(user))
+        pick = rng.choice(len(items), per_member, replace=False)
+        for item, value in zip(items[pick], values[pick], strict=True):
+            store.set_rating(token, int(cat.item_ids[item]), float(value))
+        tokens.append(token)
+    return room.code, tokens
+
+
+def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from app import services
+
+    code, _ = _seed_room(n_members, per_member)
+    at = AppTest.from_file(str(APP), default_timeout=600)
+    at.query_params["room"] = code
+    at.run()
+    at.switch_page("app/pages/picks.py").run()  # warm-up: loads catalogue and model
+    if at.exception:
+        raise RuntimeError(f"picks page failed: {at.exception[0].message}")
+    page = []
+    for i in range(repeats):
+        at.selectbox(key="mn_strategy").set_value(STRATEGY_CYCLE[i % len(STRATEGY_CYCLE)])
+        started = time.perf_counter()
+        at.run()
+        page.append(time.perf_counter() - started)
+        if at.exception or not at.dataframe:
+            raise RuntimeError("picks page did not render its table")
+    engine = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        services.group_picks(code, model, STRATEGY_CYCLE[i % len(STRATEGY_CYCLE)])
+        engine.append(time.perf_counter() - started)
+    return {
+        "members": n_members,
+        "ratings_per_member": per_member,
+        "page": _summary(page),
+        "engine_only": _summary(engine),
+    }
+
+
+def cold_child(model: str) -> dict:
+    """Runs in a fresh process: open the app as a member of a seeded room, time each stage."""
+    started = time.perf_counter()
+    from streamlit.testing.v1 import AppTest
+
+    imported = time.perf_counter()
+    from app import store as store_module
+
+    store = store_module.Store()
+    room = store.create_room("Cold start")
+    token = store.add_member(room.code, "Host").token
+    at = AppTest.from_file(str(APP), default_timeout=600)
+    at.query_params.update({"room": room.code, "member": token})
+    first = time.perf_counter()
+    at.run()
+    room_done = time.perf_counter()
+    at.switch_page("app/pages/picks.py").run()
+    picks_done = time.perf_counter()
+    if at.exception:
+        raise RuntimeError(f"cold start page failed: {at.exception[0].message}")
+    return {
+        "import_s": round(imported - started, 3),
+        "room_page_first_run_s": round(room_done - first, 3),
+        "picks_page_first_run_s": round(picks_done - room_done, 3),
+        "total_s": round(picks_done - started, 3),
+    }
+
+
+def bench_cold(model: str, env: dict[str, str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.bench", "--cold-child", "--model", model],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"cold-start child failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--model", default=None, help="model family (default: the app's default)")
+    parser.add_argument("--members", type=int, default=6)
+    parser.add_argument("--ratings", type=int, default=10, help="ratings per member")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.cold_child:
+        print(json.dumps(cold_child(args.model)))
+        return 0
+
+    tmp = tempfile.TemporaryDirectory(prefix="movienight-bench-")
+    os.environ["MOVIENIGHT_DB_URL"] = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+    from app import services
+
+    model = args.model or services.default_model_name()
+    os.environ[services.DEFAULT_MODEL_ENV] = model
+    started = time.perf_counter()
+    message = _ensure_model(model)
+    prepare_s = time.perf_counter() - started
+    result = {
+        "model": model,
+        "model_cache": message,
+        "prepare_s": round(prepare_s, 2),
+        "cold_start": bench_cold(model, dict(os.environ)),
+        "picks": bench_picks(model, args.members, args.ratings, args.repeats),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "method": "AppTest script runs (server-side render, no browser paint)",
+    }
+    tmp.cleanup()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        c, p = result["cold_start"], result["picks"]
+        print(f"model {model}: {message}")
+        print(f"cold start (models cached): {c['total_s']:.2f} s  {c}")
+        print(f"picks for {p['members']} members: page {p['page']}, engine {p['engine_only']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
