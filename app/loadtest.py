@@ -435,6 +435,18 @@ def to_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _hide_password(arg: str) -> str:
+    """A database URL as it may be written into the figures: without its password."""
+    if "://" not in arg:
+        return arg
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(arg).render_as_string(hide_password=True)
+    except Exception:
+        return "<database url>"
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = LoadConfig()
     p = argparse.ArgumentParser(prog="python -m app.loadtest", description=__doc__.split("\n")[0])
@@ -464,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load test could not run: {exc}", file=sys.stderr)
         return 2
     result["command"] = "python -m app.loadtest " + " ".join(
-        argv if argv is not None else sys.argv[1:]
+        _hide_password(arg) for arg in (argv if argv is not None else sys.argv[1:])
     )
     if a.out is None:
         from engine.data.paths import data_dir

@@ -112,3 +112,26 @@ def test_latency_summary_percentiles():
     assert s["n"] == 100 and s["max_ms"] == 100.0
     assert s["p50_ms"] == pytest.approx(50.5) and s["p95_ms"] == pytest.approx(95.05)
     assert latency_summary([]) == {"n": 0}
+
+
+def test_command_line_writes_the_figures(tmp_path, embedded):
+    pytest.importorskip("engine.group")
+    import json
+
+    from app.loadtest import main
+
+    args = ["--model", "baseline", "--members", "2", "--rooms", "1", "--ratings", "2"]
+    args += ["--unseen", "0", "--picks", "1", "--out", str(tmp_path)]
+    assert main(args) == 0
+    result = json.loads((tmp_path / "loadtest.json").read_text())
+    assert result["ok"] and result["picks_asked"] == 2
+    md = (tmp_path / "loadtest.md").read_text()
+    assert "Command: `python -m app.loadtest --model baseline" in md
+
+
+def test_database_passwords_stay_out_of_the_figures():
+    from app.loadtest import _hide_password
+
+    shown = _hide_password("postgresql+psycopg://u:hunter2@127.0.0.1:5432/db")
+    assert "hunter2" not in shown and "127.0.0.1" in shown
+    assert _hide_password("--rooms") == "--rooms"
