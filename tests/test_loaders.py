@@ -123,6 +123,27 @@ def test_ml10m_style_half_stars_in_dat_layout(tmp_path):
     assert triples(r) == {(1, 122, 4.5)}
 
 
+@pytest.mark.parametrize(
+    ("files", "ratings_name"),
+    [
+        (
+            {
+                "ratings.dat": "1::2::3::4\r\n5::2::1::4\r\n",
+                "movies.dat": "2::Heat (1995)::Action\r\n",
+            },
+            "ratings.dat",
+        ),
+        ({"u.data": "1\t2\t3\t4\r\n5\t2\t1\t4\r\n"}, "u.data"),
+    ],
+)
+def test_crlf_line_endings_in_headerless_layouts(tmp_path, files, ratings_name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # u.item is absent on purpose
+        r = load_folder(write(tmp_path / "crlf", files))
+    assert triples(r) == {(1, 2, 3.0), (5, 2, 1.0)}
+    assert r.movies["label"].iloc[0] in {"Heat (1995)", "Untitled film #2"}
+
+
 def flags(*genres: str) -> str:
     from engine.data.movielens import ML100K_GENRES
 
@@ -403,6 +424,11 @@ def test_header_only(tmp_path):
 def test_bad_cells_name_file_line_and_problem(tmp_path, row, needles):
     ratings = RATINGS_HEADER + "2,1,4,1\n" + row + "\n3,3,3,3\n"
     expect_error(latest(tmp_path, ratings=ratings), "ratings.csv", *needles)
+
+
+def test_id_just_past_int32_is_located_after_a_valid_ten_digit_id(tmp_path):
+    ratings = RATINGS_HEADER + "1,2147483647,4,1\n1,2147483648,4,1\n"
+    expect_error(latest(tmp_path, ratings=ratings), "movieId on line 3", "'2147483648'")
 
 
 def test_bad_rating_in_udata_counts_lines_without_header(tmp_path):

@@ -450,10 +450,11 @@ def _locate_bad_cell(
         bad = np.flatnonzero(~looks_ok.to_numpy(zero_copy_only=False))
         if len(bad):
             return int(bad[0])
-        if kind == "int":  # in-pattern but out of int32 range
-            for row, cell in enumerate(cells.to_pylist()):
-                if cell is not None and abs(int(cell)) > _INT32_MAX:
-                    return row
+        if kind == "int":  # in-pattern but out of int32 range: only long cells can be
+            long = pc.fill_null(pc.greater_equal(pc.binary_length(cells), 10), False)
+            for row in np.flatnonzero(long.to_numpy(zero_copy_only=False)):
+                if abs(int(cells[int(row)].as_py())) > _INT32_MAX:
+                    return int(row)
     except (pa.ArrowException, ValueError, OSError):
         return None
     return None
