@@ -35,6 +35,6 @@ def bias_figure(frame: pd.DataFrame, title: str, colour: str, unit: str = "★")
         height=max(260, 26 * len(frame) + 90),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"autorange": "reversed", "automargin": True},
-        xaxis_title=f"film bias ({unit} beyond what taste factors explain)",
+        xaxis_title=f"film bias ({unit})",
     )
     return fig
