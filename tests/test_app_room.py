@@ -133,3 +133,31 @@ def test_unknown_room_code_and_bad_member_token_say_what_to_fix():
     assert at.error
     assert at.text_input(key="member_name")  # can add themselves instead
     assert not at.pills
+
+
+def test_a_full_room_of_twelve_shows_everyone_and_refuses_a_thirteenth():
+    from app_helpers import seed_room
+
+    code, _ = seed_room("Twelve", {f"Friend {i}": ({1: 4.0} if i % 2 else {}) for i in range(12)})
+    at = open_app(room=code)
+    table = members_table(at)
+    assert len(table) == 12 and table["Films rated"].sum() == 6
+    assert "full" in at.warning[0].value
+    assert not any(t.key == "member_name" for t in at.text_input)
+
+
+def test_film_cards_escape_titles_in_html_and_svg():
+    import base64
+
+    from app.widgets.film_card import film_card_html
+    from app.widgets.member_bars import member_bars_html
+
+    hostile = '<script>alert("x")</script> & *Friends*'
+    html = film_card_html(
+        {"title": hostile, "year": 1999, "genres": "Comedy|Drama"}, reason=hostile
+    )
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    svg = base64.b64decode(html.split("base64,", 1)[1].split('"', 1)[0]).decode()
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    bars = member_bars_html({"<img src=x onerror=alert(1)>": 4.2, "Bo": 9.0})
+    assert "<img" not in bars and "4.2★" in bars and "5.0★" in bars  # values clipped to 5
