@@ -87,6 +87,11 @@ def test_latest_csv_layout_parses_ids_values_titles_years_genres(tmp_path):
     assert r.notes == ()
 
 
+def test_blank_lines_before_the_header_are_skipped_and_counted(tmp_path):
+    folder = latest(tmp_path, ratings="\n\n" + RATINGS_HEADER + "1,1,4,1\n1,3,9,1\n")
+    expect_error(folder, "rating on line 5", "0.5 to 5")
+
+
 def test_latest_csv_accepts_crlf_bom_quoted_header_any_column_order_and_no_timestamp(tmp_path):
     ratings = '\ufeff"movieId","userId","rating"\r\n1,2,3\r\n3,2,2.5\r\n'
     r = load_folder(latest(tmp_path, ratings=ratings))
@@ -189,6 +194,8 @@ def test_ml100k_layout_tabs_pipes_genre_flags_and_release_year(tmp_path):
         ("(500) Days of Summer (2009)", "(500) Days of Summer", 2009),
         ("1984 (1956)", "1984", 1956),
         ("Big Fish (2003) (a)", "Big Fish (2003) (a)", None),
+        ("(1995)", "(1995)", None),
+        ("", "", None),
     ],
 )
 def test_split_title(text, title, year):

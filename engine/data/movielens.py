@@ -119,8 +119,8 @@ def load_folder(path: str | Path) -> Ratings:
     folder, layout = detect_layout(path)
     notes: list[str] = []
     readers = {"ml-latest": _ratings_csv, "ml-1m": _ratings_dat, "ml-100k": _ratings_udata}
-    cols, first_line = readers[layout.name](folder / layout.ratings)
     ratings_path = folder / layout.ratings
+    cols, first_line = readers[layout.name](ratings_path)
     _validate(cols, ratings_path, first_line)
     cols = _resolve_duplicates(cols, ratings_path, notes)
     movies = _read_movies(folder, layout, notes)
@@ -141,7 +141,7 @@ def detect_layout(path: str | Path) -> tuple[Path, Layout]:
         hint = (
             "unzip it and point to the folder it contains"
             if folder.suffix == ".zip"
-            else (f"point to the folder that contains it ({folder.parent})")
+            else f"point to the folder that contains it ({folder.parent})"
         )
         raise DatasetError(folder, f"is a file, not a folder; {hint}")
     layout = _layout_of(folder)
@@ -157,13 +157,15 @@ def detect_layout(path: str | Path) -> tuple[Path, Layout]:
 def split_title(text: pd.Series) -> pd.DataFrame:
     """``title`` (without the year) and ``year`` (nullable Int64) from "Title (1995)" strings.
 
-    A range "(2007-2010)" gives its first year; no year gives <NA> and the whole text as title.
+    A range "(2007-2010)" gives its first year; no year gives <NA> and the whole text as title,
+    and so does a title that would be empty without its year ("(1995)").
     """
     text = text.fillna("").astype(str)
     parts = text.str.extract(_TITLE_YEAR)
-    stripped = text.str.strip()
-    title = parts["title"].where(parts["title"].fillna("").str.len() > 0, stripped)
-    year = pd.array(pd.to_numeric(parts["year"], errors="coerce"), dtype="Int64")
+    has_title = parts["title"].fillna("").str.len() > 0
+    title = parts["title"].where(has_title, text.str.strip())
+    year = pd.to_numeric(parts["year"].where(has_title), errors="coerce")
+    year = pd.array(year, dtype="Int64")
     return pd.DataFrame({"title": title.to_numpy(dtype=object), "year": year}, index=text.index)
 
 
@@ -231,17 +233,17 @@ def _check_not_empty(path: Path) -> None:
         raise DatasetError(path, "is empty (0 bytes); replace it with the original MovieLens file")
 
 
-def _first_line(path: Path) -> tuple[str, bytes]:
-    """The first non-blank line as text (BOM removed) and as raw bytes."""
+def _first_line(path: Path) -> tuple[str, bytes, int]:
+    """The first non-blank line as text (BOM removed), as raw bytes, and its 0-based line index."""
     try:
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
     except OSError as exc:
         raise DatasetError(path, f"cannot be read ({exc.strerror})") from exc
-    for raw in head.splitlines():
+    for index, raw in enumerate(head.splitlines()):
         if raw.strip():
             text = raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-            return text, raw
+            return text, raw, index
     raise DatasetError(path, "holds only blank lines; replace it with the original MovieLens file")
 
 
@@ -269,7 +271,7 @@ def _guess_separator(line: str) -> str | None:
 def _ratings_csv(path: Path) -> tuple[dict[str, np.ndarray], int]:
     """ml-latest style ``ratings.csv`` with a header; returns the columns and the first data line."""
     _check_not_empty(path)
-    header_text, raw = _first_line(path)
+    header_text, raw, header_index = _first_line(path)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -304,14 +306,15 @@ def _ratings_csv(path: Path) -> tuple[dict[str, np.ndarray], int]:
             f"{'; '.join(parts)} in header {header_text[:120]!r}; expected "
             f"{','.join(RATING_COLUMNS)} (timestamp optional)",
         )
-    table = _arrow_read(path, names, delimiter=",", skip_rows=1, first_line=2)
-    return _columns(table, path, 2), 2
+    first = header_index + 2  # 1-based line of the first rating (blank lines before the header)
+    table = _arrow_read(path, names, delimiter=",", skip_rows=first - 1, first_line=first)
+    return _columns(table, path, first), first
 
 
 def _ratings_dat(path: Path) -> tuple[dict[str, np.ndarray], int]:
     """ml-1m / ml-10m ``ratings.dat``: ``UserID::MovieID::Rating::Timestamp``, no header."""
     _check_not_empty(path)
-    text, _ = _first_line(path)
+    text, _, _ = _first_line(path)
     if "::" not in text:
         sep = _guess_separator(text) or ("',' " if "," in text else None)
         found = f"; it looks {sep.strip()}-separated" if sep else ""
@@ -329,7 +332,7 @@ def _ratings_dat(path: Path) -> tuple[dict[str, np.ndarray], int]:
 def _ratings_udata(path: Path) -> tuple[dict[str, np.ndarray], int]:
     """ml-100k ``u.data``: ``user item rating timestamp``, tab-separated, no header."""
     _check_not_empty(path)
-    text, _ = _first_line(path)
+    text, _, _ = _first_line(path)
     if "\t" not in text:
         sep = _guess_separator(text) or ("','" if "," in text else "no")
         raise DatasetError(
@@ -621,7 +624,8 @@ def _movies_frame(ids: np.ndarray, titles: pd.Series, genres: pd.Series) -> pd.D
 
 def _movies_csv(path: Path) -> pd.DataFrame:
     text = _decode(path, fallback=None)
-    header = _header_fields(text.split("\n", 1)[0].strip(), path)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    header = _header_fields(first.strip(), path)
     names = [n.strip() for n in header]
     if len(names) == 1 and (sep := _guess_separator(names[0])):
         raise DatasetError(
