@@ -316,8 +316,8 @@ def _ratings_dat(path: Path) -> tuple[dict[str, np.ndarray], int]:
     _check_not_empty(path)
     text, _, _ = _first_line(path)
     if "::" not in text:
-        sep = _guess_separator(text) or ("',' " if "," in text else None)
-        found = f"; it looks {sep.strip()}-separated" if sep else ""
+        sep = _guess_separator(text) or ("','" if "," in text else None)
+        found = f"; it looks {sep}-separated" if sep else ""
         raise DatasetError(
             path,
             f"first line {text[:80]!r} is not '::'-separated{found}; expected "
@@ -420,9 +420,9 @@ def _explain_arrow_error(
         value = conversion.group(3)
         if kind == "int":
             need = (
-                f"ids must be whole numbers from 0 to {_INT32_MAX}"
-                if column != "timestamp"
-                else ("timestamps must be whole seconds")
+                "timestamps must be whole seconds"
+                if column == "timestamp"
+                else f"ids must be whole numbers from 0 to {_INT32_MAX}"
             )
         else:
             need = "ratings must be numbers from 0.5 to 5 in half steps"
@@ -544,8 +544,8 @@ def _resolve_duplicates(
     keep[rows[loser]] = False
     n_dropped, n_pairs = int(loser.sum()), int(len(rows) - loser.sum())
     note = (
-        f"{path.name}: {n_dropped} duplicate rating(s) of {n_pairs} (user, film) pair(s); kept the "
-        "latest by timestamp (on equal timestamps, the later line)"
+        f"{path.name}: {n_dropped} duplicate rating(s) dropped, {n_pairs} (user, film) pair(s) were "
+        "rated more than once; kept the latest by timestamp (on equal timestamps, the later line)"
     )
     warnings.warn(DatasetWarning(f"{path}: {note.split(': ', 1)[1]}"), stacklevel=3)
     notes.append(note)
