@@ -1,0 +1,399 @@
+"""Probabilistic matrix factorisation whose regularisation is learned, not searched.
+
+Model (Salakhutdinov & Mnih 2008, with biases):
+
+    r_ui ~ N(μ + b_u + b_i + p_u·q_i, 1/τ),   p_u ~ N(0, I/λ_p),  q_i ~ N(0, I/λ_q),
+    b_u ~ N(0, 1/λ_bu),  b_i ~ N(0, 1/λ_bi),  every precision λ ~ Gamma(a0, b0).
+
+Training is MAP over factors, biases *and* the five precisions jointly: it minimises the negative
+log posterior ``objective`` below, which keeps the Gaussian log-normalisers (−(n·K/2)·log λ for a
+prior over n vectors of size K, −(N/2)·log τ for the N ratings). Without them the optimum would
+drive every λ to infinity (or τ to zero); with them, and the Gamma hyperprior, each precision has
+a finite closed-form optimum given the factors, e.g. λ_p = (n_u·K/2 + a0 − 1) / (‖P‖²/2 + b0).
+
+The optimiser is block coordinate descent, each block solved exactly: all users at once (a
+batched (K+1)×(K+1) ridge solve per user, Cholesky, on the GPU when present), all films at once,
+then the precisions in closed form. Every step lowers the objective, no learning rate, no weight
+decay to search. Fold-in is the same ridge solve for one new person against frozen films, using
+the learned τ and λ_p, λ_bu.
+
+With ``adaptive=True`` each user and each film gets its own factor precision (λ_p,u, λ_q,i, each
+with the same Gamma hyperprior) — "PMF with adaptive priors" — so heavy raters can carry larger
+vectors than people with three ratings.
+
+Defaults from ``python -m engine.tuning pmf`` (protocol E validation split of the embedded data,
+seed 100); only structural choices are searched (factors, adaptive), never a regularisation
+strength: grid factors ∈ {5, 10, 20, 40}, adaptive ∈ {False, True}.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
+from engine.progress import Progress
+
+PRECISIONS = ("tau", "lambda_p", "lambda_q", "lambda_bu", "lambda_bi")
+
+
+@dataclass
+class PMFConfig(Config):
+    factors: int = 10
+    sweeps: int = 30  # alternating (users, films, precisions) passes
+    adaptive: bool = False  # one factor precision per user / per film instead of one shared
+    prior_shape: float = 1.0  # Gamma hyperprior a0 on every precision (1 = flat in shape)
+    prior_rate: float = 1.0  # Gamma hyperprior b0: keeps precisions finite when factors vanish
+    init_std: float = 0.1
+    warmup: int = 3  # sweeps with the initial precisions (all 1) before they are learned
+    method: str = "vb"  # "vb": precisions from posterior expectations; "map": joint MAP
+    chunk: int = 1_000_000  # ratings per chunk in the expected-error sum
+
+
+def objective(
+    users: torch.Tensor,
+    items: torch.Tensor,
+    values: torch.Tensor,
+    mu: torch.Tensor,
+    P: torch.Tensor,
+    Q: torch.Tensor,
+    bu: torch.Tensor,
+    bi: torch.Tensor,
+    precisions: dict[str, torch.Tensor],
+    a0: float,
+    b0: float,
+) -> torch.Tensor:
+    """Negative log posterior (up to a constant) of the PMF model above.
+
+    ``precisions`` maps each name of ``PRECISIONS`` to a tensor: a scalar, or for lambda_p /
+    lambda_q one value per row of P / Q (adaptive priors). Rows of P and Q with no rating are
+    left out of the prior (they stay at their prior mean 0 and do not inform λ).
+    """
+    resid = values - (mu + bu[users] + bi[items] + (P[users] * Q[items]).sum(1))
+    tau = precisions["tau"]
+    n = values.numel()
+    total = 0.5 * tau * resid.square().sum() - 0.5 * n * torch.log(tau)
+    for name, rows, index in (("lambda_p", P, users), ("lambda_q", Q, items)):
+        active = torch.zeros(rows.shape[0], dtype=torch.bool, device=rows.device)
+        active[index] = True
+        lam = precisions[name].expand(rows.shape[0])[active]
+        sq = rows[active].square().sum(1)
+        total = total + 0.5 * (lam * sq).sum() - 0.5 * rows.shape[1] * torch.log(lam).sum()
+        if precisions[name].ndim:  # adaptive: a hyperprior per active row
+            total = total + (b0 * lam - (a0 - 1.0) * torch.log(lam)).sum()
+    for name, b, index in (("lambda_bu", bu, users), ("lambda_bi", bi, items)):
+        active = torch.zeros(b.shape[0], dtype=torch.bool, device=b.device)
+        active[index] = True
+        lam = precisions[name]
+        k = int(active.sum())
+        total = total + 0.5 * lam * b[active].square().sum() - 0.5 * k * torch.log(lam)
+    for value in precisions.values():
+        if value.ndim == 0:
+            total = total + b0 * value - (a0 - 1.0) * torch.log(value)
+    return total
+
+
+def _sparse(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]):
+    """A CSR tensor: per-row sums over ratings become one sparse @ dense product."""
+    with warnings.catch_warnings():  # torch calls sparse CSR "beta"; the ops used here are stable
+        warnings.simplefilter("ignore", UserWarning)
+        coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape).coalesce()
+        return coo.to_sparse_csr()
+
+
+def _row_posteriors(
+    counts: torch.Tensor,
+    centred: torch.Tensor,
+    mean: torch.Tensor,
+    cov: torch.Tensor | None,
+    tau: torch.Tensor,
+    diag: torch.Tensor,
+    sample: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian posterior (mean, covariance) of every row's [vector, bias] given the other side.
+
+    Row x minimises τ/2 Σ_j E[(r_j − μ − b_j − x·[v_j, 1])²] + ½ xᵀ diag(diag) x, the expectation
+    over the other side's factors v_j and biases b_j (mean ``mean`` = [v, b], covariance ``cov``
+    over [v, b], None for point estimates, i.e. MAP). ``counts``/``centred`` are sparse
+    rows × others matrices holding 1 and r − μ per rating. One batched Cholesky for all rows.
+    With ``sample`` (a generator), returns a draw from the posterior (and the Cholesky factor)
+    instead of its mean (and covariance): the Gibbs step of ``bpmf``.
+    """
+    v, b = mean[:, :-1], mean[:, -1]
+    vt = torch.cat([v, torch.ones_like(b[:, None])], 1)  # [v, 1]
+    d = vt.shape[1]
+    second = vt[:, :, None] * vt[:, None, :]
+    cross = vt * b[:, None]  # E[[v, 1] · b]
+    if cov is not None:
+        second[:, :-1, :-1] += cov[:, :-1, :-1]
+        cross[:, :-1] += cov[:, :-1, -1]
+    gram = (counts @ second.reshape(len(vt), d * d)).reshape(-1, d, d) * tau
+    rhs = (centred @ vt - counts @ cross) * tau
+    gram.diagonal(dim1=1, dim2=2).add_(diag)
+    factor = torch.linalg.cholesky(gram)
+    mean_x = torch.cholesky_solve(rhs[:, :, None], factor)[:, :, 0]
+    if sample is not None:  # a draw from N(mean, A⁻¹) with A = L Lᵀ: mean + L⁻ᵀ z
+        z = torch.randn(mean_x.shape, generator=sample, dtype=mean_x.dtype).to(mean_x.device)
+        step = torch.linalg.solve_triangular(factor.mT, z[:, :, None], upper=True)[:, :, 0]
+        return mean_x + step, factor
+    return mean_x, torch.cholesky_inverse(factor)
+
+
+class PMF(Recommender):
+    """MAP PMF with learned precisions; ``info`` shows what it learned."""
+
+    name = "pmf"
+    kind = "explicit"
+    config_class = PMFConfig
+    config: PMFConfig
+
+    # ------------------------------------------------------------------ training
+    def _fit(self, train: Ratings, progress: Progress) -> None:
+        cfg = self.config
+        if cfg.method not in ("vb", "map"):
+            raise ValueError(f"method must be 'vb' or 'map', not {cfg.method!r}")
+        dev, dt = self.device, torch.float64  # float64: the solves and log-terms are cheap
+        gen = torch.Generator().manual_seed(cfg.seed)
+        u, i, r = (t.to(dev) for t in train.to_torch())
+        r = r.to(dt)
+        K, n_u, n_i = cfg.factors, train.n_users, train.n_items
+        self._mu = r.mean()
+        ones = torch.ones_like(r)
+        self._by_user = (_sparse(u, i, ones, (n_u, n_i)), _sparse(u, i, r - self._mu, (n_u, n_i)))
+        self._by_item = (_sparse(i, u, ones, (n_i, n_u)), _sparse(i, u, r - self._mu, (n_i, n_u)))
+        self._U = torch.zeros(n_u, K + 1, dtype=dt, device=dev)
+        self._V = torch.zeros(n_i, K + 1, dtype=dt, device=dev)
+        self._U[:, :K] = (torch.randn(n_u, K, generator=gen, dtype=dt) * cfg.init_std).to(dev)
+        self._V[:, :K] = (torch.randn(n_i, K, generator=gen, dtype=dt) * cfg.init_std).to(dev)
+        self._SU = self._SV = None
+        one = torch.ones((), dtype=dt, device=dev)
+        self._prec = {
+            "tau": one.clone(),
+            "lambda_p": one.expand(n_u).clone() if cfg.adaptive else one.clone(),
+            "lambda_q": one.expand(n_i).clone() if cfg.adaptive else one.clone(),
+            "lambda_bu": one.clone(),
+            "lambda_bi": one.clone(),
+        }
+        self._active_u = torch.bincount(u, minlength=n_u) > 0
+        self._active_i = torch.bincount(i, minlength=n_i) > 0
+        self.history: list[float] = []
+        for sweep in range(cfg.sweeps):
+            self._update_users()
+            self._update_items()
+            if sweep >= cfg.warmup:
+                self._update_precisions(u, i, r)
+            if cfg.method == "map":
+                self.history.append(float(self.objective(train)))
+            progress(sweep + 1, cfg.sweeps, f"sweep {sweep + 1}: τ={float(self._prec['tau']):.2f}")
+        self._finish()
+
+    def _update_users(self) -> None:
+        """Every user's [p_u, b_u] posterior given the films (exact block minimiser for MAP)."""
+        self._U, cov = _row_posteriors(
+            *self._by_user, self._V, self._SV, self._prec["tau"], self._diag("u", len(self._U))
+        )
+        self._SU = cov if self.config.method == "vb" else None
+
+    def _update_items(self) -> None:
+        """Every film's [q_i, b_i] posterior given the users."""
+        self._V, cov = _row_posteriors(
+            *self._by_item, self._U, self._SU, self._prec["tau"], self._diag("i", len(self._V))
+        )
+        self._SV = cov if self.config.method == "vb" else None
+
+    @property
+    def _P(self) -> torch.Tensor:
+        return self._U[:, :-1]
+
+    @property
+    def _Q(self) -> torch.Tensor:
+        return self._V[:, :-1]
+
+    @property
+    def _bu(self) -> torch.Tensor:
+        return self._U[:, -1]
+
+    @property
+    def _bi(self) -> torch.Tensor:
+        return self._V[:, -1]
+
+    def _diag(self, side: str, n: int) -> torch.Tensor:
+        """Prior precisions on each row's [vector, bias]: [λ_p..., λ_bu] (or q, bi)."""
+        lam, lam_b = (
+            (self._prec["lambda_p"], self._prec["lambda_bu"])
+            if side == "u"
+            else (self._prec["lambda_q"], self._prec["lambda_bi"])
+        )
+        K = self.config.factors
+        return torch.cat([lam.expand(n)[:, None].expand(-1, K), lam_b.expand(n)[:, None]], 1)
+
+    def _update_precisions(self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor) -> None:
+        """Closed-form update of each precision given everything else:
+        λ = (a0 − 1 + count/2) / (b0 + E[sum of squares]/2).
+
+        For MAP the expectations are the point values (this is the exact argmin of ``objective``
+        over λ); for VB they add the posterior variances, e.g. E‖p_u‖² = ‖m_u‖² + tr S_u, which
+        is what keeps the factors from collapsing to 0 (MAP's degenerate optimum)."""
+        a0, b0 = self.config.prior_shape, self.config.prior_rate
+        K = self.config.factors
+        pred = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
+        sse = (r - pred).square().sum()
+        if self._SU is not None and self._SV is not None:
+            sse = sse + self._expected_variance(u, i)
+        self._prec["tau"] = (a0 - 1 + r.numel() / 2) / (b0 + sse / 2)
+        for side, mean, cov, active in (
+            ("p", self._U, self._SU, self._active_u),
+            ("q", self._V, self._SV, self._active_i),
+        ):
+            sq = mean[:, :-1].square().sum(1)
+            sqb = mean[:, -1].square()
+            if cov is not None:
+                sq = sq + cov[:, :-1, :-1].diagonal(dim1=1, dim2=2).sum(1)
+                sqb = sqb + cov[:, -1, -1]
+            n_active = int(active.sum())
+            if self.config.adaptive:
+                self._prec[f"lambda_{side}"] = (a0 - 1 + K / 2) / (b0 + sq / 2)
+            else:
+                self._prec[f"lambda_{side}"] = (a0 - 1 + n_active * K / 2) / (
+                    b0 + sq[active].sum() / 2
+                )
+            bias = "lambda_bu" if side == "p" else "lambda_bi"
+            self._prec[bias] = (a0 - 1 + n_active / 2) / (b0 + sqb[active].sum() / 2)
+
+    def _expected_variance(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+        """Σ over ratings of Var[b_u + b_i + p_u·q_i] under the factorised posterior."""
+        total = torch.zeros((), dtype=self._U.dtype, device=self._U.device)
+        chunk = self.config.chunk
+        for start in range(0, u.numel(), chunk):
+            uu, ii = u[start : start + chunk], i[start : start + chunk]
+            su, sv = self._SU[uu], self._SV[ii]
+            qt = torch.cat([self._Q[ii], torch.ones_like(ii[:, None], dtype=su.dtype)], 1)
+            pt = torch.cat([self._P[uu], torch.ones_like(uu[:, None], dtype=su.dtype)], 1)
+            total = total + torch.einsum("nd,nde,ne->", qt, su, qt)
+            total = total + torch.einsum("nd,nde,ne->", pt, sv, pt)
+            total = total + torch.einsum("nde,ned->", su[:, :-1, :-1], sv[:, :-1, :-1])
+        return total
+
+    def objective(self, train: Ratings) -> float:
+        """The negative log posterior at the current parameters (lower is better)."""
+        u, i, r = (t.to(self.device) for t in train.to_torch())
+        cfg = self.config
+        return float(
+            objective(
+                u, i, r.double(), self._mu, self._P, self._Q, self._bu, self._bi,
+                self._prec, cfg.prior_shape, cfg.prior_rate,
+            )
+        )  # fmt: skip
+
+    def _finish(self) -> None:
+        self.info = {name: _summary(value) for name, value in self._prec.items()}
+        self.info["noise_std"] = 1.0 / math.sqrt(float(self._prec["tau"]))
+        self.info["global_mean"] = float(self._mu)
+        if self.history:
+            self.info["objective"] = self.history[-1]
+
+    # ------------------------------------------------------------------ people
+    def _user_prior(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """λ_p for a new person: the shared one, or (adaptive) the mean over training users."""
+        lam = self._prec["lambda_p"]
+        if lam.ndim:
+            lam = lam[self._active_u].mean()
+        return lam, self._prec["lambda_bu"]
+
+    def fold_in(self, items: Any, values: Any) -> UserState:
+        """The new person's posterior mean of (p, b) against frozen films: the same (K+1) ridge
+        solve training does for a user, with the learned τ, λ_p, λ_bu."""
+        items, values = as_index_arrays(items, values, self.n_items)
+        lam_p, lam_b = self._user_prior()
+        idx = to_tensor(items, torch.long, self.device)
+        n = len(items)
+        ones = torch.ones(n, dtype=torch.float64, device=self.device)
+        rows = torch.zeros(n, dtype=torch.long, device=self.device)
+        centred = to_tensor(values, torch.float64, self.device) - self._mu
+        counts = _sparse(rows, torch.arange(n, device=self.device), ones, (1, n))
+        centred_m = _sparse(rows, torch.arange(n, device=self.device), centred, (1, n))
+        K = self.config.factors
+        diag = torch.cat([lam_p.expand(K), lam_b.reshape(1)])[None, :]
+        cov = None if self._SV is None else self._SV[idx]
+        x, _ = _row_posteriors(counts, centred_m, self._V[idx], cov, self._prec["tau"], diag)
+        return UserState(items=items, values=values, vector=x[0, :-1], bias=float(x[0, -1]))
+
+    def user_state(self, user: int) -> UserState:
+        return UserState(
+            items=np.empty(0, np.int64),
+            values=np.empty(0, np.float32),
+            vector=self._P[user],
+            bias=float(self._bu[user]),
+        )
+
+    def _score_state(self, state: UserState) -> torch.Tensor:
+        vec = state.vector if state.vector is not None else torch.zeros_like(self._P[0])
+        out = self._mu + state.bias + self._bi + self._Q @ vec.to(self._Q)
+        return out.clamp(MIN_RATING, MAX_RATING)
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor:
+        idx = to_tensor(users, torch.long, self.device)
+        out = self._mu + self._bu[idx, None] + self._bi[None, :] + self._P[idx] @ self._Q.T
+        return out.clamp(MIN_RATING, MAX_RATING).float().cpu()
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        u = to_tensor(users, torch.long, self.device)
+        i = to_tensor(items, torch.long, self.device)
+        out = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
+        return out.clamp(MIN_RATING, MAX_RATING).float().cpu().numpy()
+
+    # ------------------------------------------------------------------ insight
+    def item_vectors(self) -> np.ndarray:
+        return self._Q.float().cpu().numpy()
+
+    def item_bias(self) -> np.ndarray:
+        return self._bi.float().cpu().numpy()
+
+    @property
+    def precisions(self) -> dict[str, torch.Tensor]:
+        """The learned precisions (scalars, or per-row vectors for adaptive λ_p, λ_q)."""
+        return dict(self._prec)
+
+    # ------------------------------------------------------------------ persistence
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        out = {
+            "mu": self._mu,
+            "user_factors": self._P,
+            "item_factors": self._Q,
+            "user_bias": self._bu,
+            "item_bias": self._bi,
+            "active_users": self._active_u.to(torch.uint8),
+        }
+        if self._SV is not None and self._SU is not None:
+            out["user_covariance"], out["item_covariance"] = self._SU, self._SV
+        out.update({f"precision.{k}": v.reshape(-1) for k, v in self._prec.items()})
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self._mu = tensors["mu"]
+        self._U = torch.cat([tensors["user_factors"], tensors["user_bias"][:, None]], 1)
+        self._V = torch.cat([tensors["item_factors"], tensors["item_bias"][:, None]], 1)
+        self._SU = self._SV = None
+        if "item_covariance" in tensors:
+            self._SU, self._SV = tensors["user_covariance"], tensors["item_covariance"]
+        self._active_u = tensors["active_users"].bool()
+        self._prec = {}
+        for name in PRECISIONS:
+            value = tensors[f"precision.{name}"]
+            scalar = name in ("tau", "lambda_bu", "lambda_bi") or not self.config.adaptive
+            self._prec[name] = value.reshape(()) if scalar else value
+        self.history = []
+
+
+def _summary(value: torch.Tensor) -> float | dict[str, float]:
+    """A scalar precision as a float; an adaptive one as its median and spread."""
+    if value.ndim == 0:
+        return float(value)
+    v = value.float()
+    return {"median": float(v.median()), "min": float(v.min()), "max": float(v.max())}
