@@ -140,3 +140,19 @@ def test_save_load_round_trip(small, tmp_path, adaptive):
         loaded.score(loaded.fold_in(items, values)), model.score(model.fold_in(items, values))
     )
     assert loaded.info == model.info
+
+
+def test_expected_variance_matches_per_rating_sum(small):
+    """The per-user/per-film aggregation equals the per-rating definition of E[SSE] − SSE."""
+    train = small.ratings
+    model = create("pmf", factors=3, sweeps=3).fit(train)
+    u, i, _ = train.to_torch()
+    su, sv = model._SU[u], model._SV[i]
+    qt = torch.cat([model._Q[i], torch.ones(len(i), 1, dtype=torch.float64)], 1)
+    pt = torch.cat([model._P[u], torch.ones(len(u), 1, dtype=torch.float64)], 1)
+    brute = (
+        torch.einsum("nd,nde,ne->", qt, su, qt)
+        + torch.einsum("nd,nde,ne->", pt, sv, pt)
+        + torch.einsum("nde,ned->", su[:, :-1, :-1], sv[:, :-1, :-1])
+    )
+    torch.testing.assert_close(model._expected_variance(), brute)

@@ -53,7 +53,6 @@ class PMFConfig(Config):
     init_std: float = 0.1
     warmup: int = 3  # sweeps with the initial precisions (all 1) before they are learned
     method: str = "vb"  # "vb": precisions from posterior expectations; "map": joint MAP
-    chunk: int = 1_000_000  # ratings per chunk in the expected-error sum
 
 
 def objective(
@@ -245,7 +244,7 @@ class PMF(Recommender):
         pred = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
         sse = (r - pred).square().sum()
         if self._SU is not None and self._SV is not None:
-            sse = sse + self._expected_variance(u, i)
+            sse = sse + self._expected_variance()
         self._prec["tau"] = (a0 - 1 + r.numel() / 2) / (b0 + sse / 2)
         for side, mean, cov, active in (
             ("p", self._U, self._SU, self._active_u),
@@ -266,18 +265,24 @@ class PMF(Recommender):
             bias = "lambda_bu" if side == "p" else "lambda_bi"
             self._prec[bias] = (a0 - 1 + n_active / 2) / (b0 + sqb[active].sum() / 2)
 
-    def _expected_variance(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
-        """Σ over ratings of Var[b_u + b_i + p_u·q_i] under the factorised posterior."""
+    def _expected_variance(self) -> torch.Tensor:
+        """Σ over ratings of Var[b_u + b_i + p_u·q_i] under the factorised posterior.
+
+        Per rating: [q,1]ᵀS_u[q,1] + [p,1]ᵀS_i[p,1] + tr(S_u^pp S_i^qq). Summed per user (film)
+        as ⟨S_u, Σ_i [q,1][q,1]ᵀ⟩ with the inner sums done by one sparse product, so memory stays
+        O((users + films)·K²) instead of O(ratings·K²)."""
+        K = self.config.factors
         total = torch.zeros((), dtype=self._U.dtype, device=self._U.device)
-        chunk = self.config.chunk
-        for start in range(0, u.numel(), chunk):
-            uu, ii = u[start : start + chunk], i[start : start + chunk]
-            su, sv = self._SU[uu], self._SV[ii]
-            qt = torch.cat([self._Q[ii], torch.ones_like(ii[:, None], dtype=su.dtype)], 1)
-            pt = torch.cat([self._P[uu], torch.ones_like(uu[:, None], dtype=su.dtype)], 1)
-            total = total + torch.einsum("nd,nde,ne->", qt, su, qt)
-            total = total + torch.einsum("nd,nde,ne->", pt, sv, pt)
-            total = total + torch.einsum("nde,ned->", su[:, :-1, :-1], sv[:, :-1, :-1])
+        for (counts, _), cov, other in (
+            (self._by_user, self._SU, self._V),
+            (self._by_item, self._SV, self._U),
+        ):
+            ot = torch.cat([other[:, :-1], torch.ones_like(other[:, :1])], 1)
+            second = (ot[:, :, None] * ot[:, None, :]).reshape(len(ot), -1)
+            total = total + ((counts @ second) * cov.reshape(len(cov), -1)).sum()
+        counts = self._by_user[0]
+        sv = self._SV[:, :K, :K].reshape(len(self._SV), -1)
+        total = total + ((counts @ sv) * self._SU[:, :K, :K].reshape(len(self._SU), -1)).sum()
         return total
 
     def objective(self, train: Ratings) -> float:

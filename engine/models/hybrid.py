@@ -1,0 +1,233 @@
+"""Hybrid: rank by "likely to watch" × "likely to enjoy", a tempered product of two models.
+
+    s(u, i) = log P(watch i | u) + β · log(E[rating | u, i] / 5)
+
+P(watch | u) is a softmax over an implicit model's scores with a temperature T fitted on
+validation data by maximum likelihood of the held-out films (so it is a calibrated probability,
+not an arbitrary score); E[rating] comes from an explicit model. β trades the two: β = 0 is the
+implicit model alone, large β ranks by predicted stars among films the person would plausibly
+watch. T and β are fitted on ``validation_split(train, "R")`` during ``fit`` (unless given), then
+both components are refitted on all of ``train``.
+
+Components are created by registry name with their own hyperparameters; save/load keeps both
+under the prefixes "implicit." and "explicit.". ``predict`` gives the explicit part's stars.
+
+Default components chosen by ``python -m engine.tuning hybrid`` (protocol R validation split,
+seed 100): see SEARCHES in engine/tuning.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.data.splits import validation_split
+from engine.models.base import Config, Recommender, UserState, as_index_arrays
+from engine.progress import Progress
+
+TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
+BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+@dataclass
+class HybridConfig(Config):
+    implicit: str = "ease"
+    explicit: str = "pmf"
+    implicit_params: dict[str, Any] = field(default_factory=dict)
+    explicit_params: dict[str, Any] = field(default_factory=dict)
+    temperature: float | None = None  # None: fitted on validation (max likelihood)
+    beta: float | None = None  # None: chosen on validation (NDCG@10)
+    validation_seed: int = 100
+
+
+def log_softmax_rows(scores: torch.Tensor, temperature: float) -> torch.Tensor:
+    """log P(watch) per film: a softmax over each row of scores / T."""
+    return torch.log_softmax(scores.double() / temperature, dim=1).float()
+
+
+def combine(log_watch: torch.Tensor, stars: torch.Tensor, beta: float) -> torch.Tensor:
+    """The tempered product in log space."""
+    stars = stars.clamp(MIN_RATING, MAX_RATING)
+    return log_watch + beta * torch.log(stars / MAX_RATING)
+
+
+class Hybrid(Recommender):
+    name = "hybrid"
+    kind = "implicit"
+    config_class = HybridConfig
+    config: HybridConfig
+
+    def _components(self) -> tuple[Recommender, Recommender]:
+        from engine.models import create
+
+        cfg = self.config
+        implicit = create(cfg.implicit, device=self.device, **cfg.implicit_params)
+        explicit = create(cfg.explicit, device=self.device, **cfg.explicit_params)
+        if explicit.kind != "explicit":
+            raise ValueError(
+                f"hybrid needs an explicit model for E[rating], {cfg.explicit!r} is not"
+            )
+        return implicit, explicit
+
+    def _fit(self, train: Ratings, progress: Progress) -> None:
+        cfg = self.config
+        self.temperature, self.beta = cfg.temperature, cfg.beta
+        if self.temperature is None or self.beta is None:
+            progress(0, 3, "calibrating on a validation split")
+            self._calibrate(*validation_split(train, "R", seed=cfg.validation_seed))
+        progress(1, 3, "fitting the implicit model")
+        self.implicit, self.explicit = self._components()
+        self.implicit.fit(train)
+        progress(2, 3, "fitting the explicit model")
+        self.explicit.fit(train)
+        self._train = train.csr()
+        self._set_info()
+        progress(3, 3, "done")
+
+    def _calibrate(self, fit_part: Ratings, val: Ratings) -> None:
+        """T by held-out log-likelihood of the softmax, then β by validation NDCG@10."""
+        from engine.evaluate.metrics import topn_metrics
+
+        implicit, explicit = self._components()
+        implicit.fit(fit_part)
+        explicit.fit(fit_part)
+        tr, va = fit_part.csr(), val.csr()
+        users = np.flatnonzero(np.diff(va.indptr) > 0)
+        imp = implicit.score_users(users).double()
+        stars = explicit.score_users(users)
+        exclude = [tr.indices[tr.indptr[u] : tr.indptr[u + 1]] for u in users]
+        for row, ex in enumerate(exclude):
+            imp[row, ex] = -torch.inf
+        held = [va.indices[va.indptr[u] : va.indptr[u + 1]] for u in users]
+        rows = torch.from_numpy(np.repeat(np.arange(len(users)), [len(h) for h in held]))
+        cols = torch.from_numpy(np.concatenate(held).astype(np.int64))
+        if self.temperature is None:
+            finite = torch.where(torch.isfinite(imp), imp, torch.nan)
+            scale = float(np.nanstd(finite.numpy())) or 1.0
+            nll = []
+            for t in TEMPERATURES:
+                logp = torch.log_softmax(imp / (t * scale), dim=1)
+                nll.append(-float(logp[rows, cols].mean()))
+            self.temperature = TEMPERATURES[int(np.argmin(nll))] * scale
+        if self.beta is None:
+            log_watch = log_softmax_rows(imp, self.temperature)
+            liked = [
+                va.indices[va.indptr[u] : va.indptr[u + 1]][
+                    va.data[va.indptr[u] : va.indptr[u + 1]] >= 4
+                ]
+                for u in users
+            ]
+            keep = [k for k, lk in enumerate(liked) if len(lk)]
+            table = []
+            for beta in BETAS:
+                s = combine(log_watch, stars, beta)
+                s = torch.where(torch.isfinite(s), s, torch.finfo(torch.float32).min)
+                out = topn_metrics(
+                    s[keep], [exclude[k] for k in keep], [liked[k] for k in keep], k=10
+                )
+                table.append(float(np.nanmean(out["ndcg"])))
+            self.beta = BETAS[int(np.argmax(table))]
+            self.info["validation_ndcg_by_beta"] = dict(zip(map(str, BETAS), table, strict=True))
+
+    def _set_info(self) -> None:
+        self.info.update(
+            {
+                "temperature": float(self.temperature),
+                "beta": float(self.beta),
+                "implicit": self.config.implicit,
+                "explicit": self.config.explicit,
+                "explicit_info": dict(self.explicit.info),
+                "implicit_info": dict(self.implicit.info),
+            }
+        )
+
+    # ------------------------------------------------------------------ people
+    def fold_in(self, items: Any, values: Any) -> UserState:
+        items, values = as_index_arrays(items, values, self.n_items)
+        return UserState(
+            items=items,
+            values=values,
+            extra={
+                "implicit": self.implicit.fold_in(items, values),
+                "explicit": self.explicit.fold_in(items, values),
+            },
+        )
+
+    def user_state(self, user: int) -> UserState:
+        lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
+        return UserState(
+            items=self._train.indices[lo:hi].astype(np.int64),
+            values=self._train.data[lo:hi],
+            extra={
+                "implicit": self.implicit.user_state(user),
+                "explicit": self.explicit.user_state(user),
+            },
+        )
+
+    def _score_state(self, state: UserState) -> torch.Tensor:
+        imp = self.implicit.score(state.extra["implicit"])[None]
+        stars = self.explicit.score(state.extra["explicit"])[None]
+        return combine(log_softmax_rows(imp, self.temperature), stars, self.beta)[0]
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor:
+        imp = self.implicit.score_users(users)
+        stars = self.explicit.score_users(users)
+        return combine(log_softmax_rows(imp, self.temperature), stars, self.beta)
+
+    def watch_probability(self, state: UserState | int) -> torch.Tensor:
+        """Calibrated P(watch | person) over the catalogue (sums to 1)."""
+        state = self.user_state(int(state)) if not isinstance(state, UserState) else state
+        imp = self.implicit.score(state.extra["implicit"])[None]
+        return log_softmax_rows(imp, self.temperature)[0].exp()
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.explicit.predict(users, items)
+
+    # ------------------------------------------------------------------ insight
+    def item_vectors(self) -> np.ndarray | None:
+        return self.explicit.item_vectors()
+
+    def item_bias(self) -> np.ndarray | None:
+        return self.explicit.item_bias()
+
+    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        return self.implicit.similar_items(item, k)
+
+    # ------------------------------------------------------------------ persistence
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        t = self._train
+        out = {f"implicit.{k}": v for k, v in self.implicit.state_tensors().items()}
+        out.update({f"explicit.{k}": v for k, v in self.explicit.state_tensors().items()})
+        out["calibration"] = torch.tensor([self.temperature, self.beta], dtype=torch.float64)
+        out["train_indptr"] = torch.from_numpy(t.indptr.astype(np.int64))
+        out["train_indices"] = torch.from_numpy(t.indices.astype(np.int64))
+        out["train_data"] = torch.from_numpy(t.data.astype(np.float32))
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        import scipy.sparse as sp
+
+        self.implicit, self.explicit = self._components()
+        for prefix, part in (("implicit.", self.implicit), ("explicit.", self.explicit)):
+            part.n_users, part.n_items = self.n_users, self.n_items
+            part.info = dict(self.info.get(f"{prefix[:-1]}_info", {}))
+            part.load_state_tensors(
+                {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            )
+            part.fitted = True
+        self.temperature, self.beta = (float(v) for v in tensors["calibration"].tolist())
+        if not math.isfinite(self.temperature) or self.temperature <= 0:
+            raise ValueError("saved temperature must be a positive number")
+        self._train = sp.csr_matrix(
+            (
+                tensors["train_data"].cpu().numpy(),
+                tensors["train_indices"].cpu().numpy(),
+                tensors["train_indptr"].cpu().numpy(),
+            ),
+            shape=(self.n_users, self.n_items),
+        )

@@ -1,0 +1,102 @@
+"""Hybrid = calibrated P(watch) × E[rating]: beats both parts where each knows half the story."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from engine.data.ratings import Ratings
+from engine.data.splits import split_r
+from engine.data.synthetic import catalogue
+from engine.evaluate.protocols import evaluate_r
+from engine.models import create
+
+IMPLICIT = {"l2": 20.0, "min_count": 1}
+EXPLICIT = {"factors": 2, "sweeps": 10}
+
+
+def watch_and_like(n_users=200, n_items=80, n_clusters=4, per_user=16, seed=0) -> Ratings:
+    """People watch films of their own cluster only (what the implicit part can learn), and
+    rate each film by its planted quality (what the explicit part can learn): the relevant films
+    (rated >= 4) are the good films of one's own cluster, which needs both."""
+    rng = np.random.default_rng(seed)
+    quality = rng.uniform(1.5, 5.0, n_items)
+    rows = []
+    for u in range(n_users):
+        pool = np.flatnonzero(np.arange(n_items) % n_clusters == u % n_clusters)
+        chosen = rng.choice(pool, size=per_user, replace=False)
+        stars = np.clip(np.round((quality[chosen] + rng.normal(0, 0.3, per_user)) * 2) / 2, 0.5, 5)
+        rows.append(pd.DataFrame({"userId": u + 1, "movieId": chosen + 1, "rating": stars}))
+    return Ratings.from_frames(pd.concat(rows), catalogue(n_items), name=f"watch-like-{seed}")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return watch_and_like()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    train, test = split_r(data)
+    model = create("hybrid", implicit_params=IMPLICIT, explicit_params=EXPLICIT).fit(train)
+    return train, test, model
+
+
+def test_beats_each_component_alone(fitted):
+    train, test, model = fitted
+    ours = evaluate_r(model, train, test)["ndcg"]
+    implicit = evaluate_r(model.implicit, train, test)["ndcg"]
+    explicit = evaluate_r(model.explicit, train, test)["ndcg"]
+    assert ours > max(implicit, explicit) + 0.05, (ours, implicit, explicit)
+    assert model.beta > 0  # validation chose to use the ratings
+
+
+def test_beta_zero_is_the_implicit_ranking(data):
+    model = create(
+        "hybrid", implicit_params=IMPLICIT, explicit_params=EXPLICIT, beta=0.0, temperature=1.0
+    ).fit(data)
+    users = np.arange(0, 200, 11)
+    ours, implicit = model.score_users(users), model.implicit.score_users(users)
+    for a, b in zip(ours, implicit, strict=True):
+        np.testing.assert_array_equal(
+            np.argsort(-a.numpy(), kind="stable")[:20], np.argsort(-b.numpy(), kind="stable")[:20]
+        )
+
+
+def test_watch_probability_is_calibrated_distribution(fitted):
+    _, _, model = fitted
+    p = model.watch_probability(0)
+    assert torch.isclose(p.sum(), torch.tensor(1.0), atol=1e-4)
+    # most of the mass sits on the person's own cluster
+    assert float(p[torch.arange(80) % 4 == 0].sum()) > 0.5
+
+
+def test_fold_in_of_training_user_matches(fitted):
+    train, _, model = fitted
+    for user in (0, 7, 50):
+        folded = model.score(model.fold_in(*train.user_items(user)))
+        trained = model.score(user)
+        top_f = np.argsort(-folded.numpy(), kind="stable")[:10]
+        top_t = np.argsort(-trained.numpy(), kind="stable")[:10]
+        assert len(set(top_f) & set(top_t)) >= 8
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    train, _, model = fitted
+    loaded = type(model).load(model.save(tmp_path / "hybrid"))
+    assert (loaded.temperature, loaded.beta) == (model.temperature, model.beta)
+    users = np.arange(0, 200, 9)
+    torch.testing.assert_close(loaded.score_users(users), model.score_users(users))
+    items, values = train.user_items(4)
+    torch.testing.assert_close(
+        loaded.score(loaded.fold_in(items, values)), model.score(model.fold_in(items, values))
+    )
+    np.testing.assert_allclose(loaded.predict(users, users % 80), model.predict(users, users % 80))
+    assert loaded.info["explicit"] == "pmf"
+
+
+def test_needs_an_explicit_part(data):
+    with pytest.raises(ValueError, match="explicit"):
+        create("hybrid", explicit="knn", beta=1.0, temperature=1.0).fit(data)
