@@ -95,7 +95,28 @@ def protocol_train(ratings: Ratings, protocol: str) -> Ratings:
 
 
 # The searches that chose each model's defaults (run: python -m engine.tuning NAME).
-SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {}
+SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {
+    "mf": (
+        "E",
+        {
+            "weight_decay": [0.3, 0.5, 0.7],
+            "bias_decay": [0.3, 0.5, 0.8],
+            "decay_power": [0.75, 1.0],
+        },
+        {"factors": 32, "epochs": 150, "lr": 0.03},
+    ),
+    "knn": (
+        "R",
+        {"neighbours": [50, 200], "shrink": [0.0, 10.0], "weighting": ["binary", "rating"]},
+        {},
+    ),
+    "ease": ("R", {"l2": [100.0, 200.0, 400.0, 800.0], "min_count": [2, 3]}, {}),
+    "pmf": ("E", {"factors": [10, 20, 30, 50]}, {}),
+    "bpmf": ("E", {"factors": [5, 10, 20]}, {}),
+    "ranking": ("R", {"l2": [0.01, 0.03], "negatives": [1, 2]}, {"epochs": 20}),
+    "ranking-mlp": ("R", {"l2": [0.01, 0.03], "negatives": [1, 2]}, {"epochs": 20}),
+    "hybrid": ("R", {"implicit": ["ease", "als", "knn"]}, {}),
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,47 @@
+"""The validation search: picks the planted answer, is reproducible, uses train only."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from engine.data.synthetic import planted_explicit, planted_implicit
+from engine.tuning import SEARCHES, grid_points, search
+
+
+def test_grid_points_cover_every_combination_in_order():
+    points = grid_points({"a": [1, 2], "b": ["x", "y", "z"]})
+    assert len(points) == 6
+    assert points[0] == {"a": 1, "b": "x"} and points[-1] == {"a": 2, "b": "z"}
+
+
+def test_explicit_search_finds_the_planted_rank_and_is_reproducible():
+    data = planted_explicit(
+        n_users=100, n_items=60, rank=3, density=0.35, noise=0.2, seed=2
+    ).ratings
+    grid = {"factors": [1, 3]}
+    best, table = search("pmf", grid, data, protocol="E", fixed={"sweeps": 12})
+    assert best == {"factors": 3}
+    assert list(table["factors"]) == [3, 1] and table["rmse"].is_monotonic_increasing
+    _, again = search("pmf", grid, data, protocol="E", fixed={"sweeps": 12})
+    pd.testing.assert_frame_equal(table.drop(columns="fit_s"), again.drop(columns="fit_s"))
+
+
+def test_ranking_search_prefers_the_model_that_sees_clusters():
+    data = planted_implicit(n_users=120, n_items=60, n_clusters=3, per_user=10, seed=1)
+    best, table = search("knn", {"neighbours": [1, 19]}, data, protocol="R", fixed={"shrink": 0.0})
+    assert best == {"neighbours": 19}
+    assert table["ndcg"].is_monotonic_decreasing and len(table) == 2
+
+
+def test_bad_protocol_is_named():
+    data = planted_implicit(n_users=20, n_items=10, n_clusters=2, per_user=3)
+    with pytest.raises(ValueError, match="protocol"):
+        search("knn", {"neighbours": [5]}, data, protocol="X")
+
+
+def test_every_recorded_search_names_a_registered_model():
+    from engine.models import REGISTRY
+
+    for name, (protocol, grid, _fixed) in SEARCHES.items():
+        assert name in REGISTRY and protocol in ("E", "R") and grid
