@@ -176,3 +176,32 @@ def test_render_marks_unavailable_protocols(embedded):
         [result], "python -m engine bench", embedded, datetime(2026, 1, 1, tzinfo=UTC), 1.0
     )
     assert "| S — not available | 0.0 | not available |" in doc and "- not available: x" in doc
+
+
+def test_quick_f_folds_in_and_compares_with_a_retrain(embedded):
+    run = bench(embedded, ["F"], quick=True, models=["baseline", "popularity"], peers=False)
+    (f,) = run.results
+    assert f.status == "ok", f.notes
+    table = f.table
+    random_rows = table[table["reveal"] == "random"].set_index("model")
+    assert list(random_rows.index) == ["baseline", "popularity"]
+    assert (random_rows["k"] == 10).all() and (random_rows["revealed"] == 10).all()
+    assert random_rows["NDCG@10"].between(0, 1).all()
+    assert random_rows["retrain NDCG@10"].between(0, 1).all()
+    # popularity ignores the member, so fold-in and retrain rank almost the same list
+    assert random_rows.loc["popularity", "fold-in ÷ retrain NDCG"] == pytest.approx(1, abs=0.1)
+    assert 0.5 < random_rows.loc["baseline", "RMSE"] < 1.3
+    assert math.isnan(random_rows.loc["popularity", "RMSE"])  # implicit: no stars
+    if (table["reveal"] == "elicit").any():  # engine.elicit is importable
+        elicit = table[table["reveal"] == "elicit"]
+        assert (elicit["revealed"] <= 10).all() and elicit["NDCG@10"].between(0, 1).all()
+
+
+def test_parse_retrain_ks():
+    from engine.evaluate.bench import parse_ks
+
+    assert parse_ks("5, 10,20") == (5, 10, 20)
+    assert parse_ks("none") == ()
+    assert parse_ks(None) is None
+    with pytest.raises(ValueError, match="retrain-k"):
+        parse_ks("ten")

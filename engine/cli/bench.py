@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-peers", action="store_true", help="measure our models only")
     p.add_argument(
+        "--retrain-k",
+        metavar="K,K",
+        help="protocol F: k values whose fold-in is compared with a full retrain (default 10; 'none')",
+    )
+    p.add_argument(
         "--output",
         metavar="PATH",
         help="where to write the markdown report (default: docs/BENCHMARKS.md, full runs only)",
@@ -51,9 +56,9 @@ def command_line(args: argparse.Namespace) -> str:
     parts = ["python", "-m", "engine", "bench"]
     if parse_protocols(args.protocols) != list(PROTOCOLS):
         parts += ["--protocols", args.protocols]
-    for flag in ("models", "data", "device", "output"):
+    for flag in ("models", "retrain_k", "data", "device", "output"):
         if getattr(args, flag, None):
-            parts += [f"--{flag}", str(getattr(args, flag))]
+            parts += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     for flag in ("quick", "skip_slow_peers", "no_peers"):
         if getattr(args, flag, False):
             parts.append("--" + flag.replace("_", "-"))
@@ -71,7 +76,7 @@ def output_path(args: argparse.Namespace) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.evaluate.bench import bench, parse_models, parse_protocols
+    from engine.evaluate.bench import bench, parse_ks, parse_models, parse_protocols
 
     protocols = parse_protocols(args.protocols)
     models = parse_models(args.models)
@@ -87,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         peers=not args.no_peers,
         skip_slow_peers=args.skip_slow_peers,
+        retrain_ks=parse_ks(getattr(args, "retrain_k", None)),
         show_progress=not args.no_progress,
         command=command_line(args),
         echo=lambda text: print(text, flush=True),

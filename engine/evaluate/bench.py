@@ -64,6 +64,20 @@ def parse_models(text: str | None) -> list[str] | None:
     return names
 
 
+def parse_ks(text: str | None) -> tuple[int, ...] | None:
+    """``"5,10,20"`` -> (5, 10, 20); ``"none"`` -> (); None keeps the default."""
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ValueError(
+            f"--retrain-k expects numbers like 5,10,20 or 'none', got {text!r}"
+        ) from None
+
+
 def quick_sample(
     ratings: Ratings, n_users: int = QUICK_USERS, min_raters: int = QUICK_MIN_RATERS
 ) -> Ratings:
@@ -136,6 +150,7 @@ def bench(
     device: torch.device | None = None,
     peers: bool = True,
     skip_slow_peers: bool = False,
+    retrain_ks: tuple[int, ...] | None = None,
     progress_factory: Callable[[str], Progress] | None = None,
     show_progress: bool = False,
     command: str = "python -m engine bench",
@@ -154,6 +169,7 @@ def bench(
         device=resolve(device),
         peers=peers,
         skip_slow_peers=skip_slow_peers,
+        retrain_ks=retrain_ks,
     )
     closers: list[Callable[[], None]] = []
     if progress_factory is not None:

@@ -61,6 +61,7 @@ class BenchContext:
     skip_slow_peers: bool = False
     k: int = 10
     threshold: float = 4.0
+    retrain_ks: tuple[int, ...] | None = None  # protocol F: k with a retrain comparison (None = 10)
 
     def model_names(self, kind: str | None = None) -> tuple[list[str], list[str]]:
         """Registered models to measure (optionally only ``kind``), and notes on those skipped
