@@ -38,7 +38,7 @@ DEFAULT_ELICITATION = "adaptive"
 
 RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
 SEEN_DAMPING = 20.0  # pseudo-users of plain popularity mixed into the co-occurrence estimate
-SEEN_POWER = 1.0  # how much "probably seen" matters against "informative"
+SEEN_POWER = 0.5  # how much "probably seen" matters against "informative" (tuned, protocol F b)
 
 
 class _Stats:

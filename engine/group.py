@@ -335,7 +335,8 @@ class _CatalogueCache:
 
     def __init__(self, catalogue: Ratings):
         counts = catalogue.item_counts().astype(np.float64)
-        sums = np.bincount(catalogue.items, catalogue.values, catalogue.n_items)
+        self.n_items = n_items = catalogue.n_items  # len(movies) is not free: read it once
+        sums = np.bincount(catalogue.items, catalogue.values, n_items)
         mu = float(catalogue.values.mean()) if len(catalogue) else 3.5
         self.counts = counts
         self.mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
@@ -422,21 +423,35 @@ def member_predictions(model, catalogue: Ratings, members: Sequence[Member]) -> 
     star scale (a member's favourite ~5★, their median film ~the catalogue's mean rating). Members who
     rated nothing get the prior (popular, well rated films).
     """
-    n = catalogue.n_items
-    out = np.empty((len(members), n))
     cache = _cache(catalogue)
-    for r, m in enumerate(members):  # one fold-in and one vectorised score per member
-        if len(m.items) == 0:
+    out = np.empty((len(members), cache.n_items))
+    rated = [r for r, m in enumerate(members) if len(m.items)]
+    for r, m in enumerate(members):
+        if not len(m.items):
             out[r] = cache.prior
-            continue
-        state = model.fold_in(m.items, m.values)
-        scores = model.score(state)
-        out[r] = scores.numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
+    if rated:
+        out[rated] = _scores(model, [members[r] for r in rated])
     if getattr(model, "kind", "explicit") == "implicit":
         rated = np.array([len(m.items) > 0 for m in members], dtype=bool)
         if rated.any():
             out[rated] = calibrate(out[rated], cache.typical)
     return np.clip(out, MIN_RATING, MAX_RATING)
+
+
+def _scores(model, members: Sequence[Member]) -> np.ndarray:
+    """[members × films] raw scores. Models may offer batched ``fold_in_many(list of (items,
+    values))`` and ``score_states(states)``; otherwise one fold-in and one vectorised score
+    call per member (never per film)."""
+    many = getattr(model, "fold_in_many", None)
+    states = many([(m.items, m.values) for m in members]) if many else None
+    if states is None:
+        states = [model.fold_in(m.items, m.values) for m in members]
+    batch = getattr(model, "score_states", None)
+    if batch is not None:
+        scores = batch(states)
+        return scores.numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
+    rows = [model.score(state) for state in states]
+    return np.stack([r.numpy() if isinstance(r, torch.Tensor) else np.asarray(r) for r in rows])
 
 
 def calibrate(scores: np.ndarray, typical: float = 3.5) -> np.ndarray:
@@ -456,8 +471,8 @@ def candidate_mask(
     catalogue: Ratings, members: Sequence[Member], exclude: Iterable[int], filters: Filters | None
 ) -> np.ndarray:
     """Films that may be picked: not rated by any member, not watched, and passing the filters."""
-    n = catalogue.n_items
     cache = _cache(catalogue)
+    n = cache.n_items
     mask = np.ones(n, dtype=bool)
     for m in members:
         mask[m.items] = False
@@ -512,12 +527,13 @@ def recommend(
     """
     strat = _strategy(strategy)
     k = _check_k(k)
-    if model is not None and getattr(model, "n_items", catalogue.n_items) != catalogue.n_items:
+    n_items = _cache(catalogue).n_items
+    if model is not None and getattr(model, "n_items", n_items) != n_items:
         raise ValueError(
-            f"the model knows {model.n_items} films but the catalogue has {catalogue.n_items}; "
+            f"the model knows {model.n_items} films but the catalogue has {n_items}; "
             "retrain the model on this dataset"
         )
-    members = validate_members(members, catalogue.n_items)
+    members = validate_members(members, n_items)
     mask = candidate_mask(catalogue, members, exclude, filters)
     cand = np.flatnonzero(mask)
     cache = _cache(catalogue)
@@ -531,18 +547,11 @@ def recommend(
         chosen = top_k(cache.prior[cand], k)
         score, whom, unit = cache.prior[cand][chosen], np.full(len(chosen), -1), "★"
     items = cand[chosen]
-    movies = catalogue.movies.iloc[items]
-    frame = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(items) + 1),
-            "item": items,
-            "movieId": movies["movieId"].to_numpy(),
-            "label": movies["label"].to_numpy(),
-            "year": movies["year"].array,
-            "genres": movies["genres"].to_numpy(),
-            "group_score": np.round(np.asarray(score, dtype=np.float64), 4),
-        }
-    )
+    frame = catalogue.movies.iloc[items][["movieId", "label", "year", "genres"]]
+    frame = frame.reset_index(drop=True)  # keeps the catalogue's dtypes, no re-conversion
+    frame.insert(0, "rank", np.arange(1, len(items) + 1))
+    frame.insert(1, "item", items)
+    frame["group_score"] = np.round(np.asarray(score, dtype=np.float64), 4)
     names = [m.name for m in members]
     member_rank = _member_ranks(pred, chosen) if members else np.empty((0, len(chosen)))
     frame["reason"] = [
@@ -562,15 +571,20 @@ def recommend(
     return frame
 
 
-def _member_ranks(pred: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """[members × chosen] 0-based rank of each chosen film within each member's own candidates."""
-    # rank = number of candidates the member prefers (ties by position): vectorised per member
-    out = np.empty((pred.shape[0], len(chosen)), np.int64)
-    for r in range(pred.shape[0]):
+def _member_ranks(pred: np.ndarray, chosen: np.ndarray, depth: int = 10) -> np.ndarray:
+    """[members × chosen] 0-based rank of each chosen film among each member's candidates,
+    exact below ``depth`` and capped at ``depth`` beyond (all a reason needs): one partition
+    per member instead of a full sort."""
+    m, n = pred.shape
+    out = np.full((m, len(chosen)), depth, np.int64)
+    if n == 0 or len(chosen) == 0:
+        return out
+    cut = min(depth + 1, n)
+    for r in range(m):
         row = pred[r]
-        vals = row[chosen][:, None]
-        better = (row[None, :] > vals).sum(axis=1)
-        out[r] = better
+        top = np.sort(np.partition(row, n - cut)[n - cut :])  # the member's best, ascending
+        # films strictly better than each chosen one, counted among the member's best
+        out[r] = np.minimum(cut - np.searchsorted(top, row[chosen], side="right"), depth)
     return out
 
 
