@@ -213,3 +213,15 @@ def test_bad_settings_and_inputs_have_clear_errors():
     model = create("als", device="cpu", factors=2, iterations=1).fit(r)
     with pytest.raises(ValueError, match="not in this model's catalogue"):
         model.fold_in([99], [4.0])
+
+
+def test_weight_matrix_same_whether_or_not_ratings_arrive_sorted():
+    r = tiny(seed=8)
+    shuffled = r.subset(np.random.default_rng(0).permutation(len(r)))
+    a, b = weight_matrix(r, 2.0, "rating"), weight_matrix(shuffled, 2.0, "rating")
+    assert np.shares_memory(a.indices, r.items)  # the sorted fast path copies no indices
+    assert not np.shares_memory(b.indices, shuffled.items)
+    np.testing.assert_array_equal(a.toarray(), b.toarray())
+    expected = np.zeros((r.n_users, r.n_items), np.float32)
+    expected[r.users, r.items] = 2.0 * r.values
+    np.testing.assert_array_equal(a.toarray(), expected)
