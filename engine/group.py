@@ -213,18 +213,20 @@ def _gfar(top_n: int = 20) -> Selector:
     return select
 
 
-FAIR_TOP_N = 30  # GFAR's per-member list length
-FAIR_WEIGHT = 0.25  # weight of the group's mean rating against coverage
+FAIR_TOP_N = 20  # GFAR's per-member list length (tuned on protocol G, mf and ease)
+FAIR_WEIGHT = 0.0  # extra weight of the group's mean rating; 0 won on protocol G
 
 
 def _fair(top_n: int = FAIR_TOP_N, weight: float = FAIR_WEIGHT) -> Selector:
-    """GFAR's greedy coverage with two changes, tuned on protocol G (see docs/BENCHMARKS.md):
+    """GFAR's greedy coverage with P(like): a member's relevance for a film is its GFAR rank
+    points within their top ``top_n`` *times* P(they like it) from the predicted stars, so a
+    film ranked high among films someone dislikes anyway does not count as serving them.
 
-    - a member's relevance for a film is its GFAR rank points within their top ``top_n`` *times*
-      P(they like it) from the predicted stars, so a film ranked high among films someone
-      dislikes anyway does not count as serving them;
-    - each pick's gain adds ``weight`` × the members' mean rating (as a 0–1 share of the star
-      range, per member), so films everyone likes stay at the top.
+    Films in several members' top lists still come first (their gain sums over members); each
+    later pick favours whoever is not yet served. ``weight`` > 0 adds the members' mean rating
+    (0–1 share of the star range, summed over members) to every gain; protocol G (mf and ease,
+    all films and films with ≥ 10 ratings) preferred top_n=20, weight=0 over top_n 10/30 and
+    weights 0.1/0.25/0.5 — see docs/BENCHMARKS.md.
     """
 
     def select(pred: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -291,8 +293,8 @@ STRATEGIES: dict[str, Strategy] = {
         Strategy(
             "fair",
             "Fair share",
-            "Every pick is chosen so that each member gets films from their own top list that "
-            "they will probably like, while films the whole group likes stay on top (GFAR-style).",
+            "Films in several people's top lists first, then picks that give each member not yet "
+            "served a film from their own top list that they will probably like (GFAR-style).",
             _fair(),
         ),
     )

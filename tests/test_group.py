@@ -297,3 +297,61 @@ def test_bad_input_gets_a_clear_error(model, catalogue, kwargs, message):
     args = {"members": room(("Ana", [0]))} | kwargs
     with pytest.raises(ValueError, match=message):
         recommend(model, catalogue, **args)
+
+
+# ---------------------------------------------------------------------------- protocol G pieces
+
+
+def _pool(corr: np.ndarray, relevant=None, revealed=None):
+    from engine.evaluate.protocol_g import Pool
+
+    n = len(corr)
+    revealed = revealed or [(np.array([100 + i]), np.array([4.0], np.float32)) for i in range(n)]
+    return Pool(np.arange(n), revealed, relevant or [np.array([i]) for i in range(n)], corr)
+
+
+def test_make_groups_respects_similar_and_divergent_definitions():
+    from engine.evaluate.protocol_g import make_groups
+
+    rng = np.random.default_rng(0)
+    n = 14
+    corr = rng.uniform(-0.5, 0.8, (n, n))
+    corr = (corr + corr.T) / 2
+    corr[rng.random((n, n)) < 0.2] = np.nan  # some pairs share too few films to measure
+    corr = np.where(np.isnan(corr) | np.isnan(corr.T), np.nan, corr)
+    np.fill_diagonal(corr, np.nan)
+    pool = _pool(corr)
+    for size in (2, 3, 4):
+        for g in make_groups(pool, size, "similar", 10, np.random.default_rng(1)):
+            sub = np.nan_to_num(corr[np.ix_(g, g)], nan=-1)
+            assert len(set(g)) == size and (sub >= 0.3).any(axis=1).all()
+        for g in make_groups(pool, size, "divergent", 10, np.random.default_rng(1)):
+            sub = corr[np.ix_(g, g)]
+            assert not (np.nan_to_num(sub, nan=-1) >= 0.1).any()
+            assert (np.nan_to_num(sub, nan=1) < 0.1).any(axis=1).all()
+        a = make_groups(pool, size, "random", 5, np.random.default_rng(2))
+        assert [x.tolist() for x in a] == [
+            x.tolist() for x in make_groups(pool, size, "random", 5, np.random.default_rng(2))
+        ]
+
+
+def test_evaluate_groups_matches_hand_computed_ndcg():
+    from engine.evaluate.protocol_g import evaluate_groups
+
+    pred = np.ones((2, 12))
+    pred[0, 0] = 5.0  # member 0's only relevant film
+    pred[1, 1] = 5.0  # member 1's; the average ranks film 0 first, film 1 second (tie by index)
+    pool = _pool(
+        np.full((2, 2), np.nan),
+        relevant=[np.array([0]), np.array([1])],
+        revealed=[(np.array([10]), np.array([4.0])), (np.array([11]), np.array([4.0]))],
+    )
+    table = evaluate_groups(pred, pool, {("random", 2): [np.array([0, 1])]}, ["average"])
+    row = table[table.strategy == "average"].iloc[0]
+    second = 1 / np.log2(3)
+    assert row.mean_ndcg == pytest.approx((1 + second) / 2)
+    assert row.min_ndcg == pytest.approx(second)
+    assert row.disagreement == pytest.approx(1 - second)
+    assert row.zero_recall == 0.0
+    own = table[table.strategy == "own top-10"].iloc[0]
+    assert own.mean_ndcg == pytest.approx(1.0)  # each member's own list puts their film first
