@@ -556,6 +556,8 @@ def recommend(
     frame["group_score"] = np.round(np.asarray(score, dtype=np.float64), 4)
     names = [m.name for m in members]
     member_rank = _member_ranks(pred, chosen) if members else np.empty((0, len(chosen)))
+    # a member who rated nothing sees the prior: "their top match" would claim too much
+    member_rank[[r for r, m in enumerate(members) if not len(m.items)]] = 10
     frame["reason"] = [
         explain(
             names,

@@ -254,6 +254,8 @@ def test_member_without_ratings_gets_the_prior(model, catalogue):
     out = recommend(model, catalogue, members, k=N)
     prior = group.prior_scores(catalogue)
     assert np.allclose(out["pred:Zed"], np.clip(prior[out["item"]], 0.5, 5), atol=0.01)
+    # the prior is nobody's "match"
+    assert not out["reason"].str.contains(r"Zed's|and Zed|for Zed").any()
     assert model.calls > 0
 
 
