@@ -8,7 +8,8 @@ embedded MovieLens sample, e.g.::
 ``search`` fits every grid point on ``validation_split(train, protocol, seed)`` (never touching the
 protocol's test part) and scores it with RMSE (protocol "E", lower is better) or NDCG@10
 (protocol "R", higher is better) with the same arithmetic as the benchmark
-(``engine.evaluate.protocols``).
+(``engine.evaluate.protocols``). Protocol "F" carves new members out of ``train`` with
+``split_f(train, seed)`` and scores fold-in from 10 random reveals (NDCG@10, higher is better).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from engine.data.ratings import Ratings
-from engine.data.splits import split_e, split_r, validation_split
-from engine.evaluate.protocols import evaluate_e, evaluate_r
+from engine.data.splits import split_e, split_f, split_r, validation_split
+from engine.evaluate.protocols import evaluate_e, evaluate_f, evaluate_r, reveal_random
 from engine.models import create
 from engine.models.base import Recommender
 
@@ -64,9 +65,14 @@ def search(
     table with one row per grid point (its parameters, metrics and fit seconds).
     """
     protocol = protocol.upper()
-    if protocol not in ("E", "R"):
-        raise ValueError(f"protocol must be 'E' or 'R', not {protocol!r}")
-    fit_part, val_part = validation_split(train, protocol=protocol, seed=seed)
+    if protocol not in ("E", "R", "F"):
+        raise ValueError(f"protocol must be 'E', 'R' or 'F', not {protocol!r}")
+    if protocol == "F":  # new members carved from train only, 10 random reveals each
+        fold = split_f(train, seed=seed)
+        fit_part, val_part = fold.train, None
+        reveals = reveal_random(fold, 10, seed=seed + 1)
+    else:
+        fit_part, val_part = validation_split(train, protocol=protocol, seed=seed)
     rows = []
     for params in grid_points(grid):
         model = create(name, device=device, **{**(fixed or {}), **params})
@@ -75,13 +81,16 @@ def search(
         seconds = time.perf_counter() - start
         if protocol == "E":
             metrics = evaluate_explicit(model, val_part)
-        else:
+        elif protocol == "R":
             metrics = evaluate_ranking(model, fit_part, val_part)
+        else:
+            out = evaluate_f(model, fold, reveals=reveals)
+            metrics = {k: out[k] for k in ("recall", "ndcg", "map", "auc", "foldin_ms")}
         rows.append({**params, **metrics, "fit_s": round(seconds, 2)})
     table = pd.DataFrame(rows)
     key, ascending = ("rmse", True) if protocol == "E" else ("ndcg", False)
     table = table.sort_values(key, ascending=ascending, kind="stable").reset_index(drop=True)
-    best = {k: _plain(table.iloc[0][k]) for k in grid}
+    best = {k: _plain(table[k].iloc[0]) for k in grid}
     return best, table
 
 
@@ -91,7 +100,10 @@ def _plain(value: Any) -> Any:
 
 def protocol_train(ratings: Ratings, protocol: str) -> Ratings:
     """The training part of a protocol's split (the search then carves validation from it)."""
-    return split_e(ratings)[0] if protocol.upper() == "E" else split_r(ratings)[0]
+    protocol = protocol.upper()
+    if protocol == "F":
+        return split_f(ratings).train
+    return split_e(ratings)[0] if protocol == "E" else split_r(ratings)[0]
 
 
 # The searches that chose each model's defaults (run: python -m engine.tuning NAME).
@@ -111,6 +123,7 @@ SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {
         {},
     ),
     "ease": ("R", {"l2": [100.0, 200.0, 400.0, 800.0], "min_count": [2, 3]}, {}),
+    "ease-f": ("F", {"l2": [400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0]}, {}),
     "pmf": ("E", {"factors": [10, 20, 30, 50]}, {}),
     "bpmf": ("E", {"factors": [5, 10, 20]}, {}),
     "ranking": ("R", {"l2": [0.01, 0.03], "negatives": [1, 2]}, {"epochs": 20}),
@@ -125,12 +138,13 @@ def main(argv: list[str] | None = None) -> None:
     from engine.data import load_embedded
 
     parser = argparse.ArgumentParser(description="validation search for a model's defaults")
-    parser.add_argument("model", choices=sorted(SEARCHES))
+    parser.add_argument("model", choices=sorted(SEARCHES), help="a search; NAME-f = fold-in search")
     parser.add_argument("--seed", type=int, default=100)
     args = parser.parse_args(argv)
     protocol, grid, fixed = SEARCHES[args.model]
     train = protocol_train(load_embedded(), protocol)
-    best, table = search(args.model, grid, train, protocol=protocol, seed=args.seed, fixed=fixed)
+    name = args.model.removesuffix("-f")
+    best, table = search(name, grid, train, protocol=protocol, seed=args.seed, fixed=fixed)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False))
     print(f"best for {args.model} (protocol {protocol}, seed {args.seed}): {best}")

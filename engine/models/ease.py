@@ -6,7 +6,9 @@ user gets) and costs one sparse row times B. Only films rated by at least ``min_
 enter B (the inverse is cubic in the number of films); the rest score by popularity far below.
 
 Defaults from ``python -m engine.tuning ease`` (protocol R validation split of the embedded data,
-seed 100): grid l2 ∈ {100, 200, 400, 800}, min_count ∈ {2, 3, 5}, weighting ∈ {binary, rating}.
+seed 100): grid l2 ∈ {100, 200, 400, 800}, min_count ∈ {2, 3}; best l2=400, min_count=3
+(validation NDCG@10 0.1896). Binary X beat star-weighted X on the protocol R split (0.286 vs
+0.284 NDCG@10 at l2=400), so "binary" is the default.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ neighbours). A person's score for film i is Σ_j w_j S[j, i] over the films j th
 w_j = 1 ("binary"), the rating ("rating") or the rating minus their mean ("centred").
 
 Defaults from ``python -m engine.tuning knn`` (protocol R validation split of the embedded data,
-seed 100): grid neighbours ∈ {50, 100, 200, 400}, shrink ∈ {0, 10, 50},
-weighting ∈ {binary, rating, centred}.
+seed 100): grid neighbours ∈ {50, 200}, shrink ∈ {0, 10}, weighting ∈ {binary, rating}; best
+neighbours=50, shrink=10, rating (validation NDCG@10 0.145 vs 0.114 for the worst point).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ WEIGHTINGS = ("binary", "rating", "centred")
 
 @dataclass
 class KNNConfig(Config):
-    neighbours: int = 200  # similar films kept per film
+    neighbours: int = 50  # similar films kept per film
     shrink: float = 10.0  # damps similarities resting on few co-raters
-    weighting: str = "binary"  # how a person's ratings weigh their films' neighbours
+    weighting: str = "rating"  # how a person's ratings weigh their films' neighbours
     block: int = 1024  # films per block when computing similarities (memory bound)
 
 

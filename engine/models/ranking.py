@@ -1,8 +1,9 @@
 """Pairwise ranking models trained on sampled negatives: bilinear ("ranking") and MLP ("ranking-mlp").
 
 Each rated film i of user u is a positive; each epoch draws ``negatives`` random films per positive
-and keeps the one the model currently scores highest (``negatives`` = 1 is plain BPR, Rendle et al.
-2009; more approximates WARP's hunt for a violating negative, Weston et al. 2011). The loss is
+and (``hard``) keeps the one the model currently scores highest (``negatives`` = 1 is plain BPR,
+Rendle et al. 2009; more approximates WARP's hunt for a violating negative, Weston et al. 2011) or
+averages the loss over all of them (an unbiased, lower-variance estimate of BPR's AUC surrogate). The loss is
 BPR's −log σ(s_ui − s_uj) or the margin hinge max(0, m − s_ui + s_uj), plus L2 on the vectors
 that took part. Scores: bilinear s_ui = p_u·q_i + b_i; MLP s_ui = wᵀ relu(W [p_u⊙q_i, p_u, q_i] + c)
 + b_i (He et al. 2017's NCF idea, kept shallow so it scores a catalogue quickly).
@@ -36,7 +37,8 @@ class RankingConfig(Config):
     epochs: int = 30
     lr: float = 0.01
     batch_size: int = 2048
-    negatives: int = 5  # sampled per positive; the highest-scoring one is trained against
+    negatives: int = 5  # sampled per positive
+    hard: bool = True  # train against the highest-scoring sample (WARP-like), else all of them
     loss: str = "bpr"  # "bpr" or "margin"
     margin: float = 1.0
     l2: float = 1e-4  # on the vectors in each pair, per pair
@@ -121,15 +123,15 @@ class BilinearRanking(Recommender):
                 idx = order[start : start + cfg.batch_size]
                 u, i, cand = u_all[idx], i_all[idx], negs[idx]
                 p = self.net.user[u]
-                if cfg.negatives > 1:  # the hardest of the sampled negatives
+                if cfg.negatives > 1 and cfg.hard:  # the hardest of the sampled negatives
                     with torch.no_grad():
                         hardest = self.net.pair(p, cand).argmax(1)
                     cand = cand.gather(1, hardest[:, None])
-                pos = self.net.pair(p, i[:, None])[:, 0]
-                neg = self.net.pair(p, cand)[:, 0]
+                pos = self.net.pair(p, i[:, None])
+                neg = self.net.pair(p, cand)  # [b, 1] (hard) or [b, negatives] (averaged)
                 reg = p.square().sum(1) + self.net.item[i].square().sum(1)
-                reg = reg + self.net.item[cand[:, 0]].square().sum(1)
-                loss = (self._loss(pos, neg) + cfg.l2 * reg).mean()
+                reg = reg + self.net.item[cand].square().sum(2).mean(1)
+                loss = (self._loss(pos, neg).mean(1) + cfg.l2 * reg).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -148,7 +150,7 @@ class BilinearRanking(Recommender):
             p = self.net.item[to_tensor(items, torch.long, self.device)].mean(0).clone()
         p.requires_grad_(True)
         pos_idx = to_tensor(items, torch.long, self.device)
-        n, m = self.n_items, cfg.negatives
+        n, m = self.n_items, (cfg.negatives if cfg.hard else 1)
         opt = torch.optim.Adam([p], lr=cfg.foldin_lr)
         for _ in range(cfg.foldin_steps):
             scores = self.net.all_items(p[None])[0]
