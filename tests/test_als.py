@@ -93,6 +93,10 @@ def test_cg_converges_to_the_exact_solution(by_user):
         side, torch.from_numpy(expected.astype(np.float32)), torch.from_numpy(other), lam, 2
     )
     np.testing.assert_allclose(again.numpy(), expected, rtol=1e-3, atol=1e-3)
+    # row chunks (views into the same CSR) give the same answer as all rows at once
+    for chunk in (1, 2, 5):
+        chunked = cg_update(side, start, torch.from_numpy(other), lam, k + 2, chunk_rows=chunk)
+        np.testing.assert_allclose(chunked.numpy(), got, rtol=1e-5, atol=1e-6)
     # a truncated CG from 0 is *not* the exact answer (the test above can fail)
     one = cg_update(side, start, torch.from_numpy(other), lam, steps=1).numpy()
     assert np.abs(one - expected).max() > 1e-3

@@ -60,6 +60,9 @@ class ALSConfig(Config):
     confidence: str = "rating"  # "rating": c = 1 + alpha·stars; "binary": c = 1 + alpha
     solver: str = "cg"  # "cg" (fast, warm-started) or "cholesky" (exact)
     cg_steps: int = 3
+    cg_chunk_rows: int = (
+        32768  # rows per CG chunk (and ≤ 4M cells): bounds work memory; 0 = no chunks
+    )
     init_std: float = 0.01
     batch_slots: int = 1 << 20  # padded cells per batch for the exact (Cholesky) solver
 
@@ -70,7 +73,8 @@ class _Side:
     """One orientation of the confidence matrix in CSR form; rows are the side being solved.
 
     ``scratch`` is a values buffer sharing ``crow``/``col`` with ``pattern``: SDDMM writes into it
-    in place (no 25M-entry allocation and index copy per call, which cost 4× the kernel itself).
+    in place (no fresh nnz-sized output plus index copy per call, which cost 4× the kernel itself).
+    Row chunks (``rows``) are views with a small scratch buffer of their own.
     """
 
     crow: torch.Tensor
@@ -82,11 +86,9 @@ class _Side:
     n_cols: int
 
     @classmethod
-    def build(
-        cls, matrix: sp.csr_matrix, device: torch.device, scratch: torch.Tensor | None = None
-    ) -> _Side:
-        """Wrap ``matrix`` (shared, not copied, on CPU when its index dtype allows). Both sides
-        of a fit may pass the same ``scratch`` (they have the same nnz and run one at a time)."""
+    def build(cls, matrix: sp.csr_matrix, device: torch.device, scratch: bool = True) -> _Side:
+        """Wrap ``matrix`` (shared, not copied, on CPU). ``scratch=False`` skips the nnz-sized
+        SDDMM buffer: ``cg_update`` then gives each row chunk a small buffer of its own."""
         if not matrix.has_sorted_indices:
             matrix.sort_indices()
         # int32 indices when they fit: half the memory of int64, and both kernels accept them
@@ -96,16 +98,50 @@ class _Side:
             warnings.simplefilter("ignore", UserWarning)
             col = torch.from_numpy(np.asarray(matrix.indices, dtype=dtype)).to(device)
         weight = torch.from_numpy(np.asarray(matrix.data, dtype=np.float32)).to(device)
-        if scratch is None or scratch.shape != weight.shape or scratch.device != weight.device:
-            scratch = torch.zeros_like(weight)
+        buffer = torch.zeros_like(weight) if scratch else weight.new_zeros(0)
         return cls(
             crow=crow,
             col=col,
             weight=weight,
-            scratch=scratch,
-            pattern=_csr(crow, col, scratch, matrix.shape),
+            scratch=buffer,
+            pattern=_csr(crow, col, buffer, matrix.shape) if scratch else buffer,
             n_rows=matrix.shape[0],
             n_cols=matrix.shape[1],
+        )
+
+    def chunks(self, max_rows: int, max_nnz: int) -> list[tuple[int, int]]:
+        """Row ranges with at most ``max_rows`` rows and ``max_nnz`` cells (a heavier single row
+        makes its own chunk); ``max_rows <= 0`` means one chunk."""
+        if max_rows <= 0:
+            return [(0, self.n_rows)]
+        indptr = self.crow.cpu().numpy()
+        out, start = [], 0
+        while start < self.n_rows:
+            stop = min(self.n_rows, start + max_rows)
+            by_nnz = int(np.searchsorted(indptr, indptr[start] + max_nnz, side="right")) - 1
+            stop = max(start + 1, min(stop, by_nnz))
+            out.append((start, stop))
+            start = stop
+        return out
+
+    def rows(self, start: int, stop: int) -> _Side:
+        """Rows ``start:stop`` as a side of their own with a fresh scratch buffer; the big arrays
+        are views, not copies."""
+        if start == 0 and stop == self.n_rows and len(self.scratch) == len(self.weight):
+            return self
+        crow = self.crow[start : stop + 1]
+        first, last = int(crow[0]), int(crow[-1])
+        crow = crow - crow[0]
+        col = self.col[first:last]
+        scratch = self.weight.new_zeros(last - first)
+        return _Side(
+            crow=crow,
+            col=col,
+            weight=self.weight[first:last],
+            scratch=scratch,
+            pattern=_csr(crow, col, scratch, (stop - start, self.n_cols)),
+            n_rows=stop - start,
+            n_cols=self.n_cols,
         )
 
     def sddmm(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -185,32 +221,50 @@ def gram(factors: torch.Tensor, regularization: float) -> torch.Tensor:
 
 
 def cg_update(
-    side: _Side, x: torch.Tensor, other: torch.Tensor, regularization: float, steps: int
+    side: _Side,
+    x: torch.Tensor,
+    other: torch.Tensor,
+    regularization: float,
+    steps: int,
+    chunk_rows: int = 0,
+    chunk_nnz: int = 1 << 22,
 ) -> torch.Tensor:
     """``steps`` conjugate-gradient iterations on every row's normal equations, from ``x``.
 
-    Matvec for all rows at once: A p = p (FᵀF + λI) + SpMM(w ⊙ SDDMM(p, F), F), w = c − 1.
-    Returns the new factors (a new tensor; ``x`` is not modified).
+    Matvec for all rows of a chunk at once: A p = p (FᵀF + λI) + SpMM(w ⊙ SDDMM(p, F), F),
+    w = c − 1. Rows go in chunks of at most ``chunk_rows`` rows (0 = all at once) and
+    ``chunk_nnz`` cells, so CG's half-dozen [rows, k] work tensors and the SDDMM buffer stay small
+    next to the data (peak memory at 25M ratings: below implicit's). Returns new factors; ``x`` is not modified.
     """
     shared = gram(other, regularization)
+    out = torch.empty_like(x)
+    for start, stop in side.chunks(chunk_rows, chunk_nnz):
+        out[start:stop] = _cg_rows(side.rows(start, stop), x[start:stop], other, shared, steps)
+    return out
+
+
+def _cg_rows(
+    side: _Side, x: torch.Tensor, other: torch.Tensor, shared: torch.Tensor, steps: int
+) -> torch.Tensor:
     w = side.weight
     # r = b − A x, with b = Σ c·y folded into the same SDDMM/SpMM pass: Σ y·(c − w·(x·y)) − x·shared
     t = side.sddmm(x, other)
     t.mul_(w).neg_().add_(w).add_(1.0)
-    r = torch.addmm(side.spmm(t, other), x, shared, alpha=-1.0)
+    r = side.spmm(t, other).addmm_(x, shared, alpha=-1.0)
     x = x.clone()
     p = r.clone()
     rs_old = (r * r).sum(1, keepdim=True)
     for _ in range(steps):
         t = side.sddmm(p, other).mul_(w)
-        ap = torch.addmm(side.spmm(t, other), p, shared)
+        ap = side.spmm(t, other).addmm_(p, shared)
         denom = (p * ap).sum(1, keepdim=True)
         step = torch.where(denom > 0, rs_old / denom.clamp_min(1e-30), torch.zeros_like(denom))
         x.addcmul_(step, p)
         r.addcmul_(step, ap, value=-1.0)
+        del ap
         rs_new = (r * r).sum(1, keepdim=True)
         beta = torch.where(rs_old > 0, rs_new / rs_old.clamp_min(1e-30), torch.zeros_like(rs_old))
-        p = torch.addcmul(r, beta, p)
+        p.mul_(beta).add_(r)
         rs_old = rs_new
     return x
 
@@ -334,8 +388,8 @@ class ImplicitALS(Recommender):
         if cfg.solver == "cg":
             # one orientation at a time, sharing scipy's arrays and one scratch buffer: peak
             # memory ~12 B per rating beyond the Ratings themselves (matters at 25M ratings)
-            by_user = _Side.build(weights, self.device)
-            by_item = _Side.build(weights.T.tocsr(), self.device, scratch=by_user.scratch)
+            by_user = _Side.build(weights, self.device, scratch=False)
+            by_item = _Side.build(weights.T.tocsr(), self.device, scratch=False)
             del weights
         else:
             transposed = weights.T.tocsr()
@@ -345,8 +399,12 @@ class ImplicitALS(Recommender):
             # films first, then people: the final user factors are then the solution against the
             # final film factors, which is exactly what fold-in computes for a new person.
             if cfg.solver == "cg":
-                self._Y = cg_update(by_item, self._Y, self._X, cfg.regularization, cfg.cg_steps)
-                self._X = cg_update(by_user, self._X, self._Y, cfg.regularization, cfg.cg_steps)
+                self._Y = cg_update(
+                    by_item, self._Y, self._X, cfg.regularization, cfg.cg_steps, cfg.cg_chunk_rows
+                )
+                self._X = cg_update(
+                    by_user, self._X, self._Y, cfg.regularization, cfg.cg_steps, cfg.cg_chunk_rows
+                )
             else:
                 self._Y = exact_update(transposed, self._X, cfg.regularization, cfg.batch_slots)
                 self._X = exact_update(weights, self._Y, cfg.regularization, cfg.batch_slots)
