@@ -64,3 +64,10 @@ def test_rare_films_rank_below_kept_ones_and_save_load(clusters, tmp_path):
     torch.testing.assert_close(loaded.score_users(users), model.score_users(users))
     empty = model.score(model.fold_in([], []))
     assert torch.isfinite(empty).all()
+
+
+def test_foldin_variant_is_ease_with_heavier_l2(clusters):
+    heavy = create("ease-foldin", min_count=1).fit(clusters)
+    same = create("ease", l2=heavy.config.l2, min_count=1).fit(clusters)
+    assert heavy.config.l2 > create("ease").config.l2
+    torch.testing.assert_close(heavy.score(3), same.score(3))
