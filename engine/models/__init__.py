@@ -18,7 +18,12 @@ REGISTRY: dict[str, str] = {
     "als": "engine.models.als:ImplicitALS",
     "knn": "engine.models.knn:ItemKNN",
     "pmf": "engine.models.pmf:PMF",
+    "bpmf": "engine.models.bpmf:BPMF",
     "ease": "engine.models.ease:EASE",
+    "ease-foldin": "engine.models.ease:EASEFoldIn",
+    "ranking": "engine.models.ranking:BilinearRanking",
+    "ranking-mlp": "engine.models.ranking:MLPRanking",
+    "hybrid": "engine.models.hybrid:Hybrid",
 }
 
 
