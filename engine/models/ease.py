@@ -82,7 +82,7 @@ class EASE(Recommender):
         out = (self._pop / (self._pop.max() + 1.0) - 1e3).expand(x.shape[0], -1).clone()
         out[:, self._kept] = kept_scores + self._pop[self._kept] * 1e-6
         if x.shape[0]:
-            empty = x.abs().sum(dim=1) == 0
+            empty = x[:, self._kept].abs().sum(dim=1) == 0
             out[empty] = self._pop
         return out
 
@@ -96,7 +96,20 @@ class EASE(Recommender):
         return x
 
     def _score_state(self, state: UserState) -> torch.Tensor:
-        return self._rows(self._dense([(state.items, state.values)]))[0]
+        """One person: a weighted sum of the B rows of their films (a new member rated ~10, so
+        this is ~10 rows instead of a dense row times B)."""
+        kept = self._kept.cpu().numpy()
+        pos = np.searchsorted(kept, state.items)
+        pos = np.minimum(pos, len(kept) - 1)
+        inside = kept[pos] == state.items
+        if not inside.any():
+            return self._rows(torch.zeros(1, self.n_items, device=self.device))[0]
+        w = state.values[inside] if self.config.weighting == "rating" else np.ones(inside.sum())
+        rows = self._b[to_tensor(pos[inside], torch.long, self.device)]
+        kept_scores = to_tensor(w, torch.float32, self.device) @ rows
+        out = self._pop / (self._pop.max() + 1.0) - 1e3
+        out[self._kept] = kept_scores + self._pop[self._kept] * 1e-6
+        return out
 
     def score_users(self, users: np.ndarray) -> torch.Tensor:
         rows = []
