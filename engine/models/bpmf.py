@@ -13,7 +13,7 @@ The chain starts from ``pmf``'s VB fit (``init_sweeps``), discards ``burnin`` sw
 draw's films and precisions (a (K+1) ridge solve, batched over draws); scores average over draws.
 
 Defaults from ``python -m engine.tuning bpmf`` (protocol E validation split of the embedded data,
-seed 100): see SEARCHES in engine/tuning.py.
+seed 100): grid factors ∈ {5, 10, 20}; best 5 (validation RMSE 0.8773; 10: 0.8827, 20: 0.8827).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from engine.progress import Progress
 
 @dataclass
 class BPMFConfig(PMFConfig):
+    factors: int = 5
     init_sweeps: int = 8  # VB sweeps (pmf) to start the chain from
     burnin: int = 10
     samples: int = 40  # kept draws; predictions average over them
