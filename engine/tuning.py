@@ -126,8 +126,16 @@ SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {
     "ease-f": ("F", {"l2": [400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0]}, {}),
     "pmf": ("E", {"factors": [10, 20, 30, 50]}, {}),
     "bpmf": ("E", {"factors": [5, 10, 20]}, {}),
-    "ranking": ("R", {"l2": [0.01, 0.03], "negatives": [1, 2]}, {"epochs": 20}),
-    "ranking-mlp": ("R", {"l2": [0.01, 0.03], "negatives": [1, 2]}, {"epochs": 20}),
+    "ranking": (
+        "R",
+        {"l2": [0.005, 0.01], "negatives": [2, 4], "hard": [True, False]},
+        {"epochs": 20},
+    ),
+    "ranking-mlp": (
+        "R",
+        {"l2": [0.005, 0.01], "hard": [True, False]},
+        {"epochs": 20, "negatives": 4},
+    ),
     "hybrid": ("R", {"implicit": ["ease", "als", "knn"]}, {}),
 }
 

@@ -25,10 +25,10 @@ def split(clusters):
 
 
 @pytest.mark.parametrize("name", ["ranking", "ranking-mlp"])
-@pytest.mark.parametrize("negatives", [1, 4])
-def test_learns_planted_clusters(split, name, negatives):
+@pytest.mark.parametrize(("negatives", "hard"), [(1, False), (4, True), (4, False)])
+def test_learns_planted_clusters(split, name, negatives, hard):
     train, test = split
-    model = create(name, negatives=negatives, **FAST).fit(train)
+    model = create(name, negatives=negatives, hard=hard, **FAST).fit(train)
     ours = evaluate_r(model, train, test)
     base = evaluate_r(create("popularity").fit(train), train, test)
     # 2 of 8 unseen same-cluster films held out: inside-cluster guessing gives recall@10 = 1
@@ -42,10 +42,13 @@ def test_margin_loss_also_learns(split):
     assert evaluate_r(model, train, test)["auc"] > 0.9
 
 
-@pytest.mark.parametrize(("name", "min_corr"), [("ranking", 0.9), ("ranking-mlp", 0.5)])
-def test_fold_in_of_training_user_ranks_like_the_trained_vector(clusters, name, min_corr):
+@pytest.mark.parametrize(
+    ("name", "hard", "min_corr"),
+    [("ranking", True, 0.9), ("ranking", False, 0.9), ("ranking-mlp", True, 0.5)],
+)
+def test_fold_in_of_training_user_ranks_like_the_trained_vector(clusters, name, hard, min_corr):
     """Fold-in minimises the expected training loss, so it reproduces a trained user."""
-    model = create(name, **FAST).fit(clusters)
+    model = create(name, hard=hard, **FAST).fit(clusters)
     for user in (0, 1, 2, 3):
         items, values = clusters.user_items(user)
         folded = model.score(model.fold_in(items, values)).numpy()
