@@ -123,13 +123,18 @@ SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {
         {},
     ),
     "ease": ("R", {"l2": [100.0, 200.0, 400.0, 800.0], "min_count": [2, 3]}, {}),
-    "ease-f": ("F", {"l2": [400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0]}, {}),
+    "ease:foldin": ("F", {"l2": [400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0]}, {}),
     "pmf": ("E", {"factors": [10, 20, 30, 50]}, {}),
     "bpmf": ("E", {"factors": [5, 10, 20]}, {}),
     "ranking": (
         "R",
         {"l2": [0.005, 0.01], "negatives": [2, 4], "hard": [True, False]},
         {"epochs": 20},
+    ),
+    "ranking:schedule": (
+        "R",
+        {"lr": [0.005, 0.01], "epochs": [20, 40]},
+        {"l2": 0.01, "negatives": 4, "hard": False},
     ),
     "ranking-mlp": (
         "R",
@@ -146,12 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     from engine.data import load_embedded
 
     parser = argparse.ArgumentParser(description="validation search for a model's defaults")
-    parser.add_argument("model", choices=sorted(SEARCHES), help="a search; NAME-f = fold-in search")
+    parser.add_argument(
+        "model", choices=sorted(SEARCHES), help="a search; MODEL:STAGE names a follow-up search"
+    )
     parser.add_argument("--seed", type=int, default=100)
     args = parser.parse_args(argv)
     protocol, grid, fixed = SEARCHES[args.model]
     train = protocol_train(load_embedded(), protocol)
-    name = args.model.removesuffix("-f")
+    name = args.model.partition(":")[0]  # "model:stage" names a follow-up search
     best, table = search(name, grid, train, protocol=protocol, seed=args.seed, fixed=fixed)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False))

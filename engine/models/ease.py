@@ -167,7 +167,7 @@ class EASEFoldInConfig(EASEConfig):
 class EASEFoldIn(EASE):
     """EASE tuned for new members who have rated ~10 films (the app's case), not for top-N of
     training users: a heavier λ smooths B towards popular co-occurrences, which is what a short
-    profile can support. Default from ``python -m engine.tuning ease-f`` (fold-in validation:
+    profile can support. Default from ``python -m engine.tuning ease:foldin`` (fold-in validation:
     ``split_f(train of protocol F, seed 100)``, 10 random reveals): grid l2 ∈ {400, 800, 1600,
     3200, 6400, 12800}; best 6400 (validation NDCG@10 0.424 vs 0.364 at 400)."""
 
