@@ -40,7 +40,9 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     train, test = split_r(data)
-    model = create("hybrid", implicit_params=IMPLICIT, explicit_params=EXPLICIT).fit(train)
+    model = create(
+        "hybrid", implicit="ease", implicit_params=IMPLICIT, explicit_params=EXPLICIT
+    ).fit(train)
     return train, test, model
 
 
@@ -55,7 +57,12 @@ def test_beats_each_component_alone(fitted):
 
 def test_beta_zero_is_the_implicit_ranking(data):
     model = create(
-        "hybrid", implicit_params=IMPLICIT, explicit_params=EXPLICIT, beta=0.0, temperature=1.0
+        "hybrid",
+        implicit="ease",
+        implicit_params=IMPLICIT,
+        explicit_params=EXPLICIT,
+        beta=0.0,
+        temperature=1.0,
     ).fit(data)
     users = np.arange(0, 200, 11)
     ours, implicit = model.score_users(users), model.implicit.score_users(users)
@@ -100,3 +107,11 @@ def test_save_load_round_trip(fitted, tmp_path):
 def test_needs_an_explicit_part(data):
     with pytest.raises(ValueError, match="explicit"):
         create("hybrid", explicit="knn", beta=1.0, temperature=1.0).fit(data)
+
+
+def test_default_als_component_round_trips(data, tmp_path):
+    model = create("hybrid", explicit_params=EXPLICIT, beta=1.0, temperature=1.0).fit(data)
+    assert model.implicit.name == "als"
+    loaded = type(model).load(model.save(tmp_path / "hybrid-als"))
+    users = np.arange(0, 200, 23)
+    torch.testing.assert_close(loaded.score_users(users), model.score_users(users))

@@ -13,7 +13,8 @@ Components are created by registry name with their own hyperparameters; save/loa
 under the prefixes "implicit." and "explicit.". ``predict`` gives the explicit part's stars.
 
 Default components chosen by ``python -m engine.tuning hybrid`` (protocol R validation split,
-seed 100): see SEARCHES in engine/tuning.py.
+seed 100, explicit part pmf): implicit ∈ {als, ease, knn}; best als (validation NDCG@10 0.200;
+ease 0.189, knn 0.156).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 @dataclass
 class HybridConfig(Config):
-    implicit: str = "ease"
+    implicit: str = "als"
     explicit: str = "pmf"
     implicit_params: dict[str, Any] = field(default_factory=dict)
     explicit_params: dict[str, Any] = field(default_factory=dict)
