@@ -11,6 +11,8 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.store import (
     RATING_VALUES,
@@ -514,9 +516,6 @@ def test_two_stores_follow_a_deleted_file_to_the_same_new_one(db, store, room):
 
 
 # ------------------------------------------------------------------ properties
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @pytest.fixture(scope="module")
