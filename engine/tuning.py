@@ -58,11 +58,12 @@ def search(
     seed: int = 100,
     fixed: Mapping[str, Any] | None = None,
     device: Any = None,
+    metric: str | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit model ``name`` at every grid point on a validation split of ``train``.
 
-    Returns the best parameters (lowest RMSE for protocol "E", highest NDCG@10 for "R") and a
-    table with one row per grid point (its parameters, metrics and fit seconds).
+    Returns the best parameters (lowest RMSE for protocol "E", highest NDCG@10 for "R" and "F",
+    or the best ``metric`` when given) and a table with one row per grid point (its parameters, metrics and fit seconds).
     """
     protocol = protocol.upper()
     if protocol not in ("E", "R", "F"):
@@ -89,6 +90,10 @@ def search(
         rows.append({**params, **metrics, "fit_s": round(seconds, 2)})
     table = pd.DataFrame(rows)
     key, ascending = ("rmse", True) if protocol == "E" else ("ndcg", False)
+    if metric is not None:  # e.g. "auc" for a model whose job is AUC
+        if metric not in table.columns:
+            raise ValueError(f"metric {metric!r} is not measured by protocol {protocol}")
+        key, ascending = metric, metric in ("rmse", "mae")
     table = table.sort_values(key, ascending=ascending, kind="stable").reset_index(drop=True)
     best = {k: _plain(table[k].iloc[0]) for k in grid}
     return best, table
@@ -155,14 +160,18 @@ def main(argv: list[str] | None = None) -> None:
         "model", choices=sorted(SEARCHES), help="a search; MODEL:STAGE names a follow-up search"
     )
     parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--metric", default=None, help="rank by this column (e.g. auc)")
     args = parser.parse_args(argv)
     protocol, grid, fixed = SEARCHES[args.model]
     train = protocol_train(load_embedded(), protocol)
     name = args.model.partition(":")[0]  # "model:stage" names a follow-up search
-    best, table = search(name, grid, train, protocol=protocol, seed=args.seed, fixed=fixed)
+    best, table = search(
+        name, grid, train, protocol=protocol, seed=args.seed, fixed=fixed, metric=args.metric
+    )
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False))
-    print(f"best for {args.model} (protocol {protocol}, seed {args.seed}): {best}")
+    by = f", by {args.metric}" if args.metric else ""
+    print(f"best for {args.model} (protocol {protocol}, seed {args.seed}{by}): {best}")
 
 
 if __name__ == "__main__":

@@ -45,3 +45,11 @@ def test_every_recorded_search_names_a_registered_model():
 
     for name, (protocol, grid, _fixed) in SEARCHES.items():
         assert name.partition(":")[0] in REGISTRY and protocol in ("E", "R", "F") and grid
+
+
+def test_metric_option_ranks_by_that_column():
+    data = planted_implicit(n_users=120, n_items=60, n_clusters=3, per_user=10, seed=1)
+    _, table = search("knn", {"neighbours": [1, 19]}, data, protocol="R", metric="auc")
+    assert table["auc"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="metric"):
+        search("knn", {"neighbours": [5]}, data, protocol="R", metric="rmse")
