@@ -358,10 +358,11 @@ DATASET_PATH_KEY = "mn_dataset_path"
 
 def dataset_path() -> str | None:
     """The MovieLens folder this session uses (set on the Lab page), or None for the embedded one."""
-    try:
-        path = st.session_state.get(DATASET_PATH_KEY)
-    except Exception:  # no Streamlit session (CLI benchmark): the embedded sample
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:  # no session (e.g. app/bench.py)
         return None
+    path = st.session_state.get(DATASET_PATH_KEY)
     return str(path) if path else None
 
 
