@@ -199,6 +199,8 @@ def format_result(result: ProtocolResult) -> str:
     lines = [f"\n== {result.name}: {result.title} ({result.seconds:.1f} s, {result.status})"]
     if not result.table.empty:
         lines.append(markdown_table(result.table))
+    for caption, table in result.extra_tables.items():
+        lines += [f"\n{caption}", markdown_table(table)]
     lines += [f"  - {note}" for note in result.notes]
     return "\n".join(lines)
 

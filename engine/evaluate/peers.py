@@ -228,24 +228,29 @@ class PopularityPeer:
         return self.counts.clone()
 
 
-ALS_GRID: dict[str, list[Any]] = {
-    "values": ["binary", "rating"],
-    "factors": [64, 128],
-    "regularization": [0.1, 1.0, 10.0],
-    "alpha": [1.0, 10.0],
-}
-QUICK_ALS_GRID: dict[str, list[Any]] = {
-    "values": ["binary"],
-    "factors": [32],
-    "regularization": [0.1, 1.0],
-    "alpha": [1.0],
-}
-KNN_K = [20, 50, 200]
-
-
 def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     keys = list(grid)
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+# Validation grids. A first full run (factors 64/128, regularization 0.1/1/10, alpha 1/10, binary
+# and rating confidence) put the best ALS at its edges (regularization 10, alpha 1), so the grid
+# moved up in regularization; binary and rating confidence are both searched.
+ALS_GRID: list[dict[str, Any]] = grid_points(
+    {
+        "values": ["binary", "rating"],
+        "factors": [64, 128],
+        "regularization": [10.0, 30.0, 100.0],
+        "alpha": [1.0, 3.0],
+    }
+)
+QUICK_ALS_GRID: list[dict[str, Any]] = grid_points(
+    {"values": ["binary"], "factors": [32], "regularization": [1.0, 10.0], "alpha": [1.0]}
+)
+BPR_GRID: list[dict[str, Any]] = grid_points(
+    {"factors": [128, 256], "learning_rate": [0.005, 0.01]}
+)
+KNN_K = {"cosine": [5, 10, 20, 50], "bm25": [200, 500, 1000, 2000]}
 
 
 def fit_als(train: Ratings, params: dict[str, Any], iterations: int = 15) -> Fitted:
@@ -333,6 +338,7 @@ def tune(
 
 __all__ = [
     "ALS_GRID",
+    "BPR_GRID",
     "KNN_K",
     "QUICK_ALS_GRID",
     "FactorPeer",

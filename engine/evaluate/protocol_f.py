@@ -127,7 +127,7 @@ def _peer_makers(
 ) -> list[tuple[str, str, Maker]]:
     out: list[tuple[str, str, Maker]] = []
     if peers.version("implicit"):
-        grid = peers.grid_points(peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID)
+        grid = peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID
         iterations = 4 if ctx.quick else 15
         best, _ = peers.tune(
             lambda t, p: peers.fit_als(t, p, iterations),
@@ -164,10 +164,10 @@ def run(ctx: BenchContext) -> ProtocolResult:
     notes.insert(
         0,
         f"split: {len(split.new_users)} new users (10 % of users with >= 25 ratings, default_rng(1)); "
-        f"random reveals with one default_rng(2) over the users in order, k ∈ {set(ks)}. Candidates: "
+        f"random reveals with one default_rng(2) over the users in order, k ∈ {sorted(ks)}. Candidates: "
         "all films the member did not reveal; relevant = hidden films rated >= 4; RMSE pools every "
         "hidden rating (explicit models). Retrain (at k ∈ "
-        f"{set(retrain_ks(ctx)) & set(ks) or 'none'}) = the same model refitted on train plus every "
+        f"{sorted(set(retrain_ks(ctx)) & set(ks)) or 'none'}) = the same model refitted on train plus every "
         "member's revealed ratings, scoring the members as training users; 'within 5 %' = fold-in "
         "NDCG@10 >= 0.95 × retrain NDCG@10 (and RMSE <= 1.05 × retrain RMSE for explicit models).",
     )

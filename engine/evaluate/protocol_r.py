@@ -54,7 +54,7 @@ def peer_plan(
     score = _validation_ndcg(ctx.k, ctx.threshold)
 
     def als(train: Ratings) -> tuple[peers.Fitted, str, pd.DataFrame | None]:
-        grid = peers.grid_points(peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID)
+        grid = peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID
         iterations = 4 if ctx.quick else 15
         best, table = peers.tune(lambda t, p: peers.fit_als(t, p, iterations), grid, train, score)
         return peers.fit_als(train, best, iterations), f"tuned: {_describe(best)}", table
@@ -63,13 +63,12 @@ def peer_plan(
         if ctx.quick:
             params = {"iterations": 10}
             return peers.fit_bpr(train, params), _describe(params), None
-        grid = peers.grid_points({"factors": [64, 128], "learning_rate": [0.01, 0.05]})
-        best, table = peers.tune(peers.fit_bpr, grid, train, score)
+        best, table = peers.tune(peers.fit_bpr, peers.BPR_GRID, train, score)
         return peers.fit_bpr(train, best), f"tuned: {_describe(best)}", table
 
     def knn(kind: str) -> Callable[[Ratings], tuple[peers.Fitted, str, pd.DataFrame | None]]:
         def fit(train: Ratings) -> tuple[peers.Fitted, str, pd.DataFrame | None]:
-            ks = [peers.KNN_K[0]] if ctx.quick else peers.KNN_K
+            ks = peers.KNN_K[kind][2:3] if ctx.quick else peers.KNN_K[kind]
             grid = [{"K": k} for k in ks]
             best, table = peers.tune(
                 lambda t, p: peers.fit_item_knn(t, kind, p["K"]), grid, train, score
@@ -110,7 +109,8 @@ def run(ctx: BenchContext) -> ProtocolResult:
             notes.append(peers.missing_note("implicit"))
         notes.append(
             "implicit peers are tuned on validation_split(train, 'R', seed=100) by NDCG@10 "
-            f"(ALS grid {peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID}, {4 if ctx.quick else 15} iterations), "
+            f"({len(peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID)} ALS settings with "
+            f"{4 if ctx.quick else 15} iterations, 4 BPR settings, K for item-kNN: see the grids), "
             f"num_threads={peers.threads()}, BLAS single-threaded as implicit recommends."
         )
     progress = ctx.progress_factory("R")
