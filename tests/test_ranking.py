@@ -14,6 +14,15 @@ from engine.models import create
 FAST = {"factors": 8, "epochs": 15, "lr": 0.05, "batch_size": 256, "hidden": 16}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: thread hand-offs cost more than they save on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def clusters():
     return planted_implicit(n_users=160, n_items=80, n_clusters=4, per_user=12, seed=5)
