@@ -5,17 +5,24 @@ Model (Salakhutdinov & Mnih 2008, with biases):
     r_ui ~ N(μ + b_u + b_i + p_u·q_i, 1/τ),   p_u ~ N(0, I/λ_p),  q_i ~ N(0, I/λ_q),
     b_u ~ N(0, 1/λ_bu),  b_i ~ N(0, 1/λ_bi),  every precision λ ~ Gamma(a0, b0).
 
-Training is MAP over factors, biases *and* the five precisions jointly: it minimises the negative
-log posterior ``objective`` below, which keeps the Gaussian log-normalisers (−(n·K/2)·log λ for a
-prior over n vectors of size K, −(N/2)·log τ for the N ratings). Without them the optimum would
-drive every λ to infinity (or τ to zero); with them, and the Gamma hyperprior, each precision has
-a finite closed-form optimum given the factors, e.g. λ_p = (n_u·K/2 + a0 − 1) / (‖P‖²/2 + b0).
+``method="map"`` is joint MAP over factors, biases *and* the five precisions: it minimises the
+negative log posterior ``objective`` below, which keeps the Gaussian log-normalisers (−(n·K/2)·log λ
+for a prior over n vectors of size K, −(N/2)·log τ for the N ratings), so that given the factors
+each precision has a finite closed-form optimum, e.g. λ_p = (n_u·K/2 + a0 − 1) / (‖P‖²/2 + b0).
+Measured, though, joint MAP is degenerate on sparse ratings: P = Q = 0 with λ_p, λ_q large is an
+attracting optimum (the log-normaliser rewards shrinking the factors more than the fit rewards
+keeping them), and it converges there (protocol E RMSE 0.954, the bias-only level).
 
-The optimiser is block coordinate descent, each block solved exactly: all users at once (a
-batched (K+1)×(K+1) ridge solve per user, Cholesky, on the GPU when present), all films at once,
-then the precisions in closed form. Every step lowers the objective, no learning rate, no weight
-decay to search. Fold-in is the same ridge solve for one new person against frozen films, using
-the learned τ and λ_p, λ_bu.
+``method="vb"`` (the default) therefore learns the precisions from posterior *expectations*:
+mean-field variational Bayes (Lim & Teh 2007), the same closed-form updates with
+E‖p_u‖² = ‖m_u‖² + tr S_u and E[SSE] including every rating's predictive variance. The posterior
+covariances keep the factors from collapsing and the learned noise honest (protocol E RMSE 0.859
+at the default 20 factors, with no regularisation search).
+
+The optimiser is block coordinate ascent, each block solved exactly: all users at once (a
+batched (K+1)×(K+1) Cholesky per user, on the GPU when present), all films at once, then the
+precisions in closed form. No learning rate, no weight decay to search. Fold-in is the same
+(K+1) solve for one new person against frozen films, using the learned τ, λ_p and λ_bu.
 
 With ``adaptive=True`` each user and each film gets its own factor precision (λ_p,u, λ_q,i, each
 with the same Gamma hyperprior) — "PMF with adaptive priors" — so heavy raters can carry larger
