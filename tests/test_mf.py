@@ -10,7 +10,7 @@ from engine.data.splits import split_e
 from engine.models import create
 from engine.models.mf import HIGH, LOW
 
-SMALL = dict(factors=8, epochs=150, lr=0.05, weight_decay=0.02, bias_decay=0.002)
+SMALL = dict(factors=8, epochs=150, lr=0.05, weight_decay=0.02, bias_decay=0.002, decay_power=1.0)
 
 
 @pytest.fixture(scope="module")
