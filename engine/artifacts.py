@@ -48,7 +48,8 @@ class ArtifactMismatch(ArtifactError):
     """A valid model, but trained on another dataset (or an incompatible format)."""
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (model files can be hundreds of MB)."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -110,7 +111,7 @@ def save_model(
         "metrics": _jsonable(metrics or {}),
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "sha256": _sha256(staging / TENSORS),
+        "sha256": sha256_file(staging / TENSORS),
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
     if path.exists():
@@ -151,7 +152,7 @@ def load_model(
     tensor_file = path / TENSORS
     if not tensor_file.exists():
         raise ArtifactMissing(f"{tensor_file} is missing")
-    if _sha256(tensor_file) != manifest.get("sha256"):
+    if sha256_file(tensor_file) != manifest.get("sha256"):
         raise ArtifactCorrupt(f"{tensor_file} does not match its checksum (truncated or altered)")
     if dataset is not None:
         saved = (manifest.get("dataset") or {}).get("fingerprint")

@@ -31,7 +31,6 @@ loaded. Nothing is unpickled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -42,19 +41,12 @@ from typing import Any
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from engine.artifacts import sha256_file
 from engine.data.ratings import Ratings
 from engine.models.base import Recommender
 
 TENSORS = "checkpoint.safetensors"
 META = "checkpoint.json"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _atomic_write(target: Path, write: Any) -> None:
@@ -109,7 +101,7 @@ class Checkpoint:
         meta = {
             **self._identity(model, train),
             "epoch": int(epoch),
-            "sha256": _sha256(tensor_file),
+            "sha256": sha256_file(tensor_file),
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         _atomic_write(meta_file, lambda p: p.write_text(json.dumps(meta, indent=2)))
@@ -145,7 +137,7 @@ class Checkpoint:
                 self.skipped = f"checkpoint in {self.folder} has another {key}; starting afresh"
                 return 0
         tensor_file = self.folder / TENSORS
-        if not tensor_file.exists() or _sha256(tensor_file) != meta.get("sha256"):
+        if not tensor_file.exists() or sha256_file(tensor_file) != meta.get("sha256"):
             # the JSON is written after the tensors, so this means a torn or altered file
             self.skipped = f"{tensor_file} is missing or does not match its checksum"
             return 0
