@@ -1,32 +1,42 @@
 """Interruptible, resumable training: save the model's tensors after each epoch, resume at fit start.
 
-A long fit (ALS or MF on 25M ratings) must survive Ctrl-C or a closed laptop. An iterative model
-takes an optional ``checkpoint`` in ``fit`` and does two things:
+A long fit (ALS or MF on 25M ratings) must survive Ctrl-C or a closed laptop. A model whose class
+sets ``resumable = True`` (``als``, ``mf``, ``pmf``) accepts ``fit(train, progress, checkpoint=...)``;
+``Recommender.fit`` keeps the checkpoint in ``self._checkpoint`` for the fit (None otherwise, and a
+checkpoint given to any other model is a TypeError). Its ``_fit`` does two things:
 
 1. at fit start, *after* initialising its parameters from its seed::
 
        start = checkpoint.resume(self, train) if checkpoint else 0   # 0 when nothing is saved
 
-   ``resume`` loads the saved ``state_tensors()`` through ``load_state_tensors`` and returns the
-   number of completed epochs; the loop then runs ``for epoch in range(start, epochs)``.
+   ``resume`` loads the saved ``checkpoint_tensors()`` through ``load_checkpoint_tensors`` and
+   returns the number of completed epochs; the loop then runs ``for epoch in range(start, epochs)``.
 2. at the end of each epoch, *before* calling ``progress`` (so that an exception raised by the
    listener, e.g. a KeyboardInterrupt, never loses the finished epoch)::
 
        checkpoint.save(self, epoch + 1, train)
 
 For a resumed run to equal an uninterrupted one, everything an epoch depends on must be in
-``state_tensors()`` or derived from the seed and the epoch number. ALS needs nothing more (its
-epochs are deterministic given the factors). An SGD/Adam model (``mf``, ``pmf``) should (a) draw
-each epoch's shuffle from ``torch.Generator().manual_seed(seed + epoch)`` rather than from one
-running generator, and (b) return its optimiser moments in ``state_tensors()`` while training
-(e.g. ``{"P": ..., "Q": ..., "adam.P.exp_avg": ...}``) or accept the small difference of
-restarting Adam's moments — the docstring of that model should say which.
+``checkpoint_tensors()`` or derived from the data, the seed and the epoch number.
+``checkpoint_tensors()`` defaults to ``state_tensors()`` (the saved model) and is where a model
+adds training-only state, so the final artifact never carries it:
+
+* ALS needs nothing more (its epochs are deterministic given the factors);
+* PMF (VB and MAP alike: closed-form block updates, no optimiser) adds the MAP objective history;
+* MF adds Adam's moments (``adam.<tensor>.exp_avg``, ``.exp_avg_sq``, ``.step``) and draws each
+  mini-batch epoch's shuffle from ``engine.models.base.epoch_generator(seed, epoch)`` rather than
+  from one running generator.
+
+On CPU a resumed fit then equals the uninterrupted one (the tests compare with a tight tolerance;
+it is bitwise equal in practice). On CUDA some kernels are not bitwise deterministic (atomic adds
+in MF's gradient scatter, in sparse products), so there any two fits, resumed or not, may differ
+at float rounding level.
 
 Files: ``<folder>/checkpoint.safetensors`` and ``<folder>/checkpoint.json`` (epoch, model name,
 hyperparameters, dataset fingerprint, SHA-256 of the tensors), each written to a temporary file and
 renamed, so a crash mid-write leaves the previous checkpoint intact. A checkpoint from another
-model, other hyperparameters or another dataset is ignored (with a note in ``skipped``), never
-loaded. Nothing is unpickled.
+model, other hyperparameters or another dataset is ignored (with a note in ``skipped``, also
+passed to ``log``), never loaded. Nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +76,27 @@ class Checkpoint:
     """Per-epoch snapshots of one model's training in ``folder``.
 
     ``every``: save after every ``every``-th epoch (and always after the last one a model reports
-    via ``final=True``). ``saved_epoch`` is the last epoch written or resumed from.
+    via ``final=True``). ``saved_epoch`` is the last epoch written or resumed from. ``log``, when
+    given, hears "resuming from epoch N" or why a saved checkpoint was skipped, as it happens.
     """
 
-    def __init__(self, folder: str | Path, every: int = 1):
+    def __init__(
+        self, folder: str | Path, every: int = 1, log: Callable[[str], None] | None = None
+    ):
         if every < 1:
             raise ValueError("every must be at least 1 epoch")
         self.folder = Path(folder)
         self.every = every
+        self.log = log
         self.saved_epoch = 0
         self.resumed_from = 0
         self.skipped: str | None = None
+
+    def _skip(self, reason: str) -> int:
+        self.skipped = reason
+        if self.log is not None:
+            self.log(reason)
+        return 0
 
     # ------------------------------------------------------------------ identity
     @staticmethod
@@ -90,12 +111,12 @@ class Checkpoint:
     def save(
         self, model: Recommender, epoch: int, train: Ratings | None = None, final: bool = False
     ) -> bool:
-        """Snapshot ``model.state_tensors()`` as of ``epoch`` completed epochs; returns whether it
+        """Snapshot ``model.checkpoint_tensors()`` as of ``epoch`` completed epochs; returns whether it
         wrote (only every ``every`` epochs unless ``final``)."""
         if not final and epoch % self.every:
             return False
         self.folder.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_tensors().items()}
+        tensors = {k: v.detach().contiguous().cpu() for k, v in model.checkpoint_tensors().items()}
         tensor_file, meta_file = self.folder / TENSORS, self.folder / META
         _atomic_write(tensor_file, lambda p: save_file(tensors, str(p)))
         meta = {
@@ -121,7 +142,7 @@ class Checkpoint:
         try:
             meta = json.loads(file.read_text())
         except (UnicodeDecodeError, json.JSONDecodeError):
-            self.skipped = f"{file} is not valid JSON"
+            self._skip(f"{file} is not valid JSON")
             return None
         return meta if isinstance(meta, dict) and "epoch" in meta else None
 
@@ -134,20 +155,19 @@ class Checkpoint:
         identity = self._identity(model, train)
         for key, value in identity.items():
             if meta.get(key) != value:
-                self.skipped = f"checkpoint in {self.folder} has another {key}; starting afresh"
-                return 0
+                return self._skip(f"checkpoint in {self.folder} has another {key}; starting afresh")
         tensor_file = self.folder / TENSORS
         if not tensor_file.exists() or sha256_file(tensor_file) != meta.get("sha256"):
             # the JSON is written after the tensors, so this means a torn or altered file
-            self.skipped = f"{tensor_file} is missing or does not match its checksum"
-            return 0
+            return self._skip(f"{tensor_file} is missing or does not match its checksum")
         try:
             tensors = load_file(str(tensor_file), device=str(model.device))
-            model.load_state_tensors(tensors)
+            model.load_checkpoint_tensors(tensors)
         except (SafetensorError, KeyError, ValueError, RuntimeError) as exc:
-            self.skipped = f"checkpoint in {self.folder} cannot be restored ({exc})"
-            return 0
+            return self._skip(f"checkpoint in {self.folder} cannot be restored ({exc})")
         self.resumed_from = self.saved_epoch = int(meta["epoch"])
+        if self.log is not None:
+            self.log(f"resuming from epoch {self.resumed_from}")
         return self.resumed_from
 
     def clear(self) -> None:

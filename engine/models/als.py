@@ -28,7 +28,7 @@ import itertools
 import time
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,9 +38,6 @@ import torch.nn.functional as F
 from engine.data.ratings import Ratings
 from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
 from engine.progress import Progress
-
-if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
 
 Solver = Literal["cg", "cholesky"]
 
@@ -354,20 +351,7 @@ class ImplicitALS(Recommender):
     kind = "implicit"
     config_class = ALSConfig
     config: ALSConfig
-
-    def fit(
-        self,
-        train: Ratings,
-        progress: Progress | None = None,
-        checkpoint: Checkpoint | None = None,
-    ) -> ImplicitALS:
-        """Fit on ``train``; with ``checkpoint``, resume from its last saved iteration and save
-        after every ``checkpoint.every`` iterations (so an interrupted fit loses little)."""
-        self._checkpoint = checkpoint
-        try:
-            return super().fit(train, progress)
-        finally:
-            self._checkpoint = None
+    resumable = True  # fit(..., checkpoint=...): its epochs depend only on the factors
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
@@ -381,10 +365,8 @@ class ImplicitALS(Recommender):
         self._Y = (torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std).to(
             self.device
         )
-        start = 0
-        checkpoint = getattr(self, "_checkpoint", None)
-        if checkpoint is not None:
-            start = checkpoint.resume(self, train)
+        checkpoint = self._checkpoint
+        start = checkpoint.resume(self, train) if checkpoint is not None else 0
         if cfg.solver == "cg":
             # one orientation at a time, sharing scipy's arrays and one scratch buffer: peak
             # memory ~12 B per rating beyond the Ratings themselves (matters at 25M ratings)

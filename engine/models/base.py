@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 import torch
@@ -19,6 +19,9 @@ import torch
 from engine.data.ratings import Ratings
 from engine.device import resolve
 from engine.progress import Progress, silent
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
 
 Kind = Literal["explicit", "implicit"]
 
@@ -80,6 +83,9 @@ class Recommender(ABC):
     name: ClassVar[str]
     kind: ClassVar[Kind]
     config_class: ClassVar[type[Config]] = Config
+    # True where ``_fit`` honours ``self._checkpoint`` (resumes from it, saves to it each epoch)
+    resumable: ClassVar[bool] = False
+    _checkpoint: Checkpoint | None = None  # set by ``fit`` for the duration of one fit
 
     def __init__(
         self, config: Config | None = None, device: str | torch.device | None = None, **params: Any
@@ -97,13 +103,29 @@ class Recommender(ABC):
     @abstractmethod
     def _fit(self, train: Ratings, progress: Progress) -> None: ...
 
-    def fit(self, train: Ratings, progress: Progress | None = None) -> Self:
-        """Fit on ``train`` (replacing any previous fit); returns self."""
+    def fit(
+        self,
+        train: Ratings,
+        progress: Progress | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> Self:
+        """Fit on ``train`` (replacing any previous fit); returns self.
+
+        With ``checkpoint`` (``resumable`` models only), resume from its last saved epoch and save
+        after every ``checkpoint.every`` epochs, so an interrupted fit loses little; the contract
+        is in ``engine.checkpoint``.
+        """
+        if checkpoint is not None and not self.resumable:
+            raise TypeError(f"{self.name} cannot resume from a checkpoint")
         if len(train) == 0:
             raise ValueError("cannot fit a model on zero ratings")
         self.n_users, self.n_items = train.n_users, train.n_items
         torch.manual_seed(self.config.seed)
-        self._fit(train, progress or silent)
+        self._checkpoint = checkpoint
+        try:
+            self._fit(train, progress or silent)
+        finally:
+            self._checkpoint = None
         self.fitted = True
         return self
 
@@ -165,6 +187,16 @@ class Recommender(ABC):
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         """Restore from ``state_tensors()`` output (already on ``self.device``)."""
 
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        """What a mid-fit checkpoint saves: ``state_tensors()`` plus whatever else the next epoch
+        depends on (e.g. optimiser moments). Training-only state goes here, never into the saved
+        model's ``state_tensors()``."""
+        return self.state_tensors()
+
+    def load_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore from ``checkpoint_tensors()`` output (already on ``self.device``)."""
+        self.load_state_tensors(tensors)
+
     def save(
         self,
         path: str | Path,
@@ -197,6 +229,14 @@ class Recommender(ABC):
 def to_tensor(array: Any, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
     """A tensor copy of ``array`` (Ratings arrays are read-only, which torch warns about)."""
     return torch.tensor(np.asarray(array), dtype=dtype, device=device)
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """A CPU generator that depends on (seed, epoch) only, for an epoch's shuffle: a fit resumed at
+    ``epoch`` draws exactly what the uninterrupted fit drew. Mixed through numpy's SeedSequence,
+    so (seed, epoch + 1) and (seed + 1, epoch) give unrelated streams."""
+    state = np.random.SeedSequence([seed % 2**64, epoch]).generate_state(1, np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
 
 
 def cosine_neighbours(vectors: np.ndarray, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ class BPMF(PMF):
     kind = "explicit"
     config_class = BPMFConfig
     config: BPMFConfig
+    resumable = False  # the chain's draws come from running generators (pmf's resume is off)
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
