@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -118,9 +119,7 @@ def save_model(
         old = path.with_name(f".{path.name}-old-{os.getpid()}")
         path.rename(old)
         staging.rename(path)
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
+        shutil.rmtree(old)  # with any subfolder, e.g. train_model's checkpoint/ of this fit
     else:
         staging.rename(path)
     return path

@@ -1,4 +1,4 @@
-"""MF and PMF resume from a checkpoint to exactly the uninterrupted fit."""
+"""MF and PMF resume from a checkpoint to exactly the uninterrupted fit; the CLI resumes on re-run."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from engine.checkpoint import Checkpoint
+from engine.cli import main
 from engine.data.synthetic import planted_explicit
 from engine.models import create
+from engine.train import checkpoint_dir, model_dir
 
 EPOCHS = {"mf": "epochs", "pmf": "sweeps"}
 CASES = {
@@ -147,3 +149,80 @@ def test_models_that_cannot_resume_refuse_a_checkpoint(tmp_path, data):
         create("baseline", device="cpu").fit(data, checkpoint=Checkpoint(tmp_path))
     with pytest.raises(TypeError, match="cannot resume"):
         create("bpmf", device="cpu").fit(data, checkpoint=Checkpoint(tmp_path))
+
+
+# ---------------------------------------------------------------------- the CLI
+def cli_interrupting_at(monkeypatch, epoch: int | None):
+    """Make `train` report progress to a listener that presses Ctrl-C at ``epoch`` (None: never)."""
+    import engine.cli.train as cli_train
+
+    def fake_tqdm(desc: str):
+        def progress(done: int, total: int, message: str = "") -> None:
+            if done == epoch:
+                raise KeyboardInterrupt
+
+        return progress, lambda: None
+
+    monkeypatch.setattr(cli_train, "tqdm_progress", fake_tqdm)
+
+
+@pytest.mark.parametrize("evaluate", [False, True])
+def test_cli_train_resumes_after_ctrl_c_and_cleans_up(capsys, monkeypatch, embedded, evaluate):
+    command = ["train", "--model", "pmf", "--set", "factors=2", "sweeps=4", "warmup=1"]
+    command += [] if evaluate else ["--no-eval"]
+    folder = checkpoint_dir(embedded, "pmf")
+
+    cli_interrupting_at(monkeypatch, 3)
+    assert main(command) == 130
+    captured = capsys.readouterr()
+    phase = "protocol E fit" if evaluate else "full-data fit"
+    assert f"interrupted after epoch 3 of the {phase}; run the same command to resume" in (
+        captured.err
+    )
+    assert "Traceback" not in captured.err
+    assert folder.is_dir()
+
+    cli_interrupting_at(monkeypatch, None)
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert "resuming from epoch 3" in out
+    assert "saved to" in out
+    assert not folder.exists()  # cleared once the model is saved
+    assert (model_dir(embedded, "pmf") / "manifest.json").exists()
+    if evaluate:
+        assert "test RMSE" in out
+
+
+def test_cli_fresh_ignores_the_checkpoint_and_other_settings_start_afresh(
+    capsys, monkeypatch, embedded
+):
+    command = ["train", "--model", "pmf", "--no-eval", "--set", "factors=2", "sweeps=4"]
+    cli_interrupting_at(monkeypatch, 2)
+    assert main(command) == 130
+    capsys.readouterr()
+
+    cli_interrupting_at(monkeypatch, None)
+    assert main([*command[:-1], "sweeps=5"]) == 0
+    out = capsys.readouterr().out
+    assert "has another hyperparameters; starting afresh" in out and "resuming" not in out
+
+    cli_interrupting_at(monkeypatch, 2)
+    assert main(command) == 130
+    capsys.readouterr()
+    cli_interrupting_at(monkeypatch, None)
+    assert main([*command, "--fresh"]) == 0
+    assert "resuming" not in capsys.readouterr().out
+    assert not checkpoint_dir(embedded, "pmf").exists()
+
+
+def test_cli_interrupt_of_a_model_without_checkpoints(capsys, monkeypatch, embedded):
+    from engine.models import model_class
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model_class("knn"), "fit", interrupted)
+    assert main(["train", "--model", "knn", "--no-eval"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "knn saves no checkpoints" in err
+    assert not checkpoint_dir(embedded, "knn").exists()
