@@ -18,6 +18,19 @@ def silent(done: int, total: int, message: str = "") -> None:
     """The default: report to nobody."""
 
 
+def stage_progress(progress: Progress, stage: int, stages: int, label: str) -> Progress:
+    """The ``stage``-th of ``stages`` equal parts of one bar, for a fit made of sub-fits (the
+    hybrid fits two models): the inner fit's ``(done, total)`` moves the bar within its part."""
+    steps = 1000
+
+    def update(done: int, total: int, message: str = "") -> None:
+        inner = min(max(done / max(total, 1), 0.0), 1.0)
+        text = f"{label}: {message}" if message else label
+        progress(stage * steps + int(steps * inner), stages * steps, text)
+
+    return update
+
+
 def tqdm_progress(desc: str) -> tuple[Progress, Callable[[], None]]:
     """A Progress backed by a tqdm bar, and a function that closes it."""
     from tqdm.auto import tqdm

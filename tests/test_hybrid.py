@@ -115,3 +115,29 @@ def test_default_als_component_round_trips(data, tmp_path):
     loaded = type(model).load(model.save(tmp_path / "hybrid-als"))
     users = np.arange(0, 200, 23)
     torch.testing.assert_close(loaded.score_users(users), model.score_users(users))
+
+
+def test_expected_stars_are_the_explicit_parts_prediction(fitted):
+    train, _, model = fitted
+    user = 5
+    lo, hi = train.csr().indptr[user], train.csr().indptr[user + 1]
+    items, values = train.csr().indices[lo:hi], train.csr().data[lo:hi]
+    state = model.fold_in(items, values)
+    stars = model.expected_stars(state)
+    assert torch.allclose(stars, model.explicit.score(model.explicit.fold_in(items, values)))
+    assert float(stars.min()) >= 0.5 and float(stars.max()) <= 5.5
+    # the hybrid's own ranking is not the star order (P(watch) matters)
+    assert not torch.equal(torch.argsort(model.score(state)), torch.argsort(stars))
+
+
+def test_fit_progress_moves_through_every_stage(data):
+    seen: list[tuple[int, int, str]] = []
+    create("hybrid", implicit="ease", implicit_params=IMPLICIT, explicit_params=EXPLICIT).fit(
+        data, progress=lambda done, total, message="": seen.append((done, total, message))
+    )
+    fractions = [d / t for d, t, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    # the explicit fits report their sweeps inside their part of the bar
+    inner = [d / t for d, t, m in seen if m.startswith("fitting pmf: sweep")]
+    assert len(inner) == EXPLICIT["sweeps"] and inner[0] > 2 / 3 and inner[-1] == 1.0
+    assert any(m.startswith("calibrating") for _, _, m in seen)

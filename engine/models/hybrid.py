@@ -29,7 +29,7 @@ import torch
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.data.splits import validation_split
 from engine.models.base import Config, Recommender, UserState, as_index_arrays
-from engine.progress import Progress
+from engine.progress import Progress, stage_progress
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -78,25 +78,32 @@ class Hybrid(Recommender):
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
         self.temperature, self.beta = cfg.temperature, cfg.beta
-        if self.temperature is None or self.beta is None:
-            progress(0, 3, "calibrating on a validation split")
-            self._calibrate(*validation_split(train, "R", seed=cfg.validation_seed))
-        progress(1, 3, "fitting the implicit model")
+        stages = 3 if self.temperature is None or self.beta is None else 2
+        if stages == 3:
+            progress(0, stages, "calibrating on a validation split")
+            self._calibrate(
+                *validation_split(train, "R", seed=cfg.validation_seed),
+                progress=stage_progress(progress, 0, stages, "calibrating on a validation split"),
+            )
         self.implicit, self.explicit = self._components()
-        self.implicit.fit(train)
-        progress(2, 3, "fitting the explicit model")
-        self.explicit.fit(train)
+        first = stages - 2
+        self.implicit.fit(
+            train, progress=stage_progress(progress, first, stages, f"fitting {cfg.implicit}")
+        )
+        self.explicit.fit(
+            train, progress=stage_progress(progress, first + 1, stages, f"fitting {cfg.explicit}")
+        )
         self._train = train.csr()
         self._set_info()
-        progress(3, 3, "done")
+        progress(stages, stages, "done")
 
-    def _calibrate(self, fit_part: Ratings, val: Ratings) -> None:
+    def _calibrate(self, fit_part: Ratings, val: Ratings, progress: Progress | None = None) -> None:
         """T by held-out log-likelihood of the softmax, then β by validation NDCG@10."""
         from engine.evaluate.metrics import topn_metrics
 
         implicit, explicit = self._components()
         implicit.fit(fit_part)
-        explicit.fit(fit_part)
+        explicit.fit(fit_part, progress=progress)
         tr, va = fit_part.csr(), val.csr()
         users = np.flatnonzero(np.diff(va.indptr) > 0)
         imp = implicit.score_users(users).double()
@@ -179,6 +186,11 @@ class Hybrid(Recommender):
         imp = self.implicit.score_users(users)
         stars = self.explicit.score_users(users)
         return combine(log_softmax_rows(imp, self.temperature), stars, self.beta)
+
+    def expected_stars(self, state: UserState) -> torch.Tensor:
+        """E[rating] over the catalogue from the explicit part: what the person would rate each
+        film, shown beside the hybrid's ranking (``engine.group`` uses it for reasons)."""
+        return self.explicit.score(state.extra["explicit"])
 
     def watch_probability(self, state: UserState | int) -> torch.Tensor:
         """Calibrated P(watch | person) over the catalogue (sums to 1)."""
