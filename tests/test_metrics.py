@@ -135,3 +135,37 @@ def test_k_larger_than_catalogue_and_bad_input():
 def test_coverage():
     assert coverage(np.array([[0, 1], [1, 2]]), 10) == pytest.approx(0.3)
     assert coverage(np.empty((0, 10), int), 10) == 0.0
+
+
+def test_list_metrics_equal_topn_metrics_on_the_same_lists():
+    from engine.evaluate.metrics import list_metrics
+
+    rng = np.random.default_rng(7)
+    n, k = 60, 10
+    lists, exclude, relevant, rows = [], [], [], []
+    for _ in range(40):
+        order = rng.permutation(n)
+        ex = order[k : k + rng.integers(0, 6)]  # excluded films never in the list
+        rel = rng.choice(n, size=rng.integers(0, 12), replace=False)  # may overlap ex or be empty
+        scores = np.zeros(n)
+        scores[order[:k]] = np.arange(k, 0, -1)
+        lists.append(order[:k])
+        exclude.append(ex)
+        relevant.append(rel)
+        rows.append(scores)
+    want = topn_metrics(np.stack(rows), exclude, relevant, k=k)
+    got = list_metrics(lists, exclude, relevant, k=k)
+    for key in ("recall", "ndcg"):
+        assert np.array_equal(np.isnan(got[key]), np.isnan(want[key]))
+        assert np.allclose(got[key][~np.isnan(got[key])], want[key][~np.isnan(want[key])])
+    assert np.isnan(got["ndcg"]).any() and (got["ndcg"] > 0).any()  # both cases exercised
+
+
+def test_list_metrics_by_hand():
+    from engine.evaluate.metrics import list_metrics
+
+    # hits at positions 1 and 3 of a 3-film list; 2 relevant films besides the excluded one
+    out = list_metrics([np.array([5, 1, 7])], [np.array([9])], [np.array([5, 7, 9])], k=3)
+    ideal = 1 + 1 / np.log2(3)
+    assert out["ndcg"][0] == pytest.approx((1 + 1 / np.log2(4)) / ideal)
+    assert out["recall"][0] == 1.0

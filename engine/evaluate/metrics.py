@@ -57,6 +57,32 @@ def _row_mask(lists: Sequence[np.ndarray], b: int, n: int) -> torch.Tensor:
     return mask
 
 
+def list_metrics(
+    lists: Sequence[np.ndarray],
+    exclude: Sequence[np.ndarray],
+    relevant: Sequence[np.ndarray],
+    k: int = 10,
+) -> dict[str, np.ndarray]:
+    """Per-row recall and ndcg at ``k`` of ready-made top lists (best first), with the same
+    conventions as ``topn_metrics`` (relevant films that are excluded do not count; NaN where
+    nothing is relevant). For scoring thousands of group lists without building [b, n_items]
+    score rows: what ``topn_metrics`` gives for scores that rank the list first. Lists should
+    not hold excluded films; any that do are skipped (not replaced)."""
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discount)
+    recall, ndcg = np.full(len(lists), np.nan), np.full(len(lists), np.nan)
+    for r, (top, ex, rel) in enumerate(zip(lists, exclude, relevant, strict=True)):
+        rel = np.setdiff1d(rel, ex)
+        if not len(rel):
+            continue
+        top = np.asarray(top)[:k]
+        top = top[~np.isin(top, ex)]  # an excluded film never counts, even when listed
+        hits = np.isin(top, rel).astype(np.float64)
+        recall[r] = hits.sum() / len(rel)
+        ndcg[r] = (hits * discount[: len(hits)]).sum() / ideal[min(len(rel), k) - 1]
+    return {"recall": recall, "ndcg": ndcg}
+
+
 def topn_metrics(
     scores: np.ndarray | torch.Tensor,
     exclude: Sequence[np.ndarray],
