@@ -213,21 +213,29 @@ def _gfar(top_n: int = 20) -> Selector:
     return select
 
 
-FAIR_TOP_N = 20  # GFAR's per-member list length (tuned on protocol G, mf and ease)
-FAIR_WEIGHT = 0.0  # extra weight of the group's mean rating; 0 won on protocol G
+# Chosen by ``python -m engine.tuning fair``: protocol G on five tuning splits and groups that the
+# benchmark never reports (``engine.evaluate.protocol_g.tune_fair``). Of top_n 20–100 and weights
+# 0–0.1, (20, 0) was the only setting that met the G target for every model (hybrid, als, ease,
+# mf with and without the popularity floor) with the largest worst-case gain in min-member NDCG
+# (the table: docs/tuning/fair.txt).
+FAIR_TOP_N = 20  # GFAR's per-member list length
+FAIR_WEIGHT = 0.0  # weight of the members' summed star share against coverage
 
 
-def _fair(top_n: int = FAIR_TOP_N, weight: float = FAIR_WEIGHT) -> Selector:
-    """GFAR's greedy coverage with P(like): a member's relevance for a film is its GFAR rank
-    points within their top ``top_n`` *times* P(they like it) from the predicted stars, so a
-    film ranked high among films someone dislikes anyway does not count as serving them.
+def fair_selector(top_n: int = FAIR_TOP_N, weight: float = FAIR_WEIGHT) -> Selector:
+    """GFAR's greedy coverage with P(like), plus a little of the plain average.
 
-    Films in several members' top lists still come first (their gain sums over members); each
-    later pick favours whoever is not yet served. ``weight`` > 0 adds the members' mean rating
-    (0–1 share of the star range, summed over members) to every gain; protocol G (mf and ease,
-    all films and films with ≥ 10 ratings) preferred top_n=20, weight=0 over top_n 10/30 and
-    weights 0.1/0.25/0.5 — see docs/BENCHMARKS.md.
+    A member's relevance for a film is its GFAR rank points within their top ``top_n`` *times*
+    P(they like it) from the predicted stars, so a film ranked high among films someone dislikes
+    anyway does not count as serving them. Films in several members' top lists come first
+    (their gain sums over members); each later pick favours whoever is not yet served.
+
+    ``weight`` > 0 adds the members' star share (0–1 of the star range, summed over members) to
+    every gain, trading coverage for the plain average; tuning kept it at 0. A single draw of
+    ~60 members swings these comparisons by several per cent, so the tuning pools five splits.
     """
+    if top_n < 1 or weight < 0:
+        raise ValueError("fair needs top_n ≥ 1 and weight ≥ 0")
 
     def select(pred: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rel = gfar_relevance(pred, top_n) * like_probability(pred)
@@ -295,7 +303,7 @@ STRATEGIES: dict[str, Strategy] = {
             "Fair share",
             "Films in several people's top lists first, then picks that give each member not yet "
             "served a film from their own top list that they will probably like (GFAR-style).",
-            _fair(),
+            fair_selector(),
         ),
     )
 }
@@ -425,35 +433,56 @@ def member_predictions(model, catalogue: Ratings, members: Sequence[Member]) -> 
     star scale (a member's favourite ~5★, their median film ~the catalogue's mean rating). Members who
     rated nothing get the prior (popular, well rated films).
     """
+    return member_matrices(model, catalogue, members)[0]
+
+
+def member_matrices(
+    model, catalogue: Ratings, members: Sequence[Member]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(what strategies blend, what members are shown), both [members × films] on the star scale.
+
+    They are the same matrix except for models that rank by something other than stars but
+    can also predict stars (``expected_stars(state)``, e.g. the hybrid's P(watch) × E[rating]):
+    strategies blend the calibrated ranking, while reasons and per-member columns show the
+    member's expected rating, which is what "Ana ~4.5★" promises.
+    """
     cache = _cache(catalogue)
-    out = np.empty((len(members), cache.n_items))
+    blend = np.empty((len(members), cache.n_items))
     rated = [r for r, m in enumerate(members) if len(m.items)]
     for r, m in enumerate(members):
         if not len(m.items):
-            out[r] = cache.prior
+            blend[r] = cache.prior
+    shown = blend.copy()
     if rated:
-        out[rated] = _scores(model, [members[r] for r in rated])
-    if getattr(model, "kind", "explicit") == "implicit":
-        rated = np.array([len(m.items) > 0 for m in members], dtype=bool)
-        if rated.any():
-            out[rated] = calibrate(out[rated], cache.typical)
-    return np.clip(out, MIN_RATING, MAX_RATING)
+        scores, states = _scores(model, [members[r] for r in rated])
+        blend[rated] = scores
+        stars = getattr(model, "expected_stars", None)
+        shown[rated] = (
+            scores if stars is None else np.stack([_numpy(stars(state)) for state in states])
+        )
+    if getattr(model, "kind", "explicit") == "implicit" and rated:
+        blend[rated] = calibrate(blend[rated], cache.typical)
+        if getattr(model, "expected_stars", None) is None:
+            shown[rated] = blend[rated]
+    return np.clip(blend, MIN_RATING, MAX_RATING), np.clip(shown, MIN_RATING, MAX_RATING)
 
 
-def _scores(model, members: Sequence[Member]) -> np.ndarray:
-    """[members × films] raw scores. Models may offer batched ``fold_in_many(list of (items,
-    values))`` and ``score_states(states)``; otherwise one fold-in and one vectorised score
-    call per member (never per film)."""
+def _numpy(x) -> np.ndarray:
+    return x.numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _scores(model, members: Sequence[Member]) -> tuple[np.ndarray, list]:
+    """[members × films] raw scores and the folded-in states. Models may offer batched
+    ``fold_in_many(list of (items, values))`` and ``score_states(states)``; otherwise one fold-in
+    and one vectorised score call per member (never per film)."""
     many = getattr(model, "fold_in_many", None)
     states = many([(m.items, m.values) for m in members]) if many else None
     if states is None:
         states = [model.fold_in(m.items, m.values) for m in members]
     batch = getattr(model, "score_states", None)
     if batch is not None:
-        scores = batch(states)
-        return scores.numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
-    rows = [model.score(state) for state in states]
-    return np.stack([r.numpy() if isinstance(r, torch.Tensor) else np.asarray(r) for r in rows])
+        return _numpy(batch(states)), states
+    return np.stack([_numpy(model.score(state)) for state in states]), states
 
 
 def calibrate(scores: np.ndarray, typical: float = 3.5) -> np.ndarray:
@@ -540,12 +569,12 @@ def recommend(
     cand = np.flatnonzero(mask)
     cache = _cache(catalogue)
     if members:
-        pred_all = member_predictions(model, catalogue, members)
-        pred = pred_all[:, cand]
+        blend_all, shown_all = member_matrices(model, catalogue, members)
+        pred, shown = blend_all[:, cand], shown_all[:, cand]
         chosen, score, whom = strat.select(pred, k)
         unit = strat.score_unit
     else:  # an empty room: the prior, popular and well rated
-        pred = np.empty((0, len(cand)))
+        pred = shown = np.empty((0, len(cand)))
         chosen = top_k(cache.prior[cand], k)
         score, whom, unit = cache.prior[cand][chosen], np.full(len(chosen), -1), "★"
     items = cand[chosen]
@@ -561,7 +590,7 @@ def recommend(
     frame["reason"] = [
         explain(
             names,
-            pred[:, c] if members else np.empty(0),
+            shown[:, c] if members else np.empty(0),
             member_rank[:, j] if members else np.empty(0),
             whom[j],
             prior=(cache.mean[items[j]], int(cache.counts[items[j]])),
@@ -569,7 +598,7 @@ def recommend(
         for j, c in enumerate(chosen)
     ]
     for r, name in enumerate(names):
-        frame[f"pred:{name}"] = np.round(pred[r, chosen], 2)
+        frame[f"pred:{name}"] = np.round(shown[r, chosen], 2)
     frame.attrs["strategy"] = strat.name
     frame.attrs["score_unit"] = unit
     return frame
@@ -649,6 +678,8 @@ __all__ = [
     "Strategy",
     "blend",
     "calibrate",
+    "fair_selector",
+    "member_matrices",
     "member_predictions",
     "prior_scores",
     "recommend",

@@ -271,6 +271,33 @@ def test_implicit_scores_are_calibrated_per_member(catalogue):
     assert np.allclose(group.average(pred), group.average(pred)[::-1])
 
 
+class StarsAndRanking(FakeModel):
+    """Implicit ranking from ``rows`` plus E[rating] from ``stars``, like the hybrid."""
+
+    def __init__(self, rows: np.ndarray, stars: np.ndarray):
+        super().__init__(rows, kind="implicit")
+        self.stars = stars
+
+    def expected_stars(self, state: UserState) -> torch.Tensor:
+        return torch.tensor(self.stars[state.extra["row"]], dtype=torch.float32)
+
+
+def test_ranking_follows_the_blend_but_members_see_expected_stars(catalogue):
+    # ranking prefers high film indices; the star part says the opposite. Picks follow the
+    # ranking; the per-member columns and reasons show E[rating], not calibrated ranks.
+    ranking = np.tile(np.arange(N, dtype=float), (3, 1))
+    stars = np.tile(np.linspace(5.0, 1.0, N), (3, 1))
+    model = StarsAndRanking(ranking, stars)
+    members = room(("Ana", [0]), ("Ben", [3]))  # both → row 0
+    out = recommend(model, catalogue, members, strategy="average", k=3)
+    assert out["item"].tolist() == [N - 1, N - 2, N - 3]
+    expected = np.round(stars[0, out["item"]], 2)
+    assert np.allclose(out["pred:Ana"], expected) and np.allclose(out["pred:Ben"], expected)
+    assert f"Ana ~{stars[0, N - 1]:.1f}" in out["reason"].iloc[0]
+    blend, shown = group.member_matrices(model, catalogue, members)
+    assert np.all(np.diff(blend[0]) > 0) and np.all(np.diff(shown[0]) < 0)
+
+
 def test_fewer_rows_only_when_candidates_run_out(model, catalogue):
     members = room(("Ana", list(range(N - 3))))
     out = recommend(model, catalogue, members, k=10)
@@ -357,3 +384,30 @@ def test_evaluate_groups_matches_hand_computed_ndcg():
     assert row.zero_recall == 0.0
     own = table[table.strategy == "own top-10"].iloc[0]
     assert own.mean_ndcg == pytest.approx(1.0)  # each member's own list puts their film first
+
+
+def test_run_folds_pools_independent_splits_and_scores_named_selectors(embedded):
+    from engine.data.splits import split_f
+    from engine.evaluate.protocol_g import run_folds, summarise
+    from engine.models import create
+
+    def worst_first(pred: np.ndarray, k: int):  # the opposite of average: must score lower
+        chosen = group.top_k(-pred.mean(0), k)
+        return chosen, pred.mean(0)[chosen], np.full(len(chosen), -1)
+
+    runs = run_folds(
+        embedded,
+        ["popularity"],
+        create,
+        {"average": group.STRATEGIES["average"].select, "worst": worst_first},
+        fold_seeds=(1, 2),
+        count=3,
+    )
+    (table,) = [pd.concat(t) for t in runs.tables.values()]
+    assert sorted(table["fold"].unique()) == [1, 2]
+    assert set(table["strategy"]) == {"average", "worst", "own top-10"}
+    assert np.array_equal(runs.first_split.new_users, split_f(embedded, seed=1).new_users)
+    assert not np.array_equal(runs.first_split.new_users, split_f(embedded, seed=2).new_users)
+    by = summarise(table).set_index("strategy")
+    assert by.loc["average", "mean_ndcg"] > by.loc["worst", "mean_ndcg"]
+    assert by.loc["worst", "zero_recall"] > by.loc["average", "zero_recall"]
