@@ -157,11 +157,16 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description="validation search for a model's defaults")
     parser.add_argument(
-        "model", choices=sorted(SEARCHES), help="a search; MODEL:STAGE names a follow-up search"
+        "model",
+        choices=[*sorted(SEARCHES), "fair"],
+        help="a search; MODEL:STAGE names a follow-up search",
     )
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--metric", default=None, help="rank by this column (e.g. auc)")
     args = parser.parse_args(argv)
+    if args.model == "fair":
+        _tune_fair()
+        return
     protocol, grid, fixed = SEARCHES[args.model]
     train = protocol_train(load_embedded(), protocol)
     name = args.model.partition(":")[0]  # "model:stage" names a follow-up search
@@ -172,6 +177,40 @@ def main(argv: list[str] | None = None) -> None:
         print(table.to_string(index=False))
     by = f", by {args.metric}" if args.metric else ""
     print(f"best for {args.model} (protocol {protocol}, seed {args.seed}{by}): {best}")
+
+
+def _tune_fair() -> None:
+    """The group strategy ``fair``: protocol G on tuning splits and groups, against average."""
+    from engine.data import load_embedded
+    from engine.evaluate.protocol_g import tune_fair
+    from engine.progress import tqdm_progress
+
+    bars = []
+
+    def progress_factory(label: str):
+        bar, close = tqdm_progress(label)
+        bars.append(close)
+        return bar
+
+    try:
+        table = tune_fair(load_embedded(), progress_factory=progress_factory)
+    finally:
+        for close in bars:
+            close()
+    fair = table[table["strategy"] != "average"]
+    # every model must keep the mean within 2 % and improve min-member NDCG and zero-recall
+    worst = fair.groupby("strategy").agg(
+        worst_mean=("mean_ndcg_change_%", "min"),
+        worst_min=("min_ndcg_change_%", "min"),
+        worst_zero=("zero_recall_change", "max"),
+        avg_min=("min_ndcg_change_%", "mean"),
+    )
+    ok = worst[(worst.worst_mean >= -2) & (worst.worst_min > 0) & (worst.worst_zero < 0)]
+    with pd.option_context("display.width", 200, "display.max_rows", 500):
+        print(table.round(3).to_string(index=False))
+        print(worst.round(3).sort_values("avg_min", ascending=False).to_string())
+    best = ok["avg_min"].idxmax() if len(ok) else None
+    print(f"best for fair (meets the G target on every model, largest mean min-NDCG gain): {best}")
 
 
 if __name__ == "__main__":

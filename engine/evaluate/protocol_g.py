@@ -25,20 +25,21 @@ Also here: the elicitation comparison (protocol F variant (b)) and the blending 
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from engine import elicit as elicit_mod
 from engine import group
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
-from engine.evaluate.metrics import topn_metrics
+from engine.evaluate.metrics import list_metrics
 from engine.evaluate.report import BenchContext, ProtocolResult
+from engine.group import Selector
 from engine.progress import Progress, silent
 
 REVEAL = 10
@@ -136,17 +137,9 @@ def _member_ndcg(
     lists: np.ndarray, n_items: int, members: np.ndarray, pool: Pool, excluded: np.ndarray
 ) -> np.ndarray:
     """NDCG@10 and hit flags of one top-10 list (or one list per member) for each member."""
-    rows = np.zeros((len(members), n_items), np.float32)
     lists = np.atleast_2d(lists)
-    for r in range(len(members)):
-        chosen = lists[r if len(lists) > 1 else 0]
-        rows[r, chosen] = np.arange(len(chosen), 0, -1)  # rank order; every other film 0
-    out = topn_metrics(
-        torch.from_numpy(rows),
-        [excluded] * len(members),
-        [pool.relevant[m] for m in members],
-        k=K,
-    )
+    chosen = [lists[r if len(lists) > 1 else 0] for r in range(len(members))]
+    out = list_metrics(chosen, [excluded] * len(members), [pool.relevant[m] for m in members], K)
     # a member whose relevant films were all revealed by someone else has NaN (nothing to find)
     return np.stack([out["ndcg"], np.where(np.isfinite(out["recall"]), out["recall"] > 0, np.nan)])
 
@@ -155,12 +148,15 @@ def evaluate_groups(
     pred: np.ndarray,
     pool: Pool,
     groups: dict[tuple[str, int], list[np.ndarray]],
-    strategies: list[str],
+    strategies: list[str] | dict[str, Selector],
     progress: Progress = silent,
     allowed: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per (kind, size, strategy), plus the ``own top-10`` ceiling. ``allowed`` (a
-    [films] mask) restricts the candidates, e.g. to films with enough ratings."""
+    """One row per (kind, size, strategy), plus the ``own top-10`` ceiling. ``strategies`` are
+    names in ``group.STRATEGIES`` or named selectors (for tuning). ``allowed`` (a [films] mask)
+    restricts the candidates, e.g. to films with enough ratings."""
+    if not isinstance(strategies, dict):
+        strategies = {s: group.STRATEGIES[s].select for s in strategies}
     n_items = pred.shape[1]
     records = []
     total = sum(len(g) for g in groups.values())
@@ -174,7 +170,7 @@ def evaluate_groups(
             cand_idx = np.flatnonzero(cand)
             p = pred[members][:, cand_idx]
             for s in strategies:
-                chosen, _, _ = group.STRATEGIES[s].select(p, K)
+                chosen, _, _ = strategies[s](p, K)
                 acc[s].append(_member_ndcg(cand_idx[chosen], n_items, members, pool, excluded))
             own = np.stack([cand_idx[group.top_k(p[r], K)] for r in range(len(members))])
             acc["own top-10"].append(_member_ndcg(own, n_items, members, pool, excluded))
@@ -281,8 +277,17 @@ def _shrink(split: FoldInSplit, n_users: int) -> FoldInSplit:
 
 
 POPULAR_FLOOR = 10  # ratings a film needs in the explicit-model variant of G
-G_MODELS = ("mf", "ease")  # the app's default (explicit) and one implicit model, if registered
+# the app's default (hybrid), its implicit half, another implicit model and the explicit mf
+G_MODELS = ("hybrid", "als", "ease", "mf")
 ELICIT_MODEL = "mf"
+# Protocol F's split (seed 1) holds out only ~60 members, too few to tell strategies apart: a
+# second draw of groups moved min-member NDCG by ±10 %. G therefore repeats F's split with more
+# seeds (seed 1 first, so its groups are the ones DESIGN.md describes) and pools the groups.
+FOLD_SEEDS = (1, 2, 3, 4, 5)
+GROUPS_PER_FOLD = 40  # per fold, kind and size
+# `fair`'s parameters are chosen on other folds and other groups (``tune_fair``), never these
+TUNE_FOLD_SEEDS = (11, 12, 13, 14, 15)
+TUNE_GROUP_SEED = 14
 
 
 def _models(ctx: BenchContext) -> list[str]:
@@ -292,64 +297,177 @@ def _models(ctx: BenchContext) -> list[str]:
     return wanted or [m for m in ("mf", "baseline") if m in REGISTRY][:1]
 
 
-def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
-    """Protocol G (per model in ``G_MODELS``) and the elicitation comparison (mf)."""
-    start = time.perf_counter()
-    split = split_f(ctx.ratings)
-    pool = build_pool(split)
-    count = 8 if ctx.quick else 60
-    rng = np.random.default_rng(GROUP_SEED)
-    groups = {
-        (kind, size): make_groups(pool, size, kind, count, rng) for kind in KINDS for size in SIZES
-    }
-    members = [group.Member(str(u), *pool.revealed[i]) for i, u in enumerate(pool.users)]
-    fitted, summaries, extra, notes = {}, [], {}, []
-    made = ", ".join(f"{k} {s}: {len(v)}" for (k, s), v in groups.items())
-    notes.append(
-        f"{len(pool.users)} members (protocol F users with a relevant evaluation film); groups "
-        f"per kind and size: {made}. Means over groups; the summary weights every kind and size "
-        "equally. Correlations for similar/divergent groups use only revealed + profile ratings."
+@dataclass
+class FoldResults:
+    """Per-cell tables (a ``fold`` column added) per model label, and what ran them."""
+
+    tables: dict[str, list[pd.DataFrame]]
+    fitted: dict[str, Any]  # models fitted on the first fold
+    first_split: FoldInSplit | None
+    first_pool: Pool | None
+    made: list[str]
+
+
+def run_folds(
+    ratings: Ratings,
+    model_names: list[str],
+    create: Any,
+    strategies: dict[str, Selector] | list[str],
+    fold_seeds: tuple[int, ...] = FOLD_SEEDS,
+    group_seed: int = GROUP_SEED,
+    count: int = GROUPS_PER_FOLD,
+    progress_factory: Any = None,
+) -> FoldResults:
+    """Protocol G over several F splits: fit each model per split, fold the members in, draw the
+    groups (``group_seed`` for the first split, ``group_seed + 1000·j`` for the j-th) and score
+    every strategy. Explicit models also get a row restricted to films with enough ratings."""
+    make_progress = progress_factory or (lambda _label: silent)
+    out = FoldResults({}, {}, None, None, [])
+    for j, fold_seed in enumerate(fold_seeds):
+        split = split_f(ratings, seed=fold_seed)
+        pool = build_pool(split)
+        rng = np.random.default_rng(group_seed + 1000 * j)
+        groups = {
+            (kind, size): make_groups(pool, size, kind, count, rng)
+            for kind in KINDS
+            for size in SIZES
+        }
+        out.made.append(
+            f"split seed {fold_seed}: {len(pool.users)} members, "
+            f"{sum(len(v) for v in groups.values())} groups"
+        )
+        members = [group.Member(str(u), *pool.revealed[i]) for i, u in enumerate(pool.users)]
+        if j == 0:
+            out.first_split, out.first_pool = split, pool
+        for name in model_names:
+            model = create(name)
+            model.fit(split.train, progress=make_progress(f"G: fitting {name} (split {fold_seed})"))
+            if j == 0:
+                out.fitted[name] = model
+            pred = group.member_predictions(model, split.train, members)
+            variants: list[tuple[str, np.ndarray | None]] = [(name, None)]
+            if model.kind == "explicit":  # star predictions favour rarely rated films: see notes
+                floor = split.train.item_counts() >= POPULAR_FLOOR
+                variants.append((f"{name}, films with ≥ {POPULAR_FLOOR} ratings", floor))
+            for label, allowed in variants:
+                table = evaluate_groups(
+                    pred,
+                    pool,
+                    groups,
+                    strategies,
+                    make_progress(f"G: groups ({label}, split {fold_seed})"),
+                    allowed=allowed,
+                )
+                table.insert(0, "fold", fold_seed)
+                out.tables.setdefault(label, []).append(table)
+    return out
+
+
+def tune_fair(
+    ratings: Ratings,
+    top_ns: tuple[int, ...] = (20, 30, 40, 60, 100),
+    weights: tuple[float, ...] = (0.0, 0.03, 0.05, 0.07, 0.1),
+    model_names: tuple[str, ...] = G_MODELS,
+    progress_factory: Any = None,
+) -> pd.DataFrame:
+    """``fair``'s (top_n, weight) grid on the tuning splits and groups, against ``average``:
+    per model, the change in mean- and min-member NDCG@10 (%) and in zero-recall (points)."""
+    from engine.models import REGISTRY, create
+
+    grid = {"average": group.STRATEGIES["average"].select}
+    for top_n, weight in itertools.product(top_ns, weights):
+        grid[f"fair top_n={top_n} weight={weight}"] = group.fair_selector(top_n, weight)
+    names = [m for m in model_names if m in REGISTRY]
+    runs = run_folds(
+        ratings,
+        names,
+        create,
+        grid,
+        TUNE_FOLD_SEEDS,
+        TUNE_GROUP_SEED,
+        progress_factory=progress_factory,
     )
-    for name in _models(ctx):
-        model = ctx.create(name)
-        model.fit(split.train, progress=ctx.progress_factory(f"G: fitting {name}"))
-        fitted[name] = model
-        pred = group.member_predictions(model, split.train, members)
-        timing = blend_timing(model, split.train, pool)
-        variants = [(name, None)]
-        if model.kind == "explicit":  # star predictions favour rarely rated films: see notes
-            floor = split.train.item_counts() >= POPULAR_FLOOR
-            variants.append((f"{name}, films with ≥ {POPULAR_FLOOR} ratings", floor))
-        for label, allowed in variants:
-            table = evaluate_groups(
-                pred,
-                pool,
-                groups,
-                list(group.STRATEGIES),
-                ctx.progress_factory(f"G: groups ({label})"),
-                allowed=allowed,
+    rows = []
+    for label, tables in runs.tables.items():
+        by = summarise(pd.concat(tables)).set_index("strategy")
+        base = by.loc["average"]
+        for strategy, r in by.drop(index="own top-10").iterrows():
+            rows.append(
+                {
+                    "model": label,
+                    "strategy": strategy,
+                    "mean_ndcg_change_%": 100 * (r.mean_ndcg / base.mean_ndcg - 1),
+                    "min_ndcg_change_%": 100 * (r.min_ndcg / base.min_ndcg - 1),
+                    "zero_recall_change": r.zero_recall - base.zero_recall,
+                }
             )
-            overall = summarise(table)
-            overall.insert(0, "model", label)
-            overall["blend_ms_6"] = np.where(
-                overall["strategy"] == group.DEFAULT_STRATEGY, timing["median_ms"], np.nan
-            )
-            summaries.append(overall)
-            table.insert(0, "model", label)
-            extra[f"Protocol G per kind and size, model {label}"] = table
-            notes.append(_verdict(label, overall, timing, model.n_items))
-        if model.kind == "explicit":
+    return pd.DataFrame.from_records(rows)
+
+
+def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
+    """Protocol G (per model in ``G_MODELS``, pooled over ``FOLD_SEEDS``) and the elicitation
+    comparison (mf, protocol F's own split)."""
+    start = time.perf_counter()
+    seeds = FOLD_SEEDS[:1] if ctx.quick else FOLD_SEEDS
+    runs = run_folds(
+        ctx.ratings,
+        _models(ctx),
+        ctx.create,
+        list(group.STRATEGIES),
+        seeds,
+        GROUP_SEED,
+        8 if ctx.quick else GROUPS_PER_FOLD,
+        ctx.progress_factory,
+    )
+    split, pool = runs.first_split, runs.first_pool
+    summaries, extra, notes = [], {}, []
+    notes.append(
+        f"Members are protocol F's held-out users for {len(seeds)} F splits ("
+        + "; ".join(runs.made)
+        + f"); per split up to {8 if ctx.quick else GROUPS_PER_FOLD} groups of each kind and "
+        "size. Means over groups; the summary weights every split, kind and size equally. "
+        "Correlations for similar/divergent groups use only revealed + profile ratings. "
+        f"`fair` uses top_n={group.FAIR_TOP_N}, weight={group.FAIR_WEIGHT}, chosen by "
+        f"`python -m engine.tuning fair` on other splits (seeds {TUNE_FOLD_SEEDS}) and groups."
+    )
+    timings = {}
+    for label, tables in runs.tables.items():
+        name = label.partition(",")[0]
+        model = runs.fitted[name]
+        if name not in timings:
+            timings[name] = blend_timing(model, split.train, pool)
+        table = pd.concat(tables, ignore_index=True)
+        overall = summarise(table)
+        overall.insert(0, "model", label)
+        overall["blend_ms_6"] = np.where(
+            overall["strategy"] == group.DEFAULT_STRATEGY, timings[name]["median_ms"], np.nan
+        )
+        summaries.append(overall)
+        per_cell = table.groupby(["kind", "size", "strategy"], sort=False).agg(
+            groups=("groups", "sum"),
+            mean_ndcg=("mean_ndcg", "mean"),
+            min_ndcg=("min_ndcg", "mean"),
+            zero_recall=("zero_recall", "mean"),
+            disagreement=("disagreement", "mean"),
+        )
+        per_cell = per_cell.reset_index()
+        per_cell.insert(0, "model", label)
+        extra[f"Protocol G per kind and size, model {label}"] = per_cell
+        extra[f"Protocol G per split, default vs average, model {label}"] = _per_fold(table)
+        notes.append(_verdict(label, overall, timings[name], model.n_items))
+        if model.kind == "explicit" and label == name:
             notes.append(
                 f"{name}: an explicit model ranks by predicted stars, and its top predictions are "
                 "often films only a handful of people rated, which members' held-out ratings "
-                f"rarely contain; the ≥ {POPULAR_FLOOR} ratings rows use the app's minimum-"
-                "popularity filter and are the realistic setting for this model."
+                f"rarely contain (its own top-10 ceiling is near zero); the ≥ {POPULAR_FLOOR} "
+                "ratings rows use the app's minimum-popularity filter and are the realistic "
+                "setting for this model."
             )
     g_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
     small = _shrink(split, 12) if ctx.quick else split
-    e_model = fitted.get(ELICIT_MODEL) or next(iter(fitted.values()))
+    e_model = runs.fitted.get(ELICIT_MODEL) or next(iter(runs.fitted.values()))
     elic = elicitation_table(e_model, small)
     e_notes = [
         f"Model {e_model.name} fitted on protocol F's training part; {len(small.new_users)} new "
@@ -375,6 +493,23 @@ def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
         seconds=e_seconds,
     )
     return g, f_b
+
+
+def _per_fold(table: pd.DataFrame) -> pd.DataFrame:
+    """Default minus average per split: does the verdict hold on each split alone?"""
+    rows = []
+    for fold, part in table.groupby("fold", sort=False):
+        by = summarise(part).set_index("strategy")
+        d, a = by.loc[group.DEFAULT_STRATEGY], by.loc["average"]
+        rows.append(
+            {
+                "split seed": fold,
+                "mean_ndcg change %": 100 * (d.mean_ndcg / a.mean_ndcg - 1),
+                "min_ndcg change %": 100 * (d.min_ndcg / a.min_ndcg - 1) if a.min_ndcg else np.nan,
+                "zero_recall change": d.zero_recall - a.zero_recall,
+            }
+        )
+    return pd.DataFrame.from_records(rows)
 
 
 def run(ctx: BenchContext) -> ProtocolResult:
