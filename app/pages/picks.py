@@ -60,8 +60,9 @@ def controls() -> dict:
             "Minimum popularity (people in the dataset who rated it)",
             0,
             100,
-            # 10 by default: star predictions favour films a handful of people rated; protocol G
-            # measured group NDCG@10 about 15x higher for mf with this floor (docs/BENCHMARKS.md)
+            # 10 by default: star predictions (mf, pmf) favour films a handful of people rated;
+            # protocol G measured group NDCG@10 ~15x higher for mf with this floor. The default
+            # hybrid already weighs P(watch); the floor costs it little (docs/BENCHMARKS.md)
             10,
             step=5,
             key="mn_min_ratings",
