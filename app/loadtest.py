@@ -1,6 +1,6 @@
 """Bounded load test: simulated members in several rooms rate films and ask for group picks at once.
 
-    python -m app.loadtest                      # 50 members in 10 rooms, model "mf"
+    python -m app.loadtest                      # 50 members in 10 rooms, the app's default model
     python -m app.loadtest --model baseline --members 20 --rooms 4 --json
 
 Each simulated member is a thread doing what a person does in the app, through the same code
@@ -52,7 +52,7 @@ class LoadConfig:
     ratings: int = 12  # star ratings per member
     unseen: int = 3  # "haven't seen it" answers per member
     picks: int = 4  # group-pick requests per member, spread over their answers
-    model: str = "mf"
+    model: str = "hybrid"  # the app's default (app.services.PREFERRED_MODEL)
     strategy: str | None = None  # None: the group engine's default
     k: int = 10
     threads: int | None = None  # None: one per member, all at once
