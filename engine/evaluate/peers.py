@@ -235,20 +235,22 @@ def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 # Validation grids. A first full run (factors 64/128, regularization 0.1/1/10, alpha 1/10, binary
 # and rating confidence) put the best ALS at its edges (regularization 10, alpha 1), so the grid
-# moved up in regularization; binary and rating confidence are both searched.
+# moved up in regularization; binary and rating confidence are both searched. The next full run
+# put the best at alpha 1, the grid's low end, so alpha 0.3 joined (and 30 for regularization
+# stays interior); BPR's best learning rate was its low end, so 0.0025 joined too.
 ALS_GRID: list[dict[str, Any]] = grid_points(
     {
         "values": ["binary", "rating"],
         "factors": [64, 128],
         "regularization": [10.0, 30.0, 100.0],
-        "alpha": [1.0, 3.0],
+        "alpha": [0.3, 1.0, 3.0],
     }
 )
 QUICK_ALS_GRID: list[dict[str, Any]] = grid_points(
     {"values": ["binary"], "factors": [32], "regularization": [1.0, 10.0], "alpha": [1.0]}
 )
 BPR_GRID: list[dict[str, Any]] = grid_points(
-    {"factors": [128, 256], "learning_rate": [0.005, 0.01]}
+    {"factors": [128, 256], "learning_rate": [0.0025, 0.005, 0.01]}
 )
 KNN_K = {"cosine": [5, 10, 20, 50], "bm25": [200, 500, 1000, 2000]}
 

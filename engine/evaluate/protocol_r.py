@@ -110,7 +110,8 @@ def run(ctx: BenchContext) -> ProtocolResult:
         notes.append(
             "implicit peers are tuned on validation_split(train, 'R', seed=100) by NDCG@10 "
             f"({len(peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID)} ALS settings with "
-            f"{4 if ctx.quick else 15} iterations, 4 BPR settings, K for item-kNN: see the grids), "
+            f"{4 if ctx.quick else 15} iterations, {len(peers.BPR_GRID)} BPR settings, K for "
+            "item-kNN: see the grids), "
             f"num_threads={peers.threads()}, BLAS single-threaded as implicit recommends."
         )
     progress = ctx.progress_factory("R")
