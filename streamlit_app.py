@@ -34,6 +34,7 @@ def _css() -> str:
 
 st.html(f"<style>{_css()}</style>")
 state.sync()
+state.keep_settings()
 pages = [
     st.Page(path, title=title, icon=icon, default=i == 0)
     for i, (path, title, icon) in enumerate(PAGES)

@@ -43,6 +43,42 @@ def sync() -> None:
         st.query_params[MEMBER] = ss[_MEMBER_KEY]
 
 
+# Settings a person expects to find as they left them after visiting another page. Streamlit
+# deletes a widget's value when a run does not draw it (docs: "Working with widgets in multipage
+# apps", option 3), so each run writes these back before any page draws; buttons and table
+# selections are not settings and stay out (buttons cannot be assigned at all).
+SETTINGS = (
+    "mn_strategy",
+    "mn_model",
+    "mn_genres",
+    "mn_decades",
+    "mn_min_ratings",
+    "mn_explore_view",
+    "mn_explore_model",
+    "mn_map_x",
+    "mn_map_y",
+    "mn_map_colour",
+    "mn_map_min",
+    "mn_bias_min",
+    "mn_bias_n",
+    "mn_graph_radius",
+    "mn_graph_k",
+    "mn_graph_min",
+    "mn_similar_k",
+    "mn_similar_min",
+    "mn_lab_model",
+    "mn_lab_evaluate",
+)
+
+
+def keep_settings() -> None:
+    """Carry the page settings over page switches (call once per run, before the page)."""
+    ss = st.session_state
+    for key in SETTINGS:
+        if key in ss:
+            ss[key] = ss[key]
+
+
 def room_code() -> str | None:
     return _param(ROOM)
 

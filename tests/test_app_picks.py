@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from app_helpers import (
+    PAGES,
     add_member,
     all_messages,
     answer,
@@ -171,3 +172,21 @@ def test_model_selector_lists_registry_and_reports_a_broken_model(monkeypatch):
     at.selectbox(key="mn_model").set_value("broken").run()
     assert_ok(at)
     assert "could not be loaded" in at.error[0].value and "Pick another model" in at.error[0].value
+
+
+def test_settings_survive_a_visit_to_another_page():
+    code, _ = seed_room("Settings", {"Ann": ANN, "Bob": BOB})
+    at = open_app(room=code, page="picks")
+    at.selectbox(key="mn_strategy").set_value("least_misery").run()
+    at.multiselect(key="mn_genres").set_value(["Comedy"]).run()
+    at.slider(key="mn_min_ratings").set_value(25).run()
+    before = picks_frame(at)["Film"].tolist()
+    at.switch_page(PAGES["room"]).run()
+    assert_ok(at)
+    assert "mn_strategy" not in [box.key for box in at.selectbox]  # really on another page
+    at.switch_page(PAGES["picks"]).run()
+    assert_ok(at)
+    assert at.selectbox(key="mn_strategy").value == "least_misery"
+    assert at.multiselect(key="mn_genres").value == ["Comedy"]
+    assert at.slider(key="mn_min_ratings").value == 25
+    assert picks_frame(at)["Film"].tolist() == before
