@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_MODEL_ENV = "MOVIENIGHT_DEFAULT_MODEL"
 # The hybrid (P(watch) × E[rating], als × pmf) picks films members go on to watch and like about
 # twice as often as mf's star ranking in protocol G (docs/BENCHMARKS.md), and it still shows each
-# member's expected stars; its first-run training takes ~11 s on 2 cores, with a progress bar.
+# member's expected stars; its first-run training takes ~15 s on 2 cores, with a progress bar.
 PREFERRED_MODEL = "hybrid"
 FALLBACK_MODEL = "baseline"
 INSIGHT_FALLBACK = "mf"
