@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from training_helpers import interrupt_after
 
 from engine.checkpoint import META, TENSORS, Checkpoint
 from engine.data.synthetic import planted_implicit
@@ -20,17 +21,6 @@ def data():
 
 def als(**params):
     return create("als", device="cpu", factors=5, iterations=6, **params)
-
-
-def interrupt_after(epoch: int):
-    seen: list[int] = []
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        seen.append(done)
-        if done == epoch:
-            raise KeyboardInterrupt
-
-    return progress, seen
 
 
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])

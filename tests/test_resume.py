@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from training_helpers import interrupt_after
 
 from engine.checkpoint import Checkpoint
 from engine.cli import main
@@ -32,17 +33,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def interrupt_after(epoch: int):
-    seen: list[int] = []
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        seen.append(done)
-        if done == epoch:
-            raise KeyboardInterrupt
-
-    return progress, seen
 
 
 def learned(model) -> dict[str, torch.Tensor]:
