@@ -102,8 +102,11 @@ class MatrixFactorization(Recommender):
         return users + items
 
     def _loss(self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        # index_select, not P[u]: its backward is an index_add, while advanced indexing's is an
+        # accumulating index_put that sorts the indices (2.5x slower per batch at 25M on a CPU)
+        rows = (self._P.index_select(0, u) * self._Q.index_select(0, i)).sum(1)
         pred = LOW + (HIGH - LOW) * torch.sigmoid(
-            self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
+            self._mu + self._bu.index_select(0, u) + self._bi.index_select(0, i) + rows
         )
         return (pred - r).square().sum()
 
