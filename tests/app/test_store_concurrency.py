@@ -2,7 +2,7 @@
 
 Threads share one Store (like Streamlit sessions in one server process); processes each open
 their own (like several app servers on one database file). A barrier releases them together.
-The helpers here are reused by tests/test_store_postgres.py with a PostgreSQL URL.
+The helpers here are reused by tests/app/test_store_postgres.py with a PostgreSQL URL.
 """
 
 from __future__ import annotations
