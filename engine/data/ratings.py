@@ -17,6 +17,8 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from engine.data.catalogue import CatalogueStats
+
 MIN_RATING = 0.5
 MAX_RATING = 5.0
 MOVIE_COLUMNS = ("movieId", "title", "year", "genres")
@@ -208,6 +210,11 @@ class Ratings:
             torch.from_numpy(self.items.astype(np.int64)).to(device),
             torch.from_numpy(self.values.copy()).to(device),
         )
+
+    @cached_property
+    def stats(self) -> CatalogueStats:
+        """Per-film counts, means, priors, genres and years, computed once and shared."""
+        return CatalogueStats(self)
 
     @cached_property
     def fingerprint(self) -> str:
