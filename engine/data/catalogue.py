@@ -9,14 +9,13 @@ nobody keeps a second cache or parses genres their own way.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
-if TYPE_CHECKING:
-    from engine.data.ratings import Ratings
-
+MIN_RATING = 0.5
+MAX_RATING = 5.0
 NO_GENRE = "(no genres listed)"
 # A damped mean (Bayesian average) pulls rarely rated films towards the global mean, so a film
 # needs both a high mean and many ratings to lead "popular and well rated" lists.
@@ -38,28 +37,37 @@ def parse_genres(text: object) -> list[str]:
 class CatalogueStats:
     """Per-film counts, means, priors, genres and years of one ``Ratings``.
 
+    Built from the ratings' arrays (not the ``Ratings`` object, which owns it: no import loop).
     Arrays are indexed by item index and read-only: share them, copy before changing.
     """
 
-    def __init__(self, ratings: Ratings):
-        self._ratings = ratings
-        self.n_items = ratings.n_items
+    def __init__(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        values: np.ndarray,
+        n_users: int,
+        movies: pd.DataFrame,
+    ):
+        self._users, self._items, self._values = users, items, values
+        self.n_users = n_users
+        self.n_items = len(movies)
+        self._movies = movies
 
     # ------------------------------------------------------------------ ratings
     @cached_property
     def counts(self) -> np.ndarray:
         """How many ratings each film has (float64, for arithmetic)."""
-        return _read_only(self._ratings.item_counts().astype(np.float64))
+        return _read_only(np.bincount(self._items, minlength=self.n_items).astype(np.float64))
 
     @cached_property
     def sums(self) -> np.ndarray:
-        r = self._ratings
-        return _read_only(np.bincount(r.items, r.values, self.n_items))
+        return _read_only(np.bincount(self._items, self._values, self.n_items))
 
     @cached_property
     def typical(self) -> float:
         """The catalogue's mean rating (the middle of the star scale when it has none)."""
-        values = self._ratings.values
+        values = self._values
         return float(values.mean()) if len(values) else TYPICAL_RATING
 
     @cached_property
@@ -78,17 +86,14 @@ class CatalogueStats:
     @cached_property
     def popularity(self) -> np.ndarray:
         """Share of people who rated each film."""
-        return _read_only(self.counts / max(self._ratings.n_users, 1))
+        return _read_only(self.counts / max(self.n_users, 1))
 
     @cached_property
     def entropy(self) -> np.ndarray:
         """Entropy (bits) of each film's rating histogram over the ten half-star bins."""
-        from engine.data.ratings import MIN_RATING
-
-        r = self._ratings
-        bins = np.clip(np.round((r.values - MIN_RATING) * 2).astype(np.int64), 0, 9)
+        bins = np.clip(np.round((self._values - MIN_RATING) * 2).astype(np.int64), 0, 9)
         hist = np.zeros((self.n_items, 10))
-        np.add.at(hist, (r.items, bins), 1.0)
+        np.add.at(hist, (self._items, bins), 1.0)
         p = hist / np.maximum(hist.sum(1, keepdims=True), 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             return _read_only(-np.nansum(np.where(p > 0, p * np.log2(p), 0.0), axis=1))
@@ -96,17 +101,16 @@ class CatalogueStats:
     @cached_property
     def seen_by(self) -> sp.csr_matrix:
         """items × users, 1 where the user rated the film: who has seen what."""
-        r = self._ratings
         return sp.csr_matrix(
-            (np.ones(len(r), np.float32), (r.items, r.users)),
-            shape=(self.n_items, r.n_users),
+            (np.ones(len(self._items), np.float32), (self._items, self._users)),
+            shape=(self.n_items, self.n_users),
         )
 
     # ------------------------------------------------------------------ films
     @cached_property
     def genre_lists(self) -> list[list[str]]:
         """Each film's genres, parsed once (``parse_genres``)."""
-        return [parse_genres(g) for g in self._ratings.movies["genres"].tolist()]
+        return [parse_genres(g) for g in self._movies["genres"].tolist()]
 
     @cached_property
     def genres(self) -> list[str]:
@@ -133,7 +137,7 @@ class CatalogueStats:
     @cached_property
     def years(self) -> np.ndarray:
         """Release year per film as float64, NaN where unknown."""
-        years = self._ratings.movies["year"]
+        years = self._movies["year"]
         return _read_only(years.to_numpy(dtype=np.float64, na_value=np.nan))
 
     def year_range(self) -> tuple[int, int] | None:

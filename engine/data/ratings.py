@@ -17,10 +17,10 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from engine.data.catalogue import MAX_RATING as MAX_RATING  # re-exported: the star scale
+from engine.data.catalogue import MIN_RATING as MIN_RATING
 from engine.data.catalogue import CatalogueStats
 
-MIN_RATING = 0.5
-MAX_RATING = 5.0
 MOVIE_COLUMNS = ("movieId", "title", "year", "genres")
 
 
@@ -214,7 +214,7 @@ class Ratings:
     @cached_property
     def stats(self) -> CatalogueStats:
         """Per-film counts, means, priors, genres and years, computed once and shared."""
-        return CatalogueStats(self)
+        return CatalogueStats(self.users, self.items, self.values, self.n_users, self.movies)
 
     @cached_property
     def fingerprint(self) -> str:
