@@ -28,7 +28,7 @@ import itertools
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,7 +36,14 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.ratings import Ratings
-from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
+from engine.models.base import (
+    Capability,
+    Config,
+    Recommender,
+    UserState,
+    as_index_arrays,
+    to_tensor,
+)
 from engine.progress import Progress
 
 Solver = Literal["cg", "cholesky"]
@@ -349,6 +356,7 @@ def objective(
 class ImplicitALS(Recommender):
     name = "als"
     kind = "implicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({"item_vectors", "similar_items"})
     config_class = ALSConfig
     config: ALSConfig
     resumable = True  # fit(..., checkpoint=...): its epochs depend only on the factors

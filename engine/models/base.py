@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from engine.checkpoint import Checkpoint
 
 Kind = Literal["explicit", "implicit"]
+# What a model can show beyond scores, declared on its class so callers never probe methods:
+# film embeddings (factor maps), film biases (loved/hated), film neighbours, expected stars.
+Capability = Literal["item_vectors", "item_bias", "similar_items", "expected_stars"]
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Recommender(ABC):
     name: ClassVar[str]
     kind: ClassVar[Kind]
     config_class: ClassVar[type[Config]] = Config
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # True where ``_fit`` honours ``self._checkpoint`` (resumes from it, saves to it each epoch)
     resumable: ClassVar[bool] = False
     _checkpoint: Checkpoint | None = None  # set by ``fit`` for the duration of one fit

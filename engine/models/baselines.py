@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
+from engine.models.base import (
+    Capability,
+    Config,
+    Recommender,
+    UserState,
+    as_index_arrays,
+    to_tensor,
+)
 from engine.progress import Progress
 
 
@@ -18,6 +25,7 @@ class Popularity(Recommender):
 
     name = "popularity"
     kind = "implicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         self._counts = torch.as_tensor(train.item_counts(), dtype=torch.float32, device=self.device)
@@ -59,6 +67,7 @@ class BiasBaseline(Recommender):
 
     name = "baseline"
     kind = "explicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({"item_bias", "expected_stars"})
     config_class = BiasConfig
     config: BiasConfig
 

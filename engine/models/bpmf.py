@@ -19,13 +19,13 @@ seed 100): grid factors ∈ {5, 10, 20}; best 5 (validation RMSE 0.8773; 10: 0.8
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.models.base import UserState, as_index_arrays, to_tensor
+from engine.models.base import Capability, UserState, as_index_arrays, to_tensor
 from engine.models.pmf import PMF, PRECISIONS, PMFConfig, _row_posteriors
 from engine.progress import Progress
 
@@ -44,6 +44,9 @@ class BPMF(PMF):
 
     name = "bpmf"
     kind = "explicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"item_vectors", "item_bias", "similar_items", "expected_stars"}
+    )
     config_class = BPMFConfig
     config: BPMFConfig
     resumable = False  # the chain's draws come from running generators (pmf's resume is off)

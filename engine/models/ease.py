@@ -14,13 +14,20 @@ seed 100): grid l2 ∈ {100, 200, 400, 800}, min_count ∈ {2, 3}; best l2=400, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import Ratings
-from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
+from engine.models.base import (
+    Capability,
+    Config,
+    Recommender,
+    UserState,
+    as_index_arrays,
+    to_tensor,
+)
 from engine.progress import Progress
 
 
@@ -36,6 +43,7 @@ class EASE(Recommender):
 
     name = "ease"
     kind = "implicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({"similar_items"})
     config_class = EASEConfig
     config: EASEConfig
 

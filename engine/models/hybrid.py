@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.data.splits import validation_split
-from engine.models.base import Config, Recommender, UserState, as_index_arrays
+from engine.models.base import Capability, Config, Recommender, UserState, as_index_arrays
 from engine.progress import Progress, stage_progress
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
@@ -60,6 +60,9 @@ def combine(log_watch: torch.Tensor, stars: torch.Tensor, beta: float) -> torch.
 class Hybrid(Recommender):
     name = "hybrid"
     kind = "implicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"item_vectors", "item_bias", "similar_items", "expected_stars"}
+    )
     config_class = HybridConfig
     config: HybridConfig
 

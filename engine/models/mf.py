@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import Ratings
 from engine.models.base import (
+    Capability,
     Config,
     Recommender,
     UserState,
@@ -66,6 +67,9 @@ class MFConfig(Config):
 class MatrixFactorization(Recommender):
     name = "mf"
     kind = "explicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"item_vectors", "item_bias", "similar_items", "expected_stars"}
+    )
     config_class = MFConfig
     config: MFConfig
     resumable = True

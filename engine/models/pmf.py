@@ -45,13 +45,20 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
+from engine.models.base import (
+    Capability,
+    Config,
+    Recommender,
+    UserState,
+    as_index_arrays,
+    to_tensor,
+)
 from engine.progress import Progress
 
 PRECISIONS = ("tau", "lambda_p", "lambda_q", "lambda_bu", "lambda_bi")
@@ -163,6 +170,9 @@ class PMF(Recommender):
 
     name = "pmf"
     kind = "explicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"item_vectors", "item_bias", "similar_items", "expected_stars"}
+    )
     config_class = PMFConfig
     config: PMFConfig
     resumable = True

@@ -26,14 +26,21 @@ search, ``python -m engine.tuning ranking-mlp``, was not run yet).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from engine.data.ratings import Ratings
-from engine.models.base import Config, Recommender, UserState, as_index_arrays, to_tensor
+from engine.models.base import (
+    Capability,
+    Config,
+    Recommender,
+    UserState,
+    as_index_arrays,
+    to_tensor,
+)
 from engine.progress import Progress
 
 
@@ -99,6 +106,9 @@ class BilinearRanking(Recommender):
 
     name = "ranking"
     kind = "implicit"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"item_vectors", "item_bias", "similar_items"}
+    )
     config_class = RankingConfig
     config: RankingConfig
     module_class: type[_Bilinear] = _Bilinear
