@@ -544,16 +544,15 @@ def similar_members(model_name: str, room_code: str | None) -> pd.DataFrame:
 def _ego_graph(
     token: tuple, center: int, radius: int, neighbours: int, min_ratings: int, _model, _cat
 ):
-    from engine.insights import ego_graph_html, similarity_graph
+    from engine.insights import similarity_graph
 
-    graph = similarity_graph(_model, _cat, center, radius, neighbours, min_ratings)
-    return graph, ego_graph_html(graph, _cat)
+    return similarity_graph(_model, _cat, center, radius, neighbours, min_ratings)
 
 
 def ego_graph(
     model_name: str, center: int, radius: int = 2, neighbours: int = 5, min_ratings: int = 0
 ):
-    """(networkx graph, self-contained pyvis HTML) of the films around ``center``."""
+    """The networkx graph of the films around ``center`` (``engine.insights.similarity_graph``)."""
     model, _ = get_model(model_name)
     return _ego_graph(
         _model_token(model_name),

@@ -2,8 +2,7 @@
 
 Everything here reads a fitted model (``item_vectors``, ``item_bias``, ``similar_items``,
 ``fold_in`` states) and the catalogue it was trained on, and returns plain frames, arrays or a
-networkx graph; ``ego_graph_html`` renders a graph as a self-contained pyvis page that works offline.
-No Streamlit here: the app's pages draw these.
+networkx graph. Nothing here draws: colours, HTML and charts are the app's (``app/widgets``).
 
 Choices worth knowing:
 
@@ -24,9 +23,7 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,71 +35,36 @@ import torch
 from engine.data.ratings import Ratings
 from engine.models.base import Recommender, UserState
 
-#: MovieLens tags that are formats rather than genres; a film is coloured by them only as a last resort.
+#: MovieLens tags that are formats rather than genres; a film's main genre is one only as a last resort.
 _NOT_GENRES = frozenset({"IMAX"})
+#: The main genre of a film that lists none.
 NO_GENRE = "(no genre)"
-
-#: One colour per MovieLens genre (colour-blind-friendly where possible); others get a fallback.
-GENRE_COLOURS: dict[str, str] = {
-    "Action": "#d62728",
-    "Adventure": "#ff7f0e",
-    "Animation": "#f7b6d2",
-    "Children": "#bcbd22",
-    "Comedy": "#ffbb33",
-    "Crime": "#7f7f7f",
-    "Documentary": "#17becf",
-    "Drama": "#1f77b4",
-    "Fantasy": "#9467bd",
-    "Film-Noir": "#393b79",
-    "Horror": "#8c564b",
-    "IMAX": "#aec7e8",
-    "Musical": "#e377c2",
-    "Mystery": "#637939",
-    "Romance": "#ff9896",
-    "Sci-Fi": "#2ca02c",
-    "Thriller": "#843c39",
-    "War": "#8c6d31",
-    "Western": "#c49c94",
-    NO_GENRE: "#c7c7c7",
-}
-_FALLBACK_COLOURS = ("#5254a3", "#6b6ecf", "#9c9ede", "#8ca252", "#b5cf6b", "#bd9e39", "#e7ba52")
 
 
 class InsightUnavailable(ValueError):
     """The model cannot give this view (e.g. it has no film vectors or no biases); says which."""
 
 
-def genre_colour(genre: str) -> str:
-    """A stable colour for a genre name (unknown genres hash into a small fallback palette)."""
-    if genre in GENRE_COLOURS:
-        return GENRE_COLOURS[genre]
-    return _FALLBACK_COLOURS[sum(map(ord, genre)) % len(_FALLBACK_COLOURS)]
-
-
 def main_genres(catalogue: Ratings) -> np.ndarray:
-    """One genre per film for colouring: its *rarest* genre in the catalogue.
+    """One genre per film, for colouring and grouping: its *rarest* genre in the catalogue.
 
     MovieLens lists genres alphabetically, so the first one is nearly always Action or Adventure;
     the rarest one is the most telling ("Animation" for Toy Story rather than "Adventure").
+    Genres come from ``catalogue.stats`` (the one parser); a film without any gets ``NO_GENRE``.
     """
-    lists = catalogue.movies["genres"].fillna("").astype(str).str.split("|")
-    counts: dict[str, int] = {}
-    for genres in lists:
-        for g in genres:
-            if g:
-                counts[g] = counts.get(g, 0) + 1
+    stats = catalogue.stats
+    counts = {g: int(stats.genre_mask(g).sum()) for g in stats.genres}
 
     def pick(genres: list[str]) -> str:
-        real = [g for g in genres if g and g not in _NOT_GENRES] or [g for g in genres if g]
+        real = [g for g in genres if g not in _NOT_GENRES] or genres
         return min(real, key=lambda g: (counts[g], g)) if real else NO_GENRE
 
-    return np.array([pick(g) for g in lists], dtype=object)
+    return np.array([pick(g) for g in stats.genre_lists], dtype=object)
 
 
 def _film_frame(catalogue: Ratings, items: np.ndarray) -> pd.DataFrame:
     movies = catalogue.movies
-    counts = catalogue.item_counts()
-    means = catalogue.item_means()
+    counts, means = catalogue.stats.counts, catalogue.stats.means
     return pd.DataFrame(
         {
             "item": items.astype(np.int64),
@@ -188,7 +150,9 @@ def factor_map(
 
     Returns ``(films, members, explained)``: ``films`` has the catalogue columns plus ``x``, ``y``
     (one row per film with at least ``max(min_ratings, 1)`` ratings); ``members`` has ``member``,
-    ``n_ratings``, ``x``, ``y`` (members without a vector, e.g. under kNN, are left out);
+    ``n_ratings``, ``x``, ``y`` for each member the map can place: a state without a vector of
+    the films' size has no direction on the map and is left out, so a caller compares the names
+    to say who is missing;
     ``explained`` is the share of variance of *every* axis, strongest first, so
     ``explained[list(components)]`` is what the two shown axes carry.
     """
@@ -198,8 +162,7 @@ def factor_map(
     a, b = (int(c) for c in components)
     if a == b or not (0 <= a < d and 0 <= b < d):
         raise ValueError(f"choose two different components between 0 and {d - 1}, not {components}")
-    counts = catalogue.item_counts()
-    shown = np.flatnonzero(counts >= max(int(min_ratings), 1))
+    shown = np.flatnonzero(catalogue.stats.counts >= max(int(min_ratings), 1))
     if len(shown) < 2:
         raise InsightUnavailable(
             f"fewer than two films have at least {max(int(min_ratings), 1)} ratings; lower the minimum"
@@ -240,7 +203,7 @@ def bias_ranking(
     bias = np.asarray(
         bias.detach().cpu().numpy() if isinstance(bias, torch.Tensor) else bias, np.float64
     )
-    eligible = np.flatnonzero(catalogue.item_counts() >= max(int(min_ratings), 1))
+    eligible = np.flatnonzero(catalogue.stats.counts >= max(int(min_ratings), 1))
     frame = _film_frame(catalogue, eligible)
     frame["bias"] = bias[eligible]
     # ties broken by popularity, then item index, so the order is deterministic
@@ -274,7 +237,7 @@ def _neighbours(
 
 
 def _eligible(catalogue: Ratings, min_ratings: int) -> np.ndarray | None:
-    return None if min_ratings <= 0 else catalogue.item_counts() >= int(min_ratings)
+    return None if min_ratings <= 0 else catalogue.stats.counts >= int(min_ratings)
 
 
 def similar_films(
@@ -307,13 +270,13 @@ def member_similarity(
     if n == 0:
         return pd.DataFrame(out, index=names, columns=names)
     states = [members[m] for m in names]
-    vectors = [_member_vector(s) for s in states]
-    if all(v is not None for v in vectors):
+    vectors = [v for v in map(_member_vector, states) if v is not None]
+    if len(vectors) == n:
         matrix = np.stack(vectors)
     else:
         scores = torch.stack([model.score(s) for s in states]).double().numpy()
         if catalogue is not None:
-            mask = catalogue.item_counts() >= max(int(min_ratings), 1)
+            mask = catalogue.stats.counts >= max(int(min_ratings), 1)
             if mask.sum() >= 2:
                 scores = scores[:, mask]
         matrix = scores - scores.mean(axis=1, keepdims=True)
@@ -419,89 +382,3 @@ def similarity_graph(
         if not graph.has_edge(u, v) or graph[u][v]["weight"] < w:
             graph.add_edge(int(u), int(v), weight=float(w))
     return graph
-
-
-_REMOTE_TAG = re.compile(
-    r"<(?:link|script)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//[^>]*>(?:\s*</script>)?",
-    re.IGNORECASE,
-)
-_EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
-_DEAD_COMMENT = re.compile(r"<!--[^>]*node_modules[\s\S]*?-->")
-REMOTE_REFERENCE = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
-
-
-def _node_size(popularity: int, top: int) -> float:
-    return 10.0 + 30.0 * math.sqrt(popularity / top) if top > 0 else 10.0
-
-
-def ego_graph_html(graph: nx.Graph, catalogue: Ratings | None = None, height: str = "600px") -> str:
-    """A self-contained HTML page drawing ``graph`` with pyvis (vis-network inlined, no CDN).
-
-    Node size grows with popularity, colour is the main genre (a legend is appended), the centre
-    is a star. Titles come from a dataset folder the user points at, so they are untrusted: no
-    title ever reaches the page as markup (see the comment in the body, and the tests).
-    ``catalogue`` is accepted for the agreed signature; the graph's node attributes suffice.
-    """
-    from pyvis.network import Network
-
-    if not re.fullmatch(r"\d{2,4}px|\d{1,3}%", str(height)):
-        raise ValueError(f"height must look like '600px' or '80%', not {height!r}")
-    center = graph.graph.get("center")
-    net = Network(
-        height=height, width="100%", directed=False, cdn_resources="in_line", bgcolor="#ffffff"
-    )
-    top = max((d.get("popularity", 0) for _, d in graph.nodes(data=True)), default=0)
-    genres_seen: dict[str, str] = {}
-    nodes = []
-    for node, data in graph.nodes(data=True):
-        genre = str(data.get("genre", NO_GENRE))
-        genres_seen[genre] = genre_colour(genre)
-        label = str(data.get("label", node))
-        tooltip = "\n".join(
-            [
-                label,
-                str(data.get("genres", "")).replace("|", ", ") or NO_GENRE,
-                f"{data.get('popularity', 0)} ratings",
-            ]
-        )
-        nodes.append((int(node), data, genre, label, tooltip))
-    # Labels are drawn on a canvas and tooltips set with innerText, so they stay plain text (an
-    # escaped "&amp;" would show literally); the page source is safe because pyvis writes them with
-    # Jinja's ``tojson``, which escapes < > & '. pyvis switches tooltips to innerHTML when any
-    # title contains "href" - then every tooltip is HTML-escaped, which also displays right there.
-    escape_tooltips = any("href" in t for *_, t in nodes)
-    for node, data, genre, label, tooltip in nodes:
-        net.add_node(
-            node,
-            label=label,
-            title=html.escape(tooltip) if escape_tooltips else tooltip,
-            color=genre_colour(genre),
-            size=_node_size(int(data.get("popularity", 0)), top),
-            shape="star" if node == center else "dot",
-            borderWidth=3 if node == center else 1,
-        )
-    for u, v, w in graph.edges(data="weight", default=0.0):
-        net.add_edge(int(u), int(v), value=max(float(w), 0.0), title=f"similarity {float(w):.2f}")
-    net.set_options(
-        '{"physics": {"solver": "forceAtlas2Based", "stabilization": {"iterations": 150}},'
-        ' "nodes": {"font": {"size": 14}}, "edges": {"color": {"inherit": "from"},'
-        ' "smooth": false, "scaling": {"min": 1, "max": 6}},'
-        ' "interaction": {"hover": true, "tooltipDelay": 120}}'
-    )
-    page = net.generate_html(name="ego_graph.html")
-    page = _REMOTE_TAG.sub("", page)  # pyvis 0.3.2 always links bootstrap from a CDN
-    page = _DEAD_COMMENT.sub("", _EMPTY_HEADING.sub("", page))
-    legend = "".join(
-        f'<span style="display:inline-block;margin:2px 10px 2px 0">'
-        f'<span style="display:inline-block;width:12px;height:12px;border-radius:6px;'
-        f'background:{colour};margin-right:4px;vertical-align:middle"></span>'
-        f"{html.escape(genre)}</span>"
-        for genre, colour in sorted(genres_seen.items())
-    )
-    legend_div = (
-        f'<div id="legend" style="clear:both;font:13px sans-serif;padding:4px">{legend}</div>'
-    )
-    page = page.replace("</body>", f"{legend_div}\n</body>", 1)
-    if REMOTE_REFERENCE.search(page):  # a guard for future pyvis templates
-        raise RuntimeError("the ego graph page still references a remote resource")
-    return page

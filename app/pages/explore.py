@@ -39,7 +39,7 @@ def pick_film(key: str, label: str, min_ratings: int = 1) -> int:
     """A searchable film picker over the catalogue, most rated first; returns an item index."""
     items = services.popular_items(min_ratings) or services.popular_items()
     labels = services.get_catalogue().labels
-    return st.selectbox(label, items, format_func=lambda i: labels[i], key=key)
+    return st.selectbox(label, items, format_func=lambda i: str(labels[i]), key=key)
 
 
 def factor_map_view(model_name: str, room_code: str | None) -> None:
@@ -124,7 +124,7 @@ def graph_view(model_name: str) -> None:
     neighbours = c3.slider("Neighbours per film", 2, 10, 5, key="mn_graph_k")
     min_ratings = c4.slider("Min. ratings", 0, 200, 20, step=5, key="mn_graph_min")
     try:
-        graph, page = services.ego_graph(model_name, center, radius, neighbours, min_ratings)
+        graph = services.ego_graph(model_name, center, radius, neighbours, min_ratings)
     except InsightUnavailable as exc:
         st.info(str(exc))
         return
@@ -134,7 +134,7 @@ def graph_view(model_name: str) -> None:
         "films. Size = how many people rated it, colour = its most distinctive genre. Drag to "
         "explore, hover for details."
     )
-    show_ego_graph(page)
+    show_ego_graph(graph)
     with st.expander("The films in this graph"):
         st.dataframe(
             neighbourhood_table(graph), hide_index=True, width="stretch", key="mn_graph_table"

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from app.widgets.palette import genre_colour
 from app.widgets.text import h
-from engine.insights import genre_colour
 
 HOVER = (
     "<b>%{customdata[0]}</b> (%{customdata[1]})<br>%{customdata[2]}<br>"
@@ -21,7 +21,7 @@ HOVER = (
 )
 
 
-def axis_title(component: int, explained: Sequence[float]) -> str:
+def axis_title(component: int, explained: Sequence[float] | np.ndarray) -> str:
     share = float(explained[component]) if component < len(explained) else float("nan")
     return f"PC{component + 1} ({share:.0%} of variance)"
 
@@ -44,7 +44,7 @@ def _customdata(films: pd.DataFrame) -> np.ndarray:
 def factor_map_figure(
     films: pd.DataFrame,
     members: pd.DataFrame,
-    explained: Sequence[float],
+    explained: Sequence[float] | np.ndarray,
     components: tuple[int, int] = (0, 1),
     colour_by: str = "genre",
 ) -> go.Figure:
@@ -52,7 +52,7 @@ def factor_map_figure(
     fig = go.Figure()
     data = _customdata(films)
     if colour_by == "year":
-        year = pd.to_numeric(films["year"], errors="coerce").astype(float).to_numpy()
+        year = films["year"].to_numpy(dtype=np.float64, na_value=np.nan)
         known = ~np.isnan(year)
         fig.add_trace(
             go.Scattergl(

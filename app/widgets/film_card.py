@@ -6,8 +6,10 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from app.widgets.poster import genre_colour, genre_list, poster_data_uri
+from app.widgets.palette import genre_colour
+from app.widgets.poster import poster_data_uri
 from app.widgets.text import h
+from engine.data.catalogue import parse_genres
 
 
 def _year(value: object) -> str:
@@ -20,7 +22,7 @@ def film_card_html(film: Mapping, reason: str | None = None, extra_html: str = "
     ``extra_html`` must already be safe (e.g. from ``member_bars_html``)."""
     title = str(film.get("title", ""))
     year = _year(film.get("year"))
-    genres = genre_list(film.get("genres"))
+    genres = parse_genres(film.get("genres"))
     chips = "".join(
         f'<span class="mn-genre" style="background:{genre_colour(g)}">{h(g)}</span>' for g in genres
     )
