@@ -354,7 +354,7 @@ def run(
                 f.result(timeout=cfg.time_limit + 120)
         wall = time.perf_counter() - started
         checks = verify(store, out)
-        backend = store._url.get_backend_name()
+        backend = store.backend
         store.dispose()
 
     summary = timings.summary()

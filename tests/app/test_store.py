@@ -333,7 +333,7 @@ def test_everything_survives_a_new_store_on_the_same_file(db, store, room):
 
 def test_sqlite_uses_wal_and_a_busy_timeout(store, db):
     store.create_room("x")
-    with store._engine.connect() as conn:
+    with store._db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
 

@@ -1,0 +1,410 @@
+"""The store: rooms, members, answers and watched films (the repository the pages use).
+
+The store keeps MovieLens **movieId**s (stable across retrains), never model item indices. A
+member's token is the only authority over that member's answers: every write takes the token,
+never a member id. All SQL is built with SQLAlchemy Core, so every value is a bound parameter;
+connections, transactions and SQLite's needs live in ``app.store._sqlite``.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.exc import IntegrityError
+
+from app.store._sqlite import Database, default_url
+from app.store.errors import MemberNotFound, NameTaken, RoomNotFound, StoreError, UnknownMovie
+from app.store.schema import (
+    AnswerCount,
+    Member,
+    Room,
+    UTCDateTime,
+    answers,
+    members,
+    rooms,
+    watched,
+)
+from app.store.validate import (
+    MAX_KEY_LEN,
+    ROOM_NAME_MAX,
+    check_movie_id,
+    check_rating,
+    clean_name,
+    name_key,
+    parse_room_code,
+    short,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CODE_BYTES = 18  # 144 bits -> 24 URL-safe characters
+TOKEN_BYTES = 24  # 192 bits -> 32 URL-safe characters
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    """The primary key a single-row INSERT created."""
+    key = result.inserted_primary_key
+    if key is None:  # only for multi-row or executemany inserts, which the store never does
+        raise StoreError("The database did not report the new row's id; please try again.")
+    return int(key[0])
+
+
+class Store:
+    """The app's persistence. Thread-safe; create one per process and share it.
+
+    ``movie_ids``: the catalogue's movieIds (a collection, or a predicate) so that answers for
+    films that do not exist are refused with UnknownMovie; ``None`` only checks the id's form.
+    ``busy_timeout``: seconds a SQLite writer waits for another before DatabaseLocked.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        movie_ids: Collection[int] | Callable[[int], bool] | None = None,
+        busy_timeout: float = 30.0,
+    ) -> None:
+        self.url = url or default_url()
+        self._known: Callable[[int], bool] | None
+        if movie_ids is None or callable(movie_ids):
+            self._known = movie_ids
+        else:
+            ids = frozenset(int(m) for m in movie_ids)
+            self._known = ids.__contains__
+        # token -> member id for set_rating: tokens never change owner and members are never
+        # deleted; a stale entry (file recreated) is caught by the foreign key and dropped.
+        self._member_ids: dict[str, int] = {}
+        self._db = Database(self.url, busy_timeout, on_recreate=self._member_ids.clear)
+        self._conn = self._db.connect
+
+    @property
+    def backend(self) -> str:
+        """The database's kind: "sqlite", "postgresql", ..."""
+        return self._db.backend
+
+    @property
+    def busy_timeout(self) -> float:
+        return self._db.busy_timeout
+
+    def dispose(self) -> None:
+        """Close pooled connections (e.g. before deleting the file in tests)."""
+        self._db.dispose()
+
+    # ---------------------------------------------------------------- lookups
+
+    @staticmethod
+    def _room_from(row: Any) -> Room:
+        return Room(row.id, row.code, row.name, row.created_at, row.dataset)
+
+    def _room_row(self, conn: Connection, code: object) -> Any:
+        key = parse_room_code(code)
+        row = None
+        if 0 < len(key) <= MAX_KEY_LEN:
+            row = conn.execute(select(rooms).where(rooms.c.code == key)).first()
+        if row is None:
+            shown = f" '{short(key)}'" if key else ""
+            raise RoomNotFound(
+                f"There is no room with the code{shown}. Check the link or code for typos, "
+                "or ask the host to share the room link again."
+            )
+        return row
+
+    def _member_row(self, conn: Connection, token: object) -> Any:
+        row = None
+        if isinstance(token, str) and 0 < len(token.strip()) <= MAX_KEY_LEN:
+            row = conn.execute(
+                select(members, rooms.c.code.label("room_code"))
+                .join(rooms, rooms.c.id == members.c.room_id)
+                .where(members.c.token == token.strip())
+            ).first()
+        if row is None:
+            raise MemberNotFound(
+                "This member link is not valid (it may be incomplete or from a deleted room). "
+                "Open the room link and add yourself again, or ask for your own link."
+            )
+        return row
+
+    @staticmethod
+    def _member_from(row: Any) -> Member:
+        return Member(row.id, row.room_id, row.name, row.token, row.room_code)
+
+    # ---------------------------------------------------------------- rooms
+
+    def create_room(self, name: str, dataset: str = "embedded") -> Room:
+        """A new room with an unguessable code (secrets, 144 bits)."""
+        name = clean_name(name, max_len=ROOM_NAME_MAX, what="room name")
+        now = datetime.now(UTC)
+        for _ in range(3):  # a code collision at 144 bits is practically impossible; still safe
+            code = secrets.token_urlsafe(CODE_BYTES)
+            try:
+                with self._conn(write=True) as conn:
+                    rid = _new_id(
+                        conn.execute(
+                            insert(rooms).values(
+                                code=code, name=name, dataset=dataset, created_at=now
+                            )
+                        )
+                    )
+                return Room(rid, code, name, now, dataset)
+            except IntegrityError:
+                continue
+        raise StoreError("Could not create a room; please try again.")
+
+    def room(self, code: str) -> Room:
+        """The room with this code (or a pasted room link); RoomNotFound otherwise."""
+        with self._conn() as conn:
+            return self._room_from(self._room_row(conn, code))
+
+    # ---------------------------------------------------------------- members
+
+    def add_member(self, room_code: str, name: str) -> Member:
+        """A new member with a secret token; names are unique per room, ignoring case."""
+        name = clean_name(name)
+        key = name_key(name)
+        now = datetime.now(UTC)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        try:
+            with self._conn(write=True) as conn:
+                room = self._room_row(conn, room_code)
+                taken = conn.execute(
+                    select(members.c.name).where(
+                        members.c.room_id == room.id, members.c.name_key == key
+                    )
+                ).first()
+                if taken is not None:
+                    raise NameTaken(
+                        f"Someone in this room is already called '{taken.name}'. If that is "
+                        "you, open your own member link; otherwise pick another name."
+                    )
+                mid = _new_id(
+                    conn.execute(
+                        insert(members).values(
+                            room_id=room.id, name=name, name_key=key, token=token, created_at=now
+                        )
+                    )
+                )
+        except IntegrityError:  # lost a race with another join under the same name
+            raise NameTaken(
+                f"Someone in this room just took the name '{name}'; please pick another."
+            ) from None
+        return Member(mid, room.id, name, token, room.code)
+
+    def member(self, token: str) -> Member:
+        """The member this token belongs to (with its room code); MemberNotFound otherwise."""
+        with self._conn() as conn:
+            return self._member_from(self._member_row(conn, token))
+
+    def member_in_room(self, room_code: str, token: str) -> Member:
+        """The member for this token, only if it belongs to this room.
+
+        A link that mixes one room's code with another room's member token is refused, so a
+        token cannot be used to act in a room it was not issued for.
+        """
+        with self._conn() as conn:
+            room = self._room_row(conn, room_code)
+            row = self._member_row(conn, token)
+        if row.room_id != room.id:
+            raise MemberNotFound(
+                "This member link belongs to a different room. Open your own link for this "
+                "room, or add yourself to it."
+            )
+        return self._member_from(row)
+
+    def members(self, room_code: str) -> list[Member]:
+        """The room's members in the order they joined."""
+        with self._conn() as conn:
+            room = self._room_row(conn, room_code)
+            rows = conn.execute(
+                select(members, rooms.c.code.label("room_code"))
+                .join(rooms, rooms.c.id == members.c.room_id)
+                .where(members.c.room_id == room.id)
+                .order_by(members.c.id)
+            ).all()
+        return [self._member_from(r) for r in rows]
+
+    # ---------------------------------------------------------------- answers
+
+    def _check_movie(self, movie_id: object) -> int:
+        mid = check_movie_id(movie_id)
+        if self._known is not None and not self._known(mid):
+            raise UnknownMovie(
+                f"There is no film with movieId {mid} in this catalogue; pick a film from the list "
+                "or the search box."
+            )
+        return mid
+
+    def set_rating(self, token: str, movie_id: int, rating: float | None) -> None:
+        """Save (or replace) one answer; ``None`` means "haven't seen it"."""
+        value = check_rating(rating)
+        mid = self._check_movie(movie_id)
+        now = datetime.now(UTC)
+        for attempt in range(3):
+            try:
+                with self._conn(write=True) as conn:
+                    # Read the cache only inside _conn: it has just dropped it if the file changed.
+                    member_id = self._member_ids.get(token) if isinstance(token, str) else None
+                    if member_id is None:
+                        member_id = self._member_row(conn, token).id
+                    self._upsert_answer(conn, member_id, mid, value, now)
+                if len(self._member_ids) < 100_000:
+                    self._member_ids[token] = member_id
+                return
+            except IntegrityError:
+                # A cached member that no longer exists (foreign key), or the generic
+                # update-then-insert path lost a race: look the token up again and retry.
+                self._member_ids.pop(token, None)
+                if attempt == 2:
+                    raise StoreError("Could not save the answer; please try again.") from None
+
+    @staticmethod
+    def _upsert_answer(
+        conn: Connection, member_id: int, movie_id: int, rating: float | None, now: datetime
+    ) -> None:
+        values = {"member_id": member_id, "movie_id": movie_id, "rating": rating, "updated_at": now}
+        dialect = conn.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            stmt = dialect_insert(answers).values(**values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[answers.c.member_id, answers.c.movie_id],
+                set_={"rating": stmt.excluded.rating, "updated_at": stmt.excluded.updated_at},
+            )
+            conn.execute(stmt)
+            return
+        done = conn.execute(
+            update(answers)
+            .where(answers.c.member_id == member_id, answers.c.movie_id == movie_id)
+            .values(rating=rating, updated_at=now)
+        )
+        if done.rowcount == 0:
+            conn.execute(insert(answers).values(**values))
+
+    def clear_rating(self, token: str, movie_id: int) -> None:
+        """Forget one answer (neither rated nor "haven't seen" any more)."""
+        mid = check_movie_id(movie_id)
+        with self._conn(write=True) as conn:
+            member = self._member_row(conn, token)
+            conn.execute(
+                delete(answers).where(answers.c.member_id == member.id, answers.c.movie_id == mid)
+            )
+
+    def answers(self, token: str) -> dict[int, float | None]:
+        """One member's answers: movieId -> stars, or None for "haven't seen it"."""
+        with self._conn() as conn:
+            member = self._member_row(conn, token)
+            rows = conn.execute(
+                select(answers.c.movie_id, answers.c.rating)
+                .where(answers.c.member_id == member.id)
+                .order_by(answers.c.movie_id)
+            ).all()
+        return {int(r.movie_id): (None if r.rating is None else float(r.rating)) for r in rows}
+
+    def room_answers(self, room_code: str) -> pd.DataFrame:
+        """Every answer in the room: member_id, member, movie_id, rating (NaN = unseen), updated_at."""
+        import pandas as pd
+
+        with self._conn() as conn:
+            room = self._room_row(conn, room_code)
+            rows = conn.execute(
+                select(
+                    members.c.id.label("member_id"),
+                    members.c.name.label("member"),
+                    answers.c.movie_id,
+                    answers.c.rating,
+                    answers.c.updated_at,
+                )
+                .join(answers, answers.c.member_id == members.c.id)
+                .where(members.c.room_id == room.id)
+                .order_by(members.c.id, answers.c.movie_id)
+            ).all()
+        frame = pd.DataFrame(
+            {
+                "member_id": pd.Series([r.member_id for r in rows], dtype="int64"),
+                "member": pd.Series([r.member for r in rows], dtype="object"),
+                "movie_id": pd.Series([r.movie_id for r in rows], dtype="int64"),
+                "rating": pd.Series(
+                    [math.nan if r.rating is None else r.rating for r in rows], dtype="float64"
+                ),
+                "updated_at": pd.to_datetime(pd.Series([r.updated_at for r in rows]), utc=True),
+            }
+        )
+        return frame
+
+    def answer_counts(self, room_code: str) -> dict[str, AnswerCount]:
+        """Member name -> (star ratings, "haven't seen" answers); members with none included."""
+        with self._conn() as conn:
+            room = self._room_row(conn, room_code)
+            rows = conn.execute(
+                select(
+                    members.c.name,
+                    func.count(answers.c.rating).label("rated"),  # COUNT(col) skips NULLs
+                    func.count(answers.c.id).label("answered"),
+                )
+                .select_from(members.outerjoin(answers, answers.c.member_id == members.c.id))
+                .where(members.c.room_id == room.id)
+                .group_by(members.c.id, members.c.name)
+                .order_by(members.c.id)
+            ).all()
+        return {r.name: AnswerCount(int(r.rated), int(r.answered - r.rated)) for r in rows}
+
+    def rating_counts(self, room_code: str) -> dict[str, int]:
+        """Member name -> number of star ratings ("haven't seen" answers not counted)."""
+        return {name: c.rated for name, c in self.answer_counts(room_code).items()}
+
+    def last_change(self, room_code: str) -> datetime | None:
+        """When any answer in the room last changed (cheap poll for a live host view)."""
+        with self._conn() as conn:
+            room = self._room_row(conn, room_code)
+            value = conn.execute(
+                select(func.max(answers.c.updated_at))
+                .select_from(answers.join(members, answers.c.member_id == members.c.id))
+                .where(members.c.room_id == room.id)
+            ).scalar()
+        return UTCDateTime().process_result_value(value, None)
+
+    # ---------------------------------------------------------------- watched
+
+    def mark_watched(self, room_code: str, movie_id: int) -> None:
+        """Record that the room watched a film (idempotent); it leaves future picks."""
+        mid = self._check_movie(movie_id)
+        now = datetime.now(UTC)
+        try:
+            with self._conn(write=True) as conn:
+                room = self._room_row(conn, room_code)
+                exists = conn.execute(
+                    select(watched.c.id).where(
+                        watched.c.room_id == room.id, watched.c.movie_id == mid
+                    )
+                ).first()
+                if exists is None:
+                    conn.execute(
+                        insert(watched).values(room_id=room.id, movie_id=mid, watched_at=now)
+                    )
+        except IntegrityError:  # marked at the same moment by someone else: already done
+            return
+
+    def unmark_watched(self, room_code: str, movie_id: int) -> None:
+        mid = check_movie_id(movie_id)
+        with self._conn(write=True) as conn:
+            room = self._room_row(conn, room_code)
+            conn.execute(
+                delete(watched).where(watched.c.room_id == room.id, watched.c.movie_id == mid)
+            )
+
+    def watched(self, room_code: str) -> set[int]:
+        with self._conn() as conn:
+            room = self._room_row(conn, room_code)
+            rows = conn.execute(
+                select(watched.c.movie_id).where(watched.c.room_id == room.id)
+            ).all()
+        return {int(r.movie_id) for r in rows}
