@@ -17,7 +17,7 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="Movie Night", page_icon="🎬", layout="wide")
 
-from app import state  # noqa: E402
+from app import services, state  # noqa: E402
 
 PAGES = [
     ("app/pages/room.py", "Room", ":material/group:"),
@@ -32,12 +32,24 @@ def _css() -> str:
     return (ROOT / "assets" / "style.css").read_text(encoding="utf-8")
 
 
+@st.cache_resource(show_spinner=False)
+def _serving_process() -> bool:
+    """Once per server process, before any page: torch's threads for serving (see
+    ``services.SERVING_THREADS``)."""
+    services.use_serving_threads()
+    return True
+
+
+_serving_process()
 st.html(f"<style>{_css()}</style>")
 state.sync()
 state.keep_settings()
+with st.spinner("Loading the film catalogue…"):
+    services.get_catalogue()
+if note := services.take_dataset_note():  # the Lab's folder went away since it was chosen
+    st.warning(note)
 pages = [
     st.Page(path, title=title, icon=icon, default=i == 0)
     for i, (path, title, icon) in enumerate(PAGES)
-    if (ROOT / path).exists()  # Explore/Lab arrive from another work stream
 ]
 st.navigation(pages).run()

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import services, state
+from app.pages._common import model_ready
 from app.widgets.bias_chart import HATED_COLOUR, LOVED_COLOUR, bias_figure
 from app.widgets.ego_graph import neighbourhood_table, show_ego_graph
 from app.widgets.factor_map import factor_map_figure
@@ -63,12 +64,13 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
         st.warning("Pick two different axes.")
         return
     try:
-        films, members, explained = services.factor_map(
+        found = services.factor_map(
             model_name, (a, b), min_ratings=min_ratings, room_code=room_code
         )
     except InsightUnavailable as exc:
         st.info(str(exc))
         return
+    films, members, explained = found.films, found.members, found.explained
     st.plotly_chart(
         factor_map_figure(films, members, explained, (a, b), colour),
         key="mn_factor_map",
@@ -81,7 +83,13 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
         "further out in that direction are ones the model expects them to enjoy more; a member "
         "who has rated nothing sits in the middle."
     )
-    if room_code and members.empty:
+    if found.unplaced:
+        st.caption(
+            f"Not on the map: {md(', '.join(found.unplaced))}. The {md(model_name)} model gives "
+            "them no taste vector to place, so their picks still count but this map cannot "
+            "show them."
+        )
+    elif room_code and members.empty:
         st.caption("No room members to show yet.")
 
 
@@ -208,10 +216,7 @@ def explore_page() -> None:
         key="mn_explore_view",
         label_visibility="collapsed",
     )
-    try:
-        services.get_model(model_name)
-    except services.ModelUnavailable as exc:
-        st.error(str(exc))
+    if not model_ready(model_name):
         return
     if view == "bias":
         bias_view(model_name)

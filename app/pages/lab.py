@@ -27,7 +27,8 @@ PRECISION_NAMES = {
 def _use_folder() -> None:
     path = st.session_state.get("mn_lab_path", "")
     try:
-        catalogue = services.set_dataset_path(path)
+        with st.spinner("Reading the MovieLens folder…"):
+            catalogue = services.set_dataset_path(path)
     except DatasetError as exc:
         st.session_state["mn_lab_flash"] = ("error", f"That folder cannot be used: {exc}")
         return

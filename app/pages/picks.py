@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import services, state
+from app.pages._common import model_ready
 from app.store import StoreError
 from app.widgets.film_card import film_card
 from app.widgets.member_bars import member_bars_html
@@ -78,12 +79,10 @@ def controls() -> dict:
 
 
 def picks_table(picks: pd.DataFrame) -> pd.DataFrame:
-    preds = [c for c in picks.columns if c.startswith(PRED)]
-    table = picks[["rank", "label", "group_score", *preds]].copy()
-    return table.rename(
-        columns={"label": "Film", "group_score": "Group score", "rank": "#"}
-        | {c: c[len(PRED) :] for c in preds}
-    )
+    preds = [str(c) for c in picks.columns if str(c).startswith(PRED)]
+    table = pd.DataFrame(picks[["rank", "label", "group_score", *preds]])
+    table.columns = ["#", "Film", "Group score", *(c[len(PRED) :] for c in preds)]
+    return table
 
 
 def pick_cards(code: str, picks: pd.DataFrame) -> None:
@@ -159,11 +158,9 @@ def picks_page() -> None:
             )
 
     options = controls()
-    try:
-        picks = services.group_picks(room.code, k=TOP_K, **options)
-    except services.ModelUnavailable as exc:
-        st.error(str(exc))
+    if not model_ready(options["model_name"]):
         return
+    picks = services.group_picks(room.code, k=TOP_K, **options)
     if picks.empty:
         st.warning(
             "No films match these filters. Widen the decades, lower the minimum "

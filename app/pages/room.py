@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import services, state
+from app.pages._common import model_ready
 from app.store import StoreError, parse_room_code
 from app.widgets.film_card import film_card
 from app.widgets.rating_row import rating_row
@@ -152,10 +153,7 @@ def rating_section(token: str) -> None:
     store = services.get_store()
     answers = store.answers(token)
     model_name = st.session_state.get("mn_model")
-    try:
-        services.get_model(model_name)
-    except services.ModelUnavailable as exc:
-        st.error(str(exc))
+    if not model_ready(model_name):
         return
 
     st.subheader("Rate some films")

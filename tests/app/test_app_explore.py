@@ -217,3 +217,34 @@ def test_twelve_members_and_members_who_rated_nothing():
         show(at, view)
     pairs = frame_with(at, "Alike with")
     assert len(pairs) == 28  # 8 members rated something: 8·7/2 pairs
+
+
+def test_members_the_model_cannot_place_are_named():
+    """A fold-in state without a vector (as a model without user factors gives) has no place on
+    the map: the page says who is missing instead of dropping them silently."""
+    import dataclasses
+
+    from app import services
+    from engine.models.mf import MatrixFactorization
+
+    (bobs_film,) = services.items_of([527])  # only Bob rated it
+    fold_in = MatrixFactorization.fold_in
+
+    def without_vector_for_bob(self, items, values):
+        state = fold_in(self, items, values)
+        return dataclasses.replace(state, vector=None) if bobs_film in items else state
+
+    code, _ = seed_room("Half map", {"Ann": ANN, "Bob": BOB, "Cy": {}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MatrixFactorization, "fold_in", without_vector_for_bob)
+        at = open_app(room=code, page="explore")
+    (members,) = traces(figure(at), "room members")
+    assert members["text"] == ["Ann", "Cy"]
+    captions = [c.value for c in at.caption if c.value.startswith("Not on the map")]
+    assert captions == [
+        "Not on the map: Bob. The mf model gives them no taste vector to place, so their "
+        "picks still count but this map cannot show them."
+    ]
+    at = open_app(room=code, page="explore")
+    assert traces(figure(at), "room members")[0]["text"] == ["Ann", "Bob", "Cy"]
+    assert "Not on the map" not in all_messages(at)

@@ -169,3 +169,18 @@ def test_another_folder_drives_the_other_pages_for_this_session(tiny_folder):
     at.button(key="mn_lab_embedded").click().run()
     assert_ok(at)
     assert metrics(at)["Films"] != "12" and "embedded" in all_messages(at)
+
+
+def test_a_folder_that_goes_away_is_dropped_with_a_warning(tiny_folder):
+    at = open_app(page="lab")
+    at.text_input(key="mn_lab_path").input(str(tiny_folder))
+    at.button(key=SUBMIT).click().run()
+    assert metrics(at)["Films"] == "12"
+    tiny_folder.rename(tiny_folder.with_name("ml-moved"))
+    at.run()
+    assert_ok(at)
+    (warning,) = at.warning
+    assert warning.value.startswith("Back to the embedded films:") and "ml-tiny" in warning.value
+    assert metrics(at)["Films"] != "12"
+    at.run()  # said once, not on every run
+    assert not at.warning and metrics(at)["Films"] != "12"

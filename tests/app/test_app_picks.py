@@ -190,3 +190,15 @@ def test_settings_survive_a_visit_to_another_page():
     assert at.multiselect(key="mn_genres").value == ["Comedy"]
     assert at.slider(key="mn_min_ratings").value == 25
     assert picks_frame(at)["Film"].tolist() == before
+
+
+def test_a_model_trained_on_first_use_says_so_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(tmp_path / "data"))  # no saved models here
+    code, _ = seed_room("First use", {"Ann": ANN})
+    at = open_app(room=code, page="picks")
+    assert_ok(at)
+    (toast,) = at.toast
+    assert "no saved baseline model" in toast.value and "trained it" in toast.value
+    assert len(picks_frame(at)) == 10
+    again = open_app(room=code, page="picks")  # another session: the model is shared
+    assert not again.toast and len(picks_frame(again)) == 10

@@ -1,0 +1,135 @@
+"""Rooms as the engine sees them: the shared store, each room's members with their ratings as
+item indices, and the two things the engine does for a room (group picks, films to rate next).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.services.catalogue import get_catalogue, items_of, movie_index
+from app.services.models import get_model
+from app.store import Store, default_url
+from engine.group import Member
+from engine.models.base import Recommender, UserState
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store(url)
+
+
+def get_store() -> Store:
+    """The shared store (SQLite under data/ unless MOVIENIGHT_DB_URL says otherwise)."""
+    return _store(default_url())
+
+
+@dataclass(frozen=True)
+class RoomPeople:
+    """A room's members as the engine sees them, plus their names in join order."""
+
+    names: list[str]
+    members: list[Member]
+
+
+def room_people(room_code: str) -> RoomPeople:
+    """Every member of the room with their star ratings mapped to item indices (unseen answers
+    are not ratings and are left out; members who rated nothing are kept)."""
+    store = get_store()
+    names = [m.name for m in store.members(room_code)]
+    answers = store.room_answers(room_code)
+    rated = answers.loc[answers["rating"].notna()]
+    index = movie_index()
+    people = []
+    for name in names:
+        mine = rated.loc[rated["member"] == name]
+        items = index.get_indexer(mine["movie_id"].to_numpy(np.int64)).astype(np.int64)
+        values = mine["rating"].to_numpy(np.float32)
+        keep = items >= 0
+        people.append(Member(name, items[keep], values[keep]))
+    return RoomPeople(names, people)
+
+
+def member_states(room_code: str | None, model: Recommender) -> dict[str, UserState]:
+    """Each member of the room folded into ``model`` (name -> UserState); {} without a room.
+    Members who rated nothing get the model's prior (an empty state)."""
+    if not room_code:
+        return {}
+    people = room_people(room_code)
+    return {
+        name: model.fold_in(m.items, m.values)
+        for name, m in zip(people.names, people.members, strict=True)
+    }
+
+
+def strategies() -> dict[str, str]:
+    """Group strategy name -> human label, the default first."""
+    from engine.group import DEFAULT_STRATEGY, STRATEGIES
+
+    names = [DEFAULT_STRATEGY, *(n for n in STRATEGIES if n != DEFAULT_STRATEGY)]
+    return {n: STRATEGIES[n].label for n in names}
+
+
+def strategy_description(name: str) -> str:
+    from engine.group import STRATEGIES
+
+    return STRATEGIES[name].description
+
+
+def group_picks(
+    room_code: str,
+    model_name: str | None = None,
+    strategy: str | None = None,
+    k: int = 10,
+    genres: Iterable[str] = (),
+    years: tuple[int, int] | None = None,
+    min_ratings: int = 0,
+) -> pd.DataFrame:
+    """The room's top-k films (engine.group.recommend's frame), skipping films it watched."""
+    from engine.group import DEFAULT_STRATEGY, Filters, recommend
+
+    model, _ = get_model(model_name)
+    people = room_people(room_code)
+    watched = items_of(get_store().watched(room_code))
+    filters = Filters(genres=tuple(genres), years=years, min_ratings=int(min_ratings))
+    return recommend(
+        model,
+        get_catalogue(),
+        people.members,
+        strategy=strategy or DEFAULT_STRATEGY,
+        k=k,
+        exclude=watched.tolist(),
+        filters=filters,
+    )
+
+
+def _split_answers(
+    answers: Mapping[int, float | None], index: pd.Index
+) -> tuple[dict[int, float], set[int]]:
+    """A member's answers as item indices: (stars by item, items they have not seen)."""
+    rated: dict[int, float] = {}
+    unseen: set[int] = set()
+    ids = np.fromiter(answers, dtype=np.int64, count=len(answers))
+    for pos, rating in zip(index.get_indexer(ids).tolist(), answers.values(), strict=True):
+        if pos < 0:  # a film no longer in this catalogue (the session switched datasets)
+            continue
+        if rating is None:
+            unseen.add(pos)
+        else:
+            rated[pos] = float(rating)
+    return rated, unseen
+
+
+def next_films(token: str, n: int = 5, model_name: str | None = None) -> list[int]:
+    """MovieLens ids the member should rate next, chosen by the elicitation engine."""
+    from engine.elicit import next_films as choose
+
+    model, _ = get_model(model_name)
+    cat = get_catalogue()
+    rated, unseen = _split_answers(get_store().answers(token), movie_index())
+    items = choose(model, cat, rated, unseen, n=n)
+    return [int(cat.item_ids[i]) for i in items]
