@@ -1,4 +1,4 @@
-"""App timings: ``python -m app.bench --json``.
+"""App timings (protocol App): ``python -m tools.bench``.
 
 Two figures (DESIGN.md section 4, "App"):
 
@@ -10,7 +10,9 @@ Two figures (DESIGN.md section 4, "App"):
   already cached under data/: imports, catalogue and model loading, and the first page run.
 
 The database is a throwaway SQLite file; models come from (and, first time, are trained into) the
-data dir, so the cold start measures loading, not training. Prints JSON with ``--json``.
+data dir, so the cold start measures loading, not training. The figures go into
+docs/BENCHMARKS.md between ``<!-- BEGIN tools.bench -->`` and ``<!-- END tools.bench -->``
+(``tools.protocol_app``) with the machine and the command; ``--json`` also prints them.
 """
 
 from __future__ import annotations
@@ -19,15 +21,19 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"
+DOCS = ROOT / "docs" / "BENCHMARKS.md"
 STRATEGY_CYCLE = ("average", "least_misery", "borda", "fair")
 
 
@@ -73,7 +79,7 @@ def _seed_room(n_members: int, per_member: int, seed: int = 0) -> tuple[str, lis
     return room.code, tokens
 
 
-def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> dict:
+def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> dict[str, Any]:
     from streamlit.testing.v1 import AppTest
 
     from app import services
@@ -106,7 +112,7 @@ def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> di
     }
 
 
-def cold_child(model: str) -> dict:
+def cold_child(model: str) -> dict[str, float]:
     """Runs in a fresh process: open the app as a member of a seeded room, time each stage."""
     started = time.perf_counter()
     from streamlit.testing.v1 import AppTest
@@ -134,9 +140,9 @@ def cold_child(model: str) -> dict:
     }
 
 
-def bench_cold(model: str, env: dict[str, str]) -> dict:
+def bench_cold(model: str, env: dict[str, str]) -> dict[str, float]:
     proc = subprocess.run(
-        [sys.executable, "-m", "app.bench", "--cold-child", "--model", model],
+        [sys.executable, "-m", "tools.bench", "--cold-child", "--model", model],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -149,13 +155,47 @@ def bench_cold(model: str, env: dict[str, str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def measure(model: str | None, members: int, ratings: int, repeats: int) -> dict[str, Any]:
+    """Run protocol App against a throwaway database; returns the figures."""
+    from app import services
+
+    with tempfile.TemporaryDirectory(prefix="movienight-bench-") as tmp:
+        os.environ["MOVIENIGHT_DB_URL"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        model = model or services.default_model_name()
+        os.environ[services.DEFAULT_MODEL_ENV] = model
+        started = time.perf_counter()
+        message = _ensure_model(model)
+        prepare_s = time.perf_counter() - started
+        # This process stands in for the server: its own calls (the engine-only figure) use the
+        # serving threads, as the app's page runs do.
+        services.use_serving_threads()
+        return {
+            "model": model,
+            "model_cache": message,
+            "prepare_s": round(prepare_s, 2),
+            "cold_start": bench_cold(model, dict(os.environ)),
+            "picks": bench_picks(model, members, ratings, repeats),
+            "machine": {
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+            },
+            "method": "AppTest script runs (server-side render, no browser paint)",
+        }
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    doc = __doc__ or ""
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=doc.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--model", default=None, help="model family (default: the app's default)")
     parser.add_argument("--members", type=int, default=6)
     parser.add_argument("--ratings", type=int, default=10, help="ratings per member")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--output", type=Path, default=DOCS, help="the file whose tools.bench block is replaced"
+    )
+    parser.add_argument("--no-docs", action="store_true", help="do not write the block")
     parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -163,36 +203,25 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(cold_child(args.model)))
         return 0
 
-    tmp = tempfile.TemporaryDirectory(prefix="movienight-bench-")
-    os.environ["MOVIENIGHT_DB_URL"] = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
-    from app import services
+    from engine.evaluate.report import machine_info
+    from tools.protocol_app import render_block, write_block
 
-    model = args.model or services.default_model_name()
-    os.environ[services.DEFAULT_MODEL_ENV] = model
-    started = time.perf_counter()
-    message = _ensure_model(model)
-    prepare_s = time.perf_counter() - started
-    result = {
-        "model": model,
-        "model_cache": message,
-        "prepare_s": round(prepare_s, 2),
-        "cold_start": bench_cold(model, dict(os.environ)),
-        "picks": bench_picks(model, args.members, args.ratings, args.repeats),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-        },
-        "method": "AppTest script runs (server-side render, no browser paint)",
-    }
-    tmp.cleanup()
+    when = datetime.now(UTC)
+    result = measure(args.model, args.members, args.ratings, args.repeats)
+    given = argv if argv is not None else sys.argv[1:]
+    command = shlex.join(["python", "-m", "tools.bench", *given])
+    result["command"] = command
+    if not args.no_docs:
+        write_block(args.output, render_block(result, command, machine_info(), when))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         c, p = result["cold_start"], result["picks"]
-        print(f"model {model}: {message}")
+        print(f"model {result['model']}: {result['model_cache']}")
         print(f"cold start (models cached): {c['total_s']:.2f} s  {c}")
         print(f"picks for {p['members']} members: page {p['page']}, engine {p['engine_only']}")
+        if not args.no_docs:
+            print(f"written to {args.output} (the tools.bench block)")
     return 0
 
 

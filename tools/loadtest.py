@@ -1,7 +1,7 @@
 """Bounded load test: simulated members in several rooms rate films and ask for group picks at once.
 
-    python -m app.loadtest                      # 50 members in 10 rooms, the app's default model
-    python -m app.loadtest --model baseline --members 20 --rooms 4 --json
+    python -m tools.loadtest                    # 50 members in 10 rooms, the app's default model
+    python -m tools.loadtest --model baseline --members 20 --rooms 4 --json
 
 Each simulated member is a thread doing what a person does in the app, through the same code
 paths: join a room (``app.store``), answer films (star ratings taken from a real MovieLens user,
@@ -120,21 +120,21 @@ class RoomPicker:
         self.strategy = strategy or group.DEFAULT_STRATEGY
         self.k = k
         self.timings = timings
-        self.index = pd.Series(
-            np.arange(catalogue.n_items, dtype=np.int64), index=catalogue.item_ids
-        )
+        self.index = pd.Index(catalogue.item_ids)
 
     def members(self, store: Store, room_code: str) -> tuple[list[Any], list[int]]:
         """The room's members as engine.group.Member (star ratings only) and watched items."""
         people = store.members(room_code)
         frame = store.room_answers(room_code)
-        rated = frame[frame["rating"].notna() & frame["movie_id"].isin(self.index.index)]
+        frame["item"] = self.index.get_indexer(frame["movie_id"].to_numpy(np.int64))
+        rated = frame.loc[frame["rating"].notna() & (frame["item"] >= 0)]
         out = []
         for person in people:
-            mine = rated[rated["member_id"] == person.id]
-            items = self.index.loc[mine["movie_id"]].to_numpy(np.int64)
+            mine = rated.loc[rated["member_id"] == person.id]
+            items = mine["item"].to_numpy(np.int64)
             out.append(self.group.Member(person.name, items, mine["rating"].to_numpy(np.float32)))
-        watched = [int(self.index[m]) for m in store.watched(room_code) if m in self.index.index]
+        watched_ids = np.fromiter(store.watched(room_code), dtype=np.int64)
+        watched = [int(i) for i in self.index.get_indexer(watched_ids) if i >= 0]
         return out, watched
 
     def __call__(self, store: Store, room_code: str) -> pd.DataFrame:
@@ -229,9 +229,10 @@ def _simulate_member(
         if attempts < cfg.picks and (i % every == 0 or i == len(plan)):
             attempts += 1
             try:
-                last_picks = timed("group_picks", lambda: pick(store, room_code))
+                picks: pd.DataFrame = timed("group_picks", lambda: pick(store, room_code))
+                last_picks = picks
                 asked += 1
-                if len(last_picks) < cfg.k:
+                if len(picks) < cfg.k:
                     with out.lock:
                         out.short_picks += 1
             except Exception as exc:
@@ -278,19 +279,11 @@ def _check_local(url: str | None) -> None:
 
 
 def load_model(name: str, catalogue: Any) -> tuple[Any, str]:
-    """Model for the picks: the app's cached one when the trainer is there, else fit here."""
-    if name not in ("baseline", "popularity"):
-        try:
-            from engine.train import load_or_train
-        except ImportError:
-            pass
-        else:
-            return load_or_train(name, catalogue)
-    from engine.models import create
+    """The model for the picks, as the app gets it: saved under data/models/, else trained and
+    saved (``engine.train.load_or_train``)."""
+    from engine.train import load_or_train
 
-    t0 = time.perf_counter()
-    model = create(name).fit(catalogue)
-    return model, f"fitted {name} in {time.perf_counter() - t0:.1f} s"
+    return load_or_train(name, catalogue)
 
 
 def run(
@@ -449,7 +442,8 @@ def _hide_password(arg: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     defaults = LoadConfig()
-    p = argparse.ArgumentParser(prog="python -m app.loadtest", description=__doc__.split("\n")[0])
+    doc = __doc__ or ""
+    p = argparse.ArgumentParser(prog="python -m tools.loadtest", description=doc.split("\n")[0])
     p.add_argument("--rooms", type=int, default=defaults.rooms)
     p.add_argument("--members", type=int, default=defaults.members)
     p.add_argument("--ratings", type=int, default=defaults.ratings)
@@ -475,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, ValueError) as exc:
         print(f"load test could not run: {exc}", file=sys.stderr)
         return 2
-    result["command"] = "python -m app.loadtest " + " ".join(
+    result["command"] = "python -m tools.loadtest " + " ".join(
         _hide_password(arg) for arg in (argv if argv is not None else sys.argv[1:])
     )
     if a.out is None:

@@ -1,4 +1,4 @@
-"""A small, bounded run of the load test (app/loadtest.py) and checks that its checks can fail."""
+"""A small, bounded run of the load test (tools/loadtest.py) and checks that its checks can fail."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.loadtest import LoadConfig, Outcome, RoomPicker, latency_summary, run, to_markdown, verify
 from app.store import Store
+from tools.loadtest import (
+    LoadConfig,
+    Outcome,
+    RoomPicker,
+    latency_summary,
+    run,
+    to_markdown,
+    verify,
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +28,6 @@ def baseline(embedded):
 
 
 def test_small_load_run_loses_nothing_and_reports_latency(embedded, baseline):
-    pytest.importorskip("engine.group")
     cfg = LoadConfig(rooms=3, members=9, ratings=6, unseen=2, picks=2, model="baseline",
                      time_limit=90)  # fmt: skip
     result = run(cfg, catalogue=embedded, model=baseline)
@@ -38,7 +45,6 @@ def test_small_load_run_loses_nothing_and_reports_latency(embedded, baseline):
 
 
 def test_room_picker_reads_the_room_and_excludes_rated_and_watched(tmp_path, embedded, baseline):
-    pytest.importorskip("engine.group")
     store = Store(f"sqlite:///{tmp_path / 'p.db'}")
     room = store.create_room("R")
     ids = embedded.item_ids
@@ -115,10 +121,9 @@ def test_latency_summary_percentiles():
 
 
 def test_command_line_writes_the_figures(tmp_path, embedded):
-    pytest.importorskip("engine.group")
     import json
 
-    from app.loadtest import main
+    from tools.loadtest import main
 
     args = ["--model", "baseline", "--members", "2", "--rooms", "1", "--ratings", "2"]
     args += ["--unseen", "0", "--picks", "1", "--out", str(tmp_path)]
@@ -126,11 +131,11 @@ def test_command_line_writes_the_figures(tmp_path, embedded):
     result = json.loads((tmp_path / "loadtest.json").read_text())
     assert result["ok"] and result["picks_asked"] == 2
     md = (tmp_path / "loadtest.md").read_text()
-    assert "Command: `python -m app.loadtest --model baseline" in md
+    assert "Command: `python -m tools.loadtest --model baseline" in md
 
 
 def test_database_passwords_stay_out_of_the_figures():
-    from app.loadtest import _hide_password
+    from tools.loadtest import _hide_password
 
     shown = _hide_password("postgresql+psycopg://u:hunter2@127.0.0.1:5432/db")
     assert "hunter2" not in shown and "127.0.0.1" in shown

@@ -1,0 +1,115 @@
+"""The app bench (tools/bench.py) and protocol App's block in docs/BENCHMARKS.md
+(tools/protocol_app.py): the block is replaced in place or added at the end, nothing else in the
+file changes, and a real (small) bench run writes real figures with the machine and command."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from tools.protocol_app import BEGIN, END, TITLE, render_block, replace_block, write_block
+
+RESULT = {
+    "model": "hybrid",
+    "model_cache": "loaded hybrid from data/models/abc/hybrid",
+    "prepare_s": 0.19,
+    "cold_start": {
+        "import_s": 0.54,
+        "room_page_first_run_s": 2.574,
+        "picks_page_first_run_s": 0.091,
+        "total_s": 3.506,
+    },
+    "picks": {
+        "members": 6,
+        "ratings_per_member": 10,
+        "page": {"median_ms": 66.6, "p90_ms": 71.2, "min_ms": 65.2, "runs": 7},
+        "engine_only": {"median_ms": 25.3, "p90_ms": 27.7, "min_ms": 19.8, "runs": 7},
+    },
+    "method": "AppTest script runs (server-side render, no browser paint)",
+}
+MACHINE = {"CPU": "Test CPU", "cores": "2 logical; torch threads 1", "Python": "3.11.7"}
+WHEN = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+
+
+def block(command: str = "python -m tools.bench") -> str:
+    return render_block(RESULT, command, MACHINE, WHEN)
+
+
+def test_block_holds_the_figures_the_machine_and_the_command():
+    text = block("python -m tools.bench --repeats 3")
+    assert text.startswith(BEGIN + "\n" + TITLE) and text.endswith(END)
+    assert "`python -m tools.bench --repeats 3` on 2026-12-02 09:30 UTC" in text
+    assert "- reproduce: `python -m tools.bench --repeats 3`" in text
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()}
+    page = rows["click → rendered Picks page (AppTest script run)"]
+    assert page.split(" | ")[1:] == ["66.60", "71.20", "65.20", "7 |"]
+    engine = rows["services.group_picks alone (store, fold-ins, blend)"]
+    assert engine.split(" | ")[1:3] == ["25.30", "27.70"]
+    assert rows["total"] == "| total | 3.51 |"
+    assert "6-member room, 10 real MovieLens ratings each, model `hybrid`" in text
+    for name, value in MACHINE.items():
+        assert f"- {name}: {value}" in text
+    assert "- model: loaded hybrid from data/models/abc/hybrid (ready in 0.19 s)" in text
+
+
+DOC = "# Benchmarks\n\n## E: rating prediction\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+
+
+def test_block_is_added_at_the_end_when_absent():
+    out = replace_block(DOC, block())
+    assert out.startswith(DOC) and out.endswith(block() + "\n")
+    assert out == DOC + "\n" + block() + "\n"
+    assert replace_block("", block()) == block() + "\n"
+
+
+def test_only_the_block_is_replaced_and_the_rest_kept_byte_for_byte():
+    tail = "\n## Load test\n\nkept as is  \n"
+    old = DOC + "\n" + BEGIN + "\nold figures\n" + END + tail
+    out = replace_block(old, block())
+    assert out == DOC + "\n" + block() + tail
+    assert out.count(BEGIN) == 1 and "old figures" not in out
+    assert replace_block(out, block()) == out  # idempotent
+
+
+def test_a_block_without_its_end_marker_is_refused():
+    broken = DOC + BEGIN + "\nhalf a block\n## G: groups\n"
+    with pytest.raises(ValueError, match=re.escape(END)):
+        replace_block(broken, block())
+
+
+def test_write_block_creates_or_updates_the_file(tmp_path):
+    path = tmp_path / "docs" / "BENCHMARKS.md"
+    write_block(path, block())
+    assert path.read_text() == block() + "\n"
+    path.write_text(DOC + "\n" + path.read_text())
+    write_block(path, block("python -m tools.bench --members 3"))
+    text = path.read_text()
+    assert text.startswith(DOC) and text.count(BEGIN) == 1 and "--members 3" in text
+
+
+@pytest.mark.slow
+def test_a_small_bench_run_writes_real_figures(tmp_path, monkeypatch, capsys):
+    """The whole bench, small: baseline model, 3 members, 2 repeats, into a copy of the doc."""
+    import json
+
+    from tools.bench import main
+
+    monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", "baseline")
+    output = tmp_path / "BENCHMARKS.md"
+    output.write_text(DOC)
+    args = ["--model", "baseline", "--members", "3", "--ratings", "4", "--repeats", "2"]
+    assert main([*args, "--output", str(output), "--json"]) == 0
+    text = output.read_text()
+    assert text.startswith(DOC) and text.count(BEGIN) == 1 and text.rstrip().endswith(END)
+    command = "python -m tools.bench " + " ".join([*args, "--output", str(output), "--json"])
+    assert f"- reproduce: `{command}`" in text
+    page = re.search(r"\| click → rendered Picks page \(AppTest script run\) \| ([\d.]+) \|", text)
+    assert page and float(page.group(1)) > 0
+    total = re.search(r"\| total \| ([\d.]+) \|", text)
+    assert total and float(total.group(1)) > 0
+    assert "model `baseline`" in text and "torch threads 1" in text  # the serving threads
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {*RESULT, "machine", "command"} and printed["command"] == command
+    assert printed["picks"]["page"]["runs"] == 2 and printed["picks"]["members"] == 3

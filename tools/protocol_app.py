@@ -1,0 +1,109 @@
+"""Protocol App (DESIGN.md section 4): how the app bench's figures are reported.
+
+``python -m tools.bench`` measures; this module turns its result into a section of
+docs/BENCHMARKS.md, between the lines ``BEGIN`` and ``END``. Only that block is replaced (or
+added at the end when the file has none), so the engine's report writer, which rewrites the
+rest of the file, can keep it as it is. The block records the date, the machine and the exact
+command next to the figures, as every section of that file does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.evaluate.report import markdown_table
+
+BEGIN = "<!-- BEGIN tools.bench -->"
+END = "<!-- END tools.bench -->"
+TITLE = "## App: app timings (get picks, cold start)"
+
+
+def picks_table(picks: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per picks figure: the whole page run, and the engine call alone."""
+    rows = []
+    for key, what in (
+        ("page", "click → rendered Picks page (AppTest script run)"),
+        ("engine_only", "services.group_picks alone (store, fold-ins, blend)"),
+    ):
+        s = picks[key]
+        rows.append(
+            {
+                "measure": what,
+                "median ms": s["median_ms"],
+                "p90 ms": s["p90_ms"],
+                "min ms": s["min_ms"],
+                "runs": s["runs"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cold_table(cold: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per stage of a cold start (a fresh process, models already saved)."""
+    stages = {
+        "import_s": "imports (streamlit's test harness)",
+        "room_page_first_run_s": "first Room page run (catalogue, model load, page)",
+        "picks_page_first_run_s": "first Picks page run",
+        "total_s": "total",
+    }
+    return pd.DataFrame({"stage": list(stages.values()), "time s": [cold[k] for k in stages]})
+
+
+def render_block(
+    result: Mapping[str, Any], command: str, machine: Mapping[str, str], when: datetime
+) -> str:
+    """The docs/BENCHMARKS.md block for one bench run, markers included."""
+    picks, cold = result["picks"], result["cold_start"]
+    lines = [
+        BEGIN,
+        TITLE,
+        "",
+        f"Measured by `{command}` on {when:%Y-%m-%d %H:%M} UTC; not part of "
+        "`python -m engine bench` (run it separately, on the same machine).",
+        "",
+        f"Picks for a {picks['members']}-member room, {picks['ratings_per_member']} real "
+        f"MovieLens ratings each, model `{result['model']}`; each run follows a change of the "
+        "group strategy.",
+        "",
+        markdown_table(picks_table(picks)),
+        "",
+        "Cold start: a fresh Python process opens the app as a member, trained models already "
+        "saved under data/.",
+        "",
+        markdown_table(cold_table(cold)),
+        "",
+        f"- model: {result['model_cache']} (ready in {result['prepare_s']} s)",
+        f"- method: {result['method']}",
+        *(f"- {name}: {value}" for name, value in machine.items()),
+        f"- reproduce: `{command}`",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def replace_block(document: str, block: str) -> str:
+    """``document`` with its tools.bench block replaced by ``block`` (appended when absent);
+    everything outside the block is kept byte for byte."""
+    start = document.find(BEGIN)
+    if start < 0:
+        head = document.rstrip("\n")
+        return f"{head}\n\n{block}\n" if head else f"{block}\n"
+    end = document.find(END, start)
+    if end < 0:
+        raise ValueError(
+            f"the document has {BEGIN!r} but no {END!r} after it; mend or remove the partial "
+            "block by hand, so nothing after it is lost"
+        )
+    return document[:start] + block + document[end + len(END) :]
+
+
+def write_block(path: Path, block: str) -> None:
+    """Put ``block`` into the file at ``path`` (created when missing)."""
+    document = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(replace_block(document, block), encoding="utf-8")
