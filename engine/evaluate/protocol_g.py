@@ -37,9 +37,9 @@ from engine import elicit as elicit_mod
 from engine import group
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
-from engine.evaluate.metrics import list_metrics
 from engine.evaluate.report import BenchContext, ProtocolResult
 from engine.group import Selector
+from engine.metrics import list_metrics
 from engine.progress import Progress, silent
 
 REVEAL = 10

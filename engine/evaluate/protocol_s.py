@@ -178,7 +178,7 @@ def step_als(folder: Path, device: str, iterations: int) -> dict[str, Any]:
 
     ratings = _load_arrays(folder)
     dev = torch.device(device)
-    model = create("als", device=dev, factors=FACTORS, iterations=iterations)
+    model = create("als", device=dev, factors=FACTORS, epochs=iterations)
     start = time.perf_counter()
     model.fit(ratings)
     _sync(dev)

@@ -19,12 +19,11 @@ factors (Takács, Pilászy & Tikk 2011), which is enough because the factors mov
 for tests and cheap on a GPU, but costs O(nnz·k²) so it is not the CPU default.
 
 Fold-in is one exact solve of the same normal equations against the frozen film factors.
-Defaults come from a reproducible validation search (``search_defaults`` below).
+Defaults come from a reproducible validation search (``python -m engine tune als``).
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 import warnings
 from dataclasses import dataclass
@@ -36,39 +35,48 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.ratings import Ratings
-from engine.models.base import (
-    Capability,
-    Config,
-    Recommender,
-    UserState,
-    as_index_arrays,
-    to_tensor,
-)
+from engine.models.base import Capability, Recommender, UserState, to_tensor
+from engine.models.config import Config, param
 from engine.progress import Progress
 
 Solver = Literal["cg", "cholesky"]
+Confidence = Literal["rating", "binary"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ALSConfig(Config):
-    """Defaults chosen by ``search_defaults()`` (96 settings of ``SEARCH_GRID``, 15 iterations) on
-    the protocol R validation split (seed 100) carved from the embedded data's protocol R train
-    part. Best validation NDCG@10 0.196 at factors=128, λ=50, alpha=2, c = 1 + alpha·stars; the
-    64-factor runner-up (same λ, alpha) scored 0.190. Star-weighted confidence beat binary
-    throughout. Reproduce: ``search_defaults(split_r(load_embedded())[0])``."""
+    """Defaults chosen by ``python -m engine tune als`` (96 settings, 15 epochs) on the protocol
+    R validation split (seed 100) carved from the embedded data's protocol R train part. Best
+    validation NDCG@10 0.196 at factors=128, λ=50, alpha=2, c = 1 + alpha·stars; the 64-factor
+    runner-up (same λ, alpha) scored 0.190. Star-weighted confidence beat binary throughout."""
 
-    factors: int = 128
-    iterations: int = 15
-    regularization: float = 50.0
-    alpha: float = 2.0
-    confidence: str = "rating"  # "rating": c = 1 + alpha·stars; "binary": c = 1 + alpha
-    solver: str = "cg"  # "cg" (fast, warm-started) or "cholesky" (exact)
-    cg_steps: int = 3
-    cg_chunk_rows: int = (
-        32768  # rows per CG chunk (and ≤ 4M cells): bounds work memory; 0 = no chunks
+    factors: int = param(128, low=1, high=1024, help="length of each person's and film's vector")
+    epochs: int = param(
+        15, low=1, high=1000, quick=4, help="alternating passes: all films, then all people"
     )
-    init_std: float = 0.01
-    batch_slots: int = 1 << 20  # padded cells per batch for the exact (Cholesky) solver
+    regularization: float = param(
+        50.0, low=0, high=1e6, low_open=True, help="λ, the L2 penalty on every vector"
+    )
+    alpha: float = param(
+        2.0, low=0, high=1e4, help="confidence slope: a rating counts as c = 1 + alpha·r"
+    )
+    confidence: Confidence = param(
+        "rating", help='"rating": c = 1 + alpha·stars; "binary": c = 1 + alpha for every rating'
+    )
+    solver: Solver = param(
+        "cg", help='"cg": a few warm-started conjugate-gradient steps (fast); "cholesky": exact'
+    )
+    cg_steps: int = param(3, low=1, high=100, help="conjugate-gradient steps per half-epoch")
+    cg_chunk_rows: int = param(
+        32768,
+        low=0,
+        high=2**31 - 1,
+        help="rows per CG chunk (and ≤ 4M cells), bounding work memory; 0 = no chunks",
+    )
+    init_std: float = param(0.01, low=0, high=1, help="spread of the random initial vectors")
+    batch_slots: int = param(
+        1 << 20, low=1, high=2**40, help="padded cells per batch of the exact (Cholesky) solver"
+    )
 
 
 # ---------------------------------------------------------------------- sparse plumbing
@@ -178,7 +186,7 @@ def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: Any
         return torch.sparse_csr_tensor(crow, col, values, size=tuple(shape), check_invariants=False)
 
 
-def confidence_weights(values: np.ndarray, alpha: float, confidence: str) -> np.ndarray:
+def confidence_weights(values: np.ndarray, alpha: float, confidence: Confidence) -> np.ndarray:
     """c − 1 per rating: alpha·stars, or alpha for binary feedback."""
     values = np.asarray(values, dtype=np.float32)
     if confidence == "rating":
@@ -197,7 +205,7 @@ def _sorted_by_user_then_item(train: Ratings) -> bool:
     return bool(np.all((u[1:] > u[:-1]) | ((u[1:] == u[:-1]) & (i[1:] > i[:-1]))))
 
 
-def weight_matrix(train: Ratings, alpha: float, confidence: str) -> sp.csr_matrix:
+def weight_matrix(train: Ratings, alpha: float, confidence: Confidence) -> sp.csr_matrix:
     """users × films CSR of c − 1 (duplicates summed, which well-formed Ratings never have).
 
     When the ratings are already sorted by (user, item), the CSR *shares* ``train.items`` as its
@@ -360,11 +368,10 @@ class ImplicitALS(Recommender):
     config_class = ALSConfig
     config: ALSConfig
     resumable = True  # fit(..., checkpoint=...): its epochs depend only on the factors
+    _shared: torch.Tensor | None = None  # YᵀY + λI, built on the first fold-in after a fit
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        if cfg.solver not in ("cg", "cholesky"):
-            raise ValueError(f"solver must be 'cg' or 'cholesky', not {cfg.solver!r}")
         weights = weight_matrix(train, cfg.alpha, cfg.confidence)
         gen = torch.Generator().manual_seed(cfg.seed)
         self._X = (torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std).to(
@@ -384,7 +391,7 @@ class ImplicitALS(Recommender):
         else:
             transposed = weights.T.tocsr()
         self.info["seconds_per_iteration"] = []
-        for it in range(start, cfg.iterations):
+        for it in range(start, cfg.epochs):
             tick = time.perf_counter()
             # films first, then people: the final user factors are then the solution against the
             # final film factors, which is exactly what fold-in computes for a new person.
@@ -403,19 +410,17 @@ class ImplicitALS(Recommender):
             self.info["seconds_per_iteration"].append(time.perf_counter() - tick)
             if checkpoint is not None:
                 checkpoint.save(self, it + 1, train)
-            progress(it + 1, cfg.iterations, f"ALS iteration {it + 1}/{cfg.iterations}")
+            progress(it + 1, cfg.epochs, f"ALS epoch {it + 1}/{cfg.epochs}")
         self._shared = None
 
     # ------------------------------------------------------------------ people
     def _gram(self) -> torch.Tensor:
-        if getattr(self, "_shared", None) is None:
+        if self._shared is None:
             self._shared = gram(self._Y, self.config.regularization)
         return self._shared
 
-    def fold_in(self, items: Any, values: Any) -> UserState:
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         """One exact solve against the frozen film factors (the same equations training solved)."""
-        self._check_fitted()
-        items, values = as_index_arrays(items, values, self.n_items)
         if len(items) == 0:
             return UserState(items=items, values=values, vector=None)
         cfg = self.config
@@ -428,8 +433,7 @@ class ImplicitALS(Recommender):
         )
         return UserState(items=items, values=values, vector=vector)
 
-    def user_state(self, user: int) -> UserState:
-        self._check_fitted()
+    def _user_state(self, user: int) -> UserState:
         return UserState(
             items=np.empty(0, np.int64), values=np.empty(0, np.float32), vector=self._X[user]
         )
@@ -444,16 +448,13 @@ class ImplicitALS(Recommender):
             return self._prior()
         return self._Y @ state.vector
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         idx = to_tensor(users, torch.long, self.device)
         return (self._X[idx] @ self._Y.T).cpu()
 
     # ------------------------------------------------------------------ insight
-    def item_vectors(self) -> np.ndarray:
+    def _item_vectors(self) -> np.ndarray:
         return self._Y.cpu().numpy()
-
-    def user_vectors(self) -> np.ndarray:
-        return self._X.cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -466,37 +467,3 @@ class ImplicitALS(Recommender):
             raise ValueError(f"factor tensors have width {x.shape[1]}/{y.shape[1]}, expected {k}")
         self._X, self._Y = x.to(self.device), y.to(self.device)
         self._shared = None
-
-
-# ---------------------------------------------------------------------- validation search
-SEARCH_GRID: dict[str, list[Any]] = {
-    "factors": [32, 64, 128],
-    "regularization": [5.0, 20.0, 50.0, 150.0],
-    "alpha": [0.5, 1.0, 2.0, 4.0],
-    "confidence": ["rating", "binary"],
-}
-
-
-def search_defaults(
-    train: Ratings, grid: dict[str, list[Any]] | None = None, iterations: int = 15, seed: int = 100
-) -> list[dict[str, Any]]:
-    """Grid search on a validation split carved from ``train`` (protocol R shape, seed 100).
-
-    Returns one row per setting with the validation NDCG@10/Recall@10, best first. Deterministic:
-    the split, the init and the solver are all seeded. Run on the embedded data's protocol R train
-    part to reproduce the defaults of ``ALSConfig``.
-    """
-    from engine.data.splits import validation_split
-    from engine.evaluate.protocols import evaluate_r
-
-    fit_part, val_part = validation_split(train, protocol="R", seed=seed)
-    grid = grid or SEARCH_GRID
-    keys = list(grid)
-    rows = []
-    for combo in itertools.product(*(grid[k] for k in keys)):
-        params = dict(zip(keys, combo, strict=True))
-        model = ImplicitALS(device="cpu", iterations=iterations, **params).fit(fit_part)
-        result = evaluate_r(model, fit_part, val_part)
-        rows.append({**params, "ndcg": result["ndcg"], "recall": result["recall"]})
-    rows.sort(key=lambda r: -r["ndcg"])
-    return rows

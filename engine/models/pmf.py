@@ -35,7 +35,7 @@ With ``adaptive=True`` each user and each film gets its own factor precision (λ
 with the same Gamma hyperprior) — "PMF with adaptive priors" — so heavy raters can carry larger
 vectors than people with three ratings.
 
-Defaults from ``python -m engine.tuning pmf`` (protocol E validation split of the embedded data,
+Defaults from ``python -m engine tune pmf`` (protocol E validation split of the embedded data,
 seed 100). Only the structure is searched, never a regularisation strength: grid factors ∈
 {10, 20, 30, 50}; best 20 (validation RMSE 0.8755; 10: 0.8797, 30: 0.8852, 50: 0.8856).
 """
@@ -45,35 +45,42 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.models.base import (
-    Capability,
-    Config,
-    Recommender,
-    UserState,
-    as_index_arrays,
-    to_tensor,
-)
+from engine.models.base import Capability, ExplicitRecommender, UserState, to_tensor
+from engine.models.config import Config, param
 from engine.progress import Progress
 
 PRECISIONS = ("tau", "lambda_p", "lambda_q", "lambda_bu", "lambda_bi")
 
 
-@dataclass
+FACTORS_HELP = "length of each person's and film's vector"
+PRIOR_SHAPE_HELP = "Gamma hyperprior a0 on every precision (1 = flat in shape)"
+PRIOR_RATE_HELP = "Gamma hyperprior b0: keeps precisions finite when factors vanish"
+INIT_STD_HELP = "spread of the random initial vectors"
+WARMUP_HELP = "epochs with the initial precisions (all 1) before they are learned"
+
+
+@dataclass(frozen=True)
 class PMFConfig(Config):
-    factors: int = 20
-    sweeps: int = 30  # alternating (users, films, precisions) passes
-    adaptive: bool = False  # one factor precision per user / per film instead of one shared
-    prior_shape: float = 1.0  # Gamma hyperprior a0 on every precision (1 = flat in shape)
-    prior_rate: float = 1.0  # Gamma hyperprior b0: keeps precisions finite when factors vanish
-    init_std: float = 0.1
-    warmup: int = 3  # sweeps with the initial precisions (all 1) before they are learned
-    method: str = "vb"  # "vb": precisions from posterior expectations; "map": joint MAP
+    factors: int = param(20, low=1, high=1024, help=FACTORS_HELP)
+    epochs: int = param(
+        30, low=1, high=10_000, quick=5, help="alternating sweeps: people, films, precisions"
+    )
+    adaptive: bool = param(
+        False, help="one factor precision per person and per film instead of one shared"
+    )
+    prior_shape: float = param(1.0, low=0, high=1e6, low_open=True, help=PRIOR_SHAPE_HELP)
+    prior_rate: float = param(1.0, low=0, high=1e6, low_open=True, help=PRIOR_RATE_HELP)
+    init_std: float = param(0.1, low=0, high=10, help=INIT_STD_HELP)
+    warmup: int = param(3, low=0, high=10_000, help=WARMUP_HELP)
+    method: Literal["vb", "map"] = param(
+        "vb", help='"vb": precisions from posterior expectations; "map": joint MAP (degenerate)'
+    )
 
 
 def objective(
@@ -119,7 +126,9 @@ def objective(
     return total
 
 
-def _sparse(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]):
+def _sparse(
+    rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]
+) -> torch.Tensor:
     """A CSR tensor: per-row sums over ratings become one sparse @ dense product."""
     with warnings.catch_warnings():  # torch calls sparse CSR "beta"; the ops used here are stable
         warnings.simplefilter("ignore", UserWarning)
@@ -127,7 +136,7 @@ def _sparse(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape:
         return coo.to_sparse_csr()
 
 
-def _row_posteriors(
+def row_posteriors(
     counts: torch.Tensor,
     centred: torch.Tensor,
     mean: torch.Tensor,
@@ -165,32 +174,59 @@ def _row_posteriors(
     return mean_x, torch.cholesky_inverse(factor)
 
 
-class PMF(Recommender):
+def rating_matrices(
+    u: torch.Tensor, i: torch.Tensor, r: torch.Tensor, mu: torch.Tensor, n_u: int, n_i: int
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """(counts, centred) sparse matrices by user and by film: 1 and r − μ per rating, what
+    ``row_posteriors`` sums over."""
+    ones = torch.ones_like(r)
+    by_user = (_sparse(u, i, ones, (n_u, n_i)), _sparse(u, i, r - mu, (n_u, n_i)))
+    by_item = (_sparse(i, u, ones, (n_i, n_u)), _sparse(i, u, r - mu, (n_i, n_u)))
+    return by_user, by_item
+
+
+def prior_diagonal(lam: torch.Tensor, lam_b: torch.Tensor, factors: int, n: int) -> torch.Tensor:
+    """Prior precisions on each of n rows' [vector, bias]: [λ, ..., λ, λ_b] (λ shared or per row)."""
+    return torch.cat([lam.expand(n)[:, None].expand(-1, factors), lam_b.expand(n)[:, None]], 1)
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A fitted PMF's means and precisions: rows [vector, bias] per user and per film, and the
+    sparse rating matrices by user and by film (``rating_matrices``)."""
+
+    mu: torch.Tensor
+    users: torch.Tensor
+    items: torch.Tensor
+    precisions: dict[str, torch.Tensor]
+    active_users: torch.Tensor
+    active_items: torch.Tensor
+    by_user: tuple[torch.Tensor, torch.Tensor]
+    by_item: tuple[torch.Tensor, torch.Tensor]
+
+
+class PMF(ExplicitRecommender):
     """MAP PMF with learned precisions; ``info`` shows what it learned."""
 
     name = "pmf"
-    kind = "explicit"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {"item_vectors", "item_bias", "similar_items", "expected_stars"}
     )
     config_class = PMFConfig
     config: PMFConfig
     resumable = True
+    history: list[float]  # the MAP objective per epoch of the last fit (empty for VB)
 
     # ------------------------------------------------------------------ training
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        if cfg.method not in ("vb", "map"):
-            raise ValueError(f"method must be 'vb' or 'map', not {cfg.method!r}")
         dev, dt = self.device, torch.float64  # float64: the solves and log-terms are cheap
         gen = torch.Generator().manual_seed(cfg.seed)
         u, i, r = (t.to(dev) for t in train.to_torch())
         r = r.to(dt)
         K, n_u, n_i = cfg.factors, train.n_users, train.n_items
         self._mu = r.mean()
-        ones = torch.ones_like(r)
-        self._by_user = (_sparse(u, i, ones, (n_u, n_i)), _sparse(u, i, r - self._mu, (n_u, n_i)))
-        self._by_item = (_sparse(i, u, ones, (n_i, n_u)), _sparse(i, u, r - self._mu, (n_i, n_u)))
+        self._by_user, self._by_item = rating_matrices(u, i, r, self._mu, n_u, n_i)
         self._U = torch.zeros(n_u, K + 1, dtype=dt, device=dev)
         self._V = torch.zeros(n_i, K + 1, dtype=dt, device=dev)
         self._U[:, :K] = (torch.randn(n_u, K, generator=gen, dtype=dt) * cfg.init_std).to(dev)
@@ -209,7 +245,7 @@ class PMF(Recommender):
         self.history: list[float] = []
         checkpoint = self._checkpoint
         start = checkpoint.resume(self, train) if checkpoint is not None else 0
-        for sweep in range(start, cfg.sweeps):
+        for sweep in range(start, cfg.epochs):
             self._update_users()
             self._update_items()
             if sweep >= cfg.warmup:
@@ -218,22 +254,36 @@ class PMF(Recommender):
                 self.history.append(float(self.objective(train)))
             if checkpoint is not None:
                 checkpoint.save(self, sweep + 1, train)
-            progress(sweep + 1, cfg.sweeps, f"sweep {sweep + 1}: τ={float(self._prec['tau']):.2f}")
+            progress(sweep + 1, cfg.epochs, f"sweep {sweep + 1}: τ={float(self._prec['tau']):.2f}")
         self._finish()
 
     def _update_users(self) -> None:
         """Every user's [p_u, b_u] posterior given the films (exact block minimiser for MAP)."""
-        self._U, cov = _row_posteriors(
+        self._U, cov = row_posteriors(
             *self._by_user, self._V, self._SV, self._prec["tau"], self._diag("u", len(self._U))
         )
         self._SU = cov if self.config.method == "vb" else None
 
     def _update_items(self) -> None:
         """Every film's [q_i, b_i] posterior given the users."""
-        self._V, cov = _row_posteriors(
+        self._V, cov = row_posteriors(
             *self._by_item, self._U, self._SU, self._prec["tau"], self._diag("i", len(self._V))
         )
         self._SV = cov if self.config.method == "vb" else None
+
+    def posterior(self) -> Posterior:
+        """What the fit learned, for ``bpmf`` to start its chain from."""
+        self._check_fitted()
+        return Posterior(
+            mu=self._mu,
+            users=self._U,
+            items=self._V,
+            precisions=dict(self._prec),
+            active_users=self._active_u,
+            active_items=self._active_i,
+            by_user=self._by_user,
+            by_item=self._by_item,
+        )
 
     @property
     def _P(self) -> torch.Tensor:
@@ -258,8 +308,7 @@ class PMF(Recommender):
             if side == "u"
             else (self._prec["lambda_q"], self._prec["lambda_bi"])
         )
-        K = self.config.factors
-        return torch.cat([lam.expand(n)[:, None].expand(-1, K), lam_b.expand(n)[:, None]], 1)
+        return prior_diagonal(lam, lam_b, self.config.factors, n)
 
     def _update_precisions(self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor) -> None:
         """Closed-form update of each precision given everything else:
@@ -326,7 +375,7 @@ class PMF(Recommender):
         )  # fmt: skip
 
     def _finish(self) -> None:
-        self.info = {name: _summary(value) for name, value in self._prec.items()}
+        self.info = {name: precision_summary(value) for name, value in self._prec.items()}
         self.info["noise_std"] = 1.0 / math.sqrt(float(self._prec["tau"]))
         self.info["global_mean"] = float(self._mu)
         if self.history:
@@ -340,10 +389,9 @@ class PMF(Recommender):
             lam = lam[self._active_u].mean()
         return lam, self._prec["lambda_bu"]
 
-    def fold_in(self, items: Any, values: Any) -> UserState:
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         """The new person's posterior mean of (p, b) against frozen films: the same (K+1) ridge
         solve training does for a user, with the learned τ, λ_p, λ_bu."""
-        items, values = as_index_arrays(items, values, self.n_items)
         lam_p, lam_b = self._user_prior()
         idx = to_tensor(items, torch.long, self.device)
         n = len(items)
@@ -355,10 +403,10 @@ class PMF(Recommender):
         K = self.config.factors
         diag = torch.cat([lam_p.expand(K), lam_b.reshape(1)])[None, :]
         cov = None if self._SV is None else self._SV[idx]
-        x, _ = _row_posteriors(counts, centred_m, self._V[idx], cov, self._prec["tau"], diag)
+        x, _ = row_posteriors(counts, centred_m, self._V[idx], cov, self._prec["tau"], diag)
         return UserState(items=items, values=values, vector=x[0, :-1], bias=float(x[0, -1]))
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         return UserState(
             items=np.empty(0, np.int64),
             values=np.empty(0, np.float32),
@@ -371,22 +419,22 @@ class PMF(Recommender):
         out = self._mu + state.bias + self._bi + self._Q @ vec.to(self._Q)
         return out.clamp(MIN_RATING, MAX_RATING)
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         idx = to_tensor(users, torch.long, self.device)
         out = self._mu + self._bu[idx, None] + self._bi[None, :] + self._P[idx] @ self._Q.T
         return out.clamp(MIN_RATING, MAX_RATING).float().cpu()
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u = to_tensor(users, torch.long, self.device)
         i = to_tensor(items, torch.long, self.device)
         out = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
         return out.clamp(MIN_RATING, MAX_RATING).float().cpu().numpy()
 
     # ------------------------------------------------------------------ insight
-    def item_vectors(self) -> np.ndarray:
+    def _item_vectors(self) -> np.ndarray:
         return self._Q.float().cpu().numpy()
 
-    def item_bias(self) -> np.ndarray:
+    def _item_bias(self) -> np.ndarray:
         return self._bi.float().cpu().numpy()
 
     @property
@@ -426,7 +474,7 @@ class PMF(Recommender):
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
         """The model plus the MAP objective per sweep so far (checkpoint only)."""
-        history = torch.tensor(getattr(self, "history", []), dtype=torch.float64)
+        history = torch.tensor(self.history, dtype=torch.float64)
         return {**self.state_tensors(), "history": history}
 
     def load_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -434,7 +482,7 @@ class PMF(Recommender):
         self.history = tensors["history"].cpu().tolist()
 
 
-def _summary(value: torch.Tensor) -> float | dict[str, float]:
+def precision_summary(value: torch.Tensor) -> float | dict[str, float]:
     """A scalar precision as a float; an adaptive one as its median and spread."""
     if value.ndim == 0:
         return float(value)

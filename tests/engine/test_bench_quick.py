@@ -51,7 +51,7 @@ def test_quick_e_rows_and_ranges(quick_run):
 
 def test_quick_baseline_beats_the_global_mean(quick_run, embedded):
     from engine.data.splits import split_e
-    from engine.evaluate.metrics import rmse
+    from engine.metrics import rmse
 
     train, test = split_e(quick_sample(embedded))
     mean_rmse = rmse(np.full(len(test), train.values.mean()), test.values)
@@ -97,7 +97,7 @@ def test_missing_and_failing_protocols_are_reported(monkeypatch, embedded):
     ctx = BenchContext(ratings=quick_sample(embedded), quick=True)
     missing = run_protocol("G", ctx)
     assert missing.status == "not available" and "no_such_protocol" in missing.notes[0]
-    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.evaluate.metrics")  # has no run()
+    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.metrics")  # has no run()
     failed = run_protocol("G", ctx)
     assert failed.status == "failed" and "AttributeError" in failed.notes[0]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ def data():
 
 
 def als(**params):
-    return create("als", device="cpu", factors=5, iterations=6, **params)
+    return create("als", device="cpu", factors=5, epochs=6, **params)
 
 
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
@@ -45,7 +46,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, data, solver):
     np.testing.assert_array_equal(resumed._Y.numpy(), reference._Y.numpy())
     # a fresh fit without the checkpoint really differs from the state after epoch 2
     after_two = als(solver=solver, seed=0)
-    after_two.config.iterations = 2
+    after_two.config = replace(after_two.config, epochs=2)
     after_two.fit(data)
     assert not np.allclose(after_two._X.numpy(), reference._X.numpy())
 

@@ -42,7 +42,7 @@ def test_exact_update_on_cuda_equals_cpu(data):
 
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
 def test_fit_on_cuda_matches_cpu(data, solver):
-    params = {"factors": 8, "iterations": 6, "solver": solver}
+    params = {"factors": 8, "epochs": 6, "solver": solver}
     cpu = create("als", device="cpu", **params).fit(data)
     gpu = create("als", device=CUDA, **params).fit(data)
     assert gpu._X.device.type == "cuda"
@@ -58,17 +58,17 @@ def test_fit_on_cuda_matches_cpu(data, solver):
 
 
 def test_checkpoint_resume_on_cuda(tmp_path, data):
-    reference = create("als", device=CUDA, factors=8, iterations=4).fit(data)
+    reference = create("als", device=CUDA, factors=8, epochs=4).fit(data)
 
     def stop(done, total, message=""):
         if done == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        create("als", device=CUDA, factors=8, iterations=4).fit(
+        create("als", device=CUDA, factors=8, epochs=4).fit(
             data, progress=stop, checkpoint=Checkpoint(tmp_path)
         )
-    resumed = create("als", device=CUDA, factors=8, iterations=4).fit(
+    resumed = create("als", device=CUDA, factors=8, epochs=4).fit(
         data, checkpoint=Checkpoint(tmp_path)
     )
     torch.testing.assert_close(resumed._X, reference._X)

@@ -20,10 +20,10 @@ def test_explicit_search_finds_the_planted_rank_and_is_reproducible():
         n_users=100, n_items=60, rank=3, density=0.35, noise=0.2, seed=2
     ).ratings
     grid = {"factors": [1, 3]}
-    best, table = search("pmf", grid, data, protocol="E", fixed={"sweeps": 12})
+    best, table = search("pmf", grid, data, protocol="E", fixed={"epochs": 12})
     assert best == {"factors": 3}
     assert list(table["factors"]) == [3, 1] and table["rmse"].is_monotonic_increasing
-    _, again = search("pmf", grid, data, protocol="E", fixed={"sweeps": 12})
+    _, again = search("pmf", grid, data, protocol="E", fixed={"epochs": 12})
     pd.testing.assert_frame_equal(table.drop(columns="fit_s"), again.drop(columns="fit_s"))
 
 
