@@ -77,6 +77,7 @@ def output_path(args: argparse.Namespace) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.evaluate.bench import bench, parse_ks, parse_models, parse_protocols
+    from engine.evaluate.report import write_report
 
     protocols = parse_protocols(args.protocols)
     models = parse_models(args.models)
@@ -99,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
     )
     target = output_path(args)
     if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(outcome.document, encoding="utf-8")
+        write_report(target, outcome.document)
         print(f"\nwrote {target} ({outcome.seconds:.0f} s in all)")
     else:
         print(
