@@ -428,7 +428,7 @@ def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
         "size. Means over groups; the summary weights every split, kind and size equally. "
         "Correlations for similar/divergent groups use only revealed + profile ratings. "
         f"`fair` uses top_n={group.FAIR_TOP_N}, weight={group.FAIR_WEIGHT}, chosen by "
-        f"`python -m engine.tuning fair` on other splits (seeds {TUNE_FOLD_SEEDS}) and groups."
+        f"`python -m engine tune fair` on other splits (seeds {TUNE_FOLD_SEEDS}) and groups."
     )
     timings = {}
     for label, tables in runs.tables.items():

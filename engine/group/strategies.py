@@ -180,7 +180,7 @@ def _gfar(top_n: int = 20) -> Selector:
     return select
 
 
-# Chosen by ``python -m engine.tuning fair``: protocol G on five tuning splits and groups that the
+# Chosen by ``python -m engine tune fair``: protocol G on five tuning splits and groups that the
 # benchmark never reports (``engine.evaluate.protocol_g.tune_fair``). Of top_n 20–100 and weights
 # 0–0.1, seven settings met the G target for every model (hybrid, als, ease, mf with and without
 # the popularity floor); (20, 0) had the largest worst-case gain in min-member NDCG, +8.3 %

@@ -5,7 +5,7 @@ sim(a, b) = x_a·x_b / (|x_a| |x_b| + shrink) over the binary "who rated it" col
 neighbours). A person's score for film i is Σ_j w_j S[j, i] over the films j they rated, with
 w_j = 1 ("binary"), the rating ("rating") or the rating minus their mean ("centred").
 
-Defaults from ``python -m engine.tuning knn`` (protocol R validation split of the embedded data,
+Defaults from ``python -m engine tune knn`` (protocol R validation split of the embedded data,
 seed 100): grid neighbours ∈ {50, 200}, shrink ∈ {0, 10}, weighting ∈ {binary, rating}; best
 neighbours=50, shrink=10, rating (validation NDCG@10 0.145 vs 0.114 for the worst point).
 """
