@@ -28,6 +28,7 @@ PROTOCOLS: dict[str, str] = {
     "R": "engine.evaluate.protocol_r",
     "F": "engine.evaluate.protocol_f",
     "G": "engine.evaluate.protocol_g",
+    "Elicit": "engine.evaluate.protocol_elicit",
     "S": "engine.evaluate.protocol_s",
 }
 DEFAULT_OUTPUT = Path("docs/BENCHMARKS.md")

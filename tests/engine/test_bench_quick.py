@@ -159,7 +159,7 @@ def test_cli_quick_writes_only_where_told(tmp_path, monkeypatch):
     class Args:
         output = None
         quick = True
-        protocols = "E,R,F,G,S"
+        protocols = ",".join(bench_module.PROTOCOLS)
         models = None
 
     assert output_path(Args) is None  # a quick run never overwrites docs/BENCHMARKS.md
@@ -203,3 +203,23 @@ def test_the_report_keeps_the_tools_bench_block_untouched(tmp_path):
     with pytest.raises(ValueError, match="without"):
         write_report(target, "# Benchmarks\n")
     assert target.read_text().endswith("half a block")  # refused, not overwritten
+
+
+def test_quick_elicitation_comparison_is_its_own_protocol(embedded):
+    result = run_protocol(
+        "Elicit", BenchContext(ratings=quick_sample(embedded), quick=True, models=["mf"])
+    )
+    assert result.status == "ok", result.notes
+    table = result.table.set_index("elicitation")
+    assert list(table["model"].unique()) == ["mf"]
+    assert set(table.index) == {
+        "random",
+        "popularity",
+        "entropy",
+        "adaptive (default)",
+        "(random reveal, variant a)",
+    }
+    assert table["ndcg"].between(0, 1).all() and (table["answers"] <= 10).all()
+    assert table["users"].iloc[0] == 12  # quick runs ask 12 new members
+    # asking what people have probably seen gets more answers than asking at random
+    assert table.loc["adaptive (default)", "answers"] >= table.loc["random", "answers"]
