@@ -106,13 +106,14 @@ def synthetic_scale(
         items=items,
         values=values,
         user_ids=np.arange(1, n_users + 1, dtype=np.int64),
-        movies=_movies(n_items),
+        movies=scale_movies(n_items),
         name=f"synthetic-{n_users}x{n_items}-{n_ratings}-seed{seed}",
         notes=("synthetic: Zipf film popularity, lognormal activity (protocol S)",),
     )
 
 
-def _movies(n_items: int) -> pd.DataFrame:
+def scale_movies(n_items: int) -> pd.DataFrame:
+    """The films frame of ``synthetic_scale`` (also what protocol S rebuilds from saved arrays)."""
     movies = catalogue(n_items)
     movies["label"] = movies["title"] + " (" + movies["year"].astype(str) + ")"
     movies["year"] = pd.array(movies["year"], dtype="Int64")
