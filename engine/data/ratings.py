@@ -294,7 +294,9 @@ def _normalise_movies(movies: pd.DataFrame, rated_ids: pd.Series) -> pd.DataFram
     movies["movieId"] = movies["movieId"].astype(np.int64)
     missing_title = movies["title"].isna() | (movies["title"].astype(str).str.strip() == "")
     movies["title"] = movies["title"].astype(object)
-    movies.loc[missing_title, "title"] = [f"Untitled film #{i}" for i in movies.loc[missing_title, "movieId"]]
+    movies.loc[missing_title, "title"] = [
+        f"Untitled film #{i}" for i in movies.loc[missing_title, "movieId"]
+    ]
     movies["title"] = movies["title"].astype(str).str.strip()  # "Angst " -> "Angst"
     movies["year"] = pd.array(pd.to_numeric(movies["year"], errors="coerce"), dtype="Int64")
     genres = movies["genres"].fillna("").astype(str)

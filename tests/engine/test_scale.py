@@ -86,9 +86,10 @@ def test_movielens_folder_round_trip(small, tmp_path):
 
 
 def test_loader_reads_the_written_folder(small, tmp_path):
-    movielens = pytest.importorskip("engine.data.movielens")
+    from engine.data.movielens import load_folder
+
     folder = write_movielens_folder(small, tmp_path / "ml")
-    loaded = movielens.load_folder(folder)
+    loaded = load_folder(folder)
     assert len(loaded) == len(small) and loaded.n_items == small.n_items
     assert loaded.n_users == small.n_users
     assert loaded.movies["label"].iloc[3] == small.movies["label"].iloc[3]
