@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from engine.data.ratings import Ratings
 from engine.models.base import Capability, Recommender, UserState, to_tensor
 from engine.models.config import Config, param
+from engine.models.torch_typed import cholesky, sampled_addmm, solve, sparse_csr
 from engine.progress import Progress
 
 Solver = Literal["cg", "cholesky"]
@@ -105,11 +106,11 @@ class _Side:
             matrix.sort_indices()
         # int32 indices when they fit: half the memory of int64, and both kernels accept them
         dtype = np.int32 if matrix.nnz < 2**31 and max(matrix.shape) < 2**31 else np.int64
-        crow = torch.from_numpy(np.asarray(matrix.indptr, dtype=dtype)).to(device)
+        crow = torch.as_tensor(np.asarray(matrix.indptr, dtype=dtype)).to(device)
         with warnings.catch_warnings():  # shared read-only Ratings.items: the kernels only read it
             warnings.simplefilter("ignore", UserWarning)
-            col = torch.from_numpy(np.asarray(matrix.indices, dtype=dtype)).to(device)
-        weight = torch.from_numpy(np.asarray(matrix.data, dtype=np.float32)).to(device)
+            col = torch.as_tensor(np.asarray(matrix.indices, dtype=dtype)).to(device)
+        weight = torch.as_tensor(np.asarray(matrix.data, dtype=np.float32)).to(device)
         buffer = torch.zeros_like(weight) if scratch else weight.new_zeros(0)
         return cls(
             crow=crow,
@@ -126,11 +127,13 @@ class _Side:
         makes its own chunk); ``max_rows <= 0`` means one chunk."""
         if max_rows <= 0:
             return [(0, self.n_rows)]
-        indptr = self.crow.cpu().numpy()
-        out, start = [], 0
+        indptr = np.asarray(self.crow.cpu().numpy(), dtype=np.int64)
+        out: list[tuple[int, int]] = []
+        start = 0
         while start < self.n_rows:
             stop = min(self.n_rows, start + max_rows)
-            by_nnz = int(np.searchsorted(indptr, indptr[start] + max_nnz, side="right")) - 1
+            limit = int(indptr[start]) + max_nnz
+            by_nnz = int(np.searchsorted(indptr, limit, side="right")) - 1
             stop = max(start + 1, min(stop, by_nnz))
             out.append((start, stop))
             start = stop
@@ -161,9 +164,9 @@ class _Side:
         # beta = 0 still reads the old values (0·NaN = NaN), so they must be finite: zero them
         self.scratch.zero_()
         try:
-            torch.sparse.sampled_addmm(self.pattern, rows, cols.T, beta=0.0, out=self.pattern)
+            sampled_addmm(self.pattern, rows, cols.T, beta=0.0, out=self.pattern)
         except RuntimeError:  # a backend without in-place SDDMM: allocate
-            out = torch.sparse.sampled_addmm(self.pattern, rows, cols.T, beta=0.0)
+            out = sampled_addmm(self.pattern, rows, cols.T, beta=0.0)
             self.scratch.copy_(out.values())
         return self.scratch
 
@@ -183,7 +186,7 @@ class _Side:
 def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: Any) -> torch.Tensor:
     with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on one stable kernel
         warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, col, values, size=tuple(shape), check_invariants=False)
+        return sparse_csr(crow, col, values, (int(shape[0]), int(shape[1])), check=False)
 
 
 def confidence_weights(values: np.ndarray, alpha: float, confidence: Confidence) -> np.ndarray:
@@ -216,10 +219,12 @@ def weight_matrix(train: Ratings, alpha: float, confidence: Confidence) -> sp.cs
     if _sorted_by_user_then_item(train) and max(shape) < 2**31:
         indptr = np.zeros(train.n_users + 1, dtype=np.int32 if len(train) < 2**31 else np.int64)
         np.cumsum(np.bincount(train.users, minlength=train.n_users), out=indptr[1:])
-        matrix = sp.csr_matrix(shape, dtype=np.float32)
-        # set the arrays directly: the constructor would copy the read-only index array
-        matrix.indptr, matrix.indices, matrix.data = indptr, train.items, w
-        matrix.has_sorted_indices = True
+        matrix = sp.csr_matrix(shape)
+        # set the arrays directly: the constructor would copy the read-only index array (the
+        # stubs type these attributes for int32 indices and float64 data; ours may differ)
+        arrays = cast(Any, matrix)
+        arrays.indptr, arrays.indices, arrays.data = indptr, train.items, w
+        arrays.has_sorted_indices = True
         return matrix
     return sp.csr_matrix((w, (train.users, train.items)), shape=shape, dtype=np.float32)
 
@@ -288,7 +293,8 @@ def _batches(degree: np.ndarray, slots: int) -> list[np.ndarray]:
     """
     order = np.argsort(degree, kind="stable")
     width = np.maximum(degree[order], 1)
-    out, start, n = [], 0, len(order)
+    out: list[np.ndarray] = []
+    start, n = 0, len(order)
     while start < n:
         # (stop − start)·width[stop − 1] grows with stop: binary-search the largest that fits
         lo, hi = start + 1, min(n, start + max(1, slots // int(width[start])))
@@ -323,13 +329,11 @@ def exact_update(
         pos = np.where(valid, pos, 0)
         idx = np.where(valid, indices[pos], len(other))
         w = np.where(valid, data[pos], 0.0).astype(np.float32)
-        g = padded[torch.from_numpy(idx).to(device)]  # [B, n, k]
-        wt = torch.from_numpy(w).to(device)
+        g = padded[torch.as_tensor(idx).to(device)]  # [B, n, k]
+        wt = torch.as_tensor(w).to(device)
         a = shared + torch.bmm(g.transpose(1, 2) * wt[:, None, :], g)
-        b = torch.bmm(g.transpose(1, 2), (wt + torch.from_numpy(valid).to(device))[:, :, None])
-        out[torch.from_numpy(rows).to(device)] = torch.cholesky_solve(
-            b, torch.linalg.cholesky(a)
-        ).squeeze(2)
+        b = torch.bmm(g.transpose(1, 2), (wt + torch.as_tensor(valid).to(device))[:, :, None])
+        out[torch.as_tensor(rows).to(device)] = torch.cholesky_solve(b, cholesky(a)).squeeze(2)
     return out
 
 
@@ -340,7 +344,7 @@ def solve_one(
     f = other[cols]
     a = shared + (f.T * weights) @ f
     b = f.T @ (weights + 1.0)
-    return torch.linalg.solve(a, b)
+    return solve(a, b)
 
 
 def objective(
@@ -350,9 +354,9 @@ def objective(
     Σ_all (x·y)² = ‖XᵀX ∘ YᵀY‖ sum; observed cells add c(1 − s)² − s²."""
     x64, y64 = x.double().cpu(), y.double().cpu()
     total = float(((x64.T @ x64) * (y64.T @ y64)).sum())
-    w = torch.from_numpy(confidence_weights(train.values, cfg.alpha, cfg.confidence)).double()
-    u = torch.from_numpy(train.users.astype(np.int64))
-    i = torch.from_numpy(train.items.astype(np.int64))
+    w = torch.as_tensor(confidence_weights(train.values, cfg.alpha, cfg.confidence)).double()
+    u = torch.as_tensor(train.users.astype(np.int64))
+    i = torch.as_tensor(train.items.astype(np.int64))
     for s in range(0, len(train), chunk):
         sl = slice(s, s + chunk)
         score = (x64[u[sl]] * y64[i[sl]]).sum(1)
@@ -374,12 +378,12 @@ class ImplicitALS(Recommender):
         cfg = self.config
         weights = weight_matrix(train, cfg.alpha, cfg.confidence)
         gen = torch.Generator().manual_seed(cfg.seed)
-        self._X = (torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
-        self._Y = (torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
+        self._user_factors = (
+            torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
+        self._item_factors = (
+            torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
         checkpoint = self._checkpoint
         start = checkpoint.resume(self, train) if checkpoint is not None else 0
         if cfg.solver == "cg":
@@ -388,26 +392,45 @@ class ImplicitALS(Recommender):
             by_user = _Side.build(weights, self.device, scratch=False)
             by_item = _Side.build(weights.T.tocsr(), self.device, scratch=False)
             del weights
+
+            def films_then_people() -> None:
+                self._item_factors = cg_update(
+                    by_item,
+                    self._item_factors,
+                    self._user_factors,
+                    cfg.regularization,
+                    cfg.cg_steps,
+                    cfg.cg_chunk_rows,
+                )
+                self._user_factors = cg_update(
+                    by_user,
+                    self._user_factors,
+                    self._item_factors,
+                    cfg.regularization,
+                    cfg.cg_steps,
+                    cfg.cg_chunk_rows,
+                )
         else:
-            transposed = weights.T.tocsr()
-        self.info["seconds_per_iteration"] = []
+            by_film = weights.T.tocsr()
+
+            def films_then_people() -> None:
+                self._item_factors = exact_update(
+                    by_film, self._user_factors, cfg.regularization, cfg.batch_slots
+                )
+                self._user_factors = exact_update(
+                    weights, self._item_factors, cfg.regularization, cfg.batch_slots
+                )
+
+        seconds: list[float] = []
+        self.info["seconds_per_iteration"] = seconds
         for it in range(start, cfg.epochs):
             tick = time.perf_counter()
             # films first, then people: the final user factors are then the solution against the
             # final film factors, which is exactly what fold-in computes for a new person.
-            if cfg.solver == "cg":
-                self._Y = cg_update(
-                    by_item, self._Y, self._X, cfg.regularization, cfg.cg_steps, cfg.cg_chunk_rows
-                )
-                self._X = cg_update(
-                    by_user, self._X, self._Y, cfg.regularization, cfg.cg_steps, cfg.cg_chunk_rows
-                )
-            else:
-                self._Y = exact_update(transposed, self._X, cfg.regularization, cfg.batch_slots)
-                self._X = exact_update(weights, self._Y, cfg.regularization, cfg.batch_slots)
+            films_then_people()
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
-            self.info["seconds_per_iteration"].append(time.perf_counter() - tick)
+            seconds.append(time.perf_counter() - tick)
             if checkpoint is not None:
                 checkpoint.save(self, it + 1, train)
             progress(it + 1, cfg.epochs, f"ALS epoch {it + 1}/{cfg.epochs}")
@@ -416,7 +439,7 @@ class ImplicitALS(Recommender):
     # ------------------------------------------------------------------ people
     def _gram(self) -> torch.Tensor:
         if self._shared is None:
-            self._shared = gram(self._Y, self.config.regularization)
+            self._shared = gram(self._item_factors, self.config.regularization)
         return self._shared
 
     def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
@@ -426,7 +449,7 @@ class ImplicitALS(Recommender):
         cfg = self.config
         w = confidence_weights(values, cfg.alpha, cfg.confidence)  # c − 1 for these ratings
         vector = solve_one(
-            self._Y,
+            self._item_factors,
             self._gram(),
             to_tensor(items, torch.long, self.device),
             to_tensor(w, torch.float32, self.device),
@@ -435,35 +458,37 @@ class ImplicitALS(Recommender):
 
     def _user_state(self, user: int) -> UserState:
         return UserState(
-            items=np.empty(0, np.int64), values=np.empty(0, np.float32), vector=self._X[user]
+            items=np.empty(0, np.int64),
+            values=np.empty(0, np.float32),
+            vector=self._user_factors[user],
         )
 
     def _prior(self) -> torch.Tensor:
         """Score for someone with no ratings: how much the average person's vector likes a film,
         i.e. popularity as the model sees it."""
-        return self._Y @ self._X.mean(0)
+        return self._item_factors @ self._user_factors.mean(0)
 
     def _score_state(self, state: UserState) -> torch.Tensor:
         if state.vector is None:
             return self._prior()
-        return self._Y @ state.vector
+        return self._item_factors @ state.vector
 
     def _score_users(self, users: np.ndarray) -> torch.Tensor:
         idx = to_tensor(users, torch.long, self.device)
-        return (self._X[idx] @ self._Y.T).cpu()
+        return (self._user_factors[idx] @ self._item_factors.T).cpu()
 
     # ------------------------------------------------------------------ insight
     def _item_vectors(self) -> np.ndarray:
-        return self._Y.cpu().numpy()
+        return self._item_factors.cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {"user_factors": self._X, "item_factors": self._Y}
+        return {"user_factors": self._user_factors, "item_factors": self._item_factors}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         x, y = tensors["user_factors"], tensors["item_factors"]
         k = self.config.factors
         if x.shape[1] != k or y.shape[1] != k:
             raise ValueError(f"factor tensors have width {x.shape[1]}/{y.shape[1]}, expected {k}")
-        self._X, self._Y = x.to(self.device), y.to(self.device)
+        self._user_factors, self._item_factors = x.to(self.device), y.to(self.device)
         self._shared = None

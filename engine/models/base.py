@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike
 from engine.data.ratings import Ratings
 from engine.device import resolve
 from engine.models.config import Config, Param
+from engine.models.torch_typed import manual_seed
 from engine.progress import Progress, silent
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class Recommender(ABC):
     saved lives in ``state_tensors()``; everything else is derived."""
 
     name: ClassVar[str]
-    kind: ClassVar[Kind]
+    kind: Kind  # a class attribute in practice; declared so that instances satisfy the protocols
     config_class: ClassVar[type[Config]] = Config
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # True where ``_fit`` honours ``self._checkpoint`` (resumes from it, saves to it each epoch)
@@ -170,7 +171,7 @@ class Recommender(ABC):
         if len(train) == 0:
             raise ValueError("cannot fit a model on zero ratings")
         self.n_users, self.n_items = train.n_users, train.n_items
-        torch.manual_seed(self.config.seed)
+        manual_seed(self.config.seed)
         self._checkpoint = checkpoint
         try:
             self._fit(train, progress or silent)
@@ -261,7 +262,7 @@ class Recommender(ABC):
         By default the cosine of item vectors; models without vectors override
         ``_similar_items`` (and declare "similar_items")."""
         self._check_fitted()
-        if isinstance(item, bool) or not isinstance(item, int | np.integer):
+        if isinstance(item, bool) or not isinstance(item, int | np.integer):  # pyright: ignore[reportUnnecessaryIsInstance]  # callers are not all type-checked
             raise ValueError(f"item must be a film index, got {item!r}")
         if not 0 <= item < self.n_items:
             raise ValueError(
@@ -305,7 +306,7 @@ class ExplicitRecommender(Recommender):
     """A model whose scores are stars: it also rates (user, film) pairs and its expected stars
     are its scores."""
 
-    kind: ClassVar[Kind] = "explicit"
+    kind = "explicit"
 
     def predict(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
         """Predicted stars for (user, film) pairs of the training data (protocol E)."""

@@ -42,6 +42,7 @@ from engine.models.pmf import (
     prior_diagonal,
     row_posteriors,
 )
+from engine.models.torch_typed import solve
 from engine.progress import Progress
 
 
@@ -72,7 +73,7 @@ class BPMF(ExplicitRecommender):
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        total = cfg.init_epochs + cfg.burnin + cfg.samples
+        steps = cfg.init_epochs + cfg.burnin + cfg.samples
         start = PMF(
             PMFConfig(
                 seed=cfg.seed,
@@ -88,8 +89,8 @@ class BPMF(ExplicitRecommender):
             device=self.device,
         )
 
-        def vb_progress(done: int, _total: int, message: str = "") -> None:
-            progress(done, total, message)
+        def vb_progress(done: int, total: int, message: str = "") -> None:
+            progress(done, steps, message)  # the VB epochs are the first part of the chain
 
         start.fit(train, progress=vb_progress)
         chain = start.posterior()
@@ -116,7 +117,7 @@ class BPMF(ExplicitRecommender):
                 kept_u.append(users.float())
                 kept_v.append(items.float())
                 kept_prec.append({k: v.clone() for k, v in prec.items()})
-            progress(cfg.init_epochs + step + 1, total, f"Gibbs sweep {step + 1}")
+            progress(cfg.init_epochs + step + 1, steps, f"Gibbs sweep {step + 1}")
         self._Us, self._Vs = torch.stack(kept_u), torch.stack(kept_v)
         self._precs = {k: torch.stack([p[k] for p in kept_prec]) for k in PRECISIONS}
         self._active_u = chain.active_users
@@ -151,7 +152,7 @@ class BPMF(ExplicitRecommender):
 
     def _set_means(self) -> None:
         """Posterior means over the kept draws: what insight pages and ``info`` show."""
-        self._U, self._V = self._Us.mean(0).double(), self._Vs.mean(0).double()
+        self._user_rows, self._item_rows = self._Us.mean(0).double(), self._Vs.mean(0).double()
         means = {k: v.mean(0) for k, v in self._precs.items()}
         self.info = {name: precision_summary(value) for name, value in means.items()}
         self.info["noise_std"] = 1.0 / math.sqrt(float(means["tau"]))
@@ -172,7 +173,7 @@ class BPMF(ExplicitRecommender):
         )
         gram = gram + torch.diag_embed(diag)
         rhs = tau[:, :, 0] * (design.mT @ target[:, :, None])[:, :, 0]
-        x = torch.linalg.solve(gram, rhs)  # [S, K+1]
+        x = solve(gram, rhs)  # [S, K+1]
         mean = x.mean(0)
         return UserState(
             items=items,
@@ -196,8 +197,17 @@ class BPMF(ExplicitRecommender):
     def _score_state(self, state: UserState) -> torch.Tensor:
         draws = state.extra.get("draws")
         if not isinstance(draws, torch.Tensor):  # a state from elsewhere: the posterior means
-            vec = state.vector if state.vector is not None else torch.zeros_like(self._U[0, :-1])
-            out = self._mu + state.bias + self._V[:, -1] + self._V[:, :-1] @ vec.to(self._V)
+            vec = (
+                state.vector
+                if state.vector is not None
+                else torch.zeros_like(self._user_rows[0, :-1])
+            )
+            out = (
+                self._mu
+                + state.bias
+                + self._item_rows[:, -1]
+                + self._item_rows[:, :-1] @ vec.to(self._item_rows)
+            )
             return out.clamp(MIN_RATING, MAX_RATING)
         Q, bi = self._Vs[:, :, :-1], self._Vs[:, :, -1]
         per_draw = draws[:, -1:] + bi + torch.einsum("sk,snk->sn", draws[:, :-1].to(Q), Q)
@@ -221,10 +231,10 @@ class BPMF(ExplicitRecommender):
 
     # ------------------------------------------------------------------ insight
     def _item_vectors(self) -> np.ndarray:
-        return self._V[:, :-1].float().cpu().numpy()
+        return self._item_rows[:, :-1].float().cpu().numpy()
 
     def _item_bias(self) -> np.ndarray:
-        return self._V[:, -1].float().cpu().numpy()
+        return self._item_rows[:, -1].float().cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:

@@ -101,9 +101,12 @@ class Param:
                 raise self._error(value)
             return value
         if self.type == "dict":
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            if not isinstance(value, dict):
                 raise self._error(value)
-            return cast(dict[str, Any], value)
+            mapping = cast(dict[object, Any], value)
+            if not all(isinstance(key, str) for key in mapping):
+                raise self._error(value)
+            return mapping
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._error(value)
         if self.type == "int" and not isinstance(value, int):

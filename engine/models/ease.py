@@ -22,6 +22,7 @@ import torch
 from engine.data.ratings import Ratings
 from engine.models.base import Capability, Recommender, UserState, to_tensor
 from engine.models.config import Config, param
+from engine.models.torch_typed import inv
 from engine.progress import Progress
 
 
@@ -56,9 +57,9 @@ class EASE(Recommender):
             x.data[:] = 1.0
         progress(0, 2, "item Gram matrix")
         # float64 for the inverse: the Gram matrix of popular films is badly conditioned
-        gram = torch.from_numpy((x.T @ x).toarray().astype(np.float64)).to(self.device)
+        gram = torch.as_tensor((x.T @ x).toarray().astype(np.float64)).to(self.device)
         gram.diagonal().add_(cfg.regularization)
-        p = torch.linalg.inv(gram)
+        p = inv(gram)
         b = -p / p.diagonal()[None, :]
         b.diagonal().zero_()
         progress(1, 2, "inverted")
@@ -139,9 +140,9 @@ class EASE(Recommender):
             "kept": self._kept,
             "weights": self._b,
             "log_popularity": self._pop,
-            "train_indptr": torch.from_numpy(t.indptr.astype(np.int64)),
-            "train_indices": torch.from_numpy(t.indices.astype(np.int64)),
-            "train_data": torch.from_numpy(t.data.astype(np.float32)),
+            "train_indptr": torch.as_tensor(t.indptr.astype(np.int64)),
+            "train_indices": torch.as_tensor(t.indices.astype(np.int64)),
+            "train_data": torch.as_tensor(t.data.astype(np.float32)),
         }
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:

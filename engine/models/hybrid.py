@@ -35,6 +35,7 @@ from engine.data.splits import validation_split
 from engine.metrics import topn_metrics
 from engine.models.base import Capability, ExplicitRecommender, Recommender, UserState
 from engine.models.config import Config, param
+from engine.models.torch_typed import floats
 from engine.progress import Progress, stage_progress
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
@@ -159,12 +160,12 @@ class Hybrid(Recommender):
         for row, ex in enumerate(exclude):
             imp[row, ex] = -torch.inf
         held = [va.indices[va.indptr[u] : va.indptr[u + 1]] for u in users]
-        rows = torch.from_numpy(np.repeat(np.arange(len(users)), [len(h) for h in held]))
-        cols = torch.from_numpy(np.concatenate(held).astype(np.int64))
+        rows = torch.as_tensor(np.repeat(np.arange(len(users)), [len(h) for h in held]))
+        cols = torch.as_tensor(np.concatenate(held).astype(np.int64))
         if temperature is None:
             finite = torch.where(torch.isfinite(imp), imp, torch.nan)
             scale = float(np.nanstd(finite.numpy())) or 1.0
-            nll = []
+            nll: list[float] = []
             for t in TEMPERATURES:
                 logp = torch.log_softmax(imp / (t * scale), dim=1)
                 nll.append(-float(logp[rows, cols].mean()))
@@ -178,7 +179,7 @@ class Hybrid(Recommender):
                 for u in users
             ]
             keep = [k for k, lk in enumerate(liked) if len(lk)]
-            table = []
+            table: list[float] = []
             for beta in BETAS:
                 s = combine(log_watch, stars, beta)
                 s = torch.where(torch.isfinite(s), s, torch.finfo(torch.float32).min)
@@ -281,9 +282,9 @@ class Hybrid(Recommender):
         out = {f"implicit.{k}": v for k, v in self.implicit.state_tensors().items()}
         out.update({f"explicit.{k}": v for k, v in self.explicit.state_tensors().items()})
         out["calibration"] = torch.tensor([self.temperature, self.beta], dtype=torch.float64)
-        out["train_indptr"] = torch.from_numpy(t.indptr.astype(np.int64))
-        out["train_indices"] = torch.from_numpy(t.indices.astype(np.int64))
-        out["train_data"] = torch.from_numpy(t.data.astype(np.float32))
+        out["train_indptr"] = torch.as_tensor(t.indptr.astype(np.int64))
+        out["train_indices"] = torch.as_tensor(t.indices.astype(np.int64))
+        out["train_data"] = torch.as_tensor(t.data.astype(np.float32))
         return out
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -297,7 +298,7 @@ class Hybrid(Recommender):
                 {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             )
             part.fitted = True
-        self.temperature, self.beta = (float(v) for v in tensors["calibration"].tolist())
+        self.temperature, self.beta = floats(tensors["calibration"])
         if not math.isfinite(self.temperature) or self.temperature <= 0:
             raise ValueError("saved temperature must be a positive number")
         self._train = sp.csr_matrix(

@@ -65,14 +65,16 @@ class ItemKNN(Recommender):
         # Gram blocks by scipy (sparse × sparse), top-k by torch: scipy has no sparse top-k and
         # the dense Gram of a 60k-film catalogue would not fit in memory at once.
         xt = binary.T.tocsr()
-        norms = torch.from_numpy(np.sqrt(np.asarray(binary.sum(axis=0)).ravel())).to(self.device)
+        norms = torch.as_tensor(np.sqrt(np.asarray(binary.sum(axis=0)).ravel())).to(self.device)
         n = train.n_items
         k = min(cfg.neighbours, n - 1)
-        rows, cols, vals = [], [], []
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
         starts = list(range(0, n, cfg.block))
         for step, start in enumerate(starts):
             stop = min(start + cfg.block, n)
-            block = torch.from_numpy((xt[start:stop] @ binary).toarray()).to(self.device)
+            block = torch.as_tensor((xt[start:stop] @ binary).toarray()).to(self.device)
             sims = block / (norms[start:stop, None] * norms[None, :] + cfg.shrink + 1e-12)
             idx = torch.arange(start, stop, device=self.device)
             sims[idx - start, idx] = 0.0  # a film is not its own neighbour
@@ -111,9 +113,9 @@ class ItemKNN(Recommender):
     def _score_state(self, state: UserState) -> torch.Tensor:
         w = _weights(state.values, self.config.weighting)
         if len(state.items) == 0:  # prior: films that are neighbours of many films
-            return torch.from_numpy(np.asarray(self._sim.sum(axis=0)).ravel().astype(np.float32))
+            return torch.as_tensor(np.asarray(self._sim.sum(axis=0)).ravel().astype(np.float32))
         rows = self._sim[state.items]
-        return torch.from_numpy(np.asarray(rows.T @ w).ravel().astype(np.float32))
+        return torch.as_tensor(np.asarray(rows.T @ w).ravel().astype(np.float32))
 
     def _score_users(self, users: np.ndarray) -> torch.Tensor:
         x = self._train[users]
@@ -123,7 +125,7 @@ class ItemKNN(Recommender):
             counts = np.diff(x.indptr)
             means = np.asarray(x.sum(axis=1)).ravel() / np.maximum(counts, 1)
             x.data -= np.repeat(means, counts).astype(np.float32)
-        return torch.from_numpy((x @ self._sim).toarray().astype(np.float32))
+        return torch.as_tensor((x @ self._sim).toarray().astype(np.float32))
 
     def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self._sim.indptr[item], self._sim.indptr[item + 1]
@@ -134,12 +136,12 @@ class ItemKNN(Recommender):
     def state_tensors(self) -> dict[str, torch.Tensor]:
         t = self._train
         return {
-            "sim_indptr": torch.from_numpy(self._sim.indptr.astype(np.int64)),
-            "sim_indices": torch.from_numpy(self._sim.indices.astype(np.int64)),
-            "sim_data": torch.from_numpy(self._sim.data.astype(np.float32)),
-            "train_indptr": torch.from_numpy(t.indptr.astype(np.int64)),
-            "train_indices": torch.from_numpy(t.indices.astype(np.int64)),
-            "train_data": torch.from_numpy(t.data.astype(np.float32)),
+            "sim_indptr": torch.as_tensor(self._sim.indptr.astype(np.int64)),
+            "sim_indices": torch.as_tensor(self._sim.indices.astype(np.int64)),
+            "sim_data": torch.as_tensor(self._sim.data.astype(np.float32)),
+            "train_indptr": torch.as_tensor(t.indptr.astype(np.int64)),
+            "train_indices": torch.as_tensor(t.indices.astype(np.int64)),
+            "train_data": torch.as_tensor(t.data.astype(np.float32)),
         }
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:

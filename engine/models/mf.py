@@ -37,6 +37,7 @@ from engine.models.base import (
     to_tensor,
 )
 from engine.models.config import Config, param
+from engine.models.torch_typed import descend, solve
 from engine.progress import Progress
 
 LOW, HIGH = 0.0, 5.5
@@ -102,27 +103,27 @@ class MatrixFactorization(ExplicitRecommender):
         gen = torch.Generator().manual_seed(cfg.seed)
         mean = float(np.clip(train.values.mean(), LOW + 0.1, HIGH - 0.1))
         self._mu = torch.tensor(math.log((mean - LOW) / (HIGH - mean)), device=self.device)
-        self._P = (torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
-        self._Q = (torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
+        self._user_factors = (
+            torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
+        self._item_factors = (
+            torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
         self._bu = torch.zeros(train.n_users, device=self.device)
         self._bi = torch.zeros(train.n_items, device=self.device)
 
     def _params(self) -> list[torch.Tensor]:
-        return [self._mu, self._P, self._Q, self._bu, self._bi]
+        return [self._mu, self._user_factors, self._item_factors, self._bu, self._bi]
 
     def _penalty(self, user_weight: torch.Tensor, item_weight: torch.Tensor) -> torch.Tensor:
         """Σ_u w_u(λ|p_u|² + λ_b b_u²) + Σ_i w_i(λ|q_i|² + λ_b b_i²), w = count ** decay_power."""
         cfg = self.config
         users = user_weight @ (
-            cfg.regularization * self._P.square().sum(1)
+            cfg.regularization * self._user_factors.square().sum(1)
             + cfg.bias_regularization * self._bu.square()
         )
         items = item_weight @ (
-            cfg.regularization * self._Q.square().sum(1)
+            cfg.regularization * self._item_factors.square().sum(1)
             + cfg.bias_regularization * self._bi.square()
         )
         return users + items
@@ -130,7 +131,9 @@ class MatrixFactorization(ExplicitRecommender):
     def _loss(self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         # index_select, not P[u]: its backward is an index_add, while advanced indexing's is an
         # accumulating index_put that sorts the indices (2.5x slower per batch at 25M on a CPU)
-        rows = (self._P.index_select(0, u) * self._Q.index_select(0, i)).sum(1)
+        rows = (self._user_factors.index_select(0, u) * self._item_factors.index_select(0, i)).sum(
+            1
+        )
         pred = LOW + (HIGH - LOW) * torch.sigmoid(
             self._mu + self._bu.index_select(0, u) + self._bi.index_select(0, i) + rows
         )
@@ -177,8 +180,7 @@ class MatrixFactorization(ExplicitRecommender):
                     sse = self._loss(users[idx], items[idx], values[idx])
                     penalty = self._penalty(user_weight, item_weight) * (len(idx) / n)
                     loss = (sse + penalty) / len(idx)
-                    loss.backward()
-                    opt.step()
+                    descend(loss, opt)
                     total += float(sse.detach())
                 if checkpoint is not None:
                     checkpoint.save(self, epoch + 1, train)
@@ -215,7 +217,9 @@ class MatrixFactorization(ExplicitRecommender):
             )
         idx = torch.as_tensor(items, device=self.device)
         r = torch.as_tensor(values, device=self.device, dtype=torch.float64)
-        X = torch.cat([self._Q[idx], torch.ones(len(idx), 1, device=self.device)], 1).double()
+        X = torch.cat(
+            [self._item_factors[idx], torch.ones(len(idx), 1, device=self.device)], 1
+        ).double()
         offset = (self._mu + self._bi[idx]).double()
         weight = float(len(items)) ** self.config.decay_power
         reg = torch.full(
@@ -225,14 +229,14 @@ class MatrixFactorization(ExplicitRecommender):
         span = HIGH - LOW
         # start: ridge on the logit scale, where the model is linear
         target = torch.logit(((r - LOW) / span).clamp(0.02, 0.98)) - offset
-        theta = torch.linalg.solve(X.T @ X + torch.diag(reg), X.T @ target)
+        theta = solve(X.T @ X + torch.diag(reg), X.T @ target)
         for _ in range(self.config.foldin_steps):
             s = torch.sigmoid(offset + X @ theta)
             resid = r - (LOW + span * s)
             J = X * (span * s * (1 - s))[:, None]
             grad = J.T @ resid - reg * theta
             H = J.T @ J + torch.diag(reg)
-            step = torch.linalg.solve(H, grad)
+            step = solve(H, grad)
             theta = theta + step
             if float(step.abs().max()) < 1e-7:
                 break
@@ -242,7 +246,7 @@ class MatrixFactorization(ExplicitRecommender):
         return UserState(
             items=np.empty(0, np.int64),
             values=np.empty(0, np.float32),
-            vector=self._P[user].clone(),
+            vector=self._user_factors[user].clone(),
             bias=float(self._bu[user]),
         )
 
@@ -253,23 +257,33 @@ class MatrixFactorization(ExplicitRecommender):
             if state.vector is not None
             else torch.zeros(self.config.factors, device=self.device)
         )
-        z = self._mu + state.bias + self._bi + self._Q @ vector.to(self.device)
+        z = self._mu + state.bias + self._bi + self._item_factors @ vector.to(self.device)
         return LOW + (HIGH - LOW) * torch.sigmoid(z)
 
     def _score_users(self, users: np.ndarray) -> torch.Tensor:
         u = to_tensor(users, torch.long, self.device)
-        z = self._mu + self._bu[u, None] + self._bi[None, :] + self._P[u] @ self._Q.T
+        z = (
+            self._mu
+            + self._bu[u, None]
+            + self._bi[None, :]
+            + self._user_factors[u] @ self._item_factors.T
+        )
         return (LOW + (HIGH - LOW) * torch.sigmoid(z)).cpu()
 
     def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u = to_tensor(users, torch.long, self.device)
         i = to_tensor(items, torch.long, self.device)
-        z = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
+        z = (
+            self._mu
+            + self._bu[u]
+            + self._bi[i]
+            + (self._user_factors[u] * self._item_factors[i]).sum(1)
+        )
         return (LOW + (HIGH - LOW) * torch.sigmoid(z)).cpu().numpy()
 
     # ------------------------------------------------------------------ insight
     def _item_vectors(self) -> np.ndarray:
-        return self._Q.cpu().numpy()
+        return self._item_factors.cpu().numpy()
 
     def _item_bias(self) -> np.ndarray:
         """Item bias converted to stars at the global mean (slope of the sigmoid there), so a
@@ -281,18 +295,20 @@ class MatrixFactorization(ExplicitRecommender):
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return {
             "mu": self._mu,
-            "user_factors": self._P,
-            "item_factors": self._Q,
+            "user_factors": self._user_factors,
+            "item_factors": self._item_factors,
             "user_bias": self._bu,
             "item_bias": self._bi,
         }
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self._mu = tensors["mu"]
-        self._P, self._Q = tensors["user_factors"], tensors["item_factors"]
+        self._user_factors, self._item_factors = tensors["user_factors"], tensors["item_factors"]
         self._bu, self._bi = tensors["user_bias"], tensors["item_bias"]
-        if self._Q.shape != (self.n_items, self.config.factors):
-            raise ValueError(f"item factors {tuple(self._Q.shape)} do not match the manifest")
+        if self._item_factors.shape != (self.n_items, self.config.factors):
+            raise ValueError(
+                f"item factors {tuple(self._item_factors.shape)} do not match the manifest"
+            )
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
         """The model plus, mid-fit, Adam's per-tensor moments and step (checkpoint only)."""

@@ -53,6 +53,7 @@ import torch
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.models.base import Capability, ExplicitRecommender, UserState, to_tensor
 from engine.models.config import Config, param
+from engine.models.torch_typed import cholesky, floats, solve_triangular, sparse_coo
 from engine.progress import Progress
 
 PRECISIONS = ("tau", "lambda_p", "lambda_q", "lambda_bu", "lambda_bi")
@@ -132,7 +133,7 @@ def _sparse(
     """A CSR tensor: per-row sums over ratings become one sparse @ dense product."""
     with warnings.catch_warnings():  # torch calls sparse CSR "beta"; the ops used here are stable
         warnings.simplefilter("ignore", UserWarning)
-        coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape).coalesce()
+        coo = sparse_coo(torch.stack([rows, cols]), values, shape).coalesce()
         return coo.to_sparse_csr()
 
 
@@ -165,11 +166,11 @@ def row_posteriors(
     gram = (counts @ second.reshape(len(vt), d * d)).reshape(-1, d, d) * tau
     rhs = (centred @ vt - counts @ cross) * tau
     gram.diagonal(dim1=1, dim2=2).add_(diag)
-    factor = torch.linalg.cholesky(gram)
+    factor = cholesky(gram)
     mean_x = torch.cholesky_solve(rhs[:, :, None], factor)[:, :, 0]
     if sample is not None:  # a draw from N(mean, A⁻¹) with A = L Lᵀ: mean + L⁻ᵀ z
         z = torch.randn(mean_x.shape, generator=sample, dtype=mean_x.dtype).to(mean_x.device)
-        step = torch.linalg.solve_triangular(factor.mT, z[:, :, None], upper=True)[:, :, 0]
+        step = solve_triangular(factor.mT, z[:, :, None], upper=True)[:, :, 0]
         return mean_x + step, factor
     return mean_x, torch.cholesky_inverse(factor)
 
@@ -216,6 +217,9 @@ class PMF(ExplicitRecommender):
     config: PMFConfig
     resumable = True
     history: list[float]  # the MAP objective per epoch of the last fit (empty for VB)
+    _prec: dict[str, torch.Tensor]  # the learned precisions, by name (PRECISIONS)
+    _user_cov: torch.Tensor | None  # VB's posterior covariances (None for MAP)
+    _item_cov: torch.Tensor | None
 
     # ------------------------------------------------------------------ training
     def _fit(self, train: Ratings, progress: Progress) -> None:
@@ -227,11 +231,15 @@ class PMF(ExplicitRecommender):
         K, n_u, n_i = cfg.factors, train.n_users, train.n_items
         self._mu = r.mean()
         self._by_user, self._by_item = rating_matrices(u, i, r, self._mu, n_u, n_i)
-        self._U = torch.zeros(n_u, K + 1, dtype=dt, device=dev)
-        self._V = torch.zeros(n_i, K + 1, dtype=dt, device=dev)
-        self._U[:, :K] = (torch.randn(n_u, K, generator=gen, dtype=dt) * cfg.init_std).to(dev)
-        self._V[:, :K] = (torch.randn(n_i, K, generator=gen, dtype=dt) * cfg.init_std).to(dev)
-        self._SU = self._SV = None
+        self._user_rows = torch.zeros(n_u, K + 1, dtype=dt, device=dev)
+        self._item_rows = torch.zeros(n_i, K + 1, dtype=dt, device=dev)
+        self._user_rows[:, :K] = (torch.randn(n_u, K, generator=gen, dtype=dt) * cfg.init_std).to(
+            dev
+        )
+        self._item_rows[:, :K] = (torch.randn(n_i, K, generator=gen, dtype=dt) * cfg.init_std).to(
+            dev
+        )
+        self._user_cov = self._item_cov = None
         one = torch.ones((), dtype=dt, device=dev)
         self._prec = {
             "tau": one.clone(),
@@ -242,7 +250,7 @@ class PMF(ExplicitRecommender):
         }
         self._active_u = torch.bincount(u, minlength=n_u) > 0
         self._active_i = torch.bincount(i, minlength=n_i) > 0
-        self.history: list[float] = []
+        self.history = []
         checkpoint = self._checkpoint
         start = checkpoint.resume(self, train) if checkpoint is not None else 0
         for sweep in range(start, cfg.epochs):
@@ -259,25 +267,33 @@ class PMF(ExplicitRecommender):
 
     def _update_users(self) -> None:
         """Every user's [p_u, b_u] posterior given the films (exact block minimiser for MAP)."""
-        self._U, cov = row_posteriors(
-            *self._by_user, self._V, self._SV, self._prec["tau"], self._diag("u", len(self._U))
+        self._user_rows, cov = row_posteriors(
+            *self._by_user,
+            self._item_rows,
+            self._item_cov,
+            self._prec["tau"],
+            self._diag("u", len(self._user_rows)),
         )
-        self._SU = cov if self.config.method == "vb" else None
+        self._user_cov = cov if self.config.method == "vb" else None
 
     def _update_items(self) -> None:
         """Every film's [q_i, b_i] posterior given the users."""
-        self._V, cov = row_posteriors(
-            *self._by_item, self._U, self._SU, self._prec["tau"], self._diag("i", len(self._V))
+        self._item_rows, cov = row_posteriors(
+            *self._by_item,
+            self._user_rows,
+            self._user_cov,
+            self._prec["tau"],
+            self._diag("i", len(self._item_rows)),
         )
-        self._SV = cov if self.config.method == "vb" else None
+        self._item_cov = cov if self.config.method == "vb" else None
 
     def posterior(self) -> Posterior:
         """What the fit learned, for ``bpmf`` to start its chain from."""
         self._check_fitted()
         return Posterior(
             mu=self._mu,
-            users=self._U,
-            items=self._V,
+            users=self._user_rows,
+            items=self._item_rows,
             precisions=dict(self._prec),
             active_users=self._active_u,
             active_items=self._active_i,
@@ -287,19 +303,19 @@ class PMF(ExplicitRecommender):
 
     @property
     def _P(self) -> torch.Tensor:
-        return self._U[:, :-1]
+        return self._user_rows[:, :-1]
 
     @property
     def _Q(self) -> torch.Tensor:
-        return self._V[:, :-1]
+        return self._item_rows[:, :-1]
 
     @property
     def _bu(self) -> torch.Tensor:
-        return self._U[:, -1]
+        return self._user_rows[:, -1]
 
     @property
     def _bi(self) -> torch.Tensor:
-        return self._V[:, -1]
+        return self._item_rows[:, -1]
 
     def _diag(self, side: str, n: int) -> torch.Tensor:
         """Prior precisions on each row's [vector, bias]: [λ_p..., λ_bu] (or q, bi)."""
@@ -321,12 +337,12 @@ class PMF(ExplicitRecommender):
         K = self.config.factors
         pred = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
         sse = (r - pred).square().sum()
-        if self._SU is not None and self._SV is not None:
+        if self._user_cov is not None and self._item_cov is not None:
             sse = sse + self._expected_variance()
         self._prec["tau"] = (a0 - 1 + r.numel() / 2) / (b0 + sse / 2)
         for side, mean, cov, active in (
-            ("p", self._U, self._SU, self._active_u),
-            ("q", self._V, self._SV, self._active_i),
+            ("p", self._user_rows, self._user_cov, self._active_u),
+            ("q", self._item_rows, self._item_cov, self._active_i),
         ):
             sq = mean[:, :-1].square().sum(1)
             sqb = mean[:, -1].square()
@@ -350,17 +366,20 @@ class PMF(ExplicitRecommender):
         as ⟨S_u, Σ_i [q,1][q,1]ᵀ⟩ with the inner sums done by one sparse product, so memory stays
         O((users + films)·K²) instead of O(ratings·K²)."""
         K = self.config.factors
-        total = torch.zeros((), dtype=self._U.dtype, device=self._U.device)
+        user_cov, item_cov = self._user_cov, self._item_cov
+        if user_cov is None or item_cov is None:
+            raise RuntimeError("the expected variance needs VB's posterior covariances")
+        total = torch.zeros((), dtype=self._user_rows.dtype, device=self._user_rows.device)
         for (counts, _), cov, other in (
-            (self._by_user, self._SU, self._V),
-            (self._by_item, self._SV, self._U),
+            (self._by_user, user_cov, self._item_rows),
+            (self._by_item, item_cov, self._user_rows),
         ):
             ot = torch.cat([other[:, :-1], torch.ones_like(other[:, :1])], 1)
             second = (ot[:, :, None] * ot[:, None, :]).reshape(len(ot), -1)
             total = total + ((counts @ second) * cov.reshape(len(cov), -1)).sum()
         counts = self._by_user[0]
-        sv = self._SV[:, :K, :K].reshape(len(self._SV), -1)
-        total = total + ((counts @ sv) * self._SU[:, :K, :K].reshape(len(self._SU), -1)).sum()
+        sv = item_cov[:, :K, :K].reshape(len(item_cov), -1)
+        total = total + ((counts @ sv) * user_cov[:, :K, :K].reshape(len(user_cov), -1)).sum()
         return total
 
     def objective(self, train: Ratings) -> float:
@@ -402,8 +421,8 @@ class PMF(ExplicitRecommender):
         centred_m = _sparse(rows, torch.arange(n, device=self.device), centred, (1, n))
         K = self.config.factors
         diag = torch.cat([lam_p.expand(K), lam_b.reshape(1)])[None, :]
-        cov = None if self._SV is None else self._SV[idx]
-        x, _ = row_posteriors(counts, centred_m, self._V[idx], cov, self._prec["tau"], diag)
+        cov = None if self._item_cov is None else self._item_cov[idx]
+        x, _ = row_posteriors(counts, centred_m, self._item_rows[idx], cov, self._prec["tau"], diag)
         return UserState(items=items, values=values, vector=x[0, :-1], bias=float(x[0, -1]))
 
     def _user_state(self, user: int) -> UserState:
@@ -452,18 +471,18 @@ class PMF(ExplicitRecommender):
             "item_bias": self._bi,
             "active_users": self._active_u.to(torch.uint8),
         }
-        if self._SV is not None and self._SU is not None:
-            out["user_covariance"], out["item_covariance"] = self._SU, self._SV
+        if self._item_cov is not None and self._user_cov is not None:
+            out["user_covariance"], out["item_covariance"] = self._user_cov, self._item_cov
         out.update({f"precision.{k}": v.reshape(-1) for k, v in self._prec.items()})
         return out
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self._mu = tensors["mu"]
-        self._U = torch.cat([tensors["user_factors"], tensors["user_bias"][:, None]], 1)
-        self._V = torch.cat([tensors["item_factors"], tensors["item_bias"][:, None]], 1)
-        self._SU = self._SV = None
+        self._user_rows = torch.cat([tensors["user_factors"], tensors["user_bias"][:, None]], 1)
+        self._item_rows = torch.cat([tensors["item_factors"], tensors["item_bias"][:, None]], 1)
+        self._user_cov = self._item_cov = None
         if "item_covariance" in tensors:
-            self._SU, self._SV = tensors["user_covariance"], tensors["item_covariance"]
+            self._user_cov, self._item_cov = tensors["user_covariance"], tensors["item_covariance"]
         self._active_u = tensors["active_users"].bool()
         self._prec = {}
         for name in PRECISIONS:
@@ -479,7 +498,7 @@ class PMF(ExplicitRecommender):
 
     def load_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self.load_state_tensors({k: v for k, v in tensors.items() if k != "history"})
-        self.history = tensors["history"].cpu().tolist()
+        self.history = floats(tensors["history"])
 
 
 def precision_summary(value: torch.Tensor) -> float | dict[str, float]:

@@ -35,6 +35,7 @@ from torch import nn
 from engine.data.ratings import Ratings
 from engine.models.base import Capability, Recommender, UserState, cosine_neighbours, to_tensor
 from engine.models.config import Config, param
+from engine.models.torch_typed import descend
 from engine.progress import Progress
 
 
@@ -153,8 +154,7 @@ class BilinearRanking(Recommender):
                 reg = reg + self.net.item[cand].square().sum(2).mean(1)
                 loss = (self._loss(pos, neg).mean(1) + cfg.regularization * reg).mean()
                 opt.zero_grad()
-                loss.backward()
-                opt.step()
+                descend(loss, opt)
                 total += float(loss.detach()) * len(idx)
             progress(epoch + 1, cfg.epochs, f"loss {total / n:.4f}")
         self.net.requires_grad_(False)
@@ -180,8 +180,7 @@ class BilinearRanking(Recommender):
             pair = self._loss(scores[pos_idx][:, None], scores[None, :])  # [pos, every film]
             loss = (pair * weight[None, :]).sum(1).mean() + cfg.regularization * p.square().sum()
             opt.zero_grad()
-            loss.backward()
-            opt.step()
+            descend(loss, opt)
         return UserState(items=items, values=values, vector=p.detach())
 
     def _user_state(self, user: int) -> UserState:
@@ -193,8 +192,10 @@ class BilinearRanking(Recommender):
         )
 
     def _score_state(self, state: UserState) -> torch.Tensor:
+        vector = state.vector  # None for a state made elsewhere: the zero vector, biases only
+        p = torch.zeros(self.config.factors) if vector is None else vector
         with torch.no_grad():
-            return self.net.all_items(state.vector.to(self.device)[None])[0]
+            return self.net.all_items(p.to(self.device)[None])[0]
 
     def _score_users(self, users: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
@@ -202,7 +203,7 @@ class BilinearRanking(Recommender):
             return self.net.all_items(p).cpu()
 
     # ------------------------------------------------------------------ insight
-    def _item_vectors(self) -> np.ndarray:
+    def _item_vectors(self) -> np.ndarray | None:
         return self.net.item.detach().cpu().numpy()
 
     def _item_bias(self) -> np.ndarray:
@@ -214,9 +215,9 @@ class BilinearRanking(Recommender):
         out = {f"net.{k}": v for k, v in self.net.state_dict().items()}
         out.update(
             {
-                "train_indptr": torch.from_numpy(t.indptr.astype(np.int64)),
-                "train_indices": torch.from_numpy(t.indices.astype(np.int64)),
-                "train_data": torch.from_numpy(t.data.astype(np.float32)),
+                "train_indptr": torch.as_tensor(t.indptr.astype(np.int64)),
+                "train_indices": torch.as_tensor(t.indices.astype(np.int64)),
+                "train_data": torch.as_tensor(t.data.astype(np.float32)),
             }
         )
         return out
@@ -250,7 +251,7 @@ class MLPRanking(BilinearRanking):
     module_class = _MLP
     capabilities: ClassVar[frozenset[Capability]] = frozenset({"item_bias", "similar_items"})
 
-    def _item_vectors(self) -> None:
+    def _item_vectors(self) -> np.ndarray | None:
         return None
 
     def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -106,13 +106,15 @@ def test_objective_matches_dense_formula():
     r = tiny(seed=4)
     model = ImplicitALS(device="cpu", factors=3, epochs=2, regularization=0.7, alpha=1.5)
     model.fit(r)
-    x, y = model._X.double().numpy(), model._Y.double().numpy()
+    x, y = model._user_factors.double().numpy(), model._item_factors.double().numpy()
     c = np.ones((r.n_users, r.n_items))
     p = np.zeros_like(c)
     c[r.users, r.items] += 1.5 * r.values
     p[r.users, r.items] = 1.0
     dense = (c * (p - x @ y.T) ** 2).sum() + 0.7 * ((x**2).sum() + (y**2).sum())
-    assert objective(r, model._X, model._Y, model.config) == pytest.approx(dense, rel=1e-6)
+    assert objective(r, model._user_factors, model._item_factors, model.config) == pytest.approx(
+        dense, rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("solver", ["cholesky", "cg"])
@@ -124,7 +126,7 @@ def test_objective_decreases_monotonically(solver):
     )
 
     def record(done: int, total: int, message: str = "") -> None:
-        losses.append(objective(r, model._X, model._Y, model.config))
+        losses.append(objective(r, model._user_factors, model._item_factors, model.config))
 
     model.fit(r, progress=record)
     assert len(losses) == 8
@@ -138,13 +140,15 @@ def test_fold_in_of_a_training_user_reproduces_their_vector():
     for user in (0, 17, 79):
         items, values = r.user_items(user)
         state = model.fold_in(items, values)
-        np.testing.assert_allclose(state.vector.numpy(), model._X[user].numpy(), atol=1e-4)
+        np.testing.assert_allclose(
+            state.vector.numpy(), model._user_factors[user].numpy(), atol=1e-4
+        )
         np.testing.assert_allclose(model.score(state).numpy(), model.score(user).numpy(), atol=1e-4)
     # the fast CG fit gets close to the same fixed point
     cg = create("als", device="cpu", factors=8, epochs=25, solver="cg").fit(r)
     items, values = r.user_items(5)
     folded = cg.fold_in(items, values).vector.numpy()
-    trained = cg._X[5].numpy()
+    trained = cg._user_factors[5].numpy()
     assert np.linalg.norm(folded - trained) < 0.02 * np.linalg.norm(trained)
 
 
@@ -188,9 +192,9 @@ def test_binary_confidence_ignores_star_values():
     )
     a = create("als", device="cpu", factors=3, epochs=3, confidence="binary").fit(r)
     b = create("als", device="cpu", factors=3, epochs=3, confidence="binary").fit(ones)
-    np.testing.assert_allclose(a._X.numpy(), b._X.numpy(), atol=1e-6)
+    np.testing.assert_allclose(a._user_factors.numpy(), b._user_factors.numpy(), atol=1e-6)
     c = create("als", device="cpu", factors=3, epochs=3, confidence="rating").fit(r)
-    assert not np.allclose(a._X.numpy(), c._X.numpy(), atol=1e-4)
+    assert not np.allclose(a._user_factors.numpy(), c._user_factors.numpy(), atol=1e-4)
 
 
 def test_bad_settings_and_inputs_have_clear_errors():

@@ -45,7 +45,7 @@ def test_fit_on_cuda_matches_cpu(data, solver):
     params = {"factors": 8, "epochs": 6, "solver": solver}
     cpu = create("als", device="cpu", **params).fit(data)
     gpu = create("als", device=CUDA, **params).fit(data)
-    assert gpu._X.device.type == "cuda"
+    assert gpu._user_factors.device.type == "cuda"
     scores_cpu = cpu.score_users(np.arange(data.n_users)).numpy()
     scores_gpu = gpu.score_users(np.arange(data.n_users)).numpy()
     np.testing.assert_allclose(scores_gpu, scores_cpu, atol=2e-3)
@@ -71,7 +71,7 @@ def test_checkpoint_resume_on_cuda(tmp_path, data):
     resumed = create("als", device=CUDA, factors=8, epochs=4).fit(
         data, checkpoint=Checkpoint(tmp_path)
     )
-    torch.testing.assert_close(resumed._X, reference._X)
+    torch.testing.assert_close(resumed._user_factors, reference._user_factors)
 
 
 def test_protocol_s_gpu_step_reports_bandwidth(tmp_path):

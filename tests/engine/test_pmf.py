@@ -65,7 +65,7 @@ def _grad(model, train, wrt: str) -> torch.Tensor:
     """Gradient of the model's MAP objective with respect to one block of its parameters."""
     u, i, r = train.to_torch()
     cfg = model.config
-    U, V = model._U.clone(), model._V.clone()
+    U, V = model._user_rows.clone(), model._item_rows.clone()
     prec = {k: v.clone() for k, v in model._prec.items()}
     target = {"users": U, "items": V}.get(wrt)
     if target is None:
@@ -142,7 +142,7 @@ def test_expected_variance_matches_per_rating_sum(small):
     train = small.ratings
     model = create("pmf", factors=3, epochs=3).fit(train)
     u, i, _ = train.to_torch()
-    su, sv = model._SU[u], model._SV[i]
+    su, sv = model._user_cov[u], model._item_cov[i]
     qt = torch.cat([model._Q[i], torch.ones(len(i), 1, dtype=torch.float64)], 1)
     pt = torch.cat([model._P[u], torch.ones(len(u), 1, dtype=torch.float64)], 1)
     brute = (
