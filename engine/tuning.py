@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,11 +26,11 @@ from engine.data.ratings import Ratings
 from engine.data.splits import split_e, split_f, split_r, validation_split
 from engine.evaluate.protocols import evaluate_e, evaluate_f, evaluate_r, reveal_random
 from engine.models import create
-from engine.models.base import Recommender
+from engine.models.base import ExplicitRecommender, RatingPredictor, Recommender
 
 
 # ---------------------------------------------------------------------------- evaluation
-def evaluate_explicit(model: Recommender, test: Ratings) -> dict[str, float]:
+def evaluate_explicit(model: RatingPredictor, test: Ratings) -> dict[str, float]:
     """RMSE and MAE of a fitted explicit model on ``test`` (protocol E arithmetic)."""
     return {k: v for k, v in evaluate_e(model, test).items() if k in ("rmse", "mae")}
 
@@ -70,24 +70,38 @@ def search(
         raise ValueError(f"protocol must be 'E', 'R' or 'F', not {protocol!r}")
     if protocol == "F":  # new members carved from train only, 10 random reveals each
         fold = split_f(train, seed=seed)
-        fit_part, val_part = fold.train, None
+        fit_part = fold.train
         reveals = reveal_random(fold, 10, seed=seed + 1)
+
+        def fold_in_scores(model: Recommender) -> dict[str, float]:
+            out = evaluate_f(model, fold, reveals=reveals)
+            return {k: out[k] for k in ("recall", "ndcg", "map", "auc", "foldin_ms")}
+
+        score: Callable[[Recommender], dict[str, float]] = fold_in_scores
     else:
         fit_part, val_part = validation_split(train, protocol=protocol, seed=seed)
+        if protocol == "E":
+
+            def star_scores(model: Recommender) -> dict[str, float]:
+                if not isinstance(model, ExplicitRecommender):
+                    raise ValueError(f"{name} is not an explicit model; protocol E needs stars")
+                return evaluate_explicit(model, val_part)
+
+            score = star_scores
+        else:
+
+            def ranking_scores(model: Recommender) -> dict[str, float]:
+                return evaluate_ranking(model, fit_part, val_part)
+
+            score = ranking_scores
+
     rows = []
     for params in grid_points(grid):
         model = create(name, device=device, **{**(fixed or {}), **params})
         start = time.perf_counter()
         model.fit(fit_part)
         seconds = time.perf_counter() - start
-        if protocol == "E":
-            metrics = evaluate_explicit(model, val_part)
-        elif protocol == "R":
-            metrics = evaluate_ranking(model, fit_part, val_part)
-        else:
-            out = evaluate_f(model, fold, reveals=reveals)
-            metrics = {k: out[k] for k in ("recall", "ndcg", "map", "auc", "foldin_ms")}
-        rows.append({**params, **metrics, "fit_s": round(seconds, 2)})
+        rows.append({**params, **score(model), "fit_s": round(seconds, 2)})
     table = pd.DataFrame(rows)
     key, ascending = ("rmse", True) if protocol == "E" else ("ndcg", False)
     if metric is not None:  # e.g. "auc" for a model whose job is AUC
@@ -185,16 +199,19 @@ def fair_verdict(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """From ``tune_fair``'s table: per setting its worst case over models, and the setting that
     meets the target on every model with the largest mean min-member gain (None if none does)."""
     fair = table[table["strategy"] != "average"]
-    worst = fair.groupby("strategy").agg(
-        worst_mean=("mean_ndcg_change_%", "min"),
-        worst_min=("min_ndcg_change_%", "min"),
-        worst_zero=("zero_recall_change", "max"),
-        avg_min=("min_ndcg_change_%", "mean"),
+    worst = cast(
+        pd.DataFrame,
+        fair.groupby("strategy").agg(
+            worst_mean=("mean_ndcg_change_%", "min"),
+            worst_min=("min_ndcg_change_%", "min"),
+            worst_zero=("zero_recall_change", "max"),
+            avg_min=("min_ndcg_change_%", "mean"),
+        ),
     )
     ok = worst[
         (worst["worst_mean"] >= FAIR_MEAN_NDCG_FLOOR_PCT)
         & (worst["worst_min"] > 0)
         & (worst["worst_zero"] < 0)
     ]
-    best = str(ok["avg_min"].idxmax()) if len(ok) else None
+    best = str(cast(pd.Series, ok["avg_min"]).idxmax()) if len(ok) else None
     return worst.sort_values(by="avg_min", ascending=False), best

@@ -11,6 +11,7 @@ import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,10 @@ def split_title(text: pd.Series) -> pd.DataFrame:
     parts = text.str.extract(_TITLE_YEAR)
     has_title = parts["title"].fillna("").str.len() > 0
     title = parts["title"].where(has_title, text.str.strip())
-    year = pd.to_numeric(parts["year"].where(has_title), errors="coerce")
-    year = pd.array(year, dtype="Int64")
+    year = pd.array(
+        cast(pd.Series, pd.to_numeric(parts["year"].where(has_title), errors="coerce")),
+        dtype="Int64",
+    )
     return pd.DataFrame({"title": title.to_numpy(dtype=object), "year": year}, index=text.index)
 
 
@@ -145,8 +148,9 @@ def _movies_csv(path: Path) -> pd.DataFrame:
             path, f"cannot be parsed as CSV ({str(exc)[:200]}); quote titles that contain commas"
         ) from None
     frame.columns = [c.strip() for c in frame.columns]
-    ids = _movie_ids(frame["movieId"], path, first_line=2)
-    return _movies_frame(ids, frame["title"], frame["genres"])
+    column = lambda name: cast(pd.Series, frame[name])  # noqa: E731 - one column, typed
+    ids = _movie_ids(column("movieId"), path, first_line=2)
+    return _movies_frame(ids, column("title"), column("genres"))
 
 
 def _movies_dat(path: Path) -> pd.DataFrame:
@@ -176,16 +180,17 @@ def _movies_uitem(path: Path) -> pd.DataFrame:
             "(id|title|release date|video release|url|19 genre flags)",
         )
     table = pd.DataFrame(rows, dtype=str)
-    ids = _movie_ids(table[0], path, first_line=1)
+    ids = _movie_ids(cast(pd.Series, table[0]), path, first_line=1)
     flags = table.iloc[:, 5:].to_numpy()
     if not np.isin(flags, ["0", "1"]).all():
         row = int(np.argmax(~np.isin(flags, ["0", "1"]).all(axis=1)))
         raise DatasetError(path, f"line {row + 1}: genre flags must be 0 or 1")
     names = np.array(ML100K_GENRES, dtype=object)
     genres = pd.Series(["|".join(names[r == "1"]) for r in flags])
-    movies = _movies_frame(ids, table[1], genres)
+    movies = _movies_frame(ids, cast(pd.Series, table[1]), genres)
     # fall back to the release date ("01-Jan-1995") where the title carries no year
-    release_year = pd.to_numeric(table[2].str.extract(r"(\d{4})\s*$")[0], errors="coerce")
+    release = cast(pd.Series, table[2]).str.extract(r"(\d{4})\s*$")[0]
+    release_year = cast(pd.Series, pd.to_numeric(release, errors="coerce"))
     movies["year"] = movies["year"].fillna(pd.Series(pd.array(release_year, dtype="Int64")))
     return movies
 

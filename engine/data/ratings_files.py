@@ -228,12 +228,17 @@ def _locate_bad_cell(
             source, read_options=read, parse_options=parse, convert_options=convert
         )
         cells = cells.column(column)
-        looks_ok = pc.fill_null(pc.match_substring_regex(cells, _VALID_TEXT[kind]), True)
+        # pyarrow generates these kernels' functions at import: call them by name (typed)
+        matches = pc.call_function(
+            "match_substring_regex", [cells], pc.MatchSubstringOptions(_VALID_TEXT[kind])
+        )
+        looks_ok = pc.fill_null(matches, True)
         bad = np.flatnonzero(~looks_ok.to_numpy(zero_copy_only=False))
         if len(bad):
             return int(bad[0])
         if kind == "int":  # in-pattern but out of int32 range: only long cells can be
-            long = pc.fill_null(pc.greater_equal(pc.binary_length(cells), 10), False)
+            lengths = pc.call_function("binary_length", [cells])
+            long = pc.fill_null(pc.call_function("greater_equal", [lengths, 10]), False)
             for row in np.flatnonzero(long.to_numpy(zero_copy_only=False)):
                 if abs(int(cells[int(row)].as_py())) > ID_MAX:
                     return int(row)
@@ -248,7 +253,7 @@ def _columns(table: pa.Table, path: Path, first_line: int) -> dict[str, np.ndarr
     for name in table.column_names:
         column = table.column(name)
         if column.null_count:
-            row = int(pc.index(pc.is_null(column), True).as_py())
+            row = int(pc.index(column.is_null(), True).as_py())
             raise DatasetError(
                 path,
                 f"{name} on line {row + first_line} is missing (empty, NA or NaN); every rating "

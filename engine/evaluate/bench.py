@@ -96,10 +96,9 @@ def quick_sample(
             "rating": ratings.values[keep],
         }
     )
-    films = ratings.movies[ratings.movies["movieId"].isin(frame["movieId"])]
-    return Ratings.from_frames(
-        frame, films[["movieId", "title", "year", "genres"]], name=f"{ratings.name}-quick"
-    )
+    films = ratings.movies.loc[ratings.movies["movieId"].isin(frame["movieId"])]
+    films = films.reindex(columns=["movieId", "title", "year", "genres"])
+    return Ratings.from_frames(frame, films, name=f"{ratings.name}-quick")
 
 
 def run_protocol(name: str, ctx: BenchContext) -> ProtocolResult:

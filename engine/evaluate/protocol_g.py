@@ -30,6 +30,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -202,8 +203,9 @@ def evaluate_groups(
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Means over every kind and size, per strategy (each cell weighted equally)."""
     cols = ["mean_ndcg", "min_ndcg", "zero_recall", "disagreement"]
-    out = table.groupby("strategy", sort=False)[cols].mean()
-    out["groups"] = table.groupby("strategy", sort=False)["groups"].sum()
+    by_strategy = table.groupby("strategy", sort=False)
+    out = cast(pd.DataFrame, by_strategy[cols].mean())
+    out["groups"] = by_strategy["groups"].sum()
     return out.reset_index()
 
 

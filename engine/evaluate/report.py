@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import torch
 
 from engine.data.ratings import Ratings
-from engine.models.base import Recommender
+from engine.models.base import ExplicitRecommender, Recommender
 from engine.progress import Progress, silent
 
 LIBRARIES = ("torch", "numpy", "pandas", "scipy", "implicit", "scikit-surprise")
@@ -95,6 +95,13 @@ class BenchContext:
 
         return create(name, device=self.device, **self.params(name))
 
+    def create_explicit(self, name: str) -> ExplicitRecommender:
+        """``create`` for protocols that need star predictions (protocol E)."""
+        model = self.create(name)
+        if not isinstance(model, ExplicitRecommender):
+            raise ValueError(f"{name} is not an explicit model; it predicts no ratings")
+        return model
+
 
 OURS = "Movie Night"
 
@@ -126,8 +133,9 @@ def add_ratio(
         peers = part[(part["by"] != OURS) & part[metric].notna()]
         if peers.empty:
             continue
-        best = peers[metric].idxmin() if lower_is_better else peers[metric].idxmax()
-        ours = part.index[part["by"] == OURS]
+        scores = cast(pd.Series, peers[metric])
+        best = scores.idxmin() if lower_is_better else scores.idxmax()
+        ours = part.index[(part["by"] == OURS).to_numpy()]
         table.loc[ours, column] = table.loc[ours, metric] / table.loc[best, metric]
         where = (
             ""

@@ -180,15 +180,16 @@ def _interactive(model: Recommender, ratings: Ratings) -> dict[str, float]:
 
 def step_als(folder: Path, device: str, epochs: int) -> dict[str, Any]:
     """Our ALS on ``device``: the same measurements whatever the device."""
-    from engine.models import create
+    from engine.models.als import ALSConfig, ImplicitALS
 
     ratings = _load_arrays(folder)
-    model = create("als", device=torch.device(device), factors=FACTORS, epochs=epochs)
+    config = ALSConfig(factors=FACTORS, epochs=epochs)
+    model = ImplicitALS(config, device=torch.device(device))
     fit_s = _timed_fit(model, ratings)
     per_epoch = model.info["seconds_per_iteration"]
     seconds = float(np.median(per_epoch))
     nbytes, flops = als_traffic(
-        len(ratings), ratings.n_users, ratings.n_items, FACTORS, model.config.cg_steps
+        len(ratings), ratings.n_users, ratings.n_items, FACTORS, config.cg_steps
     )
     return {
         "seconds_per_iteration": seconds,

@@ -50,8 +50,8 @@ def explain(
         else:
             weakest = names[int(np.argmin(preds))]
             parts.append(f"most of you ≥ {np.median(preds):.1f}★ ({weakest} ~{low:.1f})")
-    top = [names[i] for i in np.flatnonzero(ranks == 0)]
-    near = [names[i] for i in np.flatnonzero((ranks > 0) & (ranks < 10))]
+    top = [names[int(i)] for i in np.flatnonzero(ranks == 0)]
+    near = [names[int(i)] for i in np.flatnonzero((ranks > 0) & (ranks < 10))]
     if top:
         parts.append(
             _join_names(top) + "'s top match"
