@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import torch
 
 from engine.data.ratings import Ratings
 from engine.data.splits import split_e, split_f, split_r, validation_split
@@ -57,7 +58,7 @@ def search(
     protocol: str = "R",
     seed: int = 100,
     fixed: Mapping[str, Any] | None = None,
-    device: Any = None,
+    device: str | torch.device | None = None,
     metric: str | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit model ``name`` at every grid point on a validation split of ``train``.

@@ -56,11 +56,12 @@ def command_line(args: argparse.Namespace) -> str:
     parts = ["python", "-m", "engine", "bench"]
     if parse_protocols(args.protocols) != list(PROTOCOLS):
         parts += ["--protocols", args.protocols]
+    given = vars(args)  # every option the parser defines, None or False where not given
     for flag in ("models", "retrain_k", "data", "device", "output"):
-        if getattr(args, flag, None):
-            parts += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        if given.get(flag):
+            parts += [f"--{flag.replace('_', '-')}", str(given[flag])]
     for flag in ("quick", "skip_slow_peers", "no_peers"):
-        if getattr(args, flag, False):
+        if given.get(flag):
             parts.append("--" + flag.replace("_", "-"))
     return shlex.join(parts)
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         peers=not args.no_peers,
         skip_slow_peers=args.skip_slow_peers,
-        retrain_ks=parse_ks(getattr(args, "retrain_k", None)),
+        retrain_ks=parse_ks(args.retrain_k),
         show_progress=not args.no_progress,
         command=command_line(args),
         echo=lambda text: print(text, flush=True),

@@ -55,7 +55,7 @@ def _elicitor() -> tuple[Callable[..., list[int]] | None, str]:
 def retrain_ks(ctx: BenchContext) -> tuple[int, ...]:
     """The k at which fold-in is compared with a retrain (one refit of the model each): k=10 by
     default, since every extra k costs a full fit per model; ``--retrain-k 5,10,20`` for all."""
-    return tuple(getattr(ctx, "retrain_ks", None) or RETRAIN_K)
+    return tuple(ctx.retrain_ks or RETRAIN_K)
 
 
 def _within(fold: dict[str, Any], retrain: dict[str, Any]) -> tuple[float, bool]:

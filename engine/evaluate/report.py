@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -106,7 +107,7 @@ class BenchContext:
 OURS = "Movie Night"
 
 
-def timed_fit(model: Any, train: Ratings) -> float:
+def timed_fit(model: Recommender, train: Ratings) -> float:
     """Fit ``model`` on ``train``; wall seconds (synchronising CUDA so GPU time is counted)."""
     start = time.perf_counter()
     model.fit(train)
@@ -229,7 +230,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     columns = [str(c) for c in table.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(["---"] * len(columns)) + "|"]
     for row in table.itertuples(index=False):
-        values = [v.item() if hasattr(v, "item") and not isinstance(v, str) else v for v in row]
+        values = [v.item() if isinstance(v, np.generic) else v for v in row]
         lines.append(
             "| " + " | ".join(_cell(v, c) for v, c in zip(values, columns, strict=True)) + " |"
         )

@@ -183,10 +183,12 @@ class _Side:
         )
 
 
-def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: Any) -> torch.Tensor:
+def _csr(
+    crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]
+) -> torch.Tensor:
     with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on one stable kernel
         warnings.simplefilter("ignore", UserWarning)
-        return sparse_csr(crow, col, values, (int(shape[0]), int(shape[1])), check=False)
+        return sparse_csr(crow, col, values, shape, check=False)
 
 
 def confidence_weights(values: np.ndarray, alpha: float, confidence: Confidence) -> np.ndarray:

@@ -325,7 +325,7 @@ class ExplicitRecommender(Recommender):
         return self.score(state)
 
 
-def to_tensor(array: Any, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
+def to_tensor(array: ArrayLike, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
     """A tensor copy of ``array`` (Ratings arrays are read-only, which torch warns about)."""
     return torch.tensor(np.asarray(array), dtype=dtype, device=device)
 
