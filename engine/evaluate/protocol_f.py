@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
+from engine.elicit import DEFAULT_ELICITATION, elicitor
 from engine.evaluate import peers
 from engine.evaluate.protocol_r import _describe, _validation_ndcg
 from engine.evaluate.protocols import (
@@ -38,14 +39,7 @@ COLUMNS = [
 Maker = Callable[[Ratings], tuple[Any, float]]  # train -> (fitted model, fit seconds)
 
 
-def _elicitor() -> tuple[Callable[..., list[int]] | None, str]:
-    try:
-        from engine.elicit import DEFAULT_ELICITATION, elicitor
-    except Exception as err:  # the GROUP helper's module may not be there yet
-        return (
-            None,
-            f"variant (b), elicitation, skipped: engine.elicit does not import ({type(err).__name__}: {err})",
-        )
+def _elicitor() -> tuple[Callable[..., list[int]], str]:
     return (
         elicitor(DEFAULT_ELICITATION),
         f"variant (b) asks engine.elicit's default strategy '{DEFAULT_ELICITATION}', 5 films at a time, at most 200 asks",
