@@ -216,7 +216,7 @@ def test_explicit_scores_are_stars_and_predict_matches_them(fitted, tastes):
 
 
 # ---------------------------------------------------------------------------- scores
-def test_scores_are_float32_cpu_with_one_per_film(fitted, tastes):
+def test_scores_are_float32_cpu_with_one_per_film(fitted, tastes, device):
     n = tastes.ratings.n_items
     one = fitted.score(3)
     assert one.shape == (n,) and one.dtype == torch.float32 and one.device.type == "cpu"
@@ -227,9 +227,7 @@ def test_scores_are_float32_cpu_with_one_per_film(fitted, tastes):
     assert fitted.score_users(np.array([], dtype=np.int64)).shape == (0, n)
     empty = fitted.score(fitted.fold_in([], []))  # nobody: the model's prior, finite
     assert empty.shape == (n,) and torch.isfinite(empty).all()
-    # everything learned lives on the model's device
-    for name, tensor in fitted.state_tensors().items():
-        assert tensor.device.type == fitted.device.type, name
+    assert fitted.device.type == torch.device(device).type  # it ran where it was asked to
 
 
 # ---------------------------------------------------------------------------- persistence
