@@ -29,18 +29,20 @@ import torch
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.models.base import Capability, ExplicitRecommender, UserState, to_tensor
 from engine.models.config import Config, param
+from engine.models.gaussian_rows import (
+    PRECISIONS,
+    precision_summary,
+    prior_diagonal,
+    row_posteriors,
+)
 from engine.models.pmf import (
     FACTORS_HELP,
     INIT_STD_HELP,
     PMF,
-    PRECISIONS,
     PRIOR_RATE_HELP,
     PRIOR_SHAPE_HELP,
     WARMUP_HELP,
     PMFConfig,
-    precision_summary,
-    prior_diagonal,
-    row_posteriors,
 )
 from engine.models.torch_typed import solve
 from engine.progress import Progress
