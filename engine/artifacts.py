@@ -9,7 +9,6 @@ so that a truncated or altered file is caught before use. Each failure raises a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -25,6 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.data.ratings import Ratings
+from engine.files import sha256_file
 from engine.models import model_class
 from engine.models.base import Recommender
 
@@ -47,15 +47,6 @@ class ArtifactCorrupt(ArtifactError):
 
 class ArtifactMismatch(ArtifactError):
     """A valid model, but trained on another dataset (or an incompatible format)."""
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks (model files can be hundreds of MB)."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -161,9 +152,20 @@ def load_model(
             )
     try:
         cls = model_class(manifest["model"])
-        model = cls(device=device, **manifest["hyperparameters"])
+        hyperparameters = dict(manifest["hyperparameters"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ArtifactCorrupt(f"{path} cannot be restored: {exc}") from exc
+    try:
+        config = cls.config_class.from_dict(hyperparameters)
+    except (ValueError, TypeError) as exc:
+        # e.g. saved before a hyperparameter was renamed: retrain rather than guess
+        raise ArtifactMismatch(
+            f"{path} was saved with hyperparameters this version does not accept ({exc})"
+        ) from exc
+    model = cls(config, device=device)
+    try:
         tensors = load_file(str(tensor_file), device=str(model.device))
-    except (KeyError, ValueError, TypeError, SafetensorError) as exc:
+    except SafetensorError as exc:
         raise ArtifactCorrupt(f"{path} cannot be restored: {exc}") from exc
     model.n_users, model.n_items = int(manifest["n_users"]), int(manifest["n_items"])
     model.info = dict(manifest.get("info") or {})

@@ -42,34 +42,43 @@ passed to ``log``), never loaded. Nothing is unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from engine.artifacts import sha256_file
 from engine.data.ratings import Ratings
-from engine.models.base import Recommender
+from engine.files import atomic_write, sha256_file
 
 TENSORS = "checkpoint.safetensors"
 META = "checkpoint.json"
 
 
-def _atomic_write(target: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then rename over ``target`` (atomic on POSIX and Windows)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class Hyperparameters(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class Checkpointable(Protocol):
+    """What a checkpoint needs of a model (``engine.models.base.Recommender`` has it all): its
+    identity, its device, and the tensors an epoch depends on. A protocol, so that this module
+    never imports the models that use it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> Hyperparameters: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def checkpoint_tensors(self) -> Mapping[str, torch.Tensor]: ...
+
+    def load_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None: ...
 
 
 class Checkpoint:
@@ -100,7 +109,7 @@ class Checkpoint:
 
     # ------------------------------------------------------------------ identity
     @staticmethod
-    def _identity(model: Recommender, train: Ratings | None) -> dict[str, Any]:
+    def _identity(model: Checkpointable, train: Ratings | None) -> dict[str, Any]:
         return {
             "model": model.name,
             "hyperparameters": model.config.to_dict(),
@@ -109,7 +118,7 @@ class Checkpoint:
 
     # ------------------------------------------------------------------ writing
     def save(
-        self, model: Recommender, epoch: int, train: Ratings | None = None, final: bool = False
+        self, model: Checkpointable, epoch: int, train: Ratings | None = None, final: bool = False
     ) -> bool:
         """Snapshot ``model.checkpoint_tensors()`` as of ``epoch`` completed epochs; returns whether it
         wrote (only every ``every`` epochs unless ``final``)."""
@@ -118,14 +127,14 @@ class Checkpoint:
         self.folder.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().contiguous().cpu() for k, v in model.checkpoint_tensors().items()}
         tensor_file, meta_file = self.folder / TENSORS, self.folder / META
-        _atomic_write(tensor_file, lambda p: save_file(tensors, str(p)))
+        atomic_write(tensor_file, lambda p: save_file(tensors, str(p)))
         meta = {
             **self._identity(model, train),
             "epoch": int(epoch),
             "sha256": sha256_file(tensor_file),
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        _atomic_write(meta_file, lambda p: p.write_text(json.dumps(meta, indent=2)))
+        atomic_write(meta_file, lambda p: p.write_text(json.dumps(meta, indent=2)))
         self.saved_epoch = int(epoch)
         return True
 
@@ -146,7 +155,7 @@ class Checkpoint:
             return None
         return meta if isinstance(meta, dict) and "epoch" in meta else None
 
-    def resume(self, model: Recommender, train: Ratings | None = None) -> int:
+    def resume(self, model: Checkpointable, train: Ratings | None = None) -> int:
         """Load the saved state into ``model`` if it belongs to this model, configuration and
         dataset; returns the number of completed epochs to skip (0 = start from scratch)."""
         meta = self._meta()

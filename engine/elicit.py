@@ -24,15 +24,13 @@ All strategies are deterministic for the same answers, never return a film alrea
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
 import numpy as np
-import scipy.sparse as sp
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.group import top_k
+from engine.group.strategies import top_k
 
 DEFAULT_ELICITATION = "adaptive"
 
@@ -41,39 +39,18 @@ SEEN_DAMPING = 20.0  # pseudo-users of plain popularity mixed into the co-occurr
 SEEN_POWER = 0.5  # how much "probably seen" matters against "informative" (tuned, protocol F b)
 
 
-class _Stats:
-    """Per-catalogue statistics every question needs; built once per catalogue."""
+class ElicitModel(Protocol):
+    """What elicitation reads of a model: its catalogue size and film vectors (None where it
+    has none; ``adaptive`` then falls back to ``entropy``). Every ``Recommender`` is one."""
 
-    def __init__(self, catalogue: Ratings):
-        n_items, n_users = catalogue.n_items, max(catalogue.n_users, 1)
-        self.counts = catalogue.item_counts().astype(np.float64)
-        self.popularity = self.counts / n_users
-        # entropy of each film's rating histogram over the half-star bins
-        bins = np.clip(np.round((catalogue.values - MIN_RATING) * 2).astype(np.int64), 0, 9)
-        hist = np.zeros((n_items, 10))
-        np.add.at(hist, (catalogue.items, bins), 1.0)
-        p = hist / np.maximum(hist.sum(1, keepdims=True), 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.entropy = -np.nansum(np.where(p > 0, p * np.log2(p), 0.0), axis=1)
-        # items × users, binary: who has seen what
-        self.seen_by = sp.csr_matrix(
-            (np.ones(len(catalogue), np.float32), (catalogue.items, catalogue.users)),
-            shape=(n_items, catalogue.n_users),
-        )
+    @property
+    def n_items(self) -> int: ...
 
-
-_STATS: weakref.WeakKeyDictionary[Ratings, _Stats] = weakref.WeakKeyDictionary()
-
-
-def _stats(catalogue: Ratings) -> _Stats:
-    stats = _STATS.get(catalogue)
-    if stats is None:
-        stats = _STATS[catalogue] = _Stats(catalogue)
-    return stats
+    def item_vectors(self) -> np.ndarray | None: ...
 
 
 def _answered(
-    rated: Mapping[int, float], unseen: Any, n_items: int
+    rated: Mapping[int, float], unseen: Iterable[int], n_items: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rated items, their stars, every answered item) validated, with clear errors."""
     if not isinstance(rated, Mapping):
@@ -104,26 +81,47 @@ def _pick(key: np.ndarray, answered: np.ndarray, n: int) -> list[int]:
 # ---------------------------------------------------------------------------- strategies
 
 
-def _random(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
+def _random(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
     # seeded by the answers so far: the same state always gets the same questions
     seed = [len(items), len(answered), int(np.sort(answered).sum()) if len(answered) else 0]
     key = np.random.default_rng(seed).random(catalogue.n_items)
     return _pick(key, answered, n)
 
 
-def _popularity(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
-    return _pick(_stats(catalogue).counts, answered, n)
+def _popularity(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    return _pick(catalogue.stats.counts, answered, n)
 
 
-def _entropy(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
-    s = _stats(catalogue)
+def _entropy(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    s = catalogue.stats
     return _pick(np.log1p(s.counts) * s.entropy, answered, n)
 
 
 def seen_probability(catalogue: Ratings, items: np.ndarray) -> np.ndarray:
     """P(this member has seen each film): popularity among training users who saw the member's
     rated films (weighted by how many they share), damped towards overall popularity."""
-    s = _stats(catalogue)
+    s = catalogue.stats
     if len(items) == 0:
         return s.popularity
     # users' overlap with the member's films, then what those users watched
@@ -135,7 +133,14 @@ def seen_probability(catalogue: Ratings, items: np.ndarray) -> np.ndarray:
     return (co + SEEN_DAMPING * s.popularity) / (total + SEEN_DAMPING)
 
 
-def _adaptive(model: Any, catalogue: Ratings, items, values, answered, n: int) -> list[int]:
+def _adaptive(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
     vectors = model.item_vectors() if model is not None else None
     if vectors is None:
         return _entropy(model, catalogue, items, values, answered, n)
@@ -167,7 +172,9 @@ def _adaptive(model: Any, catalogue: Ratings, items, values, answered, n: int) -
     return chosen
 
 
-Strategy = Callable[..., list[int]]
+Strategy = Callable[
+    [ElicitModel | None, Ratings, np.ndarray, np.ndarray, np.ndarray, int], list[int]
+]
 STRATEGIES: dict[str, Strategy] = {
     "random": _random,
     "popularity": _popularity,
@@ -183,7 +190,7 @@ LABELS = {
 
 
 def next_films(
-    model: Any,
+    model: ElicitModel | None,
     catalogue: Ratings,
     rated: Mapping[int, float],
     unseen: set[int] | frozenset[int] = frozenset(),
@@ -199,16 +206,22 @@ def next_films(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a whole number ≥ 1 (got {n!r})")
     items, values, answered = _answered(rated, unseen, catalogue.n_items)
-    if model is not None and getattr(model, "n_items", catalogue.n_items) != catalogue.n_items:
+    if model is not None and model.n_items != catalogue.n_items:
         raise ValueError("the model and the catalogue have different films; retrain the model")
     return STRATEGIES[strategy](model, catalogue, items, values, answered, int(n))
 
 
-def elicitor(strategy: str) -> Callable[..., list[int]]:
+def elicitor(
+    strategy: str,
+) -> Callable[[ElicitModel | None, Ratings, dict[int, float], set[int], int], list[int]]:
     """``next_films`` bound to one strategy, in the shape protocol F (b) calls."""
 
     def ask(
-        model: Any, catalogue: Ratings, rated: dict[int, float], unseen: set[int], n: int
+        model: ElicitModel | None,
+        catalogue: Ratings,
+        rated: dict[int, float],
+        unseen: set[int],
+        n: int,
     ) -> list[int]:
         return next_films(model, catalogue, rated, unseen, n, strategy)
 
@@ -219,6 +232,7 @@ __all__ = [
     "DEFAULT_ELICITATION",
     "LABELS",
     "STRATEGIES",
+    "ElicitModel",
     "elicitor",
     "next_films",
     "seen_probability",

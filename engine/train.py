@@ -27,6 +27,7 @@ from engine.checkpoint import Checkpoint
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
 from engine.models import Recommender, create, model_class
+from engine.models.base import ExplicitRecommender, RatingPredictor
 from engine.progress import Progress
 
 DEFAULT_MODEL = "mf"
@@ -74,7 +75,7 @@ def clear_checkpoints(folder: Path) -> None:
             empty.rmdir()
 
 
-def evaluate_rmse(model: Recommender, test: Ratings) -> float:
+def evaluate_rmse(model: RatingPredictor, test: Ratings) -> float:
     """Test RMSE of an explicit model (protocol E's headline figure)."""
     pred = model.predict(test.users, test.items)
     return float(((pred - test.values) ** 2).mean() ** 0.5)
@@ -136,9 +137,12 @@ def train_model(
             timing["resumed_from_epoch"] = checkpoint.resumed_from
         return model, timing
 
-    if evaluate and create(name, device="cpu", **params).kind == "explicit":
+    create(name, device="cpu", **params)  # invalid hyperparameters fail here, before any fit
+    if evaluate and model_class(name).kind == "explicit":
         train, test = split_e(dataset)
         held_out, timing = fit("protocol_e", train)
+        if not isinstance(held_out, ExplicitRecommender):
+            raise TypeError(f"{name} says it is explicit but predicts no ratings")
         metrics["protocol_e"] = {
             "rmse": evaluate_rmse(held_out, test),
             **timing,

@@ -3,7 +3,7 @@
 Defaults in the model configs are not magic numbers: each was chosen by ``search`` on the
 embedded MovieLens sample, e.g.::
 
-    python -m engine.tuning knn          # prints the table and the winner
+    python -m engine tune knn          # prints the table and the winner (``engine.cli.tune``)
 
 ``search`` fits every grid point on ``validation_split(train, protocol, seed)`` (never touching the
 protocol's test part) and scores it with RMSE (protocol "E", lower is better) or NDCG@10
@@ -16,21 +16,22 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import torch
 
 from engine.data.ratings import Ratings
 from engine.data.splits import split_e, split_f, split_r, validation_split
 from engine.evaluate.protocols import evaluate_e, evaluate_f, evaluate_r, reveal_random
 from engine.models import create
-from engine.models.base import Recommender
+from engine.models.base import ExplicitRecommender, RatingPredictor, Recommender
 
 
 # ---------------------------------------------------------------------------- evaluation
-def evaluate_explicit(model: Recommender, test: Ratings) -> dict[str, float]:
+def evaluate_explicit(model: RatingPredictor, test: Ratings) -> dict[str, float]:
     """RMSE and MAE of a fitted explicit model on ``test`` (protocol E arithmetic)."""
     return {k: v for k, v in evaluate_e(model, test).items() if k in ("rmse", "mae")}
 
@@ -57,7 +58,7 @@ def search(
     protocol: str = "R",
     seed: int = 100,
     fixed: Mapping[str, Any] | None = None,
-    device: Any = None,
+    device: str | torch.device | None = None,
     metric: str | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Fit model ``name`` at every grid point on a validation split of ``train``.
@@ -70,24 +71,38 @@ def search(
         raise ValueError(f"protocol must be 'E', 'R' or 'F', not {protocol!r}")
     if protocol == "F":  # new members carved from train only, 10 random reveals each
         fold = split_f(train, seed=seed)
-        fit_part, val_part = fold.train, None
+        fit_part = fold.train
         reveals = reveal_random(fold, 10, seed=seed + 1)
+
+        def fold_in_scores(model: Recommender) -> dict[str, float]:
+            out = evaluate_f(model, fold, reveals=reveals)
+            return {k: out[k] for k in ("recall", "ndcg", "map", "auc", "foldin_ms")}
+
+        score: Callable[[Recommender], dict[str, float]] = fold_in_scores
     else:
         fit_part, val_part = validation_split(train, protocol=protocol, seed=seed)
+        if protocol == "E":
+
+            def star_scores(model: Recommender) -> dict[str, float]:
+                if not isinstance(model, ExplicitRecommender):
+                    raise ValueError(f"{name} is not an explicit model; protocol E needs stars")
+                return evaluate_explicit(model, val_part)
+
+            score = star_scores
+        else:
+
+            def ranking_scores(model: Recommender) -> dict[str, float]:
+                return evaluate_ranking(model, fit_part, val_part)
+
+            score = ranking_scores
+
     rows = []
     for params in grid_points(grid):
         model = create(name, device=device, **{**(fixed or {}), **params})
         start = time.perf_counter()
         model.fit(fit_part)
         seconds = time.perf_counter() - start
-        if protocol == "E":
-            metrics = evaluate_explicit(model, val_part)
-        elif protocol == "R":
-            metrics = evaluate_ranking(model, fit_part, val_part)
-        else:
-            out = evaluate_f(model, fold, reveals=reveals)
-            metrics = {k: out[k] for k in ("recall", "ndcg", "map", "auc", "foldin_ms")}
-        rows.append({**params, **metrics, "fit_s": round(seconds, 2)})
+        rows.append({**params, **score(model), "fit_s": round(seconds, 2)})
     table = pd.DataFrame(rows)
     key, ascending = ("rmse", True) if protocol == "E" else ("ndcg", False)
     if metric is not None:  # e.g. "auc" for a model whose job is AUC
@@ -111,107 +126,93 @@ def protocol_train(ratings: Ratings, protocol: str) -> Ratings:
     return split_e(ratings)[0] if protocol == "E" else split_r(ratings)[0]
 
 
-# The searches that chose each model's defaults (run: python -m engine.tuning NAME).
+# The searches that chose each model's defaults (run: python -m engine tune NAME[:STAGE]).
 SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {
     "mf": (
         "E",
         {
-            "weight_decay": [0.3, 0.5, 0.7],
-            "bias_decay": [0.3, 0.5, 0.8],
+            "regularization": [0.3, 0.5, 0.7],
+            "bias_regularization": [0.3, 0.5, 0.8],
             "decay_power": [0.75, 1.0],
         },
         {"factors": 32, "epochs": 150, "lr": 0.03},
+    ),
+    "als": (
+        "R",
+        {
+            "factors": [32, 64, 128],
+            "regularization": [5.0, 20.0, 50.0, 150.0],
+            "alpha": [0.5, 1.0, 2.0, 4.0],
+            "confidence": ["rating", "binary"],
+        },
+        {"epochs": 15},
     ),
     "knn": (
         "R",
         {"neighbours": [50, 200], "shrink": [0.0, 10.0], "weighting": ["binary", "rating"]},
         {},
     ),
-    "ease": ("R", {"l2": [100.0, 200.0, 400.0, 800.0], "min_count": [2, 3]}, {}),
-    "ease:foldin": ("F", {"l2": [400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0]}, {}),
+    "ease": ("R", {"regularization": [100.0, 200.0, 400.0, 800.0], "min_count": [2, 3]}, {}),
+    "ease:foldin": ("F", {"regularization": [400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0]}, {}),
     "pmf": ("E", {"factors": [10, 20, 30, 50]}, {}),
     "bpmf": ("E", {"factors": [5, 10, 20]}, {}),
     "ranking": (
         "R",
-        {"l2": [0.005, 0.01], "negatives": [2, 4], "hard": [True, False]},
+        {"regularization": [0.005, 0.01], "negatives": [2, 4], "hard": [True, False]},
         {"epochs": 20},
     ),
     "ranking:schedule": (
         "R",
         {"lr": [0.005, 0.01], "epochs": [20, 40]},
-        {"l2": 0.01, "negatives": 4, "hard": False},
+        {"regularization": 0.01, "negatives": 4, "hard": False},
     ),
     "ranking-mlp": (
         "R",
-        {"l2": [0.005, 0.01], "hard": [True, False]},
+        {"regularization": [0.005, 0.01], "hard": [True, False]},
         {"epochs": 20, "negatives": 4},
     ),
     "hybrid": ("R", {"implicit": ["ease", "als", "knn"]}, {}),
 }
 
 
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    from engine.data import load_embedded
-
-    parser = argparse.ArgumentParser(description="validation search for a model's defaults")
-    parser.add_argument(
-        "model",
-        choices=[*sorted(SEARCHES), "fair"],
-        help="a search; MODEL:STAGE names a follow-up search",
-    )
-    parser.add_argument("--seed", type=int, default=100)
-    parser.add_argument("--metric", default=None, help="rank by this column (e.g. auc)")
-    args = parser.parse_args(argv)
-    if args.model == "fair":
-        _tune_fair()
-        return
-    protocol, grid, fixed = SEARCHES[args.model]
-    train = protocol_train(load_embedded(), protocol)
-    name = args.model.partition(":")[0]  # "model:stage" names a follow-up search
+def run_search(
+    name: str, ratings: Ratings, seed: int = 100, metric: str | None = None
+) -> tuple[str, dict[str, Any], pd.DataFrame]:
+    """The recorded search ``name`` (``MODEL`` or ``MODEL:STAGE``, a key of ``SEARCHES``) on the
+    training part of its protocol's split of ``ratings``: (protocol, best parameters, table)."""
+    if name not in SEARCHES:
+        raise ValueError(f"no recorded search {name!r}; choose from {', '.join(sorted(SEARCHES))}")
+    protocol, grid, fixed = SEARCHES[name]
+    train = protocol_train(ratings, protocol)
+    model = name.partition(":")[0]  # "model:stage" names a follow-up search
     best, table = search(
-        name, grid, train, protocol=protocol, seed=args.seed, fixed=fixed, metric=args.metric
+        model, grid, train, protocol=protocol, seed=seed, fixed=fixed, metric=metric
     )
-    with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(table.to_string(index=False))
-    by = f", by {args.metric}" if args.metric else ""
-    print(f"best for {args.model} (protocol {protocol}, seed {args.seed}{by}): {best}")
+    return protocol, best, table
 
 
-def _tune_fair() -> None:
-    """The group strategy ``fair``: protocol G on tuning splits and groups, against average."""
-    from engine.data import load_embedded
-    from engine.evaluate.protocol_g import tune_fair
-    from engine.progress import tqdm_progress
+# What ``fair`` must do on every model against ``average`` (protocol G's target): keep the
+# mean-member NDCG@10 within 2 % and improve both the min-member NDCG@10 and the zero-recall.
+FAIR_MEAN_NDCG_FLOOR_PCT = -2.0
 
-    bars = []
 
-    def progress_factory(label: str):
-        bar, close = tqdm_progress(label)
-        bars.append(close)
-        return bar
-
-    try:
-        table = tune_fair(load_embedded(), progress_factory=progress_factory)
-    finally:
-        for close in bars:
-            close()
+def fair_verdict(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """From ``tune_fair``'s table: per setting its worst case over models, and the setting that
+    meets the target on every model with the largest mean min-member gain (None if none does)."""
     fair = table[table["strategy"] != "average"]
-    # every model must keep the mean within 2 % and improve min-member NDCG and zero-recall
-    worst = fair.groupby("strategy").agg(
-        worst_mean=("mean_ndcg_change_%", "min"),
-        worst_min=("min_ndcg_change_%", "min"),
-        worst_zero=("zero_recall_change", "max"),
-        avg_min=("min_ndcg_change_%", "mean"),
+    worst = cast(
+        pd.DataFrame,
+        fair.groupby("strategy").agg(
+            worst_mean=("mean_ndcg_change_%", "min"),
+            worst_min=("min_ndcg_change_%", "min"),
+            worst_zero=("zero_recall_change", "max"),
+            avg_min=("min_ndcg_change_%", "mean"),
+        ),
     )
-    ok = worst[(worst.worst_mean >= -2) & (worst.worst_min > 0) & (worst.worst_zero < 0)]
-    with pd.option_context("display.width", 200, "display.max_rows", 500):
-        print(table.round(3).to_string(index=False))
-        print(worst.round(3).sort_values("avg_min", ascending=False).to_string())
-    best = ok["avg_min"].idxmax() if len(ok) else None
-    print(f"best for fair (meets the G target on every model, largest mean min-NDCG gain): {best}")
-
-
-if __name__ == "__main__":
-    main()
+    ok = worst[
+        (worst["worst_mean"] >= FAIR_MEAN_NDCG_FLOOR_PCT)
+        & (worst["worst_min"] > 0)
+        & (worst["worst_zero"] < 0)
+    ]
+    best = str(cast(pd.Series, ok["avg_min"]).idxmax()) if len(ok) else None
+    return worst.sort_values(by="avg_min", ascending=False), best

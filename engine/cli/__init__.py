@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib import import_module
 
-COMMANDS = ("train", "recommend", "evaluate", "bench", "tune")
+from engine.cli import bench, recommend, train, tune
+
+COMMANDS = {"train": train, "recommend": recommend, "bench": bench, "tune": tune}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,13 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m engine", description="Movie Night's recommender engine"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        try:
-            module = import_module(f"engine.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"engine.cli.{name}":
-                continue  # that command is not part of this build
-            raise
+    for module in COMMANDS.values():
         module.register(sub)
     return parser
 

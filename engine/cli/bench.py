@@ -56,11 +56,12 @@ def command_line(args: argparse.Namespace) -> str:
     parts = ["python", "-m", "engine", "bench"]
     if parse_protocols(args.protocols) != list(PROTOCOLS):
         parts += ["--protocols", args.protocols]
+    given = vars(args)  # every option the parser defines, None or False where not given
     for flag in ("models", "retrain_k", "data", "device", "output"):
-        if getattr(args, flag, None):
-            parts += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        if given.get(flag):
+            parts += [f"--{flag.replace('_', '-')}", str(given[flag])]
     for flag in ("quick", "skip_slow_peers", "no_peers"):
-        if getattr(args, flag, False):
+        if given.get(flag):
             parts.append("--" + flag.replace("_", "-"))
     return shlex.join(parts)
 
@@ -77,6 +78,7 @@ def output_path(args: argparse.Namespace) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.evaluate.bench import bench, parse_ks, parse_models, parse_protocols
+    from engine.evaluate.report import write_report
 
     protocols = parse_protocols(args.protocols)
     models = parse_models(args.models)
@@ -92,15 +94,14 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         peers=not args.no_peers,
         skip_slow_peers=args.skip_slow_peers,
-        retrain_ks=parse_ks(getattr(args, "retrain_k", None)),
+        retrain_ks=parse_ks(args.retrain_k),
         show_progress=not args.no_progress,
         command=command_line(args),
         echo=lambda text: print(text, flush=True),
     )
     target = output_path(args)
     if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(outcome.document, encoding="utf-8")
+        write_report(target, outcome.document)
         print(f"\nwrote {target} ({outcome.seconds:.0f} s in all)")
     else:
         print(

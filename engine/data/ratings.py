@@ -11,6 +11,7 @@ import difflib
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ class Ratings:
         Films in ``movies`` nobody rated are kept (they can still be searched and shown); the
         caller has already validated and de-duplicated the ratings.
         """
-        movies = _normalise_movies(movies, ratings["movieId"])
+        movies = _normalise_movies(movies, cast(pd.Series, ratings["movieId"]))
         items = _positions(movies["movieId"].to_numpy(np.int64), ratings["movieId"].to_numpy())
         if (items < 0).any():  # _normalise_movies added every rated id, so this is a bug guard
             raise ValueError("rated movieId missing from the catalogue")
@@ -240,7 +241,8 @@ class Ratings:
         if len(hits) > 1:
             options = ", ".join(self.movies["label"].iloc[hits[:5]])
             raise KeyError(f"{label!r} matches several films: {options}; add the year")
-        near = self.movies["label"][labels.str.contains(key[:12], regex=False)].head(5).tolist()
+        label_column = cast(pd.Series, self.movies["label"])
+        near = label_column.loc[labels.str.contains(key[:12], regex=False)].head(5).tolist()
         if key and not near:  # a typo ("Toy Storey"): the most similar labels
             by_folded = dict(zip(labels.tolist(), self.movies["label"].tolist(), strict=True))
             near = [by_folded[c] for c in difflib.get_close_matches(key, list(by_folded), n=5)]
@@ -294,9 +296,13 @@ def _normalise_movies(movies: pd.DataFrame, rated_ids: pd.Series) -> pd.DataFram
     movies["movieId"] = movies["movieId"].astype(np.int64)
     missing_title = movies["title"].isna() | (movies["title"].astype(str).str.strip() == "")
     movies["title"] = movies["title"].astype(object)
-    movies.loc[missing_title, "title"] = [f"Untitled film #{i}" for i in movies.loc[missing_title, "movieId"]]
+    movies.loc[missing_title, "title"] = [
+        f"Untitled film #{i}" for i in movies.loc[missing_title, "movieId"]
+    ]
     movies["title"] = movies["title"].astype(str).str.strip()  # "Angst " -> "Angst"
-    movies["year"] = pd.array(pd.to_numeric(movies["year"], errors="coerce"), dtype="Int64")
+    movies["year"] = pd.array(
+        cast(pd.Series, pd.to_numeric(movies["year"], errors="coerce")), dtype="Int64"
+    )
     genres = movies["genres"].fillna("").astype(str)
     movies["genres"] = genres.replace("(no genres listed)", "")
     movies = movies.sort_values("movieId", kind="stable").reset_index(drop=True)
@@ -304,4 +310,4 @@ def _normalise_movies(movies: pd.DataFrame, rated_ids: pd.Series) -> pd.DataFram
     movies["label"] = np.where(
         year_text != "", movies["title"] + " (" + year_text + ")", movies["title"]
     )
-    return movies[[*MOVIE_COLUMNS, "label"]]
+    return cast(pd.DataFrame, movies[[*MOVIE_COLUMNS, "label"]])

@@ -16,7 +16,7 @@ from engine.data.ratings import Ratings
 def split_e(ratings: Ratings, seed: int = 0, test_fraction: float = 0.2) -> tuple[Ratings, Ratings]:
     """Protocol E: shuffle all ratings with ``default_rng(seed)``; first 80 % train, rest test."""
     order = np.random.default_rng(seed).permutation(len(ratings))
-    n_train = int(round(len(ratings) * (1.0 - test_fraction)))
+    n_train = round(len(ratings) * (1.0 - test_fraction))
     return ratings.subset(np.sort(order[:n_train])), ratings.subset(np.sort(order[n_train:]))
 
 
@@ -44,7 +44,9 @@ def split_r(ratings: Ratings, seed: int = 0) -> tuple[Ratings, Ratings]:
     return ratings.subset(~test), ratings.subset(test)
 
 
-def validation_split(train: Ratings, protocol: str = "R", seed: int = 100) -> tuple[Ratings, Ratings]:
+def validation_split(
+    train: Ratings, protocol: str = "R", seed: int = 100
+) -> tuple[Ratings, Ratings]:
     """A validation split carved from ``train`` only, same shape as the protocol's own split."""
     return split_e(train, seed=seed) if protocol == "E" else split_r(train, seed=seed)
 
@@ -57,7 +59,9 @@ class FoldInSplit:
     held: Ratings
     new_users: np.ndarray
 
-    def reveal_random(self, user: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def reveal_random(
+        self, user: int, k: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Positions in ``held`` of k revealed ratings and of the hidden rest, for one new user."""
         rows = self.held.user_rows(user)
         picked = rng.permutation(len(rows))
@@ -70,7 +74,9 @@ def split_f(
     """Protocol F: 10 % of users with at least 25 ratings (``default_rng(seed)``) leave training."""
     counts = ratings.user_counts()
     eligible = np.flatnonzero(counts >= min_ratings)
-    n_new = max(1, int(round(len(eligible) * fraction)))
+    n_new = max(1, round(len(eligible) * fraction))
     new_users = np.sort(np.random.default_rng(seed).choice(eligible, size=n_new, replace=False))
     is_new = np.isin(ratings.users, new_users)
-    return FoldInSplit(train=ratings.subset(~is_new), held=ratings.subset(is_new), new_users=new_users)
+    return FoldInSplit(
+        train=ratings.subset(~is_new), held=ratings.subset(is_new), new_users=new_users
+    )

@@ -78,3 +78,44 @@ def planted_implicit(
         rows.append(pd.DataFrame({"userId": u + 1, "movieId": chosen + 1, "rating": 4.0}))
     frame = pd.concat(rows, ignore_index=True)
     return Ratings.from_frames(frame, catalogue(n_items), name=f"planted-implicit-{seed}")
+
+
+@dataclass(frozen=True)
+class PlantedTastes:
+    ratings: Ratings
+    user_cluster: np.ndarray  # [n_users] the taste each person has
+    item_cluster: np.ndarray  # [n_items] the taste each film serves
+
+
+def planted_tastes(
+    n_users: int = 120,
+    n_items: int = 60,
+    n_clusters: int = 3,
+    liked: int = 10,
+    disliked: int = 3,
+    seed: int = 0,
+) -> PlantedTastes:
+    """People and films fall into ``n_clusters`` tastes (index mod ``n_clusters``). Each person
+    rates ``liked`` films of their own taste 4–5★ and ``disliked`` films of other tastes 1–2★.
+
+    Both kinds of model can find the structure: explicit ones from the stars, implicit ones from
+    what each person chose to watch. A model that learned it ranks a person's unseen films of
+    their own taste above the unseen films of the others.
+    """
+    rng = np.random.default_rng(seed)
+    user_cluster = np.arange(n_users) % n_clusters
+    item_cluster = np.arange(n_items) % n_clusters
+    rows = []
+    for u in range(n_users):
+        own = np.flatnonzero(item_cluster == user_cluster[u])
+        other = np.flatnonzero(item_cluster != user_cluster[u])
+        good = rng.choice(own, size=min(liked, len(own)), replace=False)
+        bad = rng.choice(other, size=min(disliked, len(other)), replace=False)
+        stars = np.concatenate(
+            [rng.choice([4.0, 4.5, 5.0], len(good)), rng.choice([1.0, 1.5, 2.0], len(bad))]
+        )
+        films = np.concatenate([good, bad])
+        rows.append(pd.DataFrame({"userId": u + 1, "movieId": films + 1, "rating": stars}))
+    frame = pd.concat(rows, ignore_index=True)
+    ratings = Ratings.from_frames(frame, catalogue(n_items), name=f"planted-tastes-{seed}")
+    return PlantedTastes(ratings, user_cluster, item_cluster)

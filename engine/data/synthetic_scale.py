@@ -13,6 +13,7 @@ that loading a 25M-row csv can be timed with the real loader.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -106,17 +107,18 @@ def synthetic_scale(
         items=items,
         values=values,
         user_ids=np.arange(1, n_users + 1, dtype=np.int64),
-        movies=_movies(n_items),
+        movies=scale_movies(n_items),
         name=f"synthetic-{n_users}x{n_items}-{n_ratings}-seed{seed}",
         notes=("synthetic: Zipf film popularity, lognormal activity (protocol S)",),
     )
 
 
-def _movies(n_items: int) -> pd.DataFrame:
+def scale_movies(n_items: int) -> pd.DataFrame:
+    """The films frame of ``synthetic_scale`` (also what protocol S rebuilds from saved arrays)."""
     movies = catalogue(n_items)
     movies["label"] = movies["title"] + " (" + movies["year"].astype(str) + ")"
-    movies["year"] = pd.array(movies["year"], dtype="Int64")
-    return movies[["movieId", "title", "year", "genres", "label"]]
+    movies["year"] = pd.array(cast(pd.Series, movies["year"]), dtype="Int64")
+    return cast(pd.DataFrame, movies[["movieId", "title", "year", "genres", "label"]])
 
 
 def quick_sizes(fraction: float = 0.01) -> dict[str, int]:

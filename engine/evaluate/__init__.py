@@ -1,6 +1,6 @@
 """Offline evaluation: metrics, the protocols of DESIGN.md §4, peers, and the bench report."""
 
-from engine.evaluate.metrics import coverage, mae, rmse, topn_metrics
 from engine.evaluate.protocols import evaluate_e, evaluate_f, evaluate_r
+from engine.metrics import coverage, mae, rmse, topn_metrics
 
 __all__ = ["coverage", "evaluate_e", "evaluate_f", "evaluate_r", "mae", "rmse", "topn_metrics"]

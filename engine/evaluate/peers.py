@@ -191,6 +191,8 @@ class FactorPeer:
 
     def score(self, user: UserState | int) -> torch.Tensor:
         if isinstance(user, UserState):
+            if user.vector is None:
+                raise ValueError(f"{self.name} scores only the people it folded in itself")
             return torch.from_numpy(np.asarray(self.model.item_factors) @ user.vector.numpy())
         return self.score_users(np.array([int(user)]))[0]
 

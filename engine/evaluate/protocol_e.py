@@ -37,7 +37,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
     for name in names:
         progress(done, total, name)
         try:
-            model = ctx.create(name)
+            model = ctx.create_explicit(name)
             fit_s = timed_fit(model, train)
             metrics = evaluate_e(model, test)
             rows.append(

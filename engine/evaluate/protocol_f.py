@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
+from engine.elicit import DEFAULT_ELICITATION, elicitor
 from engine.evaluate import peers
 from engine.evaluate.protocol_r import _describe, _validation_ndcg
 from engine.evaluate.protocols import (
@@ -38,14 +39,7 @@ COLUMNS = [
 Maker = Callable[[Ratings], tuple[Any, float]]  # train -> (fitted model, fit seconds)
 
 
-def _elicitor() -> tuple[Callable[..., list[int]] | None, str]:
-    try:
-        from engine.elicit import DEFAULT_ELICITATION, elicitor
-    except Exception as err:  # the GROUP helper's module may not be there yet
-        return (
-            None,
-            f"variant (b), elicitation, skipped: engine.elicit does not import ({type(err).__name__}: {err})",
-        )
+def _elicitor() -> tuple[Callable[..., list[int]], str]:
     return (
         elicitor(DEFAULT_ELICITATION),
         f"variant (b) asks engine.elicit's default strategy '{DEFAULT_ELICITATION}', 5 films at a time, at most 200 asks",
@@ -55,7 +49,7 @@ def _elicitor() -> tuple[Callable[..., list[int]] | None, str]:
 def retrain_ks(ctx: BenchContext) -> tuple[int, ...]:
     """The k at which fold-in is compared with a retrain (one refit of the model each): k=10 by
     default, since every extra k costs a full fit per model; ``--retrain-k 5,10,20`` for all."""
-    return tuple(getattr(ctx, "retrain_ks", None) or RETRAIN_K)
+    return tuple(ctx.retrain_ks or RETRAIN_K)
 
 
 def _within(fold: dict[str, Any], retrain: dict[str, Any]) -> tuple[float, bool]:

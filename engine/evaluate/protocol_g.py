@@ -20,26 +20,28 @@ Setup, following GFAR's protocol (Kaya, Bridge & Tintarev, RecSys 2020) in the f
   zero-recall (share of members with nothing relevant in the top-10) and disagreement (best
   minus worst member's NDCG@10). ``own top-10`` is each member's personal list: the ceiling.
 
-Also here: the elicitation comparison (protocol F variant (b)) and the blending timing.
+Also here: the blending timing (a room of six, fold-ins included). The elicitation comparison
+(protocol F variant (b)) is ``protocol_elicit``.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from engine import elicit as elicit_mod
 from engine import group
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
-from engine.evaluate.metrics import list_metrics
 from engine.evaluate.report import BenchContext, ProtocolResult
 from engine.group import Selector
+from engine.metrics import list_metrics
+from engine.models.base import Recommender
 from engine.progress import Progress, silent
 
 REVEAL = 10
@@ -201,13 +203,14 @@ def evaluate_groups(
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Means over every kind and size, per strategy (each cell weighted equally)."""
     cols = ["mean_ndcg", "min_ndcg", "zero_recall", "disagreement"]
-    out = table.groupby("strategy", sort=False)[cols].mean()
-    out["groups"] = table.groupby("strategy", sort=False)["groups"].sum()
+    by_strategy = table.groupby("strategy", sort=False)
+    out = cast(pd.DataFrame, by_strategy[cols].mean())
+    out["groups"] = by_strategy["groups"].sum()
     return out.reset_index()
 
 
 def blend_timing(
-    model: Any, catalogue: Ratings, pool: Pool, members: int = 6, repeats: int = 20
+    model: group.RoomModel, catalogue: Ratings, pool: Pool, members: int = 6, repeats: int = 20
 ) -> dict[str, float]:
     """Wall time of ``group.recommend`` for a room of ``members`` (fold-ins included), ms."""
     chosen = list(range(min(members, len(pool.users))))
@@ -225,61 +228,9 @@ def blend_timing(
     }
 
 
-def elicitation_table(
-    model: Any,
-    split: FoldInSplit,
-    strategies: tuple[str, ...] = ("random", "popularity", "entropy", "adaptive"),
-    reveal: int = REVEAL,
-) -> pd.DataFrame:
-    """Protocol F variant (b): NDCG@10 etc. after ``reveal`` answers for each strategy."""
-    from engine.evaluate.protocols import evaluate_f, reveal_elicit
-
-    rows = []
-    for name in strategies:
-        start = time.perf_counter()
-        reveals = reveal_elicit(model, split, reveal, elicit_mod.elicitor(name))
-        seconds = time.perf_counter() - start
-        out = evaluate_f(model, split, reveal, reveals=reveals)
-        rows.append(
-            {
-                "elicitation": name
-                + (" (default)" if name == elicit_mod.DEFAULT_ELICITATION else ""),
-                "ndcg": out["ndcg"],
-                "recall": out["recall"],
-                "rmse": out["rmse"],
-                "answers": out["revealed"],
-                "asked": float(np.mean([r.asked for r in reveals])),
-                "ms_per_question_batch": 1000
-                * seconds
-                / max(1, sum(-(-r.asked // 5) for r in reveals)),
-                "users": out["n_new_users"],
-            }
-        )
-    ref = evaluate_f(model, split, reveal, mode="random")
-    rows.append(
-        {
-            "elicitation": "(random reveal, variant a)",
-            "ndcg": ref["ndcg"],
-            "recall": ref["recall"],
-            "rmse": ref["rmse"],
-            "answers": ref["revealed"],
-            "asked": float("nan"),
-            "ms_per_question_batch": float("nan"),
-            "users": ref["n_new_users"],
-        }
-    )
-    return pd.DataFrame.from_records(rows)
-
-
-def _shrink(split: FoldInSplit, n_users: int) -> FoldInSplit:
-    keep = split.new_users[:n_users]
-    return FoldInSplit(split.train, split.held.subset(np.isin(split.held.users, keep)), keep)
-
-
 POPULAR_FLOOR = 10  # ratings a film needs in the explicit-model variant of G
 # the app's default (hybrid), its implicit half, another implicit model and the explicit mf
 G_MODELS = ("hybrid", "als", "ease", "mf")
-ELICIT_MODELS = ("hybrid", "mf")  # the app's default, and the plain explicit model
 # Protocol F's split (seed 1) holds out only ~60 members, too few to tell strategies apart: a
 # second draw of groups moved min-member NDCG by ±10 %. G therefore repeats F's split with more
 # seeds (seed 1 first, so its groups are the ones DESIGN.md describes) and pools the groups.
@@ -302,7 +253,7 @@ class FoldResults:
     """Per-cell tables (a ``fold`` column added) per model label, and what ran them."""
 
     tables: dict[str, list[pd.DataFrame]]
-    fitted: dict[str, Any]  # models fitted on the first fold
+    fitted: dict[str, Recommender]  # models fitted on the first fold
     first_split: FoldInSplit | None
     first_pool: Pool | None
     made: list[str]
@@ -311,12 +262,12 @@ class FoldResults:
 def run_folds(
     ratings: Ratings,
     model_names: list[str],
-    create: Any,
+    create: Callable[[str], Recommender],
     strategies: dict[str, Selector] | list[str],
     fold_seeds: tuple[int, ...] = FOLD_SEEDS,
     group_seed: int = GROUP_SEED,
     count: int = GROUPS_PER_FOLD,
-    progress_factory: Any = None,
+    progress_factory: Callable[[str], Progress] | None = None,
 ) -> FoldResults:
     """Protocol G over several F splits: fit each model per split, fold the members in, draw the
     groups (``group_seed`` for the first split, ``group_seed + 1000·j`` for the j-th) and score
@@ -368,7 +319,7 @@ def tune_fair(
     top_ns: tuple[int, ...] = (20, 30, 40, 60, 100),
     weights: tuple[float, ...] = (0.0, 0.03, 0.05, 0.07, 0.1),
     model_names: tuple[str, ...] = G_MODELS,
-    progress_factory: Any = None,
+    progress_factory: Callable[[str], Progress] | None = None,
 ) -> pd.DataFrame:
     """``fair``'s (top_n, weight) grid on the tuning splits and groups, against ``average``:
     per model, the change in mean- and min-member NDCG@10 (%) and in zero-recall (points)."""
@@ -404,11 +355,12 @@ def tune_fair(
     return pd.DataFrame.from_records(rows)
 
 
-def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
-    """Protocol G (per model in ``G_MODELS``, pooled over ``FOLD_SEEDS``) and the elicitation
-    comparison (mf, protocol F's own split)."""
+def run(ctx: BenchContext) -> ProtocolResult:
+    """Protocol G per model in ``G_MODELS``, pooled over ``FOLD_SEEDS``; the per-cell and
+    per-split tables are extra tables."""
     start = time.perf_counter()
     seeds = FOLD_SEEDS[:1] if ctx.quick else FOLD_SEEDS
+    count = 8 if ctx.quick else GROUPS_PER_FOLD
     runs = run_folds(
         ctx.ratings,
         _models(ctx),
@@ -416,21 +368,24 @@ def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
         list(group.STRATEGIES),
         seeds,
         GROUP_SEED,
-        8 if ctx.quick else GROUPS_PER_FOLD,
+        count,
         ctx.progress_factory,
     )
     split, pool = runs.first_split, runs.first_pool
-    summaries, extra, notes = [], {}, []
-    notes.append(
+    if split is None or pool is None:
+        raise RuntimeError("protocol G ran no split")
+    summaries: list[pd.DataFrame] = []
+    extra: dict[str, pd.DataFrame] = {}
+    notes = [
         f"Members are protocol F's held-out users for {len(seeds)} F splits ("
         + "; ".join(runs.made)
-        + f"); per split up to {8 if ctx.quick else GROUPS_PER_FOLD} groups of each kind and "
+        + f"); per split up to {count} groups of each kind and "
         "size. Means over groups; the summary weights every split, kind and size equally. "
         "Correlations for similar/divergent groups use only revealed + profile ratings. "
         f"`fair` uses top_n={group.FAIR_TOP_N}, weight={group.FAIR_WEIGHT}, chosen by "
-        f"`python -m engine.tuning fair` on other splits (seeds {TUNE_FOLD_SEEDS}) and groups."
-    )
-    timings = {}
+        f"`python -m engine tune fair` on other splits (seeds {TUNE_FOLD_SEEDS}) and groups."
+    ]
+    timings: dict[str, dict[str, float]] = {}
     for label, tables in runs.tables.items():
         name = label.partition(",")[0]
         model = runs.fitted[name]
@@ -443,16 +398,7 @@ def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
             overall["strategy"] == group.DEFAULT_STRATEGY, timings[name]["median_ms"], np.nan
         )
         summaries.append(overall)
-        per_cell = table.groupby(["kind", "size", "strategy"], sort=False).agg(
-            groups=("groups", "sum"),
-            mean_ndcg=("mean_ndcg", "mean"),
-            min_ndcg=("min_ndcg", "mean"),
-            zero_recall=("zero_recall", "mean"),
-            disagreement=("disagreement", "mean"),
-        )
-        per_cell = per_cell.reset_index()
-        per_cell.insert(0, "model", label)
-        extra[f"Protocol G per kind and size, model {label}"] = per_cell
+        extra[f"Protocol G per kind and size, model {label}"] = _per_cell(table, label)
         extra[f"Protocol G per split, default vs average, model {label}"] = _per_fold(table)
         notes.append(_verdict(label, overall, timings[name], model.n_items))
         if model.kind == "explicit" and label == name:
@@ -463,44 +409,28 @@ def run_all(ctx: BenchContext) -> tuple[ProtocolResult, ProtocolResult]:
                 "ratings rows use the app's minimum-popularity filter and are the realistic "
                 "setting for this model."
             )
-    g_seconds = time.perf_counter() - start
-
-    start = time.perf_counter()
-    small = _shrink(split, 12) if ctx.quick else split
-    e_models = [runs.fitted[m] for m in ELICIT_MODELS if m in runs.fitted]
-    e_models = e_models or [next(iter(runs.fitted.values()))]
-    tables = []
-    for e_model in e_models:
-        table = elicitation_table(e_model, small)
-        table.insert(0, "model", e_model.name)
-        tables.append(table)
-    elic = pd.concat(tables, ignore_index=True)
-    e_notes = [
-        f"Models {', '.join(m.name for m in e_models)} fitted on protocol F's training part; "
-        f"{len(small.new_users)} new members, {REVEAL} answers each; a member answers only films "
-        "they rated in the data, anything else counts as 'haven't seen'; at most 200 films "
-        "asked, 5 per batch. A strategy that gets fewer answers (random) leaves more of the "
-        "member's films hidden, which makes NDCG@10 easier; compare strategies at equal answers.",
-        f"Default elicitation: {elicit_mod.DEFAULT_ELICITATION}.",
-    ]
-    e_seconds = time.perf_counter() - start
-    extra["Elicitation (protocol F variant b, NDCG@10 after 10 answers)"] = elic
-    g = ProtocolResult(
+    return ProtocolResult(
         name="G",
         title="Groups: strategies for the whole room",
         table=pd.concat(summaries, ignore_index=True),
-        notes=[*notes, *e_notes],
-        seconds=g_seconds + e_seconds,
+        notes=notes,
+        seconds=time.perf_counter() - start,
         extra_tables=extra,
     )
-    f_b = ProtocolResult(
-        name="F-elicit",
-        title="Elicitation strategies (protocol F variant b, NDCG@10 after 10 answers)",
-        table=elic,
-        notes=e_notes,
-        seconds=e_seconds,
+
+
+def _per_cell(table: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Means per (kind, size, strategy) over splits and groups."""
+    per_cell = table.groupby(["kind", "size", "strategy"], sort=False).agg(
+        groups=("groups", "sum"),
+        mean_ndcg=("mean_ndcg", "mean"),
+        min_ndcg=("min_ndcg", "mean"),
+        zero_recall=("zero_recall", "mean"),
+        disagreement=("disagreement", "mean"),
     )
-    return g, f_b
+    per_cell = per_cell.reset_index()
+    per_cell.insert(0, "model", label)
+    return per_cell
 
 
 def _per_fold(table: pd.DataFrame) -> pd.DataFrame:
@@ -518,15 +448,6 @@ def _per_fold(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame.from_records(rows)
-
-
-def run(ctx: BenchContext) -> ProtocolResult:
-    """Protocol G for the bench; the per-cell tables and the elicitation table are extra tables."""
-    return run_all(ctx)[0]
-
-
-def run_elicitation(ctx: BenchContext) -> ProtocolResult:
-    return run_all(ctx)[1]
 
 
 def _verdict(name: str, overall: pd.DataFrame, timing: dict[str, float], n_items: int) -> str:
@@ -549,12 +470,14 @@ def _verdict(name: str, overall: pd.DataFrame, timing: dict[str, float], n_items
 
 
 __all__ = [
+    "POPULAR_FLOOR",
+    "Pool",
+    "blend_timing",
     "build_pool",
-    "elicitation_table",
     "evaluate_groups",
     "make_groups",
     "run",
-    "run_all",
-    "run_elicitation",
+    "run_folds",
     "summarise",
+    "tune_fair",
 ]

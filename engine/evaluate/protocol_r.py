@@ -148,7 +148,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
     progress(total, total, "done")
     table = pd.DataFrame(rows, columns=COLUMNS)
     notes += add_ratio(table, "NDCG@10", lower_is_better=False)
-    table = table[[c for c in table.columns if c != "params"] + ["params"]]
+    table = table.reindex(columns=[c for c in table.columns if c != "params"] + ["params"])
     if n_users is not None:
         notes.append(f"{n_users} users scored.")
     return ProtocolResult("R", TITLE, table, notes, time.perf_counter() - start, extra_tables=extra)

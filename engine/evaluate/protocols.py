@@ -9,25 +9,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit
-from engine.evaluate.metrics import coverage, mae, rmse, topn_metrics
+from engine.metrics import coverage, mae, rmse, topn_metrics
+from engine.models.base import FoldIn, RatingPredictor, Scorer
 
-Elicit = Callable[..., list[int]]  # elicit(model, catalogue, rated, unseen, n) -> item indices
+M = TypeVar("M")
+F = TypeVar("F", bound=FoldIn)
+# elicit(model, catalogue, rated, unseen, n) -> item indices (``engine.elicit.elicitor``)
+Elicit = Callable[[M, Ratings, dict[int, float], set[int], int], list[int]]
 RANDOM_REVEAL_SEED = 2  # DESIGN.md §4, protocol F (a)
 
 
-def evaluate_e(model: Any, test: Ratings) -> dict[str, float]:
-    """RMSE and MAE of a fitted explicit model's predictions on ``test``."""
-    if getattr(model, "kind", "explicit") != "explicit":
-        raise ValueError(
-            f"{getattr(model, 'name', model)} is not an explicit model; protocol E needs star predictions"
-        )
+def evaluate_e(model: RatingPredictor, test: Ratings) -> dict[str, float]:
+    """RMSE and MAE of a fitted explicit model's star predictions on ``test``."""
+    if model.kind != "explicit":
+        raise ValueError(f"{model!r} is not an explicit model; protocol E needs star predictions")
     pred = np.asarray(model.predict(test.users, test.items), dtype=np.float64)
     return {"rmse": rmse(pred, test.values), "mae": mae(pred, test.values), "n_ratings": len(test)}
 
@@ -42,14 +44,14 @@ def _per_user(r: Ratings, rows_mask: np.ndarray | None = None) -> tuple[np.ndarr
 
 
 def evaluate_r(
-    model: Any,
+    model: Scorer | None,
     train: Ratings,
     test: Ratings,
     k: int = 10,
     threshold: float = 4.0,
     batch: int = 256,
     users: np.ndarray | None = None,
-    score_users: Callable[[np.ndarray], Any] | None = None,
+    score_users: Callable[[np.ndarray], torch.Tensor | np.ndarray] | None = None,
     per_user: bool = False,
 ) -> dict[str, Any]:
     """Top-N quality for every user with a test rating >= ``threshold``.
@@ -62,7 +64,12 @@ def evaluate_r(
     eval_users = np.unique(test.users[liked])
     if users is not None:
         eval_users = np.intersect1d(eval_users, np.asarray(users))
-    scorer = score_users or model.score_users
+    if score_users is not None:
+        scorer = score_users
+    elif model is not None:
+        scorer = model.score_users
+    else:
+        raise ValueError("evaluate_r needs a model or a score_users function")
     tr_ptr, tr_items = _per_user(train)
     te_ptr, te_items = _per_user(test, liked)
     parts: dict[str, list[np.ndarray]] = {
@@ -124,10 +131,10 @@ def reveal_random(
 
 
 def reveal_elicit(
-    model: Any,
+    model: M,
     split: FoldInSplit,
     k_reveal: int,
-    elicit: Elicit,
+    elicit: Elicit[M],
     ask_batch: int = 5,
     max_asks: int = 200,
 ) -> list[Reveal]:
@@ -160,11 +167,11 @@ def reveal_elicit(
 
 
 def evaluate_f(
-    model: Any,
+    model: F,
     split: FoldInSplit,
     k_reveal: int = 10,
     mode: str = "random",
-    elicit: Elicit | None = None,
+    elicit: Elicit[F] | None = None,
     k: int = 10,
     threshold: float = 4.0,
     reveals: list[Reveal] | None = None,
@@ -188,7 +195,7 @@ def evaluate_f(
         else:
             raise ValueError(f"unknown reveal mode {mode!r}; use 'random' or 'elicit'")
     held = split.held
-    explicit = getattr(model, "kind", "implicit") == "explicit"
+    explicit = model.kind == "explicit"
     times: list[float] = []
     scores, exclude, relevant, preds, truths = [], [], [], [], []
     for r in reveals:

@@ -13,20 +13,20 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import torch
 
 from engine.data.ratings import Ratings
+from engine.models.base import ExplicitRecommender, Recommender
 from engine.progress import Progress, silent
 
-# Iterative models run fewer rounds in --quick runs (CI): field name -> cap.
-QUICK_CAPS = {"epochs": 15, "iterations": 4, "sweeps": 5, "foldin_steps": 4}
 LIBRARIES = ("torch", "numpy", "pandas", "scipy", "implicit", "scikit-surprise")
 
 
@@ -41,7 +41,7 @@ class ProtocolResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # caption -> table
-    status: str = "ok"  # "ok", "not available" (its module is missing) or "failed"
+    status: str = "ok"  # "ok" or "failed" (the notes say why)
 
     @property
     def ok(self) -> bool:
@@ -64,8 +64,8 @@ class BenchContext:
     retrain_ks: tuple[int, ...] | None = None  # protocol F: k with a retrain comparison (None = 10)
 
     def model_names(self, kind: str | None = None) -> tuple[list[str], list[str]]:
-        """Registered models to measure (optionally only ``kind``), and notes on those skipped
-        because their module is not importable yet or their kind does not apply."""
+        """Registered models to measure (optionally only ``kind``), and notes on those asked for
+        that are not registered or whose kind does not apply."""
         from engine.models import REGISTRY, model_class
 
         names = list(self.models) if self.models is not None else list(REGISTRY)
@@ -74,14 +74,7 @@ class BenchContext:
             if name not in REGISTRY:
                 notes.append(f"{name}: not a registered model (known: {', '.join(REGISTRY)})")
                 continue
-            try:
-                cls = model_class(name)
-            except Exception as err:  # a model module that is missing or broken is skipped
-                notes.append(
-                    f"{name}: skipped, its module does not import ({type(err).__name__}: {err})"
-                )
-                continue
-            if kind is not None and getattr(cls, "kind", None) != kind:
+            if kind is not None and model_class(name).kind != kind:
                 if self.models is not None:
                     notes.append(f"{name}: skipped here, it is not an {kind} model")
                 continue
@@ -90,32 +83,31 @@ class BenchContext:
 
     def params(self, name: str) -> dict[str, Any]:
         """Hyperparameters the bench overrides: none in full runs (the models' defaults, chosen
-        on validation data), fewer iterations in quick runs."""
+        on validation data); in quick runs the cheaper value each declaration names (``quick``:
+        fewer epochs, fewer fold-in steps)."""
         if not self.quick:
             return {}
         from engine.models import model_class
 
-        cls = model_class(name)
-        out = {}
-        for f in fields(cls.config_class):
-            if (
-                f.name in QUICK_CAPS
-                and isinstance(f.default, int)
-                and f.default > QUICK_CAPS[f.name]
-            ):
-                out[f.name] = QUICK_CAPS[f.name]
-        return out
+        return model_class(name).config_class.quick_overrides()
 
-    def create(self, name: str) -> Any:
+    def create(self, name: str) -> Recommender:
         from engine.models import create
 
         return create(name, device=self.device, **self.params(name))
+
+    def create_explicit(self, name: str) -> ExplicitRecommender:
+        """``create`` for protocols that need star predictions (protocol E)."""
+        model = self.create(name)
+        if not isinstance(model, ExplicitRecommender):
+            raise ValueError(f"{name} is not an explicit model; it predicts no ratings")
+        return model
 
 
 OURS = "Movie Night"
 
 
-def timed_fit(model: Any, train: Ratings) -> float:
+def timed_fit(model: Recommender, train: Ratings) -> float:
     """Fit ``model`` on ``train``; wall seconds (synchronising CUDA so GPU time is counted)."""
     start = time.perf_counter()
     model.fit(train)
@@ -142,8 +134,9 @@ def add_ratio(
         peers = part[(part["by"] != OURS) & part[metric].notna()]
         if peers.empty:
             continue
-        best = peers[metric].idxmin() if lower_is_better else peers[metric].idxmax()
-        ours = part.index[part["by"] == OURS]
+        scores = cast(pd.Series, peers[metric])
+        best = scores.idxmin() if lower_is_better else scores.idxmax()
+        ours = part.index[(part["by"] == OURS).to_numpy()]
         table.loc[ours, column] = table.loc[ours, metric] / table.loc[best, metric]
         where = (
             ""
@@ -237,7 +230,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     columns = [str(c) for c in table.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(["---"] * len(columns)) + "|"]
     for row in table.itertuples(index=False):
-        values = [v.item() if hasattr(v, "item") and not isinstance(v, str) else v for v in row]
+        values = [v.item() if isinstance(v, np.generic) else v for v in row]
         lines.append(
             "| " + " | ".join(_cell(v, c) for v, c in zip(values, columns, strict=True)) + " |"
         )
@@ -297,4 +290,48 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["BenchContext", "ProtocolResult", "machine_info", "markdown_table", "now", "render"]
+# The app's own bench (``tools``, which depends on the app) writes its figures into the same
+# file between these lines; the engine never runs it, and keeps that block as it finds it.
+TOOLS_BEGIN = "<!-- BEGIN tools.bench -->"
+TOOLS_END = "<!-- END tools.bench -->"
+
+
+def kept_blocks(existing: str) -> list[str]:
+    """Every ``TOOLS_BEGIN`` … ``TOOLS_END`` block of ``existing`` (markers included), verbatim.
+
+    A BEGIN without its END raises ValueError: overwriting would lose whatever follows it."""
+    blocks: list[str] = []
+    rest = existing
+    while (start := rest.find(TOOLS_BEGIN)) >= 0:
+        end = rest.find(TOOLS_END, start)
+        if end < 0:
+            raise ValueError(
+                f"{TOOLS_BEGIN} without {TOOLS_END}: mend the file before the bench overwrites it"
+            )
+        end += len(TOOLS_END)
+        blocks.append(rest[start:end])
+        rest = rest[end:]
+    return blocks
+
+
+def write_report(path: Path, document: str) -> None:
+    """Write the benchmark ``document`` to ``path``, keeping (at its end, untouched) every block
+    that ``tools.bench`` wrote into the file already there."""
+    blocks = kept_blocks(path.read_text(encoding="utf-8")) if path.exists() else []
+    text = document if not blocks else document.rstrip("\n") + "\n\n" + "\n\n".join(blocks) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+__all__ = [
+    "TOOLS_BEGIN",
+    "TOOLS_END",
+    "BenchContext",
+    "ProtocolResult",
+    "kept_blocks",
+    "machine_info",
+    "markdown_table",
+    "now",
+    "render",
+    "write_report",
+]

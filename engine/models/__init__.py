@@ -7,9 +7,12 @@ stays cheap and a model family's heavy imports load only when it is used.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import Any, cast
 
-from engine.models.base import Config, Recommender, UserState
+import torch
+
+from engine.models.base import ExplicitRecommender, Recommender, UserState
+from engine.models.config import Config, Param
 
 REGISTRY: dict[str, str] = {
     "popularity": "engine.models.baselines:Popularity",
@@ -36,12 +39,21 @@ def model_class(name: str) -> type[Recommender]:
             f"unknown model {name!r}; choose from {', '.join(sorted(REGISTRY))}"
         ) from None
     module, _, cls = target.partition(":")
-    return getattr(import_module(module), cls)
+    return cast(type[Recommender], getattr(import_module(module), cls))
 
 
-def create(name: str, device: Any = None, **params: Any) -> Recommender:
+def create(name: str, device: str | torch.device | None = None, **params: Any) -> Recommender:
     """A new, unfitted model of family ``name`` with hyperparameters ``params``."""
     return model_class(name)(device=device, **params)
 
 
-__all__ = ["REGISTRY", "Config", "Recommender", "UserState", "create", "model_class"]
+__all__ = [
+    "REGISTRY",
+    "Config",
+    "ExplicitRecommender",
+    "Param",
+    "Recommender",
+    "UserState",
+    "create",
+    "model_class",
+]

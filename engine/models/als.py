@@ -19,16 +19,15 @@ factors (Takács, Pilászy & Tikk 2011), which is enough because the factors mov
 for tests and cheap on a GPU, but costs O(nnz·k²) so it is not the CPU default.
 
 Fold-in is one exact solve of the same normal equations against the frozen film factors.
-Defaults come from a reproducible validation search (``search_defaults`` below).
+Defaults come from a reproducible validation search (``python -m engine tune als``).
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,39 +35,49 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.ratings import Ratings
-from engine.models.base import (
-    Capability,
-    Config,
-    Recommender,
-    UserState,
-    as_index_arrays,
-    to_tensor,
-)
+from engine.models.base import Capability, Recommender, UserState, to_tensor
+from engine.models.config import Config, param
+from engine.models.torch_typed import cholesky, sampled_addmm, solve, sparse_csr
 from engine.progress import Progress
 
 Solver = Literal["cg", "cholesky"]
+Confidence = Literal["rating", "binary"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ALSConfig(Config):
-    """Defaults chosen by ``search_defaults()`` (96 settings of ``SEARCH_GRID``, 15 iterations) on
-    the protocol R validation split (seed 100) carved from the embedded data's protocol R train
-    part. Best validation NDCG@10 0.196 at factors=128, λ=50, alpha=2, c = 1 + alpha·stars; the
-    64-factor runner-up (same λ, alpha) scored 0.190. Star-weighted confidence beat binary
-    throughout. Reproduce: ``search_defaults(split_r(load_embedded())[0])``."""
+    """Defaults chosen by ``python -m engine tune als`` (96 settings, 15 epochs) on the protocol
+    R validation split (seed 100) carved from the embedded data's protocol R train part. Best
+    validation NDCG@10 0.196 at factors=128, λ=50, alpha=2, c = 1 + alpha·stars; the 64-factor
+    runner-up (same λ, alpha) scored 0.190. Star-weighted confidence beat binary throughout."""
 
-    factors: int = 128
-    iterations: int = 15
-    regularization: float = 50.0
-    alpha: float = 2.0
-    confidence: str = "rating"  # "rating": c = 1 + alpha·stars; "binary": c = 1 + alpha
-    solver: str = "cg"  # "cg" (fast, warm-started) or "cholesky" (exact)
-    cg_steps: int = 3
-    cg_chunk_rows: int = (
-        32768  # rows per CG chunk (and ≤ 4M cells): bounds work memory; 0 = no chunks
+    factors: int = param(128, low=1, high=1024, help="length of each person's and film's vector")
+    epochs: int = param(
+        15, low=1, high=1000, quick=4, help="alternating passes: all films, then all people"
     )
-    init_std: float = 0.01
-    batch_slots: int = 1 << 20  # padded cells per batch for the exact (Cholesky) solver
+    regularization: float = param(
+        50.0, low=0, high=1e6, low_open=True, help="λ, the L2 penalty on every vector"
+    )
+    alpha: float = param(
+        2.0, low=0, high=1e4, help="confidence slope: a rating counts as c = 1 + alpha·r"
+    )
+    confidence: Confidence = param(
+        "rating", help='"rating": c = 1 + alpha·stars; "binary": c = 1 + alpha for every rating'
+    )
+    solver: Solver = param(
+        "cg", help='"cg": a few warm-started conjugate-gradient steps (fast); "cholesky": exact'
+    )
+    cg_steps: int = param(3, low=1, high=100, help="conjugate-gradient steps per half-epoch")
+    cg_chunk_rows: int = param(
+        32768,
+        low=0,
+        high=2**31 - 1,
+        help="rows per CG chunk (and ≤ 4M cells), bounding work memory; 0 = no chunks",
+    )
+    init_std: float = param(0.01, low=0, high=1, help="spread of the random initial vectors")
+    batch_slots: int = param(
+        1 << 20, low=1, high=2**40, help="padded cells per batch of the exact (Cholesky) solver"
+    )
 
 
 # ---------------------------------------------------------------------- sparse plumbing
@@ -97,11 +106,11 @@ class _Side:
             matrix.sort_indices()
         # int32 indices when they fit: half the memory of int64, and both kernels accept them
         dtype = np.int32 if matrix.nnz < 2**31 and max(matrix.shape) < 2**31 else np.int64
-        crow = torch.from_numpy(np.asarray(matrix.indptr, dtype=dtype)).to(device)
+        crow = torch.as_tensor(np.asarray(matrix.indptr, dtype=dtype)).to(device)
         with warnings.catch_warnings():  # shared read-only Ratings.items: the kernels only read it
             warnings.simplefilter("ignore", UserWarning)
-            col = torch.from_numpy(np.asarray(matrix.indices, dtype=dtype)).to(device)
-        weight = torch.from_numpy(np.asarray(matrix.data, dtype=np.float32)).to(device)
+            col = torch.as_tensor(np.asarray(matrix.indices, dtype=dtype)).to(device)
+        weight = torch.as_tensor(np.asarray(matrix.data, dtype=np.float32)).to(device)
         buffer = torch.zeros_like(weight) if scratch else weight.new_zeros(0)
         return cls(
             crow=crow,
@@ -118,11 +127,13 @@ class _Side:
         makes its own chunk); ``max_rows <= 0`` means one chunk."""
         if max_rows <= 0:
             return [(0, self.n_rows)]
-        indptr = self.crow.cpu().numpy()
-        out, start = [], 0
+        indptr = np.asarray(self.crow.cpu().numpy(), dtype=np.int64)
+        out: list[tuple[int, int]] = []
+        start = 0
         while start < self.n_rows:
             stop = min(self.n_rows, start + max_rows)
-            by_nnz = int(np.searchsorted(indptr, indptr[start] + max_nnz, side="right")) - 1
+            limit = int(indptr[start]) + max_nnz
+            by_nnz = int(np.searchsorted(indptr, limit, side="right")) - 1
             stop = max(start + 1, min(stop, by_nnz))
             out.append((start, stop))
             start = stop
@@ -153,9 +164,9 @@ class _Side:
         # beta = 0 still reads the old values (0·NaN = NaN), so they must be finite: zero them
         self.scratch.zero_()
         try:
-            torch.sparse.sampled_addmm(self.pattern, rows, cols.T, beta=0.0, out=self.pattern)
+            sampled_addmm(self.pattern, rows, cols.T, beta=0.0, out=self.pattern)
         except RuntimeError:  # a backend without in-place SDDMM: allocate
-            out = torch.sparse.sampled_addmm(self.pattern, rows, cols.T, beta=0.0)
+            out = sampled_addmm(self.pattern, rows, cols.T, beta=0.0)
             self.scratch.copy_(out.values())
         return self.scratch
 
@@ -172,13 +183,15 @@ class _Side:
         )
 
 
-def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: Any) -> torch.Tensor:
+def _csr(
+    crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]
+) -> torch.Tensor:
     with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on one stable kernel
         warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, col, values, size=tuple(shape), check_invariants=False)
+        return sparse_csr(crow, col, values, shape, check=False)
 
 
-def confidence_weights(values: np.ndarray, alpha: float, confidence: str) -> np.ndarray:
+def confidence_weights(values: np.ndarray, alpha: float, confidence: Confidence) -> np.ndarray:
     """c − 1 per rating: alpha·stars, or alpha for binary feedback."""
     values = np.asarray(values, dtype=np.float32)
     if confidence == "rating":
@@ -197,7 +210,7 @@ def _sorted_by_user_then_item(train: Ratings) -> bool:
     return bool(np.all((u[1:] > u[:-1]) | ((u[1:] == u[:-1]) & (i[1:] > i[:-1]))))
 
 
-def weight_matrix(train: Ratings, alpha: float, confidence: str) -> sp.csr_matrix:
+def weight_matrix(train: Ratings, alpha: float, confidence: Confidence) -> sp.csr_matrix:
     """users × films CSR of c − 1 (duplicates summed, which well-formed Ratings never have).
 
     When the ratings are already sorted by (user, item), the CSR *shares* ``train.items`` as its
@@ -208,10 +221,12 @@ def weight_matrix(train: Ratings, alpha: float, confidence: str) -> sp.csr_matri
     if _sorted_by_user_then_item(train) and max(shape) < 2**31:
         indptr = np.zeros(train.n_users + 1, dtype=np.int32 if len(train) < 2**31 else np.int64)
         np.cumsum(np.bincount(train.users, minlength=train.n_users), out=indptr[1:])
-        matrix = sp.csr_matrix(shape, dtype=np.float32)
-        # set the arrays directly: the constructor would copy the read-only index array
-        matrix.indptr, matrix.indices, matrix.data = indptr, train.items, w
-        matrix.has_sorted_indices = True
+        matrix = sp.csr_matrix(shape)
+        # set the arrays directly: the constructor would copy the read-only index array (the
+        # stubs type these attributes for int32 indices and float64 data; ours may differ)
+        arrays = cast(Any, matrix)
+        arrays.indptr, arrays.indices, arrays.data = indptr, train.items, w
+        arrays.has_sorted_indices = True
         return matrix
     return sp.csr_matrix((w, (train.users, train.items)), shape=shape, dtype=np.float32)
 
@@ -280,7 +295,8 @@ def _batches(degree: np.ndarray, slots: int) -> list[np.ndarray]:
     """
     order = np.argsort(degree, kind="stable")
     width = np.maximum(degree[order], 1)
-    out, start, n = [], 0, len(order)
+    out: list[np.ndarray] = []
+    start, n = 0, len(order)
     while start < n:
         # (stop − start)·width[stop − 1] grows with stop: binary-search the largest that fits
         lo, hi = start + 1, min(n, start + max(1, slots // int(width[start])))
@@ -315,13 +331,11 @@ def exact_update(
         pos = np.where(valid, pos, 0)
         idx = np.where(valid, indices[pos], len(other))
         w = np.where(valid, data[pos], 0.0).astype(np.float32)
-        g = padded[torch.from_numpy(idx).to(device)]  # [B, n, k]
-        wt = torch.from_numpy(w).to(device)
+        g = padded[torch.as_tensor(idx).to(device)]  # [B, n, k]
+        wt = torch.as_tensor(w).to(device)
         a = shared + torch.bmm(g.transpose(1, 2) * wt[:, None, :], g)
-        b = torch.bmm(g.transpose(1, 2), (wt + torch.from_numpy(valid).to(device))[:, :, None])
-        out[torch.from_numpy(rows).to(device)] = torch.cholesky_solve(
-            b, torch.linalg.cholesky(a)
-        ).squeeze(2)
+        b = torch.bmm(g.transpose(1, 2), (wt + torch.as_tensor(valid).to(device))[:, :, None])
+        out[torch.as_tensor(rows).to(device)] = torch.cholesky_solve(b, cholesky(a)).squeeze(2)
     return out
 
 
@@ -332,7 +346,7 @@ def solve_one(
     f = other[cols]
     a = shared + (f.T * weights) @ f
     b = f.T @ (weights + 1.0)
-    return torch.linalg.solve(a, b)
+    return solve(a, b)
 
 
 def objective(
@@ -342,9 +356,9 @@ def objective(
     Σ_all (x·y)² = ‖XᵀX ∘ YᵀY‖ sum; observed cells add c(1 − s)² − s²."""
     x64, y64 = x.double().cpu(), y.double().cpu()
     total = float(((x64.T @ x64) * (y64.T @ y64)).sum())
-    w = torch.from_numpy(confidence_weights(train.values, cfg.alpha, cfg.confidence)).double()
-    u = torch.from_numpy(train.users.astype(np.int64))
-    i = torch.from_numpy(train.items.astype(np.int64))
+    w = torch.as_tensor(confidence_weights(train.values, cfg.alpha, cfg.confidence)).double()
+    u = torch.as_tensor(train.users.astype(np.int64))
+    i = torch.as_tensor(train.items.astype(np.int64))
     for s in range(0, len(train), chunk):
         sl = slice(s, s + chunk)
         score = (x64[u[sl]] * y64[i[sl]]).sum(1)
@@ -360,19 +374,18 @@ class ImplicitALS(Recommender):
     config_class = ALSConfig
     config: ALSConfig
     resumable = True  # fit(..., checkpoint=...): its epochs depend only on the factors
+    _shared: torch.Tensor | None = None  # YᵀY + λI, built on the first fold-in after a fit
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        if cfg.solver not in ("cg", "cholesky"):
-            raise ValueError(f"solver must be 'cg' or 'cholesky', not {cfg.solver!r}")
         weights = weight_matrix(train, cfg.alpha, cfg.confidence)
         gen = torch.Generator().manual_seed(cfg.seed)
-        self._X = (torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
-        self._Y = (torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
+        self._user_factors = (
+            torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
+        self._item_factors = (
+            torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
         checkpoint = self._checkpoint
         start = checkpoint.resume(self, train) if checkpoint is not None else 0
         if cfg.solver == "cg":
@@ -381,122 +394,103 @@ class ImplicitALS(Recommender):
             by_user = _Side.build(weights, self.device, scratch=False)
             by_item = _Side.build(weights.T.tocsr(), self.device, scratch=False)
             del weights
+
+            def films_then_people() -> None:
+                self._item_factors = cg_update(
+                    by_item,
+                    self._item_factors,
+                    self._user_factors,
+                    cfg.regularization,
+                    cfg.cg_steps,
+                    cfg.cg_chunk_rows,
+                )
+                self._user_factors = cg_update(
+                    by_user,
+                    self._user_factors,
+                    self._item_factors,
+                    cfg.regularization,
+                    cfg.cg_steps,
+                    cfg.cg_chunk_rows,
+                )
         else:
-            transposed = weights.T.tocsr()
-        self.info["seconds_per_iteration"] = []
-        for it in range(start, cfg.iterations):
+            by_film = weights.T.tocsr()
+
+            def films_then_people() -> None:
+                self._item_factors = exact_update(
+                    by_film, self._user_factors, cfg.regularization, cfg.batch_slots
+                )
+                self._user_factors = exact_update(
+                    weights, self._item_factors, cfg.regularization, cfg.batch_slots
+                )
+
+        seconds: list[float] = []
+        self.info["seconds_per_iteration"] = seconds
+        for it in range(start, cfg.epochs):
             tick = time.perf_counter()
             # films first, then people: the final user factors are then the solution against the
             # final film factors, which is exactly what fold-in computes for a new person.
-            if cfg.solver == "cg":
-                self._Y = cg_update(
-                    by_item, self._Y, self._X, cfg.regularization, cfg.cg_steps, cfg.cg_chunk_rows
-                )
-                self._X = cg_update(
-                    by_user, self._X, self._Y, cfg.regularization, cfg.cg_steps, cfg.cg_chunk_rows
-                )
-            else:
-                self._Y = exact_update(transposed, self._X, cfg.regularization, cfg.batch_slots)
-                self._X = exact_update(weights, self._Y, cfg.regularization, cfg.batch_slots)
+            films_then_people()
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
-            self.info["seconds_per_iteration"].append(time.perf_counter() - tick)
+            seconds.append(time.perf_counter() - tick)
             if checkpoint is not None:
                 checkpoint.save(self, it + 1, train)
-            progress(it + 1, cfg.iterations, f"ALS iteration {it + 1}/{cfg.iterations}")
+            progress(it + 1, cfg.epochs, f"ALS epoch {it + 1}/{cfg.epochs}")
         self._shared = None
 
     # ------------------------------------------------------------------ people
     def _gram(self) -> torch.Tensor:
-        if getattr(self, "_shared", None) is None:
-            self._shared = gram(self._Y, self.config.regularization)
+        if self._shared is None:
+            self._shared = gram(self._item_factors, self.config.regularization)
         return self._shared
 
-    def fold_in(self, items: Any, values: Any) -> UserState:
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         """One exact solve against the frozen film factors (the same equations training solved)."""
-        self._check_fitted()
-        items, values = as_index_arrays(items, values, self.n_items)
         if len(items) == 0:
             return UserState(items=items, values=values, vector=None)
         cfg = self.config
         w = confidence_weights(values, cfg.alpha, cfg.confidence)  # c − 1 for these ratings
         vector = solve_one(
-            self._Y,
+            self._item_factors,
             self._gram(),
             to_tensor(items, torch.long, self.device),
             to_tensor(w, torch.float32, self.device),
         )
         return UserState(items=items, values=values, vector=vector)
 
-    def user_state(self, user: int) -> UserState:
-        self._check_fitted()
+    def _user_state(self, user: int) -> UserState:
         return UserState(
-            items=np.empty(0, np.int64), values=np.empty(0, np.float32), vector=self._X[user]
+            items=np.empty(0, np.int64),
+            values=np.empty(0, np.float32),
+            vector=self._user_factors[user],
         )
 
     def _prior(self) -> torch.Tensor:
         """Score for someone with no ratings: how much the average person's vector likes a film,
         i.e. popularity as the model sees it."""
-        return self._Y @ self._X.mean(0)
+        return self._item_factors @ self._user_factors.mean(0)
 
     def _score_state(self, state: UserState) -> torch.Tensor:
         if state.vector is None:
             return self._prior()
-        return self._Y @ state.vector
+        return self._item_factors @ state.vector
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         idx = to_tensor(users, torch.long, self.device)
-        return (self._X[idx] @ self._Y.T).cpu()
+        return (self._user_factors[idx] @ self._item_factors.T).cpu()
 
     # ------------------------------------------------------------------ insight
-    def item_vectors(self) -> np.ndarray:
-        return self._Y.cpu().numpy()
-
-    def user_vectors(self) -> np.ndarray:
-        return self._X.cpu().numpy()
+    def _item_vectors(self) -> np.ndarray:
+        return self._item_factors.cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {"user_factors": self._X, "item_factors": self._Y}
+        return {"user_factors": self._user_factors, "item_factors": self._item_factors}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         x, y = tensors["user_factors"], tensors["item_factors"]
         k = self.config.factors
         if x.shape[1] != k or y.shape[1] != k:
             raise ValueError(f"factor tensors have width {x.shape[1]}/{y.shape[1]}, expected {k}")
-        self._X, self._Y = x.to(self.device), y.to(self.device)
+        self._user_factors, self._item_factors = x.to(self.device), y.to(self.device)
         self._shared = None
-
-
-# ---------------------------------------------------------------------- validation search
-SEARCH_GRID: dict[str, list[Any]] = {
-    "factors": [32, 64, 128],
-    "regularization": [5.0, 20.0, 50.0, 150.0],
-    "alpha": [0.5, 1.0, 2.0, 4.0],
-    "confidence": ["rating", "binary"],
-}
-
-
-def search_defaults(
-    train: Ratings, grid: dict[str, list[Any]] | None = None, iterations: int = 15, seed: int = 100
-) -> list[dict[str, Any]]:
-    """Grid search on a validation split carved from ``train`` (protocol R shape, seed 100).
-
-    Returns one row per setting with the validation NDCG@10/Recall@10, best first. Deterministic:
-    the split, the init and the solver are all seeded. Run on the embedded data's protocol R train
-    part to reproduce the defaults of ``ALSConfig``.
-    """
-    from engine.data.splits import validation_split
-    from engine.evaluate.protocols import evaluate_r
-
-    fit_part, val_part = validation_split(train, protocol="R", seed=seed)
-    grid = grid or SEARCH_GRID
-    keys = list(grid)
-    rows = []
-    for combo in itertools.product(*(grid[k] for k in keys)):
-        params = dict(zip(keys, combo, strict=True))
-        model = ImplicitALS(device="cpu", iterations=iterations, **params).fit(fit_part)
-        result = evaluate_r(model, fit_part, val_part)
-        rows.append({**params, "ndcg": result["ndcg"], "recall": result["recall"]})
-    rows.sort(key=lambda r: -r["ndcg"])
-    return rows

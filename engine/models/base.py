@@ -1,23 +1,38 @@
-"""The one interface every model implements.
+"""The one interface every model implements, and the narrow protocols its callers rely on.
 
 A model is fitted on ``Ratings``, can *fold in* a person it never saw from a few ratings (no
-retraining), and scores every film for a user. Explicit models score on the star scale
-(``score`` is a predicted rating); implicit models score a preference whose scale means nothing
-across users. Save/load goes through ``engine.artifacts`` as tensors plus a JSON manifest.
+retraining), and scores every film for a user. Explicit models (``ExplicitRecommender``) score on
+the star scale (``score`` is a predicted rating, ``predict`` rates (user, film) pairs); implicit
+models score a preference whose scale means nothing across users. Save/load lives in
+``engine.artifacts`` (tensors plus a JSON manifest), not here.
+
+Callers ask for the narrowest thing they use, so that peers from other libraries and test doubles
+can stand in for a model without subclassing it:
+
+- ``RatingPredictor``: ``predict(users, items)`` stars for training users (protocol E);
+- ``Scorer``: ``score_users(users)`` for training users in batches (protocol R);
+- ``FoldIn``: ``fold_in(items, values)`` a new person and ``score`` them, plus ``kind`` saying
+  whether the scores are stars (protocol F, group rooms);
+- ``StarEstimator``: ``expected_stars(state)``, the person's expected rating of every film, or
+  None for a model with no notion of stars.
+
+What a model can show beyond scores is declared on its class (``capabilities``), never probed.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from engine.data.ratings import Ratings
 from engine.device import resolve
+from engine.models.config import Config, Param
+from engine.models.torch_typed import manual_seed
 from engine.progress import Progress, silent
 
 if TYPE_CHECKING:
@@ -35,35 +50,58 @@ class UserState:
 
     ``items``/``values`` are what they told us (item indices and star ratings); ``vector`` and
     ``bias`` are what the model made of it (None where the model has no user factors, e.g. kNN).
-    ``extra`` holds model-specific state.
+    For a model that declares ``item_vectors``, ``vector`` lives in the same space as those film
+    vectors (a factor map can place the person among the films). ``extra`` holds model-specific
+    state.
     """
 
     items: np.ndarray
     values: np.ndarray
     vector: torch.Tensor | None = None
     bias: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
-@dataclass
-class Config:
-    """Hyperparameters; each model subclasses this with its own fields and defaults."""
+# ---------------------------------------------------------------------------- protocols
+class RatingPredictor(Protocol):
+    """Predicted stars for (user, film) pairs of the training data: what protocol E scores.
+    ``kind`` is "explicit" for a model whose predictions are its own stars."""
 
-    seed: int = 0
+    @property
+    def kind(self) -> str: ...
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> Self:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown hyperparameters for {cls.__name__}: {sorted(unknown)}")
-        return cls(**values)
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray: ...
 
 
-def as_index_arrays(items: Any, values: Any, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+class Scorer(Protocol):
+    """Scores for every film, for training users in batches ([len(users), n_items], higher is
+    better): what protocol R ranks."""
+
+    def score_users(self, users: np.ndarray) -> torch.Tensor: ...
+
+
+class FoldIn(Protocol):
+    """A person from a few ratings, without retraining, and their scores for every film: what
+    protocol F and a room need. ``kind`` says what the scores mean: "explicit" = stars."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def fold_in(self, items: ArrayLike, values: ArrayLike) -> UserState: ...
+
+    def score(self, user: UserState | int) -> torch.Tensor: ...
+
+
+class StarEstimator(Protocol):
+    """The stars a person would give every film: a model's ``score`` when it is explicit, the
+    explicit half of a hybrid, None for a model that knows no stars."""
+
+    def expected_stars(self, state: UserState) -> torch.Tensor | None: ...
+
+
+def as_index_arrays(
+    items: ArrayLike, values: ArrayLike, n_items: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate a person's ratings: int64 item indices within range, finite float32 values."""
     items = np.asarray(items, dtype=np.int64).reshape(-1)
     values = np.asarray(values, dtype=np.float32).reshape(-1)
@@ -80,11 +118,13 @@ def as_index_arrays(items: Any, values: Any, n_items: int) -> tuple[np.ndarray, 
 
 
 class Recommender(ABC):
-    """Base class: subclasses set ``name``, ``kind``, ``config_class`` and implement the abstract
-    methods. State that is saved lives in ``state_tensors()``; everything else is derived."""
+    """Base class: subclasses set ``name``, ``kind``, ``config_class`` and ``capabilities`` and
+    implement the underscored abstract methods; the public methods around them check the input
+    (fitted, indices in range, finite ratings, no film twice) once for every model. State that is
+    saved lives in ``state_tensors()``; everything else is derived."""
 
     name: ClassVar[str]
-    kind: ClassVar[Kind]
+    kind: Kind  # a class attribute in practice; declared so that instances satisfy the protocols
     config_class: ClassVar[type[Config]] = Config
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # True where ``_fit`` honours ``self._checkpoint`` (resumes from it, saves to it each epoch)
@@ -96,12 +136,19 @@ class Recommender(ABC):
     ):
         if config is not None and params:
             raise TypeError("pass either a config or keyword hyperparameters, not both")
+        if config is not None and not isinstance(config, self.config_class):
+            raise TypeError(f"{self.name} needs a {self.config_class.__name__}, not {config!r}")
         self.config = config if config is not None else self.config_class.from_dict(params)
         self.device = resolve(device)
         self.n_users = 0
         self.n_items = 0
         self.fitted = False
         self.info: dict[str, Any] = {}  # learned values worth showing (e.g. PMF precisions)
+
+    @classmethod
+    def hyperparameters(cls) -> tuple[Param, ...]:
+        """This model's hyperparameters: name, type, range or choices, default, meaning."""
+        return cls.config_class.declarations()
 
     # ------------------------------------------------------------------ training
     @abstractmethod
@@ -124,7 +171,7 @@ class Recommender(ABC):
         if len(train) == 0:
             raise ValueError("cannot fit a model on zero ratings")
         self.n_users, self.n_items = train.n_users, train.n_items
-        torch.manual_seed(self.config.seed)
+        manual_seed(self.config.seed)
         self._checkpoint = checkpoint
         try:
             self._fit(train, progress or silent)
@@ -137,15 +184,32 @@ class Recommender(ABC):
         if not self.fitted:
             raise RuntimeError(f"{self.name} model is not fitted yet")
 
+    def _check_users(self, users: ArrayLike) -> np.ndarray:
+        """Fitted, and ``users`` are training-user indices: int64 array, else a clear error."""
+        self._check_fitted()
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        if len(users) and (users.min() < 0 or users.max() >= self.n_users):
+            bad = users[(users < 0) | (users >= self.n_users)][:5].tolist()
+            raise ValueError(f"user indices {bad} are not among this model's {self.n_users} users")
+        return users
+
     # ------------------------------------------------------------------ people
-    @abstractmethod
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        """A new person from their ratings, without retraining. Zero ratings is allowed and gives
-        the model's prior (popular, well-rated films first)."""
+    def fold_in(self, items: ArrayLike, values: ArrayLike) -> UserState:
+        """A new person from their ratings (film indices, stars), without retraining. Zero
+        ratings is allowed and gives the model's prior (popular, well-rated films first)."""
+        self._check_fitted()
+        return self._fold_in(*as_index_arrays(items, values, self.n_items))
 
     @abstractmethod
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
+        """``fold_in`` on checked input: int64 indices in range, finite float32 values."""
+
     def user_state(self, user: int) -> UserState:
         """A training user's state as fitted."""
+        return self._user_state(int(self._check_users([user])[0]))
+
+    @abstractmethod
+    def _user_state(self, user: int) -> UserState: ...
 
     # ------------------------------------------------------------------ scoring
     @abstractmethod
@@ -158,28 +222,60 @@ class Recommender(ABC):
         state = self.user_state(int(user)) if not isinstance(user, UserState) else user
         return self._score_state(state).float().cpu()
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
-        """Scores for many training users at once, [len(users), n_items]; override to batch."""
+    def score_users(self, users: ArrayLike) -> torch.Tensor:
+        """Scores for many training users at once, [len(users), n_items] float32 on CPU."""
+        checked = self._check_users(users)
+        if len(checked) == 0:
+            return torch.zeros(0, self.n_items)
+        return self._score_users(checked).float().cpu()
+
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
+        """``score_users`` on checked, non-empty indices; override to batch."""
         return torch.stack([self.score(int(u)) for u in users])
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Predicted star ratings for (user, item) pairs; explicit models only."""
-        raise NotImplementedError(f"{self.name} is an implicit model and does not predict ratings")
+    def expected_stars(self, state: UserState) -> torch.Tensor | None:
+        """The stars this person would give every film (float32, CPU), or None where the model
+        has no notion of stars: an implicit model's scores are a preference, not a rating.
+        Explicit models return their scores; the hybrid its explicit half."""
+        return None
 
     # ------------------------------------------------------------------ insight
     def item_vectors(self) -> np.ndarray | None:
-        """Film embeddings [n_items, d] (None where the model has none)."""
+        """Film embeddings [n_items, d] (None where the model has none: no "item_vectors" in
+        ``capabilities``). A folded-in person's ``UserState.vector`` lives in the same space."""
+        self._check_fitted()
+        return self._item_vectors()
+
+    def _item_vectors(self) -> np.ndarray | None:
         return None
 
     def item_bias(self) -> np.ndarray | None:
         """Per-film bias on the model's score scale (None where the model has none)."""
+        self._check_fitted()
+        return self._item_bias()
+
+    def _item_bias(self) -> np.ndarray | None:
         return None
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The k films most similar to ``item`` by cosine of item vectors: (indices, similarities)."""
+        """The (up to) k films most similar to ``item``, best first: (indices, similarities).
+        By default the cosine of item vectors; models without vectors override
+        ``_similar_items`` (and declare "similar_items")."""
+        self._check_fitted()
+        if isinstance(item, bool) or not isinstance(item, int | np.integer):  # pyright: ignore[reportUnnecessaryIsInstance]  # callers are not all type-checked
+            raise ValueError(f"item must be a film index, got {item!r}")
+        if not 0 <= item < self.n_items:
+            raise ValueError(
+                f"film index {item} is not in this model's catalogue of {self.n_items}"
+            )
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        return self._similar_items(int(item), int(k))
+
+    def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         vectors = self.item_vectors()
         if vectors is None:
-            raise NotImplementedError(f"{self.name} has no item vectors; override similar_items")
+            raise NotImplementedError(f"{self.name} has no item vectors to compare films by")
         return cosine_neighbours(vectors, item, k)
 
     # ------------------------------------------------------------------ persistence
@@ -201,36 +297,35 @@ class Recommender(ABC):
         """Restore from ``checkpoint_tensors()`` output (already on ``self.device``)."""
         self.load_state_tensors(tensors)
 
-    def save(
-        self,
-        path: str | Path,
-        dataset: Ratings | None = None,
-        metrics: dict[str, Any] | None = None,
-    ) -> Path:
-        from engine.artifacts import save_model
-
-        return save_model(self, path, dataset=dataset, metrics=metrics)
-
-    @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        device: str | torch.device | None = None,
-        dataset: Ratings | None = None,
-    ) -> Recommender:
-        from engine.artifacts import load_model
-
-        model = load_model(path, device=device, dataset=dataset)
-        if not isinstance(model, cls):
-            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
-
     def __repr__(self) -> str:
         state = f"{self.n_users}×{self.n_items}" if self.fitted else "unfitted"
         return f"{type(self).__name__}({self.config}, {state}, device={self.device})"
 
 
-def to_tensor(array: Any, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
+class ExplicitRecommender(Recommender):
+    """A model whose scores are stars: it also rates (user, film) pairs and its expected stars
+    are its scores."""
+
+    kind = "explicit"
+
+    def predict(self, users: ArrayLike, items: ArrayLike) -> np.ndarray:
+        """Predicted stars for (user, film) pairs of the training data (protocol E)."""
+        users = self._check_users(users)
+        items = np.asarray(items, dtype=np.int64).reshape(-1)
+        if len(items) != len(users):
+            raise ValueError(f"{len(users)} users but {len(items)} films")
+        if len(items) and (items.min() < 0 or items.max() >= self.n_items):
+            raise ValueError(f"film indices must be in 0..{self.n_items - 1}")
+        return self._predict(users, items)
+
+    @abstractmethod
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray: ...
+
+    def expected_stars(self, state: UserState) -> torch.Tensor:
+        return self.score(state)
+
+
+def to_tensor(array: ArrayLike, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
     """A tensor copy of ``array`` (Ratings arrays are read-only, which torch warns about)."""
     return torch.tensor(np.asarray(array), dtype=dtype, device=device)
 

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.models.base import (
-    Capability,
-    Config,
-    Recommender,
-    UserState,
-    as_index_arrays,
-    to_tensor,
-)
+from engine.models.base import Capability, ExplicitRecommender, Recommender, UserState, to_tensor
+from engine.models.config import Config, param
 from engine.progress import Progress
 
 
@@ -31,17 +25,16 @@ class Popularity(Recommender):
         self._counts = torch.as_tensor(train.item_counts(), dtype=torch.float32, device=self.device)
         progress(1, 1, "counted")
 
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        items, values = as_index_arrays(items, values, self.n_items)
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         return UserState(items=items, values=values)
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         return UserState(items=np.empty(0, np.int64), values=np.empty(0, np.float32))
 
     def _score_state(self, state: UserState) -> torch.Tensor:
         return torch.log1p(self._counts)
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         return torch.log1p(self._counts).cpu().expand(len(users), -1).clone()
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -51,14 +44,18 @@ class Popularity(Recommender):
         self._counts = tensors["counts"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class BiasConfig(Config):
-    user_damping: float = 5.0  # pseudo-ratings at the global mean pulling a user's bias to 0
-    item_damping: float = 5.0
-    sweeps: int = 5
+    user_damping: float = param(
+        5.0, low=0, high=1e6, help="pseudo-ratings at the global mean pulling a user's bias to 0"
+    )
+    item_damping: float = param(
+        5.0, low=0, high=1e6, help="pseudo-ratings at the global mean pulling a film's bias to 0"
+    )
+    epochs: int = param(5, low=1, high=1000, help="alternating sweeps over film and user biases")
 
 
-class BiasBaseline(Recommender):
+class BiasBaseline(ExplicitRecommender):
     """r̂ = μ + b_u + b_i with damped means (Koren 2010, eq. 2), fitted by a few alternating sweeps.
 
     Small and closed form: it is the yardstick for the explicit models and their prior for
@@ -66,7 +63,6 @@ class BiasBaseline(Recommender):
     """
 
     name = "baseline"
-    kind = "explicit"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({"item_bias", "expected_stars"})
     config_class = BiasConfig
     config: BiasConfig
@@ -77,25 +73,24 @@ class BiasBaseline(Recommender):
         bu = np.zeros(train.n_users)
         bi = np.zeros(train.n_items)
         n_u, n_i = train.user_counts(), train.item_counts()
-        for sweep in range(cfg.sweeps):
+        for sweep in range(cfg.epochs):
             resid = train.values - mu - bu[train.users]
             bi = np.bincount(train.items, resid, train.n_items) / (n_i + cfg.item_damping)
             resid = train.values - mu - bi[train.items]
             bu = np.bincount(train.users, resid, train.n_users) / (n_u + cfg.user_damping)
-            progress(sweep + 1, cfg.sweeps, "bias sweeps")
+            progress(sweep + 1, cfg.epochs, "bias sweeps")
         self._mu = torch.tensor(mu, dtype=torch.float32, device=self.device)
         self._bu = torch.as_tensor(bu, dtype=torch.float32, device=self.device)
         self._bi = torch.as_tensor(bi, dtype=torch.float32, device=self.device)
 
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        items, values = as_index_arrays(items, values, self.n_items)
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         bi = self._bi.cpu().numpy()[items]
         bias = float(
             (values - float(self._mu) - bi).sum() / (len(items) + self.config.user_damping)
         )
         return UserState(items=items, values=values, bias=bias)
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         return UserState(
             items=np.empty(0, np.int64), values=np.empty(0, np.float32), bias=float(self._bu[user])
         )
@@ -103,17 +98,17 @@ class BiasBaseline(Recommender):
     def _score_state(self, state: UserState) -> torch.Tensor:
         return (self._mu + state.bias + self._bi).clamp(MIN_RATING, MAX_RATING)
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         idx = to_tensor(users, torch.long, self.device)
         out = self._mu + self._bu[idx, None] + self._bi[None, :]
         return out.clamp(MIN_RATING, MAX_RATING).cpu()
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u = to_tensor(users, torch.long, self.device)
         i = to_tensor(items, torch.long, self.device)
         return (self._mu + self._bu[u] + self._bi[i]).clamp(MIN_RATING, MAX_RATING).cpu().numpy()
 
-    def item_bias(self) -> np.ndarray:
+    def _item_bias(self) -> np.ndarray:
         return self._bi.cpu().numpy()
 
     def state_tensors(self) -> dict[str, torch.Tensor]:

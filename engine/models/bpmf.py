@@ -8,114 +8,161 @@ draws shrinks its predictions exactly as much as the data warrant. The prior is 
 draws all users at once, all films at once (the batched Cholesky of ``pmf``, one triangular
 solve more per row), then every precision from its Gamma conditional.
 
-The chain starts from ``pmf``'s VB fit (``init_sweeps``), discards ``burnin`` sweeps and keeps
-``samples``. Fold-in: for every kept draw, the new person's conditional posterior mean given that
-draw's films and precisions (a (K+1) ridge solve, batched over draws); scores average over draws.
+The chain starts from a ``pmf`` VB fit of ``init_epochs`` epochs, discards ``burnin`` sweeps and
+keeps ``samples``. Fold-in: for every kept draw, the new person's conditional posterior mean given
+that draw's films and precisions (a (K+1) ridge solve, batched over draws); scores average over
+draws.
 
-Defaults from ``python -m engine.tuning bpmf`` (protocol E validation split of the embedded data,
+Defaults from ``python -m engine tune bpmf`` (protocol E validation split of the embedded data,
 seed 100): grid factors ∈ {5, 10, 20}; best 5 (validation RMSE 0.8773; 10: 0.8827, 20: 0.8827).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.models.base import Capability, UserState, as_index_arrays, to_tensor
-from engine.models.pmf import PMF, PRECISIONS, PMFConfig, _row_posteriors
+from engine.models.base import Capability, ExplicitRecommender, UserState, to_tensor
+from engine.models.config import Config, param
+from engine.models.gaussian_rows import (
+    PRECISIONS,
+    precision_summary,
+    prior_diagonal,
+    row_posteriors,
+)
+from engine.models.pmf import (
+    FACTORS_HELP,
+    INIT_STD_HELP,
+    PMF,
+    PRIOR_RATE_HELP,
+    PRIOR_SHAPE_HELP,
+    WARMUP_HELP,
+    PMFConfig,
+)
+from engine.models.torch_typed import solve
 from engine.progress import Progress
 
 
-@dataclass
-class BPMFConfig(PMFConfig):
-    factors: int = 5
-    init_sweeps: int = 8  # VB sweeps (pmf) to start the chain from
-    burnin: int = 10
-    samples: int = 40  # kept draws; predictions average over them
-    sweeps: int = 0  # unused here (pmf's option); the chain length is burnin + samples
+@dataclass(frozen=True)
+class BPMFConfig(Config):
+    factors: int = param(5, low=1, high=1024, help=FACTORS_HELP)
+    init_epochs: int = param(8, low=1, high=10_000, help="pmf (VB) epochs the chain starts from")
+    burnin: int = param(10, low=0, high=100_000, help="Gibbs sweeps discarded before keeping")
+    samples: int = param(
+        40, low=1, high=100_000, help="Gibbs sweeps kept; predictions average over them"
+    )
+    prior_shape: float = param(1.0, low=0, high=1e6, low_open=True, help=PRIOR_SHAPE_HELP)
+    prior_rate: float = param(1.0, low=0, high=1e6, low_open=True, help=PRIOR_RATE_HELP)
+    init_std: float = param(0.1, low=0, high=10, help=INIT_STD_HELP)
+    warmup: int = param(3, low=0, high=10_000, help=WARMUP_HELP)
 
 
-class BPMF(PMF):
+class BPMF(ExplicitRecommender):
     """Gibbs-sampled PMF; ``info`` shows the posterior means of the precisions."""
 
     name = "bpmf"
-    kind = "explicit"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {"item_vectors", "item_bias", "similar_items", "expected_stars"}
     )
     config_class = BPMFConfig
     config: BPMFConfig
-    resumable = False  # the chain's draws come from running generators (pmf's resume is off)
+    resumable = False  # the chain's draws come from running generators
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        vb = PMFConfig(
-            **{
-                **{k: getattr(cfg, k) for k in PMFConfig.__dataclass_fields__},
-                "sweeps": cfg.init_sweeps,
-                "method": "vb",
-                "adaptive": False,
-            }
+        steps = cfg.init_epochs + cfg.burnin + cfg.samples
+        start = PMF(
+            PMFConfig(
+                seed=cfg.seed,
+                factors=cfg.factors,
+                epochs=cfg.init_epochs,
+                adaptive=False,
+                prior_shape=cfg.prior_shape,
+                prior_rate=cfg.prior_rate,
+                init_std=cfg.init_std,
+                warmup=cfg.warmup,
+                method="vb",
+            ),
+            device=self.device,
         )
-        self.config = vb  # run pmf's VB fit as the chain's starting point
-        try:
-            super()._fit(train, lambda d, t, m="": progress(d, t + cfg.burnin + cfg.samples, m))
-        finally:
-            self.config = cfg
+
+        def vb_progress(done: int, total: int, message: str = "") -> None:
+            progress(done, steps, message)  # the VB epochs are the first part of the chain
+
+        start.fit(train, progress=vb_progress)
+        chain = start.posterior()
+        self._mu = chain.mu
+        users, items = chain.users, chain.items
+        prec = chain.precisions
         u, i, r = (t.to(self.device) for t in train.to_torch())
         r = r.double()
         gen = torch.Generator().manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
-        self._SU = self._SV = None  # Gibbs conditions on drawn values, not on covariances
-        total = cfg.init_sweeps + cfg.burnin + cfg.samples
-        kept_u, kept_v, kept_prec = [], [], []
+        K = cfg.factors
+        kept_u: list[torch.Tensor] = []
+        kept_v: list[torch.Tensor] = []
+        kept_prec: list[dict[str, torch.Tensor]] = []
         for step in range(cfg.burnin + cfg.samples):
-            self._U, _ = _row_posteriors(
-                *self._by_user, self._V, None, self._prec["tau"], self._diag("u", len(self._U)), gen
+            diag_u = prior_diagonal(prec["lambda_p"], prec["lambda_bu"], K, len(users))
+            users, _ = row_posteriors(*chain.by_user, items, None, prec["tau"], diag_u, gen)
+            diag_i = prior_diagonal(prec["lambda_q"], prec["lambda_bi"], K, len(items))
+            items, _ = row_posteriors(*chain.by_item, users, None, prec["tau"], diag_i, gen)
+            prec = self._draw_precisions(
+                u, i, r, users, items, chain.active_users, chain.active_items, rng
             )
-            self._V, _ = _row_posteriors(
-                *self._by_item, self._U, None, self._prec["tau"], self._diag("i", len(self._V)), gen
-            )
-            self._draw_precisions(u, i, r, rng)
             if step >= cfg.burnin:
-                kept_u.append(self._U.float())
-                kept_v.append(self._V.float())
-                kept_prec.append({k: v.clone() for k, v in self._prec.items()})
-            progress(cfg.init_sweeps + step + 1, total, f"Gibbs sweep {step + 1}")
+                kept_u.append(users.float())
+                kept_v.append(items.float())
+                kept_prec.append({k: v.clone() for k, v in prec.items()})
+            progress(cfg.init_epochs + step + 1, steps, f"Gibbs sweep {step + 1}")
         self._Us, self._Vs = torch.stack(kept_u), torch.stack(kept_v)
         self._precs = {k: torch.stack([p[k] for p in kept_prec]) for k in PRECISIONS}
+        self._active_u = chain.active_users
         self._set_means()
 
     def _draw_precisions(
-        self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor, rng: np.random.Generator
-    ) -> None:
+        self,
+        u: torch.Tensor,
+        i: torch.Tensor,
+        r: torch.Tensor,
+        users: torch.Tensor,
+        items: torch.Tensor,
+        active_u: torch.Tensor,
+        active_i: torch.Tensor,
+        rng: np.random.Generator,
+    ) -> dict[str, torch.Tensor]:
         """Each precision from its Gamma conditional: shape a0 + count/2, rate b0 + SS/2."""
         a0, b0, K = self.config.prior_shape, self.config.prior_rate, self.config.factors
-        pred = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
+        p, q = users[:, :-1], items[:, :-1]
+        pred = self._mu + users[u, -1] + items[i, -1] + (p[u] * q[i]).sum(1)
         draws = {"tau": (r.numel() / 2, float((r - pred).square().sum()) / 2)}
-        for side, mean, active in (("p", self._U, self._active_u), ("q", self._V, self._active_i)):
+        for side, mean, active in (("p", users, active_u), ("q", items, active_i)):
             n = int(active.sum())
             draws[f"lambda_{side}"] = (n * K / 2, float(mean[active, :-1].square().sum()) / 2)
             bias = "lambda_bu" if side == "p" else "lambda_bi"
             draws[bias] = (n / 2, float(mean[active, -1].square().sum()) / 2)
+        out: dict[str, torch.Tensor] = {}
         for name, (shape, ss) in draws.items():
             value = rng.gamma(a0 + shape, 1.0 / (b0 + ss))
-            self._prec[name] = torch.tensor(value, dtype=torch.float64, device=self.device)
+            out[name] = torch.tensor(value, dtype=torch.float64, device=self.device)
+        return out
 
     def _set_means(self) -> None:
-        """Posterior means: what insight pages and ``info`` show."""
-        self._U, self._V = self._Us.mean(0).double(), self._Vs.mean(0).double()
-        self._prec = {k: v.mean(0) for k, v in self._precs.items()}
-        self._finish()
+        """Posterior means over the kept draws: what insight pages and ``info`` show."""
+        self._user_rows, self._item_rows = self._Us.mean(0).double(), self._Vs.mean(0).double()
+        means = {k: v.mean(0) for k, v in self._precs.items()}
+        self.info = {name: precision_summary(value) for name, value in means.items()}
+        self.info["noise_std"] = 1.0 / math.sqrt(float(means["tau"]))
+        self.info["global_mean"] = float(self._mu)
         self.info["draws"] = int(self._Us.shape[0])
 
     # ------------------------------------------------------------------ people
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        items, values = as_index_arrays(items, values, self.n_items)
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         S, K = self._Vs.shape[0], self.config.factors
         idx = to_tensor(items, torch.long, self.device)
         other = self._Vs[:, idx].double()  # [S, n, K+1]: [q, b_i]
@@ -128,7 +175,7 @@ class BPMF(PMF):
         )
         gram = gram + torch.diag_embed(diag)
         rhs = tau[:, :, 0] * (design.mT @ target[:, :, None])[:, :, 0]
-        x = torch.linalg.solve(gram, rhs)  # [S, K+1]
+        x = solve(gram, rhs)  # [S, K+1]
         mean = x.mean(0)
         return UserState(
             items=items,
@@ -138,7 +185,7 @@ class BPMF(PMF):
             extra={"draws": x.float()},
         )
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         draws = self._Us[:, user]
         mean = draws.mean(0)
         return UserState(
@@ -151,13 +198,24 @@ class BPMF(PMF):
 
     def _score_state(self, state: UserState) -> torch.Tensor:
         draws = state.extra.get("draws")
-        if draws is None:
-            return super()._score_state(state)
+        if not isinstance(draws, torch.Tensor):  # a state from elsewhere: the posterior means
+            vec = (
+                state.vector
+                if state.vector is not None
+                else torch.zeros_like(self._user_rows[0, :-1])
+            )
+            out = (
+                self._mu
+                + state.bias
+                + self._item_rows[:, -1]
+                + self._item_rows[:, :-1] @ vec.to(self._item_rows)
+            )
+            return out.clamp(MIN_RATING, MAX_RATING)
         Q, bi = self._Vs[:, :, :-1], self._Vs[:, :, -1]
         per_draw = draws[:, -1:] + bi + torch.einsum("sk,snk->sn", draws[:, :-1].to(Q), Q)
         return (float(self._mu) + per_draw).clamp(MIN_RATING, MAX_RATING).mean(0)
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         idx = to_tensor(users, torch.long, self.device)
         total = torch.zeros(len(idx), self.n_items, device=self.device)
         for s in range(self._Us.shape[0]):
@@ -166,12 +224,19 @@ class BPMF(PMF):
             total += pred.clamp(MIN_RATING, MAX_RATING)
         return (total / self._Us.shape[0]).cpu()
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u = to_tensor(users, torch.long, self.device)
         i = to_tensor(items, torch.long, self.device)
         U, V = self._Us[:, u], self._Vs[:, i]
         pred = float(self._mu) + U[:, :, -1] + V[:, :, -1] + (U[:, :, :-1] * V[:, :, :-1]).sum(2)
         return pred.clamp(MIN_RATING, MAX_RATING).mean(0).cpu().numpy()
+
+    # ------------------------------------------------------------------ insight
+    def _item_vectors(self) -> np.ndarray:
+        return self._item_rows[:, :-1].float().cpu().numpy()
+
+    def _item_bias(self) -> np.ndarray:
+        return self._item_rows[:, -1].float().cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
@@ -189,8 +254,4 @@ class BPMF(PMF):
         self._Us, self._Vs = tensors["user_draws"], tensors["item_draws"]
         self._precs = {k: tensors[f"precision.{k}"] for k in PRECISIONS}
         self._active_u = tensors["active_users"].bool()
-        self._SU = self._SV = None
-        self.history = []
-        info = dict(self.info)
         self._set_means()
-        self.info = info or self.info

@@ -5,37 +5,36 @@ P = (XᵀX + λI)⁻¹. A person's scores are x·B, so fold-in is exact (the sam
 user gets) and costs one sparse row times B. Only films rated by at least ``min_count`` people
 enter B (the inverse is cubic in the number of films); the rest score by popularity far below.
 
-Defaults from ``python -m engine.tuning ease`` (protocol R validation split of the embedded data,
-seed 100): grid l2 ∈ {100, 200, 400, 800}, min_count ∈ {2, 3}; best l2=400, min_count=3
-(validation NDCG@10 0.1896). Binary X beat star-weighted X on the protocol R split (0.286 vs
-0.284 NDCG@10 at l2=400), so "binary" is the default.
+Defaults from ``python -m engine tune ease`` (protocol R validation split of the embedded data,
+seed 100): grid regularization ∈ {100, 200, 400, 800}, min_count ∈ {2, 3}; best 400,
+min_count=3 (validation NDCG@10 0.1896). Binary X beat star-weighted X on the protocol R split
+(0.286 vs 0.284 NDCG@10 at 400), so "binary" is the default.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 
 from engine.data.ratings import Ratings
-from engine.models.base import (
-    Capability,
-    Config,
-    Recommender,
-    UserState,
-    as_index_arrays,
-    to_tensor,
-)
+from engine.models.base import Capability, Recommender, UserState, to_tensor
+from engine.models.config import Config, param
+from engine.models.torch_typed import inv
 from engine.progress import Progress
 
 
-@dataclass
+@dataclass(frozen=True)
 class EASEConfig(Config):
-    l2: float = 400.0  # λ on the item-item weights
-    min_count: int = 3  # films with fewer raters are left out of B
-    weighting: str = "binary"  # X entries: 1 per rating ("binary") or the stars ("rating")
+    regularization: float = param(
+        400.0, low=0, high=1e9, low_open=True, help="λ, the L2 penalty on the film-film weights"
+    )
+    min_count: int = param(3, low=1, high=1_000_000, help="films with fewer raters stay out of B")
+    weighting: Literal["binary", "rating"] = param(
+        "binary", help='entries of X: 1 per rating ("binary") or the stars ("rating")'
+    )
 
 
 class EASE(Recommender):
@@ -49,8 +48,6 @@ class EASE(Recommender):
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        if cfg.weighting not in ("binary", "rating"):
-            raise ValueError(f"weighting must be 'binary' or 'rating', not {cfg.weighting!r}")
         counts = train.item_counts()
         kept = np.flatnonzero(counts >= cfg.min_count)
         if len(kept) == 0:
@@ -60,9 +57,9 @@ class EASE(Recommender):
             x.data[:] = 1.0
         progress(0, 2, "item Gram matrix")
         # float64 for the inverse: the Gram matrix of popular films is badly conditioned
-        gram = torch.from_numpy((x.T @ x).toarray().astype(np.float64)).to(self.device)
-        gram.diagonal().add_(cfg.l2)
-        p = torch.linalg.inv(gram)
+        gram = torch.as_tensor((x.T @ x).toarray().astype(np.float64)).to(self.device)
+        gram.diagonal().add_(cfg.regularization)
+        p = inv(gram)
         b = -p / p.diagonal()[None, :]
         b.diagonal().zero_()
         progress(1, 2, "inverted")
@@ -73,11 +70,10 @@ class EASE(Recommender):
         progress(2, 2, "done")
 
     # ------------------------------------------------------------------ people
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        items, values = as_index_arrays(items, values, self.n_items)
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         return UserState(items=items, values=values)
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
         return UserState(
             items=self._train.indices[lo:hi].astype(np.int64), values=self._train.data[lo:hi]
@@ -119,14 +115,14 @@ class EASE(Recommender):
         out[self._kept] = kept_scores + self._pop[self._kept] * 1e-6
         return out
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
-        rows = []
-        for u in np.asarray(users, dtype=np.int64):
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
+        rows: list[tuple[np.ndarray, np.ndarray]] = []
+        for u in users:
             lo, hi = self._train.indptr[u], self._train.indptr[u + 1]
             rows.append((self._train.indices[lo:hi], self._train.data[lo:hi]))
         return self._rows(self._dense(rows)).cpu()
 
-    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Films whose weight from ``item`` is largest (B's row): 'people who saw this also saw'."""
         kept = self._kept.cpu().numpy()
         pos = np.searchsorted(kept, item)
@@ -144,9 +140,9 @@ class EASE(Recommender):
             "kept": self._kept,
             "weights": self._b,
             "log_popularity": self._pop,
-            "train_indptr": torch.from_numpy(t.indptr.astype(np.int64)),
-            "train_indices": torch.from_numpy(t.indices.astype(np.int64)),
-            "train_data": torch.from_numpy(t.data.astype(np.float32)),
+            "train_indptr": torch.as_tensor(t.indptr.astype(np.int64)),
+            "train_indices": torch.as_tensor(t.indices.astype(np.int64)),
+            "train_data": torch.as_tensor(t.data.astype(np.float32)),
         }
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -167,18 +163,19 @@ class EASE(Recommender):
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class EASEFoldInConfig(EASEConfig):
-    l2: float = 6400.0
+    regularization: float = param(
+        6400.0, low=0, high=1e9, low_open=True, help="λ, the L2 penalty on the film-film weights"
+    )
 
 
 class EASEFoldIn(EASE):
     """EASE tuned for new members who have rated ~10 films (the app's case), not for top-N of
     training users: a heavier λ smooths B towards popular co-occurrences, which is what a short
-    profile can support. Default from ``python -m engine.tuning ease:foldin`` (fold-in validation:
-    ``split_f(train of protocol F, seed 100)``, 10 random reveals): grid l2 ∈ {400, 800, 1600,
-    3200, 6400, 12800}; best 6400 (validation NDCG@10 0.424 vs 0.364 at 400)."""
+    profile can support. Default from ``python -m engine tune ease:foldin`` (fold-in validation:
+    ``split_f(train of protocol F, seed 100)``, 10 random reveals): grid regularization ∈ {400,
+    800, 1600, 3200, 6400, 12800}; best 6400 (validation NDCG@10 0.424 vs 0.364 at 400)."""
 
     name = "ease-foldin"
     config_class = EASEFoldInConfig
-    config: EASEFoldInConfig

@@ -9,10 +9,14 @@ implicit model alone, large β ranks by predicted stars among films the person w
 watch. T and β are fitted on ``validation_split(train, "R")`` during ``fit`` (unless given), then
 both components are refitted on all of ``train``.
 
-Components are created by registry name with their own hyperparameters; save/load keeps both
-under the prefixes "implicit." and "explicit.". ``predict`` gives the explicit part's stars.
+Components are created by registry name with their own hyperparameters (checked when the config is
+built); save/load keeps both under the prefixes "implicit." and "explicit.". ``predict`` and
+``expected_stars`` give the explicit part's stars, and a person's ``vector`` is the explicit
+part's, in the space of ``item_vectors`` (also the explicit part's), so a factor map can place
+them. The allowed components are those that keep every declared capability: an explicit part
+with film vectors and biases, an implicit part with film neighbours.
 
-Default components chosen by ``python -m engine.tuning hybrid`` (protocol R validation split,
+Default components chosen by ``python -m engine tune hybrid`` (protocol R validation split,
 seed 100, explicit part pmf): implicit ∈ {als, ease, knn}; best als (validation NDCG@10 0.200;
 ease 0.189, knn 0.156).
 """
@@ -20,30 +24,67 @@ ease 0.189, knn 0.156).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.data.splits import validation_split
-from engine.models.base import Capability, Config, Recommender, UserState, as_index_arrays
+from engine.metrics import topn_metrics
+from engine.models.base import Capability, ExplicitRecommender, Recommender, UserState
+from engine.models.config import Config, param
+from engine.models.torch_typed import floats
 from engine.progress import Progress, stage_progress
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
-@dataclass
+ImplicitPart = Literal["als", "ease", "ease-foldin", "knn", "ranking", "ranking-mlp"]
+ExplicitPart = Literal["pmf", "mf", "bpmf"]
+
+
+@dataclass(frozen=True)
 class HybridConfig(Config):
-    implicit: str = "als"
-    explicit: str = "pmf"
-    implicit_params: dict[str, Any] = field(default_factory=dict)
-    explicit_params: dict[str, Any] = field(default_factory=dict)
-    temperature: float | None = None  # None: fitted on validation (max likelihood)
-    beta: float | None = None  # None: chosen on validation (NDCG@10)
-    validation_seed: int = 100
+    implicit: ImplicitPart = param("als", help="the model that says what a person would watch")
+    explicit: ExplicitPart = param("pmf", help="the model that says how they would rate it")
+    implicit_params: dict[str, Any] = param(
+        factory=dict, help="hyperparameters of the implicit part (its defaults where left out)"
+    )
+    explicit_params: dict[str, Any] = param(
+        factory=dict, help="hyperparameters of the explicit part (its defaults where left out)"
+    )
+    temperature: float | None = param(
+        None,
+        low=0,
+        high=1e6,
+        low_open=True,
+        help="softmax temperature T of P(watch); None: fitted on validation (max likelihood)",
+    )
+    beta: float | None = param(
+        None,
+        low=0,
+        high=1000,
+        help="weight β of log E[rating]; None: chosen on validation (NDCG@10)",
+    )
+    validation_seed: int = param(
+        100, low=0, high=2**32 - 1, help="seed of the validation split T and β are fitted on"
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from engine.models import model_class
+
+        for name, part, params in (
+            ("implicit_params", self.implicit, self.implicit_params),
+            ("explicit_params", self.explicit, self.explicit_params),
+        ):
+            try:
+                model_class(part).config_class.from_dict(params)
+            except ValueError as err:
+                raise ValueError(f"{name} (for {part}): {err}") from None
 
 
 def log_softmax_rows(scores: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -66,25 +107,27 @@ class Hybrid(Recommender):
     config_class = HybridConfig
     config: HybridConfig
 
+    temperature: float
+    beta: float
+    implicit: Recommender
+    explicit: Recommender
+
     def _components(self) -> tuple[Recommender, Recommender]:
         from engine.models import create
 
         cfg = self.config
         implicit = create(cfg.implicit, device=self.device, **cfg.implicit_params)
         explicit = create(cfg.explicit, device=self.device, **cfg.explicit_params)
-        if explicit.kind != "explicit":
-            raise ValueError(
-                f"hybrid needs an explicit model for E[rating], {cfg.explicit!r} is not"
-            )
         return implicit, explicit
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        self.temperature, self.beta = cfg.temperature, cfg.beta
-        stages = 3 if self.temperature is None or self.beta is None else 2
-        if stages == 3:
+        stages = 3 if cfg.temperature is None or cfg.beta is None else 2
+        if cfg.temperature is not None and cfg.beta is not None:
+            self.temperature, self.beta = cfg.temperature, cfg.beta
+        else:
             progress(0, stages, "calibrating on a validation split")
-            self._calibrate(
+            self.temperature, self.beta = self._calibrate(
                 *validation_split(train, "R", seed=cfg.validation_seed),
                 progress=stage_progress(progress, 0, stages, "calibrating on a validation split"),
             )
@@ -100,10 +143,12 @@ class Hybrid(Recommender):
         self._set_info()
         progress(stages, stages, "done")
 
-    def _calibrate(self, fit_part: Ratings, val: Ratings, progress: Progress | None = None) -> None:
-        """T by held-out log-likelihood of the softmax, then β by validation NDCG@10."""
-        from engine.evaluate.metrics import topn_metrics
-
+    def _calibrate(
+        self, fit_part: Ratings, val: Ratings, progress: Progress | None = None
+    ) -> tuple[float, float]:
+        """(T, β): T by held-out log-likelihood of the softmax, then β by validation NDCG@10
+        (each only where the config leaves it None)."""
+        temperature, beta = self.config.temperature, self.config.beta
         implicit, explicit = self._components()
         implicit.fit(fit_part)
         explicit.fit(fit_part, progress=progress)
@@ -115,18 +160,18 @@ class Hybrid(Recommender):
         for row, ex in enumerate(exclude):
             imp[row, ex] = -torch.inf
         held = [va.indices[va.indptr[u] : va.indptr[u + 1]] for u in users]
-        rows = torch.from_numpy(np.repeat(np.arange(len(users)), [len(h) for h in held]))
-        cols = torch.from_numpy(np.concatenate(held).astype(np.int64))
-        if self.temperature is None:
+        rows = torch.as_tensor(np.repeat(np.arange(len(users)), [len(h) for h in held]))
+        cols = torch.as_tensor(np.concatenate(held).astype(np.int64))
+        if temperature is None:
             finite = torch.where(torch.isfinite(imp), imp, torch.nan)
             scale = float(np.nanstd(finite.numpy())) or 1.0
-            nll = []
+            nll: list[float] = []
             for t in TEMPERATURES:
                 logp = torch.log_softmax(imp / (t * scale), dim=1)
                 nll.append(-float(logp[rows, cols].mean()))
-            self.temperature = TEMPERATURES[int(np.argmin(nll))] * scale
-        if self.beta is None:
-            log_watch = log_softmax_rows(imp, self.temperature)
+            temperature = TEMPERATURES[int(np.argmin(nll))] * scale
+        if beta is None:
+            log_watch = log_softmax_rows(imp, temperature)
             liked = [
                 va.indices[va.indptr[u] : va.indptr[u + 1]][
                     va.data[va.indptr[u] : va.indptr[u + 1]] >= 4
@@ -134,7 +179,7 @@ class Hybrid(Recommender):
                 for u in users
             ]
             keep = [k for k, lk in enumerate(liked) if len(lk)]
-            table = []
+            table: list[float] = []
             for beta in BETAS:
                 s = combine(log_watch, stars, beta)
                 s = torch.where(torch.isfinite(s), s, torch.finfo(torch.float32).min)
@@ -142,8 +187,9 @@ class Hybrid(Recommender):
                     s[keep], [exclude[k] for k in keep], [liked[k] for k in keep], k=10
                 )
                 table.append(float(np.nanmean(out["ndcg"])))
-            self.beta = BETAS[int(np.argmax(table))]
+            beta = BETAS[int(np.argmax(table))]
             self.info["validation_ndcg_by_beta"] = dict(zip(map(str, BETAS), table, strict=True))
+        return temperature, beta
 
     def _set_info(self) -> None:
         self.info.update(
@@ -158,26 +204,35 @@ class Hybrid(Recommender):
         )
 
     # ------------------------------------------------------------------ people
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        items, values = as_index_arrays(items, values, self.n_items)
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
+        return self._state(
+            items,
+            values,
+            self.implicit.fold_in(items, values),
+            self.explicit.fold_in(items, values),
+        )
+
+    def _user_state(self, user: int) -> UserState:
+        lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
+        return self._state(
+            self._train.indices[lo:hi].astype(np.int64),
+            self._train.data[lo:hi],
+            self.implicit.user_state(user),
+            self.explicit.user_state(user),
+        )
+
+    @staticmethod
+    def _state(
+        items: np.ndarray, values: np.ndarray, implicit: UserState, explicit: UserState
+    ) -> UserState:
+        """Both parts' states; the person's vector and bias are the explicit part's, the space
+        of ``item_vectors``."""
         return UserState(
             items=items,
             values=values,
-            extra={
-                "implicit": self.implicit.fold_in(items, values),
-                "explicit": self.explicit.fold_in(items, values),
-            },
-        )
-
-    def user_state(self, user: int) -> UserState:
-        lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
-        return UserState(
-            items=self._train.indices[lo:hi].astype(np.int64),
-            values=self._train.data[lo:hi],
-            extra={
-                "implicit": self.implicit.user_state(user),
-                "explicit": self.explicit.user_state(user),
-            },
+            vector=explicit.vector,
+            bias=explicit.bias,
+            extra={"implicit": implicit, "explicit": explicit},
         )
 
     def _score_state(self, state: UserState) -> torch.Tensor:
@@ -185,7 +240,7 @@ class Hybrid(Recommender):
         stars = self.explicit.score(state.extra["explicit"])[None]
         return combine(log_softmax_rows(imp, self.temperature), stars, self.beta)[0]
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         imp = self.implicit.score_users(users)
         stars = self.explicit.score_users(users)
         return combine(log_softmax_rows(imp, self.temperature), stars, self.beta)
@@ -202,16 +257,23 @@ class Hybrid(Recommender):
         return log_softmax_rows(imp, self.temperature)[0].exp()
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self.explicit.predict(users, items)
+        """The explicit part's predicted stars for (user, film) pairs."""
+        self._check_fitted()
+        return self._explicit_part().predict(users, items)
+
+    def _explicit_part(self) -> ExplicitRecommender:
+        if not isinstance(self.explicit, ExplicitRecommender):  # HybridConfig allows none else
+            raise TypeError(f"hybrid's explicit part {self.explicit.name} predicts no stars")
+        return self.explicit
 
     # ------------------------------------------------------------------ insight
-    def item_vectors(self) -> np.ndarray | None:
+    def _item_vectors(self) -> np.ndarray | None:
         return self.explicit.item_vectors()
 
-    def item_bias(self) -> np.ndarray | None:
+    def _item_bias(self) -> np.ndarray | None:
         return self.explicit.item_bias()
 
-    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.implicit.similar_items(item, k)
 
     # ------------------------------------------------------------------ persistence
@@ -220,9 +282,9 @@ class Hybrid(Recommender):
         out = {f"implicit.{k}": v for k, v in self.implicit.state_tensors().items()}
         out.update({f"explicit.{k}": v for k, v in self.explicit.state_tensors().items()})
         out["calibration"] = torch.tensor([self.temperature, self.beta], dtype=torch.float64)
-        out["train_indptr"] = torch.from_numpy(t.indptr.astype(np.int64))
-        out["train_indices"] = torch.from_numpy(t.indices.astype(np.int64))
-        out["train_data"] = torch.from_numpy(t.data.astype(np.float32))
+        out["train_indptr"] = torch.as_tensor(t.indptr.astype(np.int64))
+        out["train_indices"] = torch.as_tensor(t.indices.astype(np.int64))
+        out["train_data"] = torch.as_tensor(t.data.astype(np.float32))
         return out
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -236,7 +298,7 @@ class Hybrid(Recommender):
                 {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             )
             part.fitted = True
-        self.temperature, self.beta = (float(v) for v in tensors["calibration"].tolist())
+        self.temperature, self.beta = floats(tensors["calibration"])
         if not math.isfinite(self.temperature) or self.temperature <= 0:
             raise ValueError("saved temperature must be a positive number")
         self._train = sp.csr_matrix(

@@ -5,7 +5,7 @@ sim(a, b) = x_a·x_b / (|x_a| |x_b| + shrink) over the binary "who rated it" col
 neighbours). A person's score for film i is Σ_j w_j S[j, i] over the films j they rated, with
 w_j = 1 ("binary"), the rating ("rating") or the rating minus their mean ("centred").
 
-Defaults from ``python -m engine.tuning knn`` (protocol R validation split of the embedded data,
+Defaults from ``python -m engine tune knn`` (protocol R validation split of the embedded data,
 seed 100): grid neighbours ∈ {50, 200}, shrink ∈ {0, 10}, weighting ∈ {binary, rating}; best
 neighbours=50, shrink=10, rating (validation NDCG@10 0.145 vs 0.114 for the worst point).
 """
@@ -13,28 +13,34 @@ neighbours=50, shrink=10, rating (validation NDCG@10 0.145 vs 0.114 for the wors
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
 from engine.data.ratings import Ratings
-from engine.models.base import Capability, Config, Recommender, UserState, as_index_arrays
+from engine.models.base import Capability, Recommender, UserState
+from engine.models.config import Config, param
 from engine.progress import Progress
 
-WEIGHTINGS = ("binary", "rating", "centred")
+Weighting = Literal["binary", "rating", "centred"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class KNNConfig(Config):
-    neighbours: int = 50  # similar films kept per film
-    shrink: float = 10.0  # damps similarities resting on few co-raters
-    weighting: str = "rating"  # how a person's ratings weigh their films' neighbours
-    block: int = 1024  # films per block when computing similarities (memory bound)
+    neighbours: int = param(50, low=1, high=100_000, help="similar films kept per film")
+    shrink: float = param(10.0, low=0, high=1e6, help="damps similarities resting on few co-raters")
+    weighting: Weighting = param(
+        "rating",
+        help="how a person's ratings weigh their films' neighbours: 1, the stars, or stars − mean",
+    )
+    block: int = param(
+        1024, low=1, high=1 << 20, help="films per block when computing similarities (memory)"
+    )
 
 
-def _weights(values: np.ndarray, weighting: str) -> np.ndarray:
+def _weights(values: np.ndarray, weighting: Weighting) -> np.ndarray:
     if weighting == "binary":
         return np.ones_like(values, dtype=np.float32)
     if weighting == "rating":
@@ -53,22 +59,22 @@ class ItemKNN(Recommender):
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        if cfg.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {WEIGHTINGS}, not {cfg.weighting!r}")
         binary = train.csr()
         binary.data[:] = 1.0
         self._train = train.csr()
         # Gram blocks by scipy (sparse × sparse), top-k by torch: scipy has no sparse top-k and
         # the dense Gram of a 60k-film catalogue would not fit in memory at once.
         xt = binary.T.tocsr()
-        norms = torch.from_numpy(np.sqrt(np.asarray(binary.sum(axis=0)).ravel())).to(self.device)
+        norms = torch.as_tensor(np.sqrt(np.asarray(binary.sum(axis=0)).ravel())).to(self.device)
         n = train.n_items
         k = min(cfg.neighbours, n - 1)
-        rows, cols, vals = [], [], []
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
         starts = list(range(0, n, cfg.block))
         for step, start in enumerate(starts):
             stop = min(start + cfg.block, n)
-            block = torch.from_numpy((xt[start:stop] @ binary).toarray()).to(self.device)
+            block = torch.as_tensor((xt[start:stop] @ binary).toarray()).to(self.device)
             sims = block / (norms[start:stop, None] * norms[None, :] + cfg.shrink + 1e-12)
             idx = torch.arange(start, stop, device=self.device)
             sims[idx - start, idx] = 0.0  # a film is not its own neighbour
@@ -95,11 +101,10 @@ class ItemKNN(Recommender):
         """Item × item similarities, row a holding a's kept neighbours."""
         return self._sim
 
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        items, values = as_index_arrays(items, values, self.n_items)
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         return UserState(items=items, values=values)
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
         return UserState(
             items=self._train.indices[lo:hi].astype(np.int64), values=self._train.data[lo:hi]
@@ -108,12 +113,11 @@ class ItemKNN(Recommender):
     def _score_state(self, state: UserState) -> torch.Tensor:
         w = _weights(state.values, self.config.weighting)
         if len(state.items) == 0:  # prior: films that are neighbours of many films
-            return torch.from_numpy(np.asarray(self._sim.sum(axis=0)).ravel().astype(np.float32))
+            return torch.as_tensor(np.asarray(self._sim.sum(axis=0)).ravel().astype(np.float32))
         rows = self._sim[state.items]
-        return torch.from_numpy(np.asarray(rows.T @ w).ravel().astype(np.float32))
+        return torch.as_tensor(np.asarray(rows.T @ w).ravel().astype(np.float32))
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
-        users = np.asarray(users, dtype=np.int64)
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         x = self._train[users]
         if self.config.weighting == "binary":
             x.data[:] = 1.0
@@ -121,9 +125,9 @@ class ItemKNN(Recommender):
             counts = np.diff(x.indptr)
             means = np.asarray(x.sum(axis=1)).ravel() / np.maximum(counts, 1)
             x.data -= np.repeat(means, counts).astype(np.float32)
-        return torch.from_numpy((x @ self._sim).toarray().astype(np.float32))
+        return torch.as_tensor((x @ self._sim).toarray().astype(np.float32))
 
-    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self._sim.indptr[item], self._sim.indptr[item + 1]
         idx, sims = self._sim.indices[lo:hi], self._sim.data[lo:hi]
         order = np.lexsort((idx, -sims))[:k]
@@ -132,12 +136,12 @@ class ItemKNN(Recommender):
     def state_tensors(self) -> dict[str, torch.Tensor]:
         t = self._train
         return {
-            "sim_indptr": torch.from_numpy(self._sim.indptr.astype(np.int64)),
-            "sim_indices": torch.from_numpy(self._sim.indices.astype(np.int64)),
-            "sim_data": torch.from_numpy(self._sim.data.astype(np.float32)),
-            "train_indptr": torch.from_numpy(t.indptr.astype(np.int64)),
-            "train_indices": torch.from_numpy(t.indices.astype(np.int64)),
-            "train_data": torch.from_numpy(t.data.astype(np.float32)),
+            "sim_indptr": torch.as_tensor(self._sim.indptr.astype(np.int64)),
+            "sim_indices": torch.as_tensor(self._sim.indices.astype(np.int64)),
+            "sim_data": torch.as_tensor(self._sim.data.astype(np.float32)),
+            "train_indptr": torch.as_tensor(t.indptr.astype(np.int64)),
+            "train_indices": torch.as_tensor(t.indices.astype(np.int64)),
+            "train_data": torch.as_tensor(t.data.astype(np.float32)),
         }
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -31,13 +31,13 @@ import torch
 from engine.data.ratings import Ratings
 from engine.models.base import (
     Capability,
-    Config,
-    Recommender,
+    ExplicitRecommender,
     UserState,
-    as_index_arrays,
     epoch_generator,
     to_tensor,
 )
+from engine.models.config import Config, param
+from engine.models.torch_typed import descend, solve
 from engine.progress import Progress
 
 LOW, HIGH = 0.0, 5.5
@@ -46,27 +46,48 @@ PARAMS = ("mu", "user_factors", "item_factors", "user_bias", "item_bias")
 ADAM = "adam."  # checkpoint-only tensors: "adam.<param>.<exp_avg | exp_avg_sq | step>"
 
 
-@dataclass
+@dataclass(frozen=True)
 class MFConfig(Config):
-    """Defaults chosen by ``python -m engine.tuning mf``: validation split carved from protocol
-    E's train part; grid weight_decay {0.3, 0.5, 0.7} × bias_decay {0.3, 0.5, 0.8} × decay_power
-    {0.75, 1.0} at 32 factors, 150 epochs, lr 0.03. Best validation RMSE 0.879 at (0.5, 0.5, 0.75).
-    More factors gave no gain at this data size (64: same RMSE, twice the time)."""
+    """Defaults chosen by ``python -m engine tune mf``: validation split carved from protocol
+    E's train part; grid regularization {0.3, 0.5, 0.7} × bias_regularization {0.3, 0.5, 0.8} ×
+    decay_power {0.75, 1.0} at 32 factors, 150 epochs, lr 0.03. Best validation RMSE 0.879 at
+    (0.5, 0.5, 0.75). More factors gave no gain at this data size (64: same RMSE, twice the
+    time)."""
 
-    factors: int = 32
-    epochs: int = 150
-    lr: float = 0.03
-    weight_decay: float = 0.5  # on p_u and q_i, times (#ratings of that user/film) ** decay_power
-    bias_decay: float = 0.5  # on b_u and b_i, likewise
-    decay_power: float = 0.75  # 1 = per observed rating (Funk SGD), 0 = flat per parameter
-    init_std: float = 0.01
-    batch_size: int = 0  # 0 = full batch; >0 for data that doesn't fit (e.g. 25M ratings)
-    foldin_steps: int = 8
+    factors: int = param(32, low=1, high=1024, help="length of each person's and film's vector")
+    epochs: int = param(
+        150, low=1, high=100_000, quick=15, help="full passes of Adam over the ratings"
+    )
+    lr: float = param(0.03, low=0, high=1, low_open=True, help="Adam's step size")
+    regularization: float = param(
+        0.5,
+        low=0,
+        high=1e4,
+        help="L2 on the person and film vectors, times (#ratings of each) ** decay_power",
+    )
+    bias_regularization: float = param(
+        0.5, low=0, high=1e4, help="L2 on the person and film biases, weighted the same way"
+    )
+    decay_power: float = param(
+        0.75,
+        low=0,
+        high=2,
+        help="1 = penalty per observed rating (Funk SGD), 0 = flat per parameter",
+    )
+    init_std: float = param(0.01, low=0, high=1, help="spread of the random initial vectors")
+    batch_size: int = param(
+        0,
+        low=0,
+        high=2**31 - 1,
+        help="ratings per Adam step; 0 = all at once (full batch), >0 for data that does not fit",
+    )
+    foldin_steps: int = param(
+        8, low=0, high=100, quick=4, help="Gauss-Newton steps when folding a new person in"
+    )
 
 
-class MatrixFactorization(Recommender):
+class MatrixFactorization(ExplicitRecommender):
     name = "mf"
-    kind = "explicit"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {"item_vectors", "item_bias", "similar_items", "expected_stars"}
     )
@@ -82,33 +103,37 @@ class MatrixFactorization(Recommender):
         gen = torch.Generator().manual_seed(cfg.seed)
         mean = float(np.clip(train.values.mean(), LOW + 0.1, HIGH - 0.1))
         self._mu = torch.tensor(math.log((mean - LOW) / (HIGH - mean)), device=self.device)
-        self._P = (torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
-        self._Q = (torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std).to(
-            self.device
-        )
+        self._user_factors = (
+            torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
+        self._item_factors = (
+            torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std
+        ).to(self.device)
         self._bu = torch.zeros(train.n_users, device=self.device)
         self._bi = torch.zeros(train.n_items, device=self.device)
 
     def _params(self) -> list[torch.Tensor]:
-        return [self._mu, self._P, self._Q, self._bu, self._bi]
+        return [self._mu, self._user_factors, self._item_factors, self._bu, self._bi]
 
     def _penalty(self, user_weight: torch.Tensor, item_weight: torch.Tensor) -> torch.Tensor:
         """Σ_u w_u(λ|p_u|² + λ_b b_u²) + Σ_i w_i(λ|q_i|² + λ_b b_i²), w = count ** decay_power."""
         cfg = self.config
         users = user_weight @ (
-            cfg.weight_decay * self._P.square().sum(1) + cfg.bias_decay * self._bu.square()
+            cfg.regularization * self._user_factors.square().sum(1)
+            + cfg.bias_regularization * self._bu.square()
         )
         items = item_weight @ (
-            cfg.weight_decay * self._Q.square().sum(1) + cfg.bias_decay * self._bi.square()
+            cfg.regularization * self._item_factors.square().sum(1)
+            + cfg.bias_regularization * self._bi.square()
         )
         return users + items
 
     def _loss(self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         # index_select, not P[u]: its backward is an index_add, while advanced indexing's is an
         # accumulating index_put that sorts the indices (2.5x slower per batch at 25M on a CPU)
-        rows = (self._P.index_select(0, u) * self._Q.index_select(0, i)).sum(1)
+        rows = (self._user_factors.index_select(0, u) * self._item_factors.index_select(0, i)).sum(
+            1
+        )
         pred = LOW + (HIGH - LOW) * torch.sigmoid(
             self._mu + self._bu.index_select(0, u) + self._bi.index_select(0, i) + rows
         )
@@ -155,8 +180,7 @@ class MatrixFactorization(Recommender):
                     sse = self._loss(users[idx], items[idx], values[idx])
                     penalty = self._penalty(user_weight, item_weight) * (len(idx) / n)
                     loss = (sse + penalty) / len(idx)
-                    loss.backward()
-                    opt.step()
+                    descend(loss, opt)
                     total += float(sse.detach())
                 if checkpoint is not None:
                     checkpoint.save(self, epoch + 1, train)
@@ -180,14 +204,12 @@ class MatrixFactorization(Recommender):
         opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
 
     # ------------------------------------------------------------------ people
-    def fold_in(self, items: Any, values: Any) -> UserState:
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         """Minimise Σ (r − r̂)² + n^a·(λ|p|² + λ_b b²) over (p, b), items frozen.
 
         This is the training objective restricted to one user, so a training user's own ratings
         give back their trained vector.
         """
-        self._check_fitted()
-        items, values = as_index_arrays(items, values, self.n_items)
         d = self.config.factors
         if len(items) == 0:
             return UserState(
@@ -195,35 +217,36 @@ class MatrixFactorization(Recommender):
             )
         idx = torch.as_tensor(items, device=self.device)
         r = torch.as_tensor(values, device=self.device, dtype=torch.float64)
-        X = torch.cat([self._Q[idx], torch.ones(len(idx), 1, device=self.device)], 1).double()
+        X = torch.cat(
+            [self._item_factors[idx], torch.ones(len(idx), 1, device=self.device)], 1
+        ).double()
         offset = (self._mu + self._bi[idx]).double()
         weight = float(len(items)) ** self.config.decay_power
         reg = torch.full(
-            (d + 1,), self.config.weight_decay * weight, dtype=torch.float64, device=self.device
+            (d + 1,), self.config.regularization * weight, dtype=torch.float64, device=self.device
         )
-        reg[-1] = self.config.bias_decay * weight
+        reg[-1] = self.config.bias_regularization * weight
         span = HIGH - LOW
         # start: ridge on the logit scale, where the model is linear
         target = torch.logit(((r - LOW) / span).clamp(0.02, 0.98)) - offset
-        theta = torch.linalg.solve(X.T @ X + torch.diag(reg), X.T @ target)
+        theta = solve(X.T @ X + torch.diag(reg), X.T @ target)
         for _ in range(self.config.foldin_steps):
             s = torch.sigmoid(offset + X @ theta)
             resid = r - (LOW + span * s)
             J = X * (span * s * (1 - s))[:, None]
             grad = J.T @ resid - reg * theta
             H = J.T @ J + torch.diag(reg)
-            step = torch.linalg.solve(H, grad)
+            step = solve(H, grad)
             theta = theta + step
             if float(step.abs().max()) < 1e-7:
                 break
         return UserState(items=items, values=values, vector=theta[:d].float(), bias=float(theta[d]))
 
-    def user_state(self, user: int) -> UserState:
-        self._check_fitted()
+    def _user_state(self, user: int) -> UserState:
         return UserState(
             items=np.empty(0, np.int64),
             values=np.empty(0, np.float32),
-            vector=self._P[user].clone(),
+            vector=self._user_factors[user].clone(),
             bias=float(self._bu[user]),
         )
 
@@ -234,27 +257,35 @@ class MatrixFactorization(Recommender):
             if state.vector is not None
             else torch.zeros(self.config.factors, device=self.device)
         )
-        z = self._mu + state.bias + self._bi + self._Q @ vector.to(self.device)
+        z = self._mu + state.bias + self._bi + self._item_factors @ vector.to(self.device)
         return LOW + (HIGH - LOW) * torch.sigmoid(z)
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
-        self._check_fitted()
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         u = to_tensor(users, torch.long, self.device)
-        z = self._mu + self._bu[u, None] + self._bi[None, :] + self._P[u] @ self._Q.T
+        z = (
+            self._mu
+            + self._bu[u, None]
+            + self._bi[None, :]
+            + self._user_factors[u] @ self._item_factors.T
+        )
         return (LOW + (HIGH - LOW) * torch.sigmoid(z)).cpu()
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        self._check_fitted()
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u = to_tensor(users, torch.long, self.device)
         i = to_tensor(items, torch.long, self.device)
-        z = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
+        z = (
+            self._mu
+            + self._bu[u]
+            + self._bi[i]
+            + (self._user_factors[u] * self._item_factors[i]).sum(1)
+        )
         return (LOW + (HIGH - LOW) * torch.sigmoid(z)).cpu().numpy()
 
     # ------------------------------------------------------------------ insight
-    def item_vectors(self) -> np.ndarray:
-        return self._Q.cpu().numpy()
+    def _item_vectors(self) -> np.ndarray:
+        return self._item_factors.cpu().numpy()
 
-    def item_bias(self) -> np.ndarray:
+    def _item_bias(self) -> np.ndarray:
         """Item bias converted to stars at the global mean (slope of the sigmoid there), so a
         bias of +0.4 reads as "about 0.4★ above what the factors explain"."""
         s = torch.sigmoid(self._mu)
@@ -264,18 +295,20 @@ class MatrixFactorization(Recommender):
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return {
             "mu": self._mu,
-            "user_factors": self._P,
-            "item_factors": self._Q,
+            "user_factors": self._user_factors,
+            "item_factors": self._item_factors,
             "user_bias": self._bu,
             "item_bias": self._bi,
         }
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self._mu = tensors["mu"]
-        self._P, self._Q = tensors["user_factors"], tensors["item_factors"]
+        self._user_factors, self._item_factors = tensors["user_factors"], tensors["item_factors"]
         self._bu, self._bi = tensors["user_bias"], tensors["item_bias"]
-        if self._Q.shape != (self.n_items, self.config.factors):
-            raise ValueError(f"item factors {tuple(self._Q.shape)} do not match the manifest")
+        if self._item_factors.shape != (self.n_items, self.config.factors):
+            raise ValueError(
+                f"item factors {tuple(self._item_factors.shape)} do not match the manifest"
+            )
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
         """The model plus, mid-fit, Adam's per-tensor moments and step (checkpoint only)."""

@@ -6,8 +6,9 @@ Model (Salakhutdinov & Mnih 2008, with biases):
     b_u ~ N(0, 1/λ_bu),  b_i ~ N(0, 1/λ_bi),  every precision λ ~ Gamma(a0, b0).
 
 ``method="map"`` is joint MAP over factors, biases *and* the five precisions: it minimises the
-negative log posterior ``objective`` below, which keeps the Gaussian log-normalisers (−(n·K/2)·log λ
-for a prior over n vectors of size K, −(N/2)·log τ for the N ratings), so that given the factors
+negative log posterior ``objective`` (in ``gaussian_rows``), which keeps the Gaussian
+log-normalisers (−(n·K/2)·log λ for a prior over n vectors of size K, −(N/2)·log τ for the N
+ratings), so that given the factors
 each precision has a finite closed-form optimum, e.g. λ_p = (n_u·K/2 + a0 − 1) / (‖P‖²/2 + b0).
 Measured, though, joint MAP is degenerate on sparse ratings: P = Q = 0 with λ_p, λ_q large is an
 attracting optimum (the log-normaliser rewards shrinking the factors more than the fit rewards
@@ -35,7 +36,7 @@ With ``adaptive=True`` each user and each film gets its own factor precision (λ
 with the same Gamma hyperprior) — "PMF with adaptive priors" — so heavy raters can carry larger
 vectors than people with three ratings.
 
-Defaults from ``python -m engine.tuning pmf`` (protocol E validation split of the embedded data,
+Defaults from ``python -m engine tune pmf`` (protocol E validation split of the embedded data,
 seed 100). Only the structure is searched, never a regularisation strength: grid factors ∈
 {10, 20, 30, 50}; best 20 (validation RMSE 0.8755; 10: 0.8797, 30: 0.8852, 50: 0.8856).
 """
@@ -43,159 +44,101 @@ seed 100). Only the structure is searched, never a regularisation strength: grid
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.models.base import (
-    Capability,
-    Config,
-    Recommender,
-    UserState,
-    as_index_arrays,
-    to_tensor,
+from engine.models.base import Capability, ExplicitRecommender, UserState, to_tensor
+from engine.models.config import Config, param
+from engine.models.gaussian_rows import (
+    PRECISIONS,
+    objective,
+    precision_summary,
+    prior_diagonal,
+    rating_matrices,
+    row_posteriors,
+    sparse_rows,
 )
+from engine.models.torch_typed import floats
 from engine.progress import Progress
 
-PRECISIONS = ("tau", "lambda_p", "lambda_q", "lambda_bu", "lambda_bi")
+FACTORS_HELP = "length of each person's and film's vector"
+PRIOR_SHAPE_HELP = "Gamma hyperprior a0 on every precision (1 = flat in shape)"
+PRIOR_RATE_HELP = "Gamma hyperprior b0: keeps precisions finite when factors vanish"
+INIT_STD_HELP = "spread of the random initial vectors"
+WARMUP_HELP = "epochs with the initial precisions (all 1) before they are learned"
 
 
-@dataclass
+@dataclass(frozen=True)
 class PMFConfig(Config):
-    factors: int = 20
-    sweeps: int = 30  # alternating (users, films, precisions) passes
-    adaptive: bool = False  # one factor precision per user / per film instead of one shared
-    prior_shape: float = 1.0  # Gamma hyperprior a0 on every precision (1 = flat in shape)
-    prior_rate: float = 1.0  # Gamma hyperprior b0: keeps precisions finite when factors vanish
-    init_std: float = 0.1
-    warmup: int = 3  # sweeps with the initial precisions (all 1) before they are learned
-    method: str = "vb"  # "vb": precisions from posterior expectations; "map": joint MAP
+    factors: int = param(20, low=1, high=1024, help=FACTORS_HELP)
+    epochs: int = param(
+        30, low=1, high=10_000, quick=5, help="alternating sweeps: people, films, precisions"
+    )
+    adaptive: bool = param(
+        False, help="one factor precision per person and per film instead of one shared"
+    )
+    prior_shape: float = param(1.0, low=0, high=1e6, low_open=True, help=PRIOR_SHAPE_HELP)
+    prior_rate: float = param(1.0, low=0, high=1e6, low_open=True, help=PRIOR_RATE_HELP)
+    init_std: float = param(0.1, low=0, high=10, help=INIT_STD_HELP)
+    warmup: int = param(3, low=0, high=10_000, help=WARMUP_HELP)
+    method: Literal["vb", "map"] = param(
+        "vb", help='"vb": precisions from posterior expectations; "map": joint MAP (degenerate)'
+    )
 
 
-def objective(
-    users: torch.Tensor,
-    items: torch.Tensor,
-    values: torch.Tensor,
-    mu: torch.Tensor,
-    P: torch.Tensor,
-    Q: torch.Tensor,
-    bu: torch.Tensor,
-    bi: torch.Tensor,
-    precisions: dict[str, torch.Tensor],
-    a0: float,
-    b0: float,
-) -> torch.Tensor:
-    """Negative log posterior (up to a constant) of the PMF model above.
+@dataclass(frozen=True)
+class Posterior:
+    """A fitted PMF's means and precisions: rows [vector, bias] per user and per film, and the
+    sparse rating matrices by user and by film (``rating_matrices``)."""
 
-    ``precisions`` maps each name of ``PRECISIONS`` to a tensor: a scalar, or for lambda_p /
-    lambda_q one value per row of P / Q (adaptive priors). Rows of P and Q with no rating are
-    left out of the prior (they stay at their prior mean 0 and do not inform λ).
-    """
-    resid = values - (mu + bu[users] + bi[items] + (P[users] * Q[items]).sum(1))
-    tau = precisions["tau"]
-    n = values.numel()
-    total = 0.5 * tau * resid.square().sum() - 0.5 * n * torch.log(tau)
-    for name, rows, index in (("lambda_p", P, users), ("lambda_q", Q, items)):
-        active = torch.zeros(rows.shape[0], dtype=torch.bool, device=rows.device)
-        active[index] = True
-        lam = precisions[name].expand(rows.shape[0])[active]
-        sq = rows[active].square().sum(1)
-        total = total + 0.5 * (lam * sq).sum() - 0.5 * rows.shape[1] * torch.log(lam).sum()
-        if precisions[name].ndim:  # adaptive: a hyperprior per active row
-            total = total + (b0 * lam - (a0 - 1.0) * torch.log(lam)).sum()
-    for name, b, index in (("lambda_bu", bu, users), ("lambda_bi", bi, items)):
-        active = torch.zeros(b.shape[0], dtype=torch.bool, device=b.device)
-        active[index] = True
-        lam = precisions[name]
-        k = int(active.sum())
-        total = total + 0.5 * lam * b[active].square().sum() - 0.5 * k * torch.log(lam)
-    for value in precisions.values():
-        if value.ndim == 0:
-            total = total + b0 * value - (a0 - 1.0) * torch.log(value)
-    return total
+    mu: torch.Tensor
+    users: torch.Tensor
+    items: torch.Tensor
+    precisions: dict[str, torch.Tensor]
+    active_users: torch.Tensor
+    active_items: torch.Tensor
+    by_user: tuple[torch.Tensor, torch.Tensor]
+    by_item: tuple[torch.Tensor, torch.Tensor]
 
 
-def _sparse(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]):
-    """A CSR tensor: per-row sums over ratings become one sparse @ dense product."""
-    with warnings.catch_warnings():  # torch calls sparse CSR "beta"; the ops used here are stable
-        warnings.simplefilter("ignore", UserWarning)
-        coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape).coalesce()
-        return coo.to_sparse_csr()
-
-
-def _row_posteriors(
-    counts: torch.Tensor,
-    centred: torch.Tensor,
-    mean: torch.Tensor,
-    cov: torch.Tensor | None,
-    tau: torch.Tensor,
-    diag: torch.Tensor,
-    sample: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gaussian posterior (mean, covariance) of every row's [vector, bias] given the other side.
-
-    Row x minimises τ/2 Σ_j E[(r_j − μ − b_j − x·[v_j, 1])²] + ½ xᵀ diag(diag) x, the expectation
-    over the other side's factors v_j and biases b_j (mean ``mean`` = [v, b], covariance ``cov``
-    over [v, b], None for point estimates, i.e. MAP). ``counts``/``centred`` are sparse
-    rows × others matrices holding 1 and r − μ per rating. One batched Cholesky for all rows.
-    With ``sample`` (a generator), returns a draw from the posterior (and the Cholesky factor)
-    instead of its mean (and covariance): the Gibbs step of ``bpmf``.
-    """
-    v, b = mean[:, :-1], mean[:, -1]
-    vt = torch.cat([v, torch.ones_like(b[:, None])], 1)  # [v, 1]
-    d = vt.shape[1]
-    second = vt[:, :, None] * vt[:, None, :]
-    cross = vt * b[:, None]  # E[[v, 1] · b]
-    if cov is not None:
-        second[:, :-1, :-1] += cov[:, :-1, :-1]
-        cross[:, :-1] += cov[:, :-1, -1]
-    gram = (counts @ second.reshape(len(vt), d * d)).reshape(-1, d, d) * tau
-    rhs = (centred @ vt - counts @ cross) * tau
-    gram.diagonal(dim1=1, dim2=2).add_(diag)
-    factor = torch.linalg.cholesky(gram)
-    mean_x = torch.cholesky_solve(rhs[:, :, None], factor)[:, :, 0]
-    if sample is not None:  # a draw from N(mean, A⁻¹) with A = L Lᵀ: mean + L⁻ᵀ z
-        z = torch.randn(mean_x.shape, generator=sample, dtype=mean_x.dtype).to(mean_x.device)
-        step = torch.linalg.solve_triangular(factor.mT, z[:, :, None], upper=True)[:, :, 0]
-        return mean_x + step, factor
-    return mean_x, torch.cholesky_inverse(factor)
-
-
-class PMF(Recommender):
+class PMF(ExplicitRecommender):
     """MAP PMF with learned precisions; ``info`` shows what it learned."""
 
     name = "pmf"
-    kind = "explicit"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {"item_vectors", "item_bias", "similar_items", "expected_stars"}
     )
     config_class = PMFConfig
     config: PMFConfig
     resumable = True
+    history: list[float]  # the MAP objective per epoch of the last fit (empty for VB)
+    _prec: dict[str, torch.Tensor]  # the learned precisions, by name (PRECISIONS)
+    _user_cov: torch.Tensor | None  # VB's posterior covariances (None for MAP)
+    _item_cov: torch.Tensor | None
 
     # ------------------------------------------------------------------ training
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        if cfg.method not in ("vb", "map"):
-            raise ValueError(f"method must be 'vb' or 'map', not {cfg.method!r}")
         dev, dt = self.device, torch.float64  # float64: the solves and log-terms are cheap
         gen = torch.Generator().manual_seed(cfg.seed)
         u, i, r = (t.to(dev) for t in train.to_torch())
         r = r.to(dt)
         K, n_u, n_i = cfg.factors, train.n_users, train.n_items
         self._mu = r.mean()
-        ones = torch.ones_like(r)
-        self._by_user = (_sparse(u, i, ones, (n_u, n_i)), _sparse(u, i, r - self._mu, (n_u, n_i)))
-        self._by_item = (_sparse(i, u, ones, (n_i, n_u)), _sparse(i, u, r - self._mu, (n_i, n_u)))
-        self._U = torch.zeros(n_u, K + 1, dtype=dt, device=dev)
-        self._V = torch.zeros(n_i, K + 1, dtype=dt, device=dev)
-        self._U[:, :K] = (torch.randn(n_u, K, generator=gen, dtype=dt) * cfg.init_std).to(dev)
-        self._V[:, :K] = (torch.randn(n_i, K, generator=gen, dtype=dt) * cfg.init_std).to(dev)
-        self._SU = self._SV = None
+        self._by_user, self._by_item = rating_matrices(u, i, r, self._mu, n_u, n_i)
+        self._user_rows = torch.zeros(n_u, K + 1, dtype=dt, device=dev)
+        self._item_rows = torch.zeros(n_i, K + 1, dtype=dt, device=dev)
+        self._user_rows[:, :K] = (torch.randn(n_u, K, generator=gen, dtype=dt) * cfg.init_std).to(
+            dev
+        )
+        self._item_rows[:, :K] = (torch.randn(n_i, K, generator=gen, dtype=dt) * cfg.init_std).to(
+            dev
+        )
+        self._user_cov = self._item_cov = None
         one = torch.ones((), dtype=dt, device=dev)
         self._prec = {
             "tau": one.clone(),
@@ -206,10 +149,10 @@ class PMF(Recommender):
         }
         self._active_u = torch.bincount(u, minlength=n_u) > 0
         self._active_i = torch.bincount(i, minlength=n_i) > 0
-        self.history: list[float] = []
+        self.history = []
         checkpoint = self._checkpoint
         start = checkpoint.resume(self, train) if checkpoint is not None else 0
-        for sweep in range(start, cfg.sweeps):
+        for sweep in range(start, cfg.epochs):
             self._update_users()
             self._update_items()
             if sweep >= cfg.warmup:
@@ -218,38 +161,60 @@ class PMF(Recommender):
                 self.history.append(float(self.objective(train)))
             if checkpoint is not None:
                 checkpoint.save(self, sweep + 1, train)
-            progress(sweep + 1, cfg.sweeps, f"sweep {sweep + 1}: τ={float(self._prec['tau']):.2f}")
+            progress(sweep + 1, cfg.epochs, f"sweep {sweep + 1}: τ={float(self._prec['tau']):.2f}")
         self._finish()
 
     def _update_users(self) -> None:
         """Every user's [p_u, b_u] posterior given the films (exact block minimiser for MAP)."""
-        self._U, cov = _row_posteriors(
-            *self._by_user, self._V, self._SV, self._prec["tau"], self._diag("u", len(self._U))
+        self._user_rows, cov = row_posteriors(
+            *self._by_user,
+            self._item_rows,
+            self._item_cov,
+            self._prec["tau"],
+            self._diag("u", len(self._user_rows)),
         )
-        self._SU = cov if self.config.method == "vb" else None
+        self._user_cov = cov if self.config.method == "vb" else None
 
     def _update_items(self) -> None:
         """Every film's [q_i, b_i] posterior given the users."""
-        self._V, cov = _row_posteriors(
-            *self._by_item, self._U, self._SU, self._prec["tau"], self._diag("i", len(self._V))
+        self._item_rows, cov = row_posteriors(
+            *self._by_item,
+            self._user_rows,
+            self._user_cov,
+            self._prec["tau"],
+            self._diag("i", len(self._item_rows)),
         )
-        self._SV = cov if self.config.method == "vb" else None
+        self._item_cov = cov if self.config.method == "vb" else None
+
+    def posterior(self) -> Posterior:
+        """What the fit learned, for ``bpmf`` to start its chain from."""
+        self._check_fitted()
+        return Posterior(
+            mu=self._mu,
+            users=self._user_rows,
+            items=self._item_rows,
+            precisions=dict(self._prec),
+            active_users=self._active_u,
+            active_items=self._active_i,
+            by_user=self._by_user,
+            by_item=self._by_item,
+        )
 
     @property
     def _P(self) -> torch.Tensor:
-        return self._U[:, :-1]
+        return self._user_rows[:, :-1]
 
     @property
     def _Q(self) -> torch.Tensor:
-        return self._V[:, :-1]
+        return self._item_rows[:, :-1]
 
     @property
     def _bu(self) -> torch.Tensor:
-        return self._U[:, -1]
+        return self._user_rows[:, -1]
 
     @property
     def _bi(self) -> torch.Tensor:
-        return self._V[:, -1]
+        return self._item_rows[:, -1]
 
     def _diag(self, side: str, n: int) -> torch.Tensor:
         """Prior precisions on each row's [vector, bias]: [λ_p..., λ_bu] (or q, bi)."""
@@ -258,8 +223,7 @@ class PMF(Recommender):
             if side == "u"
             else (self._prec["lambda_q"], self._prec["lambda_bi"])
         )
-        K = self.config.factors
-        return torch.cat([lam.expand(n)[:, None].expand(-1, K), lam_b.expand(n)[:, None]], 1)
+        return prior_diagonal(lam, lam_b, self.config.factors, n)
 
     def _update_precisions(self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor) -> None:
         """Closed-form update of each precision given everything else:
@@ -272,12 +236,12 @@ class PMF(Recommender):
         K = self.config.factors
         pred = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
         sse = (r - pred).square().sum()
-        if self._SU is not None and self._SV is not None:
+        if self._user_cov is not None and self._item_cov is not None:
             sse = sse + self._expected_variance()
         self._prec["tau"] = (a0 - 1 + r.numel() / 2) / (b0 + sse / 2)
         for side, mean, cov, active in (
-            ("p", self._U, self._SU, self._active_u),
-            ("q", self._V, self._SV, self._active_i),
+            ("p", self._user_rows, self._user_cov, self._active_u),
+            ("q", self._item_rows, self._item_cov, self._active_i),
         ):
             sq = mean[:, :-1].square().sum(1)
             sqb = mean[:, -1].square()
@@ -301,17 +265,20 @@ class PMF(Recommender):
         as ⟨S_u, Σ_i [q,1][q,1]ᵀ⟩ with the inner sums done by one sparse product, so memory stays
         O((users + films)·K²) instead of O(ratings·K²)."""
         K = self.config.factors
-        total = torch.zeros((), dtype=self._U.dtype, device=self._U.device)
+        user_cov, item_cov = self._user_cov, self._item_cov
+        if user_cov is None or item_cov is None:
+            raise RuntimeError("the expected variance needs VB's posterior covariances")
+        total = torch.zeros((), dtype=self._user_rows.dtype, device=self._user_rows.device)
         for (counts, _), cov, other in (
-            (self._by_user, self._SU, self._V),
-            (self._by_item, self._SV, self._U),
+            (self._by_user, user_cov, self._item_rows),
+            (self._by_item, item_cov, self._user_rows),
         ):
             ot = torch.cat([other[:, :-1], torch.ones_like(other[:, :1])], 1)
             second = (ot[:, :, None] * ot[:, None, :]).reshape(len(ot), -1)
             total = total + ((counts @ second) * cov.reshape(len(cov), -1)).sum()
         counts = self._by_user[0]
-        sv = self._SV[:, :K, :K].reshape(len(self._SV), -1)
-        total = total + ((counts @ sv) * self._SU[:, :K, :K].reshape(len(self._SU), -1)).sum()
+        sv = item_cov[:, :K, :K].reshape(len(item_cov), -1)
+        total = total + ((counts @ sv) * user_cov[:, :K, :K].reshape(len(user_cov), -1)).sum()
         return total
 
     def objective(self, train: Ratings) -> float:
@@ -326,7 +293,7 @@ class PMF(Recommender):
         )  # fmt: skip
 
     def _finish(self) -> None:
-        self.info = {name: _summary(value) for name, value in self._prec.items()}
+        self.info = {name: precision_summary(value) for name, value in self._prec.items()}
         self.info["noise_std"] = 1.0 / math.sqrt(float(self._prec["tau"]))
         self.info["global_mean"] = float(self._mu)
         if self.history:
@@ -340,25 +307,24 @@ class PMF(Recommender):
             lam = lam[self._active_u].mean()
         return lam, self._prec["lambda_bu"]
 
-    def fold_in(self, items: Any, values: Any) -> UserState:
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         """The new person's posterior mean of (p, b) against frozen films: the same (K+1) ridge
         solve training does for a user, with the learned τ, λ_p, λ_bu."""
-        items, values = as_index_arrays(items, values, self.n_items)
         lam_p, lam_b = self._user_prior()
         idx = to_tensor(items, torch.long, self.device)
         n = len(items)
         ones = torch.ones(n, dtype=torch.float64, device=self.device)
         rows = torch.zeros(n, dtype=torch.long, device=self.device)
         centred = to_tensor(values, torch.float64, self.device) - self._mu
-        counts = _sparse(rows, torch.arange(n, device=self.device), ones, (1, n))
-        centred_m = _sparse(rows, torch.arange(n, device=self.device), centred, (1, n))
+        counts = sparse_rows(rows, torch.arange(n, device=self.device), ones, (1, n))
+        centred_m = sparse_rows(rows, torch.arange(n, device=self.device), centred, (1, n))
         K = self.config.factors
         diag = torch.cat([lam_p.expand(K), lam_b.reshape(1)])[None, :]
-        cov = None if self._SV is None else self._SV[idx]
-        x, _ = _row_posteriors(counts, centred_m, self._V[idx], cov, self._prec["tau"], diag)
+        cov = None if self._item_cov is None else self._item_cov[idx]
+        x, _ = row_posteriors(counts, centred_m, self._item_rows[idx], cov, self._prec["tau"], diag)
         return UserState(items=items, values=values, vector=x[0, :-1], bias=float(x[0, -1]))
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         return UserState(
             items=np.empty(0, np.int64),
             values=np.empty(0, np.float32),
@@ -371,22 +337,22 @@ class PMF(Recommender):
         out = self._mu + state.bias + self._bi + self._Q @ vec.to(self._Q)
         return out.clamp(MIN_RATING, MAX_RATING)
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         idx = to_tensor(users, torch.long, self.device)
         out = self._mu + self._bu[idx, None] + self._bi[None, :] + self._P[idx] @ self._Q.T
         return out.clamp(MIN_RATING, MAX_RATING).float().cpu()
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u = to_tensor(users, torch.long, self.device)
         i = to_tensor(items, torch.long, self.device)
         out = self._mu + self._bu[u] + self._bi[i] + (self._P[u] * self._Q[i]).sum(1)
         return out.clamp(MIN_RATING, MAX_RATING).float().cpu().numpy()
 
     # ------------------------------------------------------------------ insight
-    def item_vectors(self) -> np.ndarray:
+    def _item_vectors(self) -> np.ndarray:
         return self._Q.float().cpu().numpy()
 
-    def item_bias(self) -> np.ndarray:
+    def _item_bias(self) -> np.ndarray:
         return self._bi.float().cpu().numpy()
 
     @property
@@ -404,18 +370,18 @@ class PMF(Recommender):
             "item_bias": self._bi,
             "active_users": self._active_u.to(torch.uint8),
         }
-        if self._SV is not None and self._SU is not None:
-            out["user_covariance"], out["item_covariance"] = self._SU, self._SV
+        if self._item_cov is not None and self._user_cov is not None:
+            out["user_covariance"], out["item_covariance"] = self._user_cov, self._item_cov
         out.update({f"precision.{k}": v.reshape(-1) for k, v in self._prec.items()})
         return out
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self._mu = tensors["mu"]
-        self._U = torch.cat([tensors["user_factors"], tensors["user_bias"][:, None]], 1)
-        self._V = torch.cat([tensors["item_factors"], tensors["item_bias"][:, None]], 1)
-        self._SU = self._SV = None
+        self._user_rows = torch.cat([tensors["user_factors"], tensors["user_bias"][:, None]], 1)
+        self._item_rows = torch.cat([tensors["item_factors"], tensors["item_bias"][:, None]], 1)
+        self._user_cov = self._item_cov = None
         if "item_covariance" in tensors:
-            self._SU, self._SV = tensors["user_covariance"], tensors["item_covariance"]
+            self._user_cov, self._item_cov = tensors["user_covariance"], tensors["item_covariance"]
         self._active_u = tensors["active_users"].bool()
         self._prec = {}
         for name in PRECISIONS:
@@ -426,17 +392,9 @@ class PMF(Recommender):
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
         """The model plus the MAP objective per sweep so far (checkpoint only)."""
-        history = torch.tensor(getattr(self, "history", []), dtype=torch.float64)
+        history = torch.tensor(self.history, dtype=torch.float64)
         return {**self.state_tensors(), "history": history}
 
     def load_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self.load_state_tensors({k: v for k, v in tensors.items() if k != "history"})
-        self.history = tensors["history"].cpu().tolist()
-
-
-def _summary(value: torch.Tensor) -> float | dict[str, float]:
-    """A scalar precision as a float; an adaptive one as its median and spread."""
-    if value.ndim == 0:
-        return float(value)
-    v = value.float()
-    return {"median": float(v.median()), "min": float(v.min()), "max": float(v.max())}
+        self.history = floats(tensors["history"])

@@ -13,52 +13,59 @@ with the films frozen: every film is a negative, weighted by the probability tha
 highest-scoring of ``negatives`` uniform draws (((rank+1)/n)^m − (rank/n)^m by score rank), so
 fold-in minimises what training minimised for a user, deterministically.
 
-Defaults from ``python -m engine.tuning ranking`` (protocol R validation split of the embedded data,
-seed 100, 20 epochs): grid l2 ∈ {0.005, 0.01}, negatives ∈ {2, 4}, hard ∈ {True, False}; best
-l2=0.01, 4 averaged negatives (validation NDCG@10 0.132, AUC 0.937); then
-``python -m engine.tuning ranking:schedule --metric auc``: lr ∈ {0.005, 0.01} × epochs ∈ {20, 40},
+Defaults from ``python -m engine tune ranking`` (protocol R validation split of the embedded data,
+seed 100, 20 epochs): grid regularization ∈ {0.005, 0.01}, negatives ∈ {2, 4}, hard ∈ {True,
+False}; best regularization=0.01, 4 averaged negatives (validation NDCG@10 0.132, AUC 0.937); then
+``python -m engine tune ranking:schedule --metric auc``: lr ∈ {0.005, 0.01} × epochs ∈ {20, 40},
 ranked by validation AUC because AUC is what this pairwise model is for (its quality bar); best
 lr=0.005, 40 epochs (validation AUC 0.9375, NDCG@10 0.146; by NDCG lr=0.01 would win with 0.148,
 AUC 0.9367). ``ranking-mlp`` shares these defaults (its own
-search, ``python -m engine.tuning ranking-mlp``, was not run yet).
+search, ``python -m engine tune ranking-mlp``, was not run yet).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from engine.data.ratings import Ratings
-from engine.models.base import (
-    Capability,
-    Config,
-    Recommender,
-    UserState,
-    as_index_arrays,
-    to_tensor,
-)
+from engine.models.base import Capability, Recommender, UserState, cosine_neighbours, to_tensor
+from engine.models.config import Config, param
+from engine.models.torch_typed import descend
 from engine.progress import Progress
 
 
-@dataclass
+@dataclass(frozen=True)
 class RankingConfig(Config):
-    factors: int = 64
-    epochs: int = 40
-    lr: float = 0.005
-    batch_size: int = 2048
-    negatives: int = 4  # sampled per positive
-    hard: bool = False  # train against the highest-scoring sample (WARP-like), else all of them
-    loss: str = "bpr"  # "bpr" or "margin"
-    margin: float = 1.0
-    l2: float = 0.01  # on the vectors in each pair, per pair
-    init_std: float = 0.1
-    hidden: int = 64  # MLP width (ranking-mlp only)
-    foldin_steps: int = 60
-    foldin_lr: float = 0.05
+    factors: int = param(64, low=1, high=1024, help="length of each person's and film's vector")
+    epochs: int = param(
+        40, low=1, high=10_000, quick=15, help="full passes of Adam over the ratings"
+    )
+    lr: float = param(0.005, low=0, high=1, low_open=True, help="Adam's step size")
+    batch_size: int = param(2048, low=1, high=2**31 - 1, help="ratings per Adam step")
+    negatives: int = param(4, low=1, high=1000, help="random films drawn per rated film")
+    hard: bool = param(
+        False, help="train against the highest-scoring drawn film (WARP-like), else all of them"
+    )
+    loss: Literal["bpr", "margin"] = param(
+        "bpr", help='"bpr": −log σ(s⁺ − s⁻); "margin": max(0, margin − s⁺ + s⁻)'
+    )
+    margin: float = param(1.0, low=0, high=100, low_open=True, help="the margin loss's margin")
+    regularization: float = param(
+        0.01, low=0, high=100, help="L2 on the vectors in each pair, per pair"
+    )
+    init_std: float = param(0.1, low=0, high=10, help="spread of the random initial vectors")
+    hidden: int = param(64, low=1, high=4096, help="MLP width (ranking-mlp only)")
+    foldin_steps: int = param(
+        60, low=0, high=10_000, quick=4, help="Adam steps when folding a new person in"
+    )
+    foldin_lr: float = param(
+        0.05, low=0, high=10, low_open=True, help="Adam's step size when folding in"
+    )
 
 
 class _Bilinear(nn.Module):
@@ -120,8 +127,6 @@ class BilinearRanking(Recommender):
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
-        if cfg.loss not in ("bpr", "margin"):
-            raise ValueError(f"loss must be 'bpr' or 'margin', not {cfg.loss!r}")
         gen = torch.Generator().manual_seed(cfg.seed)
         self.net = self.module_class(train.n_users, train.n_items, cfg, gen).to(self.device)
         self._train = train.csr()
@@ -147,17 +152,15 @@ class BilinearRanking(Recommender):
                 neg = self.net.pair(p, cand)  # [b, 1] (hard) or [b, negatives] (averaged)
                 reg = p.square().sum(1) + self.net.item[i].square().sum(1)
                 reg = reg + self.net.item[cand].square().sum(2).mean(1)
-                loss = (self._loss(pos, neg).mean(1) + cfg.l2 * reg).mean()
+                loss = (self._loss(pos, neg).mean(1) + cfg.regularization * reg).mean()
                 opt.zero_grad()
-                loss.backward()
-                opt.step()
+                descend(loss, opt)
                 total += float(loss.detach()) * len(idx)
             progress(epoch + 1, cfg.epochs, f"loss {total / n:.4f}")
         self.net.requires_grad_(False)
 
     # ------------------------------------------------------------------ people
-    def fold_in(self, items: Any, values: Any) -> UserState:
-        items, values = as_index_arrays(items, values, self.n_items)
+    def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
         cfg = self.config
         p = torch.zeros(cfg.factors, device=self.device)
         if len(items) == 0:
@@ -175,13 +178,12 @@ class BilinearRanking(Recommender):
                 rank[scores.argsort()] = torch.arange(n, device=self.device, dtype=rank.dtype)
                 weight = ((rank + 1) / n) ** m - (rank / n) ** m
             pair = self._loss(scores[pos_idx][:, None], scores[None, :])  # [pos, every film]
-            loss = (pair * weight[None, :]).sum(1).mean() + cfg.l2 * p.square().sum()
+            loss = (pair * weight[None, :]).sum(1).mean() + cfg.regularization * p.square().sum()
             opt.zero_grad()
-            loss.backward()
-            opt.step()
+            descend(loss, opt)
         return UserState(items=items, values=values, vector=p.detach())
 
-    def user_state(self, user: int) -> UserState:
+    def _user_state(self, user: int) -> UserState:
         lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
         return UserState(
             items=self._train.indices[lo:hi].astype(np.int64),
@@ -190,19 +192,21 @@ class BilinearRanking(Recommender):
         )
 
     def _score_state(self, state: UserState) -> torch.Tensor:
+        vector = state.vector  # None for a state made elsewhere: the zero vector, biases only
+        p = torch.zeros(self.config.factors) if vector is None else vector
         with torch.no_grad():
-            return self.net.all_items(state.vector.to(self.device)[None])[0]
+            return self.net.all_items(p.to(self.device)[None])[0]
 
-    def score_users(self, users: np.ndarray) -> torch.Tensor:
+    def _score_users(self, users: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
             p = self.net.user[to_tensor(users, torch.long, self.device)]
             return self.net.all_items(p).cpu()
 
     # ------------------------------------------------------------------ insight
-    def item_vectors(self) -> np.ndarray:
+    def _item_vectors(self) -> np.ndarray | None:
         return self.net.item.detach().cpu().numpy()
 
-    def item_bias(self) -> np.ndarray:
+    def _item_bias(self) -> np.ndarray:
         return self.net.bias.detach().cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
@@ -211,9 +215,9 @@ class BilinearRanking(Recommender):
         out = {f"net.{k}": v for k, v in self.net.state_dict().items()}
         out.update(
             {
-                "train_indptr": torch.from_numpy(t.indptr.astype(np.int64)),
-                "train_indices": torch.from_numpy(t.indices.astype(np.int64)),
-                "train_data": torch.from_numpy(t.data.astype(np.float32)),
+                "train_indptr": torch.as_tensor(t.indptr.astype(np.int64)),
+                "train_indices": torch.as_tensor(t.indices.astype(np.int64)),
+                "train_data": torch.as_tensor(t.data.astype(np.float32)),
             }
         )
         return out
@@ -236,7 +240,19 @@ class BilinearRanking(Recommender):
 
 
 class MLPRanking(BilinearRanking):
-    """The same pairwise training with an MLP match function instead of a dot product."""
+    """The same pairwise training with an MLP match function instead of a dot product.
+
+    Its film embeddings still say which films are alike (``similar_items``), but a person's
+    embedding scores films through the MLP, not by a dot product with them, so it declares no
+    ``item_vectors``: a factor map would place people where their scores do not put them.
+    """
 
     name = "ranking-mlp"
     module_class = _MLP
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({"item_bias", "similar_items"})
+
+    def _item_vectors(self) -> np.ndarray | None:
+        return None
+
+    def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return cosine_neighbours(self.net.item.detach().cpu().numpy(), item, k)

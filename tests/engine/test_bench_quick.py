@@ -51,7 +51,7 @@ def test_quick_e_rows_and_ranges(quick_run):
 
 def test_quick_baseline_beats_the_global_mean(quick_run, embedded):
     from engine.data.splits import split_e
-    from engine.evaluate.metrics import rmse
+    from engine.metrics import rmse
 
     train, test = split_e(quick_sample(embedded))
     mean_rmse = rmse(np.full(len(test), train.values.mean()), test.values)
@@ -95,15 +95,18 @@ def test_quick_peers_run_on_the_same_split(embedded):
 def test_missing_and_failing_protocols_are_reported(monkeypatch, embedded):
     monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.evaluate.no_such_protocol")
     ctx = BenchContext(ratings=quick_sample(embedded), quick=True)
-    missing = run_protocol("G", ctx)
-    assert missing.status == "not available" and "no_such_protocol" in missing.notes[0]
-    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.evaluate.metrics")  # has no run()
+    missing = run_protocol("G", ctx)  # a protocol that does not import fails, loudly
+    assert missing.status == "failed" and "ModuleNotFoundError" in missing.notes[0]
+    assert "no_such_protocol" in missing.notes[0]
+    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.metrics")  # has no run()
     failed = run_protocol("G", ctx)
     assert failed.status == "failed" and "AttributeError" in failed.notes[0]
 
 
 def test_parse_options():
-    assert parse_protocols("e, r,APP") == ["E", "R", "App"]
+    assert parse_protocols("e, r,g") == ["E", "R", "G"]
+    with pytest.raises(ValueError, match="unknown protocol 'App'"):
+        parse_protocols("App")  # the app's timings are tools' bench, not the engine's
     assert parse_protocols(None) == list(bench_module.PROTOCOLS)
     with pytest.raises(ValueError, match="unknown protocol 'X'"):
         parse_protocols("E,X")
@@ -156,7 +159,7 @@ def test_cli_quick_writes_only_where_told(tmp_path, monkeypatch):
     class Args:
         output = None
         quick = True
-        protocols = "E,R,F,G,S,App"
+        protocols = ",".join(bench_module.PROTOCOLS)
         models = None
 
     assert output_path(Args) is None  # a quick run never overwrites docs/BENCHMARKS.md
@@ -166,42 +169,57 @@ def test_cli_quick_writes_only_where_told(tmp_path, monkeypatch):
     assert output_path(Args) is None  # nor does a partial one
 
 
-def test_render_marks_unavailable_protocols(embedded):
+def test_render_marks_failed_protocols(embedded):
     result = ProtocolResult(
-        "S", "not available", pd.DataFrame(), ["not available: x"], 0.0, status="not available"
+        "S", "scale", pd.DataFrame(), ["failed: RuntimeError: x"], 0.0, status="failed"
     )
     from datetime import UTC, datetime
 
     doc = render(
         [result], "python -m engine bench", embedded, datetime(2026, 1, 1, tzinfo=UTC), 1.0
     )
-    assert "| S — not available | 0.0 | not available |" in doc and "- not available: x" in doc
+    assert "| S — scale | 0.0 | failed |" in doc and "- failed: RuntimeError: x" in doc
 
 
-def test_quick_f_folds_in_and_compares_with_a_retrain(embedded):
-    run = bench(embedded, ["F"], quick=True, models=["baseline", "popularity"], peers=False)
-    (f,) = run.results
-    assert f.status == "ok", f.notes
-    table = f.table
-    random_rows = table[table["reveal"] == "random"].set_index("model")
-    assert list(random_rows.index) == ["baseline", "popularity"]
-    assert (random_rows["k"] == 10).all() and (random_rows["revealed"] == 10).all()
-    assert random_rows["NDCG@10"].between(0, 1).all()
-    assert random_rows["retrain NDCG@10"].between(0, 1).all()
-    # popularity ignores the member, so fold-in and retrain rank almost the same list
-    assert random_rows.loc["popularity", "fold-in ÷ retrain NDCG"] == pytest.approx(1, abs=0.1)
-    assert 0.5 < random_rows.loc["baseline", "RMSE"] < 1.3
-    assert math.isnan(random_rows.loc["popularity", "RMSE"])  # implicit: no stars
-    if (table["reveal"] == "elicit").any():  # engine.elicit is importable
-        elicit = table[table["reveal"] == "elicit"]
-        assert (elicit["revealed"] <= 10).all() and elicit["NDCG@10"].between(0, 1).all()
+def test_the_report_keeps_the_tools_bench_block_untouched(tmp_path):
+    from engine.evaluate.report import TOOLS_BEGIN, TOOLS_END, write_report
+
+    target = tmp_path / "BENCHMARKS.md"
+    block = (
+        f"{TOOLS_BEGIN}\n## App\n\n| measure | value |\n|---|---|\n| picks | 12 ms |\n{TOOLS_END}"
+    )
+    target.write_text(f"# Benchmarks\n\nold engine figures\n\n{block}\n\nold tail\n")
+    write_report(target, "# Benchmarks\n\nnew engine figures\n")
+    text = target.read_text()
+    assert "new engine figures" in text and "old engine figures" not in text
+    assert "old tail" not in text  # only the marked block survives, nothing else of the old file
+    assert text.count(block) == 1 and text.endswith(block + "\n")
+    write_report(target, "# Benchmarks\n\nnewer\n")  # and again: still exactly once
+    assert target.read_text().count(block) == 1
+    fresh = tmp_path / "fresh.md"
+    write_report(fresh, "# Benchmarks\n")  # no old file, no block: the document alone
+    assert fresh.read_text() == "# Benchmarks\n"
+    target.write_text(f"# Benchmarks\n{TOOLS_BEGIN}\nhalf a block")
+    with pytest.raises(ValueError, match="without"):
+        write_report(target, "# Benchmarks\n")
+    assert target.read_text().endswith("half a block")  # refused, not overwritten
 
 
-def test_parse_retrain_ks():
-    from engine.evaluate.bench import parse_ks
-
-    assert parse_ks("5, 10,20") == (5, 10, 20)
-    assert parse_ks("none") == ()
-    assert parse_ks(None) is None
-    with pytest.raises(ValueError, match="retrain-k"):
-        parse_ks("ten")
+def test_quick_elicitation_comparison_is_its_own_protocol(embedded):
+    result = run_protocol(
+        "Elicit", BenchContext(ratings=quick_sample(embedded), quick=True, models=["mf"])
+    )
+    assert result.status == "ok", result.notes
+    table = result.table.set_index("elicitation")
+    assert list(table["model"].unique()) == ["mf"]
+    assert set(table.index) == {
+        "random",
+        "popularity",
+        "entropy",
+        "adaptive (default)",
+        "(random reveal, variant a)",
+    }
+    assert table["ndcg"].between(0, 1).all() and (table["answers"] <= 10).all()
+    assert table["users"].iloc[0] == 12  # quick runs ask 12 new members
+    # asking what people have probably seen gets more answers than asking at random
+    assert table.loc["adaptive (default)", "answers"] >= table.loc["random", "answers"]

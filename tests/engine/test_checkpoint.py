@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ def data():
 
 
 def als(**params):
-    return create("als", device="cpu", factors=5, iterations=6, **params)
+    return create("als", device="cpu", factors=5, epochs=6, **params)
 
 
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
@@ -41,13 +42,13 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, data, solver):
         checkpoint=Checkpoint(tmp_path / "ckpt"),
     )
     assert resumed_progress == [3, 4, 5, 6]  # epochs 1-2 were not redone
-    np.testing.assert_array_equal(resumed._X.numpy(), reference._X.numpy())
-    np.testing.assert_array_equal(resumed._Y.numpy(), reference._Y.numpy())
+    np.testing.assert_array_equal(resumed._user_factors.numpy(), reference._user_factors.numpy())
+    np.testing.assert_array_equal(resumed._item_factors.numpy(), reference._item_factors.numpy())
     # a fresh fit without the checkpoint really differs from the state after epoch 2
     after_two = als(solver=solver, seed=0)
-    after_two.config.iterations = 2
+    after_two.config = replace(after_two.config, epochs=2)
     after_two.fit(data)
-    assert not np.allclose(after_two._X.numpy(), reference._X.numpy())
+    assert not np.allclose(after_two._user_factors.numpy(), reference._user_factors.numpy())
 
 
 def test_checkpoint_of_other_settings_or_data_is_ignored(tmp_path, data):
@@ -58,7 +59,9 @@ def test_checkpoint_of_other_settings_or_data_is_ignored(tmp_path, data):
     other = Checkpoint(folder)
     model = als(alpha=2.0).fit(data, progress=None, checkpoint=other)
     assert other.resumed_from == 0 and "hyperparameters" in other.skipped
-    np.testing.assert_array_equal(model._X.numpy(), als(alpha=2.0).fit(data)._X.numpy())
+    np.testing.assert_array_equal(
+        model._user_factors.numpy(), als(alpha=2.0).fit(data)._user_factors.numpy()
+    )
 
     other_data = planted_implicit(n_users=80, n_items=50, per_user=7, seed=4)
     third = Checkpoint(folder)
@@ -77,7 +80,9 @@ def test_corrupt_checkpoint_is_skipped_not_loaded(tmp_path, data):
     checkpoint = Checkpoint(folder)
     model = als().fit(data, checkpoint=checkpoint)
     assert checkpoint.resumed_from == 0 and "checksum" in checkpoint.skipped
-    np.testing.assert_array_equal(model._X.numpy(), als().fit(data)._X.numpy())
+    np.testing.assert_array_equal(
+        model._user_factors.numpy(), als().fit(data)._user_factors.numpy()
+    )
 
     (folder / META).write_text("{not json")
     broken = Checkpoint(folder)
@@ -104,5 +109,7 @@ def test_resume_loads_tensors_onto_the_model_device(tmp_path, data):
     fresh = als()
     fresh.n_users, fresh.n_items = data.n_users, data.n_items
     assert Checkpoint(folder).resume(fresh, data) == 6
-    assert isinstance(fresh._X, torch.Tensor) and fresh._X.device == model.device
-    np.testing.assert_array_equal(fresh._Y.numpy(), model._Y.numpy())
+    assert (
+        isinstance(fresh._user_factors, torch.Tensor) and fresh._user_factors.device == model.device
+    )
+    np.testing.assert_array_equal(fresh._item_factors.numpy(), model._item_factors.numpy())

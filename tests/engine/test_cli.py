@@ -61,3 +61,32 @@ def test_parse_params_reads_json_values():
     }
     with pytest.raises(ValueError, match="key=value"):
         parse_params(["factors"])
+
+
+def test_tune_reruns_a_recorded_search_and_prints_the_winner(tmp_path, capsys, monkeypatch):
+    import engine.tuning as tuning
+    from engine.data.synthetic import planted_implicit
+    from engine.data.synthetic_scale import write_movielens_folder
+
+    data = planted_implicit(n_users=120, n_items=60, n_clusters=3, per_user=10, seed=1)
+    folder = write_movielens_folder(data, tmp_path / "ml")
+    # the recorded knn search, shrunk to two points whose answer the planted clusters fix
+    monkeypatch.setitem(tuning.SEARCHES, "knn", ("R", {"neighbours": [1, 19]}, {"shrink": 0.0}))
+    assert main(["tune", "knn", "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "best for knn (protocol R, seed 100): {'neighbours': 19}" in out
+    assert re.search(r"^\s*neighbours\s+recall\s+ndcg", out, re.M)
+
+
+def test_tune_names_the_searches_it_knows(capsys):
+    with pytest.raises(SystemExit):
+        main(["tune", "nope"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nope'" in err and "als" in err and "fair" in err
+
+
+def test_every_command_is_registered():
+    from engine.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(sub.choices) == {"train", "recommend", "bench", "tune"}

@@ -42,10 +42,10 @@ def test_exact_update_on_cuda_equals_cpu(data):
 
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
 def test_fit_on_cuda_matches_cpu(data, solver):
-    params = {"factors": 8, "iterations": 6, "solver": solver}
+    params = {"factors": 8, "epochs": 6, "solver": solver}
     cpu = create("als", device="cpu", **params).fit(data)
     gpu = create("als", device=CUDA, **params).fit(data)
-    assert gpu._X.device.type == "cuda"
+    assert gpu._user_factors.device.type == "cuda"
     scores_cpu = cpu.score_users(np.arange(data.n_users)).numpy()
     scores_gpu = gpu.score_users(np.arange(data.n_users)).numpy()
     np.testing.assert_allclose(scores_gpu, scores_cpu, atol=2e-3)
@@ -58,20 +58,20 @@ def test_fit_on_cuda_matches_cpu(data, solver):
 
 
 def test_checkpoint_resume_on_cuda(tmp_path, data):
-    reference = create("als", device=CUDA, factors=8, iterations=4).fit(data)
+    reference = create("als", device=CUDA, factors=8, epochs=4).fit(data)
 
     def stop(done, total, message=""):
         if done == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        create("als", device=CUDA, factors=8, iterations=4).fit(
+        create("als", device=CUDA, factors=8, epochs=4).fit(
             data, progress=stop, checkpoint=Checkpoint(tmp_path)
         )
-    resumed = create("als", device=CUDA, factors=8, iterations=4).fit(
+    resumed = create("als", device=CUDA, factors=8, epochs=4).fit(
         data, checkpoint=Checkpoint(tmp_path)
     )
-    torch.testing.assert_close(resumed._X, reference._X)
+    torch.testing.assert_close(resumed._user_factors, reference._user_factors)
 
 
 def test_protocol_s_gpu_step_reports_bandwidth(tmp_path):

@@ -140,6 +140,9 @@ class FakeModel:
     def score(self, state: UserState) -> torch.Tensor:
         return torch.tensor(self.rows[state.extra["row"]], dtype=torch.float32)
 
+    def expected_stars(self, state: UserState) -> torch.Tensor | None:
+        return None  # explicit: its scores are the stars; implicit: it knows no stars
+
 
 N = 30
 

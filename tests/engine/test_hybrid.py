@@ -13,8 +13,8 @@ from engine.data.synthetic import catalogue
 from engine.evaluate.protocols import evaluate_r
 from engine.models import create
 
-IMPLICIT = {"l2": 20.0, "min_count": 1}
-EXPLICIT = {"factors": 2, "sweeps": 10}
+IMPLICIT = {"regularization": 20.0, "min_count": 1}
+EXPLICIT = {"factors": 2, "epochs": 10}
 
 
 def watch_and_like(n_users=200, n_items=80, n_clusters=4, per_user=16, seed=0) -> Ratings:
@@ -80,41 +80,22 @@ def test_watch_probability_is_calibrated_distribution(fitted):
     assert float(p[torch.arange(80) % 4 == 0].sum()) > 0.5
 
 
-def test_fold_in_of_training_user_matches(fitted):
+def test_needs_an_explicit_part_with_vectors():
+    for explicit in ("knn", "baseline"):
+        with pytest.raises(ValueError, match="explicit must be one of"):
+            create("hybrid", explicit=explicit, beta=1.0, temperature=1.0)
+
+
+def test_a_persons_vector_is_the_explicit_parts(fitted):
+    """So the factor map (the explicit part's film vectors) can place the app's members."""
     train, _, model = fitted
-    for user in (0, 7, 50):
-        folded = model.score(model.fold_in(*train.user_items(user)))
-        trained = model.score(user)
-        top_f = np.argsort(-folded.numpy(), kind="stable")[:10]
-        top_t = np.argsort(-trained.numpy(), kind="stable")[:10]
-        assert len(set(top_f) & set(top_t)) >= 8
-
-
-def test_save_load_round_trip(fitted, tmp_path):
-    train, _, model = fitted
-    loaded = type(model).load(model.save(tmp_path / "hybrid"))
-    assert (loaded.temperature, loaded.beta) == (model.temperature, model.beta)
-    users = np.arange(0, 200, 9)
-    torch.testing.assert_close(loaded.score_users(users), model.score_users(users))
-    items, values = train.user_items(4)
-    torch.testing.assert_close(
-        loaded.score(loaded.fold_in(items, values)), model.score(model.fold_in(items, values))
-    )
-    np.testing.assert_allclose(loaded.predict(users, users % 80), model.predict(users, users % 80))
-    assert loaded.info["explicit"] == "pmf"
-
-
-def test_needs_an_explicit_part(data):
-    with pytest.raises(ValueError, match="explicit"):
-        create("hybrid", explicit="knn", beta=1.0, temperature=1.0).fit(data)
-
-
-def test_default_als_component_round_trips(data, tmp_path):
-    model = create("hybrid", explicit_params=EXPLICIT, beta=1.0, temperature=1.0).fit(data)
-    assert model.implicit.name == "als"
-    loaded = type(model).load(model.save(tmp_path / "hybrid-als"))
-    users = np.arange(0, 200, 23)
-    torch.testing.assert_close(loaded.score_users(users), model.score_users(users))
+    items, values = train.user_items(3)
+    state = model.fold_in(items, values)
+    own = model.explicit.fold_in(items, values)
+    assert state.vector is not None and own.vector is not None
+    torch.testing.assert_close(state.vector, own.vector)
+    assert state.bias == own.bias
+    np.testing.assert_array_equal(model.item_vectors(), model.explicit.item_vectors())
 
 
 def test_expected_stars_are_the_explicit_parts_prediction(fitted):
@@ -139,5 +120,5 @@ def test_fit_progress_moves_through_every_stage(data):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     # the explicit fits report their sweeps inside their part of the bar
     inner = [d / t for d, t, m in seen if m.startswith("fitting pmf: sweep")]
-    assert len(inner) == EXPLICIT["sweeps"] and inner[0] > 2 / 3 and inner[-1] == 1.0
+    assert len(inner) == EXPLICIT["epochs"] and inner[0] > 2 / 3 and inner[-1] == 1.0
     assert any(m.startswith("calibrating") for _, _, m in seen)

@@ -58,7 +58,7 @@ def embedded_model(planted):
 @pytest.fixture(scope="module")
 def mf(planted):
     """A small MF actually fitted on the planted ratings."""
-    return create("mf", factors=6, epochs=60, lr=0.05, weight_decay=0.01, device="cpu").fit(
+    return create("mf", factors=6, epochs=60, lr=0.05, regularization=0.01, device="cpu").fit(
         planted.ratings
     )
 

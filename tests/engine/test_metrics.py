@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.evaluate.metrics import coverage, mae, rmse, topn_metrics
+from engine.metrics import coverage, mae, rmse, topn_metrics
 
 
 def test_rmse_mae_hand_computed():
@@ -138,7 +138,7 @@ def test_coverage():
 
 
 def test_list_metrics_equal_topn_metrics_on_the_same_lists():
-    from engine.evaluate.metrics import list_metrics
+    from engine.metrics import list_metrics
 
     rng = np.random.default_rng(7)
     n, k = 60, 10
@@ -162,7 +162,7 @@ def test_list_metrics_equal_topn_metrics_on_the_same_lists():
 
 
 def test_list_metrics_by_hand():
-    from engine.evaluate.metrics import list_metrics
+    from engine.metrics import list_metrics
 
     # hits at positions 1 and 3 of a 3-film list; 2 relevant films besides the excluded one
     out = list_metrics([np.array([5, 1, 7])], [np.array([9])], [np.array([5, 7, 9])], k=3)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.artifacts import load_model, save_model
 from engine.data.splits import split_e
 from engine.data.synthetic import planted_explicit
 from engine.evaluate.protocols import evaluate_e
@@ -64,7 +65,7 @@ def _grad(model, train, wrt: str) -> torch.Tensor:
     """Gradient of the model's MAP objective with respect to one block of its parameters."""
     u, i, r = train.to_torch()
     cfg = model.config
-    U, V = model._U.clone(), model._V.clone()
+    U, V = model._user_rows.clone(), model._item_rows.clone()
     prec = {k: v.clone() for k, v in model._prec.items()}
     target = {"users": U, "items": V}.get(wrt)
     if target is None:
@@ -82,7 +83,7 @@ def test_map_block_updates_are_exact_minimisers(small):
     """Each closed-form step of the MAP optimiser zeroes the objective's gradient for its block,
     and the objective never increases once precisions are learned."""
     train = small.ratings
-    model = create("pmf", method="map", factors=3, sweeps=6, warmup=1).fit(train)
+    model = create("pmf", method="map", factors=3, epochs=6, warmup=1).fit(train)
     assert all(b <= a + 1e-6 for a, b in zip(model.history[1:], model.history[2:], strict=False))
     u, i, r = train.to_torch()
     model._update_users()
@@ -97,7 +98,7 @@ def test_map_block_updates_are_exact_minimisers(small):
 
 def test_learns_planted_structure_and_its_noise(small):
     train, test = split_e(small.ratings)
-    model = create("pmf", factors=3, sweeps=25).fit(train)
+    model = create("pmf", factors=3, epochs=25).fit(train)
     ours = evaluate_e(model, test)["rmse"]
     base = evaluate_e(create("baseline").fit(train), test)["rmse"]
     assert ours < 0.4 < 0.6 < base, (ours, base)
@@ -110,29 +111,23 @@ def test_learns_planted_structure_and_its_noise(small):
 def test_map_without_expectations_collapses_on_sparse_data(small):
     """The documented reason the default is VB: joint MAP drives the factors to zero."""
     train, test = split_e(small.ratings)
-    vb = create("pmf", factors=3, sweeps=15).fit(train)
-    map_ = create("pmf", factors=3, sweeps=15, method="map").fit(train)
+    vb = create("pmf", factors=3, epochs=15).fit(train)
+    map_ = create("pmf", factors=3, epochs=15, method="map").fit(train)
     assert evaluate_e(vb, test)["rmse"] < evaluate_e(map_, test)["rmse"]
 
 
-def test_fold_in_reproduces_a_training_user(small):
-    train = small.ratings
-    model = create("pmf", factors=3, sweeps=25).fit(train)
-    for user in (0, 17, 99):
-        state = model.fold_in(*train.user_items(user))
-        torch.testing.assert_close(model.score(state), model.score(user), atol=0.02, rtol=0)
-
-
 def test_fold_in_with_no_ratings_is_the_prior(small):
-    model = create("pmf", factors=3, sweeps=3).fit(small.ratings)
+    model = create("pmf", factors=3, epochs=3).fit(small.ratings)
     state = model.fold_in([], [])
     assert state.bias == 0.0 and float(state.vector.abs().max()) == 0.0
 
 
-@pytest.mark.parametrize("adaptive", [False, True])
-def test_save_load_round_trip(small, tmp_path, adaptive):
-    model = create("pmf", factors=3, sweeps=4, adaptive=adaptive).fit(small.ratings)
-    loaded = type(model).load(model.save(tmp_path / "pmf"))
+def test_adaptive_precisions_survive_save_and_load(small, tmp_path):
+    """Per-row precisions (adaptive priors) are saved as vectors and restored as such; the
+    shared-precision case is in the contract suite."""
+    model = create("pmf", factors=3, epochs=4, adaptive=True).fit(small.ratings)
+    loaded = load_model(save_model(model, tmp_path / "pmf"))
+    assert loaded.precisions["lambda_p"].shape == (small.ratings.n_users,)
     users = np.arange(0, 120, 7)
     torch.testing.assert_close(loaded.score_users(users), model.score_users(users))
     items, values = small.ratings.user_items(3)
@@ -145,9 +140,9 @@ def test_save_load_round_trip(small, tmp_path, adaptive):
 def test_expected_variance_matches_per_rating_sum(small):
     """The per-user/per-film aggregation equals the per-rating definition of E[SSE] − SSE."""
     train = small.ratings
-    model = create("pmf", factors=3, sweeps=3).fit(train)
+    model = create("pmf", factors=3, epochs=3).fit(train)
     u, i, _ = train.to_torch()
-    su, sv = model._SU[u], model._SV[i]
+    su, sv = model._user_cov[u], model._item_cov[i]
     qt = torch.cat([model._Q[i], torch.ones(len(i), 1, dtype=torch.float64)], 1)
     pt = torch.cat([model._P[u], torch.ones(len(u), 1, dtype=torch.float64)], 1)
     brute = (

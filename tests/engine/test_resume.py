@@ -12,13 +12,13 @@ from engine.data.synthetic import planted_explicit
 from engine.models import create
 from engine.train import checkpoint_dir, model_dir
 
-EPOCHS = {"mf": "epochs", "pmf": "sweeps"}
+EPOCHS = {"mf": "epochs", "pmf": "epochs"}
 CASES = {
     "mf full batch": ("mf", {"factors": 3, "epochs": 8, "lr": 0.05}),
     "mf mini-batch": ("mf", {"factors": 3, "epochs": 6, "lr": 0.05, "batch_size": 256}),
-    "pmf vb": ("pmf", {"factors": 3, "sweeps": 6, "warmup": 1}),
-    "pmf vb adaptive": ("pmf", {"factors": 3, "sweeps": 6, "warmup": 1, "adaptive": True}),
-    "pmf map": ("pmf", {"factors": 3, "sweeps": 6, "warmup": 1, "method": "map"}),
+    "pmf vb": ("pmf", {"factors": 3, "epochs": 6, "warmup": 1}),
+    "pmf vb adaptive": ("pmf", {"factors": 3, "epochs": 6, "warmup": 1, "adaptive": True}),
+    "pmf map": ("pmf", {"factors": 3, "epochs": 6, "warmup": 1, "method": "map"}),
 }
 
 
@@ -158,7 +158,7 @@ def cli_interrupting_at(monkeypatch, epoch: int | None):
 
 @pytest.mark.parametrize("evaluate", [False, True])
 def test_cli_train_resumes_after_ctrl_c_and_cleans_up(capsys, monkeypatch, embedded, evaluate):
-    command = ["train", "--model", "pmf", "--set", "factors=2", "sweeps=4", "warmup=1"]
+    command = ["train", "--model", "pmf", "--set", "factors=2", "epochs=4", "warmup=1"]
     command += [] if evaluate else ["--no-eval"]
     folder = checkpoint_dir(embedded, "pmf")
 
@@ -186,13 +186,13 @@ def test_cli_train_resumes_after_ctrl_c_and_cleans_up(capsys, monkeypatch, embed
 def test_cli_fresh_ignores_the_checkpoint_and_other_settings_start_afresh(
     capsys, monkeypatch, embedded
 ):
-    command = ["train", "--model", "pmf", "--no-eval", "--set", "factors=2", "sweeps=4"]
+    command = ["train", "--model", "pmf", "--no-eval", "--set", "factors=2", "epochs=4"]
     cli_interrupting_at(monkeypatch, 2)
     assert main(command) == 130
     capsys.readouterr()
 
     cli_interrupting_at(monkeypatch, None)
-    assert main([*command[:-1], "sweeps=5"]) == 0
+    assert main([*command[:-1], "epochs=5"]) == 0
     out = capsys.readouterr().out
     assert "has another hyperparameters; starting afresh" in out and "resuming" not in out
 

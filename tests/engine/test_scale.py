@@ -86,16 +86,17 @@ def test_movielens_folder_round_trip(small, tmp_path):
 
 
 def test_loader_reads_the_written_folder(small, tmp_path):
-    movielens = pytest.importorskip("engine.data.movielens")
+    from engine.data.movielens import load_folder
+
     folder = write_movielens_folder(small, tmp_path / "ml")
-    loaded = movielens.load_folder(folder)
+    loaded = load_folder(folder)
     assert len(loaded) == len(small) and loaded.n_items == small.n_items
     assert loaded.n_users == small.n_users
     assert loaded.movies["label"].iloc[3] == small.movies["label"].iloc[3]
 
 
 def test_als_traffic_model_counts_kernels():
-    from engine.evaluate.protocol_s import als_traffic
+    from engine.evaluate.scale_steps import als_traffic
 
     nbytes, flops = als_traffic(nnz=1000, rows=10, cols=20, k=8, cg_steps=3)
     per_matvec = 1000 * (8 + 32 + 4 + 8 + 4 + 32)
@@ -112,8 +113,53 @@ def test_protocol_s_steps_run_in_their_own_process(tmp_path):
     gen = _child(["--step", "generate", "--data", str(tmp_path), "--sizes", json.dumps(sizes)], 1)
     assert gen["n_ratings"] == 6_000 and gen["peak_mib"] > 10
     assert (tmp_path / "csv" / "ratings.csv").exists()
-    als = _child(["--step", "als", "--data", str(tmp_path), "--iterations", "2"], 1)
+    als = _child(["--step", "als", "--data", str(tmp_path), "--epochs", "2"], 1)
     assert len(als["iterations"]) == 2 and als["seconds_per_iteration"] > 0
     assert als["nnz"] == 6_000 and als["group6_ms"] > 0 and als["fold_in_ms"] > 0
     with pytest.raises(RuntimeError, match="failed"):
         _child(["--step", "als", "--data", str(tmp_path / "missing")], 1)
+
+
+def test_protocol_s_measures_every_device_the_same_way(monkeypatch, embedded):
+    """The parent's one path: per device the same ALS and MF rows; the peer only on the CPU;
+    a failing step is a note, not a lost table. Steps are canned here (their own test above)."""
+    from engine.evaluate import protocol_s
+    from engine.evaluate.report import BenchContext
+
+    calls: list[list[str]] = []
+
+    def child(args, threads):
+        calls.append(args)
+        step, device = args[1], args[args.index("--device") + 1] if "--device" in args else "cpu"
+        if step == "generate":
+            return {
+                "seconds": 1.0,
+                "peak_mib": 5.0,
+                "n_ratings": 10,
+                "csv_write_s": 0.1,
+                "csv_mib": 1.0,
+            }
+        if step == "load":
+            raise RuntimeError("step --step load failed: disk full")
+        if step == "mf":
+            out = {"seconds_per_epoch": 2.0, "ratings_per_s": 5.0, "peak_mib": 6.0}
+            return out | ({"gpu_peak_mib": 7.0} if device == "cuda" else {})
+        out = {"seconds_per_iteration": 0.5, "peak_mib": 8.0, "bytes_per_s": 1e9, "flop_per_s": 1e9}
+        out |= {"fold_in_ms": 1.0, "score_ms": 2.0, "similar_ms": 3.0, "group6_ms": 4.0}
+        out |= {"peak_bytes_per_s": 2e9 if device == "cuda" else None}
+        return out | ({"gpu_peak_mib": 9.0} if device == "cuda" else {})
+
+    monkeypatch.setattr(protocol_s, "_child", child)
+    monkeypatch.setattr(protocol_s, "_devices", lambda threads: [("cpu", "CPU"), ("cuda", "GPU")])
+    result = protocol_s.run(BenchContext(ratings=embedded, quick=True))
+    table = result.table
+    for device in ("CPU", "GPU"):
+        rows = table[table["device"] == device]["measure"].tolist()
+        assert "ALS 64 factors, s/iteration (ours)" in rows and "MF 64 factors, s/epoch" in rows
+        assert "6-member group recommendation" in rows
+    assert (table["measure"].str.contains("implicit")).sum() == 1  # the peer: CPU only
+    assert table[table["measure"].str.contains("implicit")]["device"].item() == "CPU"
+    gpu_als = table[(table["device"] == "GPU") & table["measure"].str.contains("ours")]
+    assert "50 % of peak bandwidth" in gpu_als["note"].item()
+    assert any("csv load: not measured" in n for n in result.notes)
+    assert [c[c.index("--epochs") + 1] for c in calls if c[1] == "als"] == ["2", "4"]

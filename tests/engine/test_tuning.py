@@ -20,10 +20,10 @@ def test_explicit_search_finds_the_planted_rank_and_is_reproducible():
         n_users=100, n_items=60, rank=3, density=0.35, noise=0.2, seed=2
     ).ratings
     grid = {"factors": [1, 3]}
-    best, table = search("pmf", grid, data, protocol="E", fixed={"sweeps": 12})
+    best, table = search("pmf", grid, data, protocol="E", fixed={"epochs": 12})
     assert best == {"factors": 3}
     assert list(table["factors"]) == [3, 1] and table["rmse"].is_monotonic_increasing
-    _, again = search("pmf", grid, data, protocol="E", fixed={"sweeps": 12})
+    _, again = search("pmf", grid, data, protocol="E", fixed={"epochs": 12})
     pd.testing.assert_frame_equal(table.drop(columns="fit_s"), again.drop(columns="fit_s"))
 
 
@@ -53,3 +53,22 @@ def test_metric_option_ranks_by_that_column():
     assert table["auc"].is_monotonic_decreasing
     with pytest.raises(ValueError, match="metric"):
         search("knn", {"neighbours": [5]}, data, protocol="R", metric="rmse")
+
+
+def test_fair_verdict_picks_the_setting_that_meets_the_target_on_every_model():
+    from engine.tuning import fair_verdict
+
+    rows = []
+    for model in ("hybrid", "mf"):
+        rows.append({"model": model, "strategy": "average", "mean_ndcg_change_%": 0.0,
+                     "min_ndcg_change_%": 0.0, "zero_recall_change": 0.0})  # fmt: skip
+        # A: better everywhere; B: bigger min gain but loses 5 % mean NDCG on mf
+        rows.append({"model": model, "strategy": "A", "mean_ndcg_change_%": -1.0,
+                     "min_ndcg_change_%": 5.0, "zero_recall_change": -0.02})  # fmt: skip
+        rows.append({"model": model, "strategy": "B",
+                     "mean_ndcg_change_%": -5.0 if model == "mf" else 1.0,
+                     "min_ndcg_change_%": 20.0, "zero_recall_change": -0.05})  # fmt: skip
+    worst, best = fair_verdict(pd.DataFrame(rows))
+    assert best == "A"
+    assert worst.loc["B", "worst_mean"] == -5.0 and worst.loc["A", "avg_min"] == 5.0
+    assert list(worst.index) == ["B", "A"]  # by mean min-member gain, largest first

@@ -1,5 +1,9 @@
 """Offline metrics: rating error and top-N ranking quality, vectorised over users.
 
+A low module (numpy and torch only): the benchmark (``engine.evaluate``) scores with it, and so
+does a model that calibrates itself on validation data (the hybrid's β), without a model ever
+importing the benchmark.
+
 Conventions (the ones DESIGN.md §4 fixes, plus the ones it leaves open, stated here once):
 
 - Items in ``exclude[u]`` are never ranked (their score becomes -inf) and never count as relevant.
@@ -163,4 +167,4 @@ def coverage(topk: np.ndarray, n_items: int) -> float:
     return float(len(np.unique(topk)) / n_items) if topk.size else 0.0
 
 
-__all__ = ["coverage", "mae", "rmse", "topn_metrics"]
+__all__ = ["coverage", "list_metrics", "mae", "rmse", "topn_metrics"]

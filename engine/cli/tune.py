@@ -1,0 +1,70 @@
+"""``python -m engine tune MODEL[:STAGE]``: rerun the validation search that chose a model's
+defaults (``engine.tuning.SEARCHES``) and print its table and winner; ``tune fair`` reruns the
+group strategy's search (protocol G on tuning splits that the benchmark never reports)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from engine.cli.common import add_data_options, load_data
+from engine.tuning import SEARCHES
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "tune", help="rerun the validation search behind a model's defaults (or 'fair')"
+    )
+    p.add_argument(
+        "search",
+        choices=[*sorted(SEARCHES), "fair"],
+        metavar="MODEL[:STAGE]",
+        help=f"one of {', '.join([*sorted(SEARCHES), 'fair'])}",
+    )
+    p.add_argument("--seed", type=int, default=100, help="seed of the validation split")
+    p.add_argument("--metric", default=None, help="rank by this column instead (e.g. auc)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (fair)")
+    add_data_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    ratings = load_data(args.data)
+    if args.search == "fair":
+        return _fair(ratings, progress=not args.no_progress)
+    from engine.tuning import run_search
+
+    protocol, best, table = run_search(args.search, ratings, seed=args.seed, metric=args.metric)
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(table.to_string(index=False))
+    by = f", by {args.metric}" if args.metric else ""
+    print(f"best for {args.search} (protocol {protocol}, seed {args.seed}{by}): {best}")
+    return 0
+
+
+def _fair(ratings, progress: bool) -> int:
+    from engine.evaluate.protocol_g import tune_fair
+    from engine.progress import Progress, silent, tqdm_progress
+    from engine.tuning import fair_verdict
+
+    bars = []
+
+    def progress_factory(label: str) -> Progress:
+        if not progress:
+            return silent
+        bar, close = tqdm_progress(label)
+        bars.append(close)
+        return bar
+
+    try:
+        table = tune_fair(ratings, progress_factory=progress_factory)
+    finally:
+        for close in bars:
+            close()
+    worst, best = fair_verdict(table)
+    with pd.option_context("display.width", 200, "display.max_rows", 500):
+        print(table.round(3).to_string(index=False))
+        print(worst.round(3).to_string())
+    print(f"best for fair (meets the G target on every model, largest mean min-NDCG gain): {best}")
+    return 0

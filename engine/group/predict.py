@@ -1,0 +1,95 @@
+"""Each member's predicted stars over the catalogue: fold in, score, calibrate.
+
+Explicit models already speak stars. Implicit scores mean nothing across people, so each
+member's scores become their percentile rank mapped onto the star scale (``calibrate``); a model
+that ranks by something other than stars but can also estimate them (the hybrid's
+``expected_stars``) shows members those stars while the blend uses its ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.group.members import Member
+from engine.group.strategies import rank_points
+from engine.models.base import FoldIn, StarEstimator
+
+
+class RoomModel(FoldIn, StarEstimator, Protocol):
+    """What the group engine needs of a model: fold each member in, score every film for them
+    (``kind`` says whether scores are stars), and their expected stars where the scores are not
+    stars. Every ``Recommender`` is one."""
+
+    @property
+    def n_items(self) -> int: ...
+
+
+def prior_scores(catalogue: Ratings) -> np.ndarray:
+    """Stars for someone we know nothing about: the damped mean rating of every film."""
+    return catalogue.stats.prior.copy()
+
+
+def member_predictions(
+    model: RoomModel, catalogue: Ratings, members: Sequence[Member]
+) -> np.ndarray:
+    """[members × films] predicted stars: each member folded in, scored over the whole catalogue.
+
+    Explicit models already speak stars. Implicit scores mean nothing across people, so each
+    member's scores become their percentile rank, mapped through the catalogue's own rating
+    star scale (a member's favourite ~5★, their median film ~the catalogue's mean rating).
+    Members who rated nothing get the prior (popular, well rated films).
+    """
+    return member_matrices(model, catalogue, members)[0]
+
+
+def member_matrices(
+    model: RoomModel, catalogue: Ratings, members: Sequence[Member]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(what strategies blend, what members are shown), both [members × films] on the star scale.
+
+    They are the same matrix except for models that rank by something other than stars but
+    can also estimate stars (``expected_stars(state)`` not None, e.g. the hybrid's P(watch) ×
+    E[rating]): strategies blend the calibrated ranking, while reasons and per-member columns
+    show the member's expected rating, which is what "Ana ~4.5★" promises.
+    """
+    stats = catalogue.stats
+    blend = np.empty((len(members), stats.n_items))
+    rated = [r for r, m in enumerate(members) if len(m.items)]
+    for r, m in enumerate(members):
+        if not len(m.items):
+            blend[r] = stats.prior
+    shown = blend.copy()
+    if rated:
+        # one fold-in and one vectorised score call per member, never per film
+        states = [model.fold_in(members[r].items, members[r].values) for r in rated]
+        scores = np.stack([_numpy(model.score(state)) for state in states])
+        if model.kind == "explicit":  # the scores are stars
+            blend[rated] = shown[rated] = scores
+        else:
+            blend[rated] = calibrate(scores, stats.typical)
+            stars = [model.expected_stars(state) for state in states]
+            known = [_numpy(s) for s in stars if s is not None]
+            shown[rated] = np.stack(known) if len(known) == len(stars) else blend[rated]
+    return np.clip(blend, MIN_RATING, MAX_RATING), np.clip(shown, MIN_RATING, MAX_RATING)
+
+
+def _numpy(scores: torch.Tensor) -> np.ndarray:
+    return scores.detach().cpu().numpy()
+
+
+def calibrate(scores: np.ndarray, typical: float = 3.5) -> np.ndarray:
+    """Per row, percentile rank p → 0.5 + 4.5·p^γ stars, γ chosen so the median film gets the
+    catalogue's ``typical`` rating. Strictly increasing, so no two films that the model tells
+    apart end up tied (mapping through the empirical rating quantiles would flatten everyone's
+    top 15 % to exactly 5★)."""
+    n = scores.shape[1]
+    pct = rank_points(scores) if n > 1 else np.ones_like(scores)
+    span = MAX_RATING - MIN_RATING
+    frac = float(np.clip((typical - MIN_RATING) / span, 0.05, 0.95))
+    gamma = np.log(frac) / np.log(0.5)
+    return MIN_RATING + span * pct**gamma
