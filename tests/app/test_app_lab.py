@@ -18,7 +18,7 @@ from app_helpers import (
 
 pytestmark = pytest.mark.usefixtures("app_env", "fast_models")
 
-FAST = {"mf": {"factors": 8, "epochs": 3}, "pmf": {"factors": 3, "sweeps": 2, "warmup": 1}}
+FAST = {"mf": {"factors": 8, "epochs": 3}, "pmf": {"factors": 3, "epochs": 2, "warmup": 1}}
 SUBMIT = "FormSubmitter:dataset_form-Use this folder"
 
 
@@ -106,7 +106,7 @@ def restore_baseline():
 def test_retrain_with_progress_bar_updates_model_and_manifest(fast_models):
     at = open_app(page="lab")
     at.selectbox(key="mn_lab_model").set_value("baseline").run()
-    at.number_input(key="mn_lab_param:baseline:sweeps").set_value(3).run()
+    at.number_input(key="mn_lab_param:baseline:epochs").set_value(3).run()
     at.checkbox(key="mn_lab_evaluate").check().run()
     at.button(key="mn_lab_retrain").click().run()
     assert_ok(at)
@@ -118,7 +118,7 @@ def test_retrain_with_progress_bar_updates_model_and_manifest(fast_models):
     from engine.train import model_dir
 
     manifest = read_manifest(model_dir(fast_models, "baseline"))
-    assert manifest["hyperparameters"]["sweeps"] == 3
+    assert manifest["hyperparameters"]["epochs"] == 3
     rmse = manifest["metrics"]["protocol_e"]["rmse"]
     assert 0.5 < rmse < 1.2  # bias baseline on MovieLens: about 0.9
     assert f"{rmse:.4f}" in done.value
@@ -130,7 +130,7 @@ def test_retrain_with_progress_bar_updates_model_and_manifest(fast_models):
     from app import services
 
     model, message = services.get_model("baseline")
-    assert model.config.sweeps == 3 and "retrained" in message
+    assert model.config.epochs == 3 and "retrained" in message
 
 
 def test_bad_folder_shows_the_dataset_error(tmp_path):

@@ -63,7 +63,7 @@ def test_a_retrain_replaces_the_model_and_moves_its_cache_token():
 
     services.get_model("baseline")
     before = services.model_token("baseline")
-    model, metrics = services.retrain_model("baseline", silent, params={"sweeps": 2})
+    model, metrics = services.retrain_model("baseline", silent, params={"epochs": 2})
     after = services.model_token("baseline")
     assert after[:3] == before[:3] and after[3] == before[3] + 1
     assert services.get_model("baseline") == (model, "retrained baseline on the Lab page")
