@@ -54,8 +54,9 @@ def _elicitor() -> tuple[Callable[..., list[int]] | None, str]:
 
 def retrain_ks(ctx: BenchContext) -> tuple[int, ...]:
     """The k at which fold-in is compared with a retrain (one refit of the model each): k=10 by
-    default, since every extra k costs a full fit per model; ``--retrain-k 5,10,20`` for all."""
-    return tuple(getattr(ctx, "retrain_ks", None) or RETRAIN_K)
+    default, since every extra k costs a full fit per model; ``--retrain-k 5,10,20`` for all,
+    ``--retrain-k none`` (an empty tuple) for no retrain at all."""
+    return RETRAIN_K if ctx.retrain_ks is None else tuple(ctx.retrain_ks)
 
 
 def _within(fold: dict[str, Any], retrain: dict[str, Any]) -> tuple[float, bool]:
