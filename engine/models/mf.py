@@ -62,6 +62,9 @@ class MFConfig(Config):
     init_std: float = 0.01
     batch_size: int = 0  # 0 = full batch; >0 for data that doesn't fit (e.g. 25M ratings)
     foldin_steps: int = 8
+    # fold-in's penalty is the training one times this (1: exactly the training objective);
+    # chosen with foldin_steps by ``python -m engine.tuning_foldin mf`` on two datasets
+    foldin_reg_scale: float = 1.0
 
 
 class MatrixFactorization(Recommender):
@@ -197,7 +200,7 @@ class MatrixFactorization(Recommender):
         r = torch.as_tensor(values, device=self.device, dtype=torch.float64)
         X = torch.cat([self._Q[idx], torch.ones(len(idx), 1, device=self.device)], 1).double()
         offset = (self._mu + self._bi[idx]).double()
-        weight = float(len(items)) ** self.config.decay_power
+        weight = float(len(items)) ** self.config.decay_power * self.config.foldin_reg_scale
         reg = torch.full(
             (d + 1,), self.config.weight_decay * weight, dtype=torch.float64, device=self.device
         )
