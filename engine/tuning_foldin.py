@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import torch
 
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
@@ -44,7 +47,9 @@ SEARCHES: dict[str, list[dict[str, Any]]] = {
     "mf": [
         {"foldin_reg_scale": scale, "foldin_steps": steps}
         for steps in (8, 0)
-        for scale in (1.0, 0.5, 2.0, 4.0, 8.0)
+        # a first run over {1, 0.5, 2, 4, 8} put the best worst case at 0.5, its edge, with NDCG
+        # rising and RMSE falling as the scale drops; the second, over this grid, chose 0.9
+        for scale in (0.9, 1.0, 0.3, 0.5, 0.6, 0.7, 0.8, 2.0)
     ],
 }
 
@@ -158,8 +163,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     result = search(args.model)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
-        f"# python -m engine.tuning_foldin {args.model}: fold-in settings on the embedded sample "
+        f"# python -m engine.tuning_foldin {args.model}   ({datetime.now(UTC):%Y-%m-%d}, "
+        f"{cores}-core CPU, torch threads {torch.get_num_threads()})"
+    )
+    print(
+        f"# fold-in settings of {args.model} on the embedded sample "
         f"and the synthetic MovieLens-like set; tuning draws split_f(F train, seed) for seeds "
         f"{list(TUNING_DRAWS)}, random reveals k ∈ {list(K_REVEAL)} (default_rng({RANDOM_REVEAL_SEED})), "
         "members pooled; margin = min(fold-in÷retrain NDCG@10 pooled over k, worst over k of "
