@@ -121,7 +121,14 @@ def worst_case(
     summary = table.pivot_table(
         index="setting", columns="dataset", values=objective, sort=False
     ).reindex(columns=list(datasets))
-    summary["worst"] = summary.min(axis=1) if higher_is_better else summary.max(axis=1)
+    # a figure missing (NaN) on any dataset makes the worst case unknown: never chosen
+    summary["worst"] = (
+        summary.min(axis=1, skipna=False) if higher_is_better else summary.max(axis=1, skipna=False)
+    )
+    if bool(summary["worst"].isna().to_numpy().all()):
+        raise ValueError(
+            f"{objective!r} is NaN for every setting on some dataset; nothing to choose"
+        )
     order = [describe(s) for s in settings]
     summary = summary.reindex(order)
     best_label = (

@@ -63,6 +63,17 @@ def test_lower_is_better_and_ties_keep_the_earlier_setting():
     assert result.best == {"x": 1}  # x=2 ties: the first listed (the current default) stays
 
 
+def test_a_setting_with_a_missing_figure_is_never_chosen():
+    datasets = fake_datasets()
+
+    def evaluate(ratings, setting):
+        nan_on_a = setting["x"] == 1 and ratings is datasets["a"]
+        return {"score": float("nan") if nan_on_a else {1: 0.9, 2: 0.5}[setting["x"]]}
+
+    result = worst_case(evaluate, [{"x": 1}, {"x": 2}], datasets, "score")
+    assert result.best == {"x": 2}  # x=1 looks better on b, but its worst case is unknown
+
+
 def test_bad_input_is_named():
     datasets = fake_datasets()
     with pytest.raises(KeyError, match="'score'"):
