@@ -141,6 +141,7 @@ def search(
     settings: Sequence[Mapping[str, Any]] | None = None,
     datasets: Mapping[str, Ratings] | None = None,
     draws: Sequence[int] = TUNING_DRAWS,
+    ks: Sequence[int] = K_REVEAL,
 ) -> WorstCase:
     """The fold-in search for model ``name`` over ``datasets`` (default: ``tuning_datasets()``)."""
     return worst_case(
@@ -149,7 +150,7 @@ def search(
         datasets if datasets is not None else tuning_datasets(),
         objective="margin",
         higher_is_better=True,
-        prepare=lambda ratings: prepare_draws(name, ratings, draws),
+        prepare=lambda ratings: prepare_draws(name, ratings, draws, ks),
     )
 
 

@@ -114,7 +114,7 @@ def test_foldin_search_runs_restores_the_model_and_reports_both_datasets():
         {"foldin_reg_scale": 1.0, "foldin_steps": 8},
         {"foldin_reg_scale": 1e4, "foldin_steps": 8},  # a member reduced to the average
     ]
-    result = search("mf", settings, datasets, draws=(11,))
+    result = search("mf", settings, datasets, draws=(11,), ks=(20,))
     summary = result.summary.set_index("setting")
     assert set(summary.columns) == {"one", "two", "worst"}
     table = result.table.set_index(["setting", "dataset"])
