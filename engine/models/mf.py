@@ -90,7 +90,7 @@ class MFConfig(Config):
     # data (``python -m engine.tuning_foldin mf``, docs/tuning/mf_foldin.txt): a little less
     # shrinkage ranks a new member's films better than a retrain, at < 1 % more RMSE
     foldin_reg_scale: float = param(
-        0.9, low=0, high=10, help="fold-in's penalty as a multiple of the training one"
+        0.9, low=0, high=1e6, help="fold-in's penalty as a multiple of the training one"
     )
 
 

@@ -3,6 +3,8 @@ fold-in search built on it, and mf's fold-in regularisation knob."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -94,7 +96,7 @@ def test_mf_foldin_reg_scale_shrinks_a_new_member_towards_the_mean():
     assert trained.vector is not None
     norms = []
     for scale in (1.0, 4.0, 1e6):
-        model.config.foldin_reg_scale = scale
+        model.config = dataclasses.replace(model.config, foldin_reg_scale=scale)
         state = model.fold_in(items, values)
         assert state.vector is not None
         norms.append(float(state.vector.norm()) + abs(state.bias))
