@@ -118,18 +118,31 @@ def save_model(
     return path
 
 
-def _move_into_place(staging: Path, path: Path) -> None:
+def _move_into_place(staging: Path, path: Path, tries: int = 20) -> None:
     """Rename the finished folder ``staging`` to ``path``, replacing what is there (with any
     subfolder, e.g. train_model's checkpoint/ of this fit). Two renames on one filesystem: a
-    reader in between finds no model for a moment, never half of one."""
-    if path.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-{os.getpid()}-", dir=path.parent))
-        old.rmdir()
-        path.rename(old)
-        staging.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(path)
+    reader in between finds no model for a moment, never half of one. Two processes replacing
+    the same model at once both succeed, in turn (the last one wins): a rename that finds the
+    place taken or already moved away tries again."""
+    for _ in range(tries):
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-{os.getpid()}-", dir=path.parent))
+            old.rmdir()
+            try:
+                path.rename(old)
+            except FileNotFoundError:  # another process moved it away first
+                old = None
+        try:
+            staging.rename(path)
+        except OSError:  # another process put its model there in between: move it aside too
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            continue
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    raise ArtifactError(f"could not put the new model in place at {path}: it kept changing")
 
 
 def promote(candidate: str | Path, path: str | Path) -> Path:

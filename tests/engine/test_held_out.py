@@ -106,3 +106,35 @@ def test_a_promoted_model_is_never_seen_half_swapped(planted, tmp_path):
     assert not errors, errors
     assert set(seen) == {0, 1}  # both versions were really served during the test
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
+
+
+def test_two_swaps_of_one_model_at_once_both_succeed_and_one_wins(planted, tmp_path):
+    data = planted.ratings
+    versions = [
+        create("mf", device="cpu", factors=3, epochs=e, lr=0.05, seed=e).fit(data) for e in (2, 9)
+    ]
+    live = tmp_path / "live"
+    save_model(versions[0], live, dataset=data)
+    for round_ in range(10):
+        candidates = [tmp_path / f"c{round_}-{i}" for i in range(2)]
+        for version, candidate in zip(versions, candidates, strict=True):
+            save_model(version, candidate, dataset=data)
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def swap(candidate, barrier=barrier, errors=errors):
+            barrier.wait(timeout=30)
+            try:
+                promote(candidate, live)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=swap, args=(c,)) for c in candidates]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not errors, errors
+        loaded = load_model(live, dataset=data)
+        assert loaded.config.epochs in (2, 9)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live"]
