@@ -15,11 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from engine.data.ratings import Ratings
 
 
 def _operator() -> None:
@@ -40,7 +35,7 @@ def _operator() -> None:
 
 def _model(name: str | None) -> int:
     from app.jobs import ensure
-    from app.jobs.spec import JobSpec, default_model_name, live_dir
+    from app.jobs.spec import JobSpec, default_model_name, saved_model_intact
     from app.store import Store
     from engine.data import load_embedded
     from engine.data.paths import data_dir
@@ -50,7 +45,7 @@ def _model(name: str | None) -> int:
     catalogue = load_embedded(data_dir() / "datasets")
     name = name or default_model_name()
     spec = JobSpec.make(name, catalogue, "serve")
-    if _intact(live_dir(spec.dataset, name), catalogue):
+    if saved_model_intact(spec.dataset, name):
         print(f"The {name} model is ready ({time.perf_counter() - started:.1f} s).")
         return 0
     print(f"Training the {name} model once, before the app serves (it is saved under data/).")
@@ -70,20 +65,6 @@ def _model(name: str | None) -> int:
         return 1
     print(f"The {name} model is ready ({time.perf_counter() - started:.1f} s).")
     return 0
-
-
-def _intact(folder: Path, catalogue: Ratings) -> bool:
-    """Saved, made for these films, and its tensors match their checksum (not loaded: quick)."""
-    from engine.artifacts import ArtifactError, read_manifest
-    from engine.files import sha256_file
-
-    try:
-        manifest = read_manifest(folder)
-        return (manifest.get("dataset") or {}).get("fingerprint") == catalogue.fingerprint and (
-            sha256_file(folder / "model.safetensors") == manifest.get("sha256")
-        )
-    except (ArtifactError, OSError):
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from app.jobs.runner import STALE_AFTER_S, run_job
-from app.jobs.spec import JobSpec, candidate_dir, checked_params, live_dir
+from app.jobs.spec import JobSpec, candidate_dir, checked_params, live_dir, saved_model_intact
 from app.jobs.supervisor import Supervisor, new_owner, supervisor_for
 from app.store import Job, Store
 from engine.progress import Progress
@@ -41,9 +41,9 @@ def ensure(
     if (
         not job.active
         and spec.purpose == "serve"
-        and not (live_dir(spec.dataset, spec.model) / "manifest.json").exists()
+        and not saved_model_intact(spec.dataset, spec.model)
     ):
-        job = store.jobs.request(**spec.as_request(), again=True)  # its model went away since
+        job = store.jobs.request(**spec.as_request(), again=True)  # gone or damaged since
     while job.active:
         owner = new_owner()
         claimed = store.jobs.claim(owner, stale_after, job_id=job.id)
@@ -66,5 +66,6 @@ __all__ = [
     "live_dir",
     "new_owner",
     "run_job",
+    "saved_model_intact",
     "supervisor_for",
 ]

@@ -110,3 +110,19 @@ def candidate_dir(spec: JobSpec, root: Path | None = None) -> Path:
     """Where a candidate is trained, beside the live models (same filesystem, so the swap is a
     rename)."""
     return (root or data_dir() / "models") / spec.dataset / CANDIDATES / f"{spec.model}-{spec.key}"
+
+
+def saved_model_intact(dataset: str, model: str) -> bool:
+    """Whether the served model is saved, made for this dataset, and its tensors match their
+    checksum (checked without loading it: quick)."""
+    from engine.artifacts import TENSORS, ArtifactError, read_manifest
+    from engine.files import sha256_file
+
+    folder = live_dir(dataset, model)
+    try:
+        manifest = read_manifest(folder)
+        return (manifest.get("dataset") or {}).get("fingerprint") == dataset and (
+            sha256_file(folder / TENSORS) == manifest.get("sha256")
+        )
+    except (ArtifactError, OSError):
+        return False

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.jobs.spec import JobSpec, default_model_name
+from app.jobs.spec import JobSpec, default_model_name, saved_model_intact
 from app.services.catalogue import dataset_path, get_catalogue
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
@@ -275,8 +275,9 @@ def model_status(name: str | None = None) -> ModelStatus:
     spec = _serve_spec(name, catalogue)
     jobs = get_store().jobs
     job = jobs.find(spec.key)
-    on_disk = _stamp(_folder(name, catalogue)) is not None
-    if job is None or (job.state in ("done", "cancelled") and not on_disk):
+    if job is None or (
+        job.state in ("done", "cancelled") and not saved_model_intact(spec.dataset, name)
+    ):  # never asked for, or its model went missing or was damaged since
         job = jobs.request(**spec.as_request(), again=job is not None)
     if job.active:
         wake_supervisor()  # also takes over a job whose replica died

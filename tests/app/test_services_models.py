@@ -199,3 +199,16 @@ def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
     assert {0, 1} <= set(seen)
     assert services.group_picks(code, model_name="baseline")["item"].tolist() == last
     assert np.isfinite(services.group_picks(code, model_name="baseline")["group_score"]).all()
+
+
+def test_a_damaged_saved_model_is_asked_for_again_not_waited_on_forever():
+    services.ensure_model("baseline")
+    services.forget_served_models()
+    catalogue = services.get_catalogue()
+    tensors = live_dir(catalogue.fingerprint, "baseline") / "model.safetensors"
+    tensors.write_bytes(tensors.read_bytes()[:100])  # truncated on disk
+    (before,) = services.get_store().jobs.jobs()
+    status = services.model_status("baseline")
+    assert status.state in ("queued", "training") and status.fraction < 1.0
+    (after,) = services.get_store().jobs.jobs()
+    assert after.id == before.id and after.state in ("queued", "running")  # queued again
