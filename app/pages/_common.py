@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import services
+from app.store import StoreError
 from app.widgets.progress import training_progress
 
 POLL_EVERY = "2s"
@@ -14,7 +15,11 @@ POLL_EVERY = "2s"
 def _wait_for(name: str) -> None:
     """The model's progress, redrawn every two seconds on its own; when the model is ready the
     whole page runs again and shows what needed it."""
-    status = services.model_status(name)
+    try:
+        status = services.model_status(name)
+    except StoreError as exc:  # the database is unreachable for a moment: say so, keep polling
+        st.warning(str(exc))
+        return
     if status.ready:
         st.rerun()
     training_progress(status.state, status.fraction)
@@ -31,7 +36,7 @@ def model_ready(name: str | None) -> bool:
     name = name or services.default_model_name()
     try:
         status = services.model_status(name)
-    except services.ModelUnavailable as exc:
+    except (services.ModelUnavailable, StoreError) as exc:
         st.error(str(exc))
         return False
     if status.ready:
