@@ -12,6 +12,7 @@ fit when a candidate needs it for the comparison); each phase is an equal share.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from app.jobs.spec import JobSpec, candidate_dir, live_dir
 from app.jobs.swap import decide, promote_candidate
+from app.store.errors import StoreError
 from app.store.jobs import Job, JobQueue
 from engine.data.ratings import Ratings
 from engine.progress import Progress
@@ -128,7 +130,8 @@ class _Reporter:
         now = time.monotonic()
         if now - self._last >= REPORT_EVERY_S or inner >= 1.0:
             self._last = now
-            self._take(self.queue.beat(self.job.id, self.owner, overall, 1.0, text))
+            with contextlib.suppress(StoreError):  # the database is away a moment: train on
+                self._take(self.queue.beat(self.job.id, self.owner, overall, 1.0, text))
         if self.cancelled or self.lost:
             self.stopping = True
             raise JobStopped

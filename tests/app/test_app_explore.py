@@ -93,8 +93,14 @@ def test_explore_draws_the_rooms_model_when_it_has_film_vectors():
     assert "Film model: predicted stars (mf)." in all_messages(at)
     assert not [box for box in at.selectbox if box.key == "mn_explore_model"]
     from app import services
+    from engine.artifacts import ArtifactError, read_manifest
+    from engine.train import model_dir, train_model
 
-    services.ensure_model("pmf")
+    catalogue = services.get_catalogue()
+    try:  # a small pmf (the Lab's tests save the same one); its defaults take ~30 s here
+        read_manifest(model_dir(catalogue, "pmf"))
+    except ArtifactError:
+        train_model("pmf", catalogue, params={"factors": 3, "epochs": 2, "warmup": 1})
     code, _ = seed_room("Vectors", {"Ann": ANN})
     services.set_room_model(code, "pmf")
     room = open_app(room=code, page="explore")

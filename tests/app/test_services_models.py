@@ -41,7 +41,7 @@ def test_a_missing_model_is_asked_for_and_the_request_does_not_wait():
 
 
 def test_a_trained_model_is_loaded_once_and_shared(monkeypatch):
-    services.ensure_model("knn")
+    services.ensure_model("popularity")
     services.forget_served_models()
     loads = []
     real = models._load
@@ -54,14 +54,15 @@ def test_a_trained_model_is_loaded_once_and_shared(monkeypatch):
     monkeypatch.setattr(models, "_load", counted)
     got: list[object] = []
     threads = [
-        threading.Thread(target=lambda: got.append(services.get_model("knn")[0])) for _ in range(4)
+        threading.Thread(target=lambda: got.append(services.get_model("popularity")[0]))
+        for _ in range(4)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
     assert len(loads) == 1 and len(got) == 4 and all(m is got[0] for m in got)
-    assert services.model_status("knn").ready
+    assert services.model_status("popularity").ready
 
 
 def test_a_broken_family_is_unavailable_not_a_crash(monkeypatch):
@@ -94,6 +95,13 @@ def test_serving_threads_are_set_for_the_process():
 # --------------------------------------------------------------------------- the room's model
 
 
+def small_pmf() -> None:
+    """A small pmf saved where the app serves it (its defaults take ~30 s to train here)."""
+    from engine.train import train_model
+
+    train_model("pmf", services.get_catalogue(), params={"factors": 3, "epochs": 2, "warmup": 1})
+
+
 def test_only_models_with_stars_can_be_a_rooms_model():
     families = services.room_model_families()
     assert families[0] == services.default_model_name() == "baseline"
@@ -112,7 +120,7 @@ def test_the_operator_sets_a_trained_room_model_and_nothing_else():
     services.ensure_model("popularity")
     with pytest.raises(ValueError, match="cannot be a room's model"):
         services.set_room_model(code, "popularity")  # trained, but no stars
-    services.ensure_model("pmf")
+    small_pmf()
     services.set_room_model(code, "pmf")
     assert services.room_model(code) == "pmf"
     assert services.room_model(seed_room("Other", {})[0]) == "baseline"  # per room
