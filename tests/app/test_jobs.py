@@ -249,3 +249,28 @@ def test_a_failing_job_ends_failed_with_the_reason(store, tmp_path, catalogue):
     spec = JobSpec("baseline", checked_params("baseline"), "feedfeed", "serve", str(folder))
     job = ensure(store, spec)
     assert job.state == "failed" and "DatasetError" in (job.error or "")
+
+
+def test_ctrl_c_puts_the_job_back_and_the_next_run_resumes_from_its_checkpoint(store, catalogue):
+    """A server stopping (Ctrl-C, SIGTERM in a worker) releases its job; whoever claims it
+    next resumes from the last checkpoint instead of the first epoch."""
+    spec = JobSpec.make("mf", catalogue, "serve", {"factors": 4, "epochs": 30})
+    job = request(store, spec)
+    claimed = store.jobs.claim("first", 30, job_id=job.id)
+    seen: list[int] = []
+
+    def press_ctrl_c(done: int, total: int, message: str = "") -> None:
+        seen.append(done)
+        if len(seen) == 12:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_job(store.jobs, claimed, "first", echo=press_ctrl_c)
+    released = store.jobs.get(job.id)
+    assert (released.state, released.owner) == ("queued", None)
+    assert "resumes from its last checkpoint" in released.message
+    again = store.jobs.claim("second", 30, job_id=job.id)
+    done = run_job(store.jobs, again, "second")
+    assert done.state == "done" and done.owner == "second"
+    manifest = read_manifest(live_dir(spec.dataset, "mf"))
+    assert manifest["metrics"]["resumed_from_epoch"] >= 5  # not from the first epoch
