@@ -172,6 +172,11 @@ SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {
         {"epochs": 20, "negatives": 4},
     ),
     "hybrid": ("R", {"implicit": ["ease", "als", "knn"]}, {}),
+    "lmf": (
+        "R",
+        {"factors": [8, 16, 32], "regularization": [1.0, 3.0, 10.0], "alpha": [0.5, 2.0]},
+        {},
+    ),
 }
 
 

@@ -36,6 +36,7 @@ FAST: dict[str, dict[str, Any]] = {
     "ease-foldin": {"min_count": 1},
     "ranking": {"factors": 8, "epochs": 15, "lr": 0.05, "batch_size": 256},
     "ranking-mlp": {"factors": 8, "epochs": 15, "lr": 0.05, "batch_size": 256, "hidden": 16},
+    "lmf": {"factors": 4, "epochs": 30},
     "hybrid": {
         "implicit_params": {"factors": 4, "epochs": 8},
         "explicit_params": {"factors": 3, "epochs": 12},
