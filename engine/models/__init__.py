@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "ranking-mlp": "engine.models.ranking:MLPRanking",
     "hybrid": "engine.models.hybrid:Hybrid",
     "lmf": "engine.models.lmf:LogisticMF",
+    "embedding-nn": "engine.models.embedding_nn:EmbeddingNN",
 }
 
 
