@@ -122,7 +122,12 @@ def test_training_raises_the_likelihood():
         values.append(
             float(
                 log_likelihood(
-                    t["user_factors"], t["item_factors"], t["user_bias"], t["item_bias"], c, 1.0
+                    t["user_factors"],
+                    t["item_factors"],
+                    t["user_bias"],
+                    t["item_bias"],
+                    c,
+                    LMFConfig().regularization,
                 )
             )
         )
