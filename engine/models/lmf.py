@@ -47,11 +47,13 @@ Confidence = Literal["rating", "binary", "log"]
 
 @dataclass(frozen=True)
 class LMFConfig(Config):
-    """Defaults chosen by ``python -m engine tune lmf`` (docs/tuning/lmf.txt) on the protocol R
-    validation split (seed 100) of the embedded data's protocol R train part: factors {8, 16, 32}
-    × λ {1, 3, 10} × alpha {0.5, 2} with γ = 1, 30 epochs, c = alpha·stars. Best validation
-    NDCG@10 0.129 at 16 factors, λ = 10, alpha = 2 (implicit's tuned LMF: 0.137 on the same
-    split); the best sits at the grid's high edge in λ and alpha."""
+    """Defaults chosen on the protocol R validation split (seed 100) of the embedded data's
+    protocol R train part (docs/tuning/lmf.txt). ``python -m engine tune lmf``: factors
+    {8, 16, 32} × λ {1, 3, 10} × alpha {0.5, 2} with γ = 1, 30 epochs, c = alpha·stars; best
+    validation NDCG@10 0.129 at 16 factors, λ = 10, alpha = 2, on the grid's high edge in λ and
+    alpha. ``python -m engine tune lmf:edge`` past that edge: λ = 30, alpha = 4 scored 0.151
+    (λ = 10, alpha = 4: 0.120); implicit's tuned LMF scores 0.137 on the same split. λ = 30,
+    alpha = 4 is itself an edge: larger values were not tried."""
 
     factors: int = param(16, low=1, high=1024, help="length of each person's and film's vector")
     epochs: int = param(
@@ -59,10 +61,10 @@ class LMFConfig(Config):
     )
     lr: float = param(1.0, low=0, high=100, low_open=True, help="AdaGrad's step size γ")
     regularization: float = param(
-        10.0, low=0, high=1e6, help="λ, the Gaussian prior's precision on every vector"
+        30.0, low=0, high=1e6, help="λ, the Gaussian prior's precision on every vector"
     )
     alpha: float = param(
-        2.0, low=0, high=1e4, low_open=True, help="confidence scale: a watch counts c times"
+        4.0, low=0, high=1e4, low_open=True, help="confidence scale: a watch counts c times"
     )
     confidence: Confidence = param(
         "rating",

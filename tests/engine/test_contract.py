@@ -36,7 +36,7 @@ FAST: dict[str, dict[str, Any]] = {
     "ease-foldin": {"min_count": 1},
     "ranking": {"factors": 8, "epochs": 15, "lr": 0.05, "batch_size": 256},
     "ranking-mlp": {"factors": 8, "epochs": 15, "lr": 0.05, "batch_size": 256, "hidden": 16},
-    "lmf": {"factors": 4, "epochs": 30},
+    "lmf": {"factors": 4, "epochs": 30, "regularization": 1.0, "alpha": 1.0},
     "embedding-nn": {"epochs": 30, "user_factors": 8, "item_factors": 8},
     "hybrid": {
         "implicit_params": {"factors": 4, "epochs": 8},
