@@ -30,12 +30,12 @@ from typing import Protocol
 import numpy as np
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.group.novelty import seen_probability
 from engine.group.strategies import top_k
 
 DEFAULT_ELICITATION = "adaptive"
 
 RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
-SEEN_DAMPING = 20.0  # pseudo-users of plain popularity mixed into the co-occurrence estimate
 SEEN_POWER = 0.5  # how much "probably seen" matters against "informative" (tuned, protocol F b)
 
 
@@ -116,21 +116,6 @@ def _entropy(
 ) -> list[int]:
     s = catalogue.stats
     return _pick(np.log1p(s.counts) * s.entropy, answered, n)
-
-
-def seen_probability(catalogue: Ratings, items: np.ndarray) -> np.ndarray:
-    """P(this member has seen each film): popularity among training users who saw the member's
-    rated films (weighted by how many they share), damped towards overall popularity."""
-    s = catalogue.stats
-    if len(items) == 0:
-        return s.popularity
-    # users' overlap with the member's films, then what those users watched
-    member = np.zeros(s.seen_by.shape[0], np.float32)
-    member[items] = 1.0
-    overlap = s.seen_by.T @ member  # two sparse mat-vecs, no row slicing
-    total = float(overlap.sum())
-    co = s.seen_by @ overlap
-    return (co + SEEN_DAMPING * s.popularity) / (total + SEEN_DAMPING)
 
 
 def _adaptive(

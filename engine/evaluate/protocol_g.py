@@ -172,7 +172,7 @@ def evaluate_groups(
             cand_idx = np.flatnonzero(cand)
             p = pred[members][:, cand_idx]
             for s in strategies:
-                chosen, _, _ = strategies[s](p, K)
+                chosen = strategies[s](p, K, None).positions
                 acc[s].append(_member_ndcg(cand_idx[chosen], n_items, members, pool, excluded))
             own = np.stack([cand_idx[group.top_k(p[r], K)] for r in range(len(members))])
             acc["own top-10"].append(_member_ndcg(own, n_items, members, pool, excluded))
@@ -317,7 +317,7 @@ def run_folds(
 def tune_fair(
     ratings: Ratings,
     top_ns: tuple[int, ...] = (20, 30, 40, 60, 100),
-    weights: tuple[float, ...] = (0.0, 0.03, 0.05, 0.07, 0.1),
+    weights: tuple[float, ...] = (3.75,),
     model_names: tuple[str, ...] = G_MODELS,
     progress_factory: Callable[[str], Progress] | None = None,
 ) -> pd.DataFrame:
@@ -327,7 +327,7 @@ def tune_fair(
 
     grid = {"average": group.STRATEGIES["average"].select}
     for top_n, weight in itertools.product(top_ns, weights):
-        grid[f"fair top_n={top_n} weight={weight}"] = group.fair_selector(top_n, weight)
+        grid[f"fair top_n={top_n} like_at={weight}"] = group.fair_selector(top_n, weight)
     names = [m for m in model_names if m in REGISTRY]
     runs = run_folds(
         ratings,
@@ -382,7 +382,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
         + f"); per split up to {count} groups of each kind and "
         "size. Means over groups; the summary weights every split, kind and size equally. "
         "Correlations for similar/divergent groups use only revealed + profile ratings. "
-        f"`fair` uses top_n={group.FAIR_TOP_N}, weight={group.FAIR_WEIGHT}, chosen by "
+        f"`fair` uses top_n={group.FAIR_TOP_N}, like_at={group.FAIR_LIKE_AT}, chosen by "
         f"`python -m engine tune fair` on other splits (seeds {TUNE_FOLD_SEEDS}) and groups."
     ]
     timings: dict[str, dict[str, float]] = {}
