@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fair(ratings, progress: bool) -> int:
-    from engine.evaluate.protocol_g import tune_fair
+    from engine.evaluate.group_tuning import tune_fair
     from engine.progress import Progress, silent, tqdm_progress
     from engine.tuning import fair_verdict
 
@@ -58,13 +58,14 @@ def _fair(ratings, progress: bool) -> int:
         return bar
 
     try:
-        table = tune_fair(ratings, progress_factory=progress_factory)
+        table = tune_fair({"data": ratings}, progress_factory=progress_factory)
     finally:
         for close in bars:
             close()
-    worst, best = fair_verdict(table)
-    with pd.option_context("display.width", 200, "display.max_rows", 500):
+    worst, best, default = fair_verdict(table)
+    with pd.option_context("display.width", 250, "display.max_rows", 1000):
         print(table.round(3).to_string(index=False))
         print(worst.round(3).to_string())
-    print(f"best for fair (meets the G target on every model, largest mean min-NDCG gain): {best}")
+    print(f"best fair setting (worst-case min-member nDCG@20 gain, nDCG@20 within 2 %): {best}")
+    print(f"default strategy: {default}")
     return 0
