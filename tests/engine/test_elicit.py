@@ -141,3 +141,18 @@ def test_bad_input_gets_a_clear_error(model, catalogue, kwargs, message):
     args = {"rated": {}, "unseen": set(), "n": 3} | kwargs
     with pytest.raises(ValueError, match=message):
         next_films(model, catalogue, **args)
+
+
+def test_entropy0_by_hand():
+    # 4 users. Film 0: users 0, 1 gave 4★ → p(not rated) = ½, p(4★) = ½.
+    # Film 1: all four, two 5★ and two 1★ → p(5★) = p(1★) = ½, nobody "not rated".
+    # Film 2: one 3★ → p(not rated) = ¾, p(3★) = ¼. Weights: ½ for "not rated", 1 per value
+    # (11 categories: Σw = 10.5). Entropy0 = −Σ w p log2 p / 10.5.
+    stars = {(1, 0): 5.0, (1, 1): 5.0, (1, 2): 1.0, (1, 3): 1.0, (2, 0): 3.0}
+    cat = ratings_with_counts([2, 4, 1], lambda i, u: stars.get((i, u), 4.0))
+    h = elicit.entropy0(cat)
+    assert h[0] == pytest.approx((0.5 * 0.5 + 0.5) / 10.5)
+    assert h[1] == pytest.approx(1.0 / 10.5)
+    assert h[2] == pytest.approx((0.5 * 0.75 * -np.log2(0.75) + 0.25 * 2) / 10.5)
+    # the divisive film everyone knows first, the obscure one last
+    assert next_films(None, cat, {}, set(), 3, "entropy0") == [1, 0, 2]
