@@ -43,7 +43,7 @@ from engine.evaluate.group_metrics import (
 from engine.evaluate.group_setup import KINDS, Pool, build_pool, make_groups
 from engine.evaluate.report import BenchContext, ProtocolResult
 from engine.group import Selector
-from engine.group.novelty import discount_seen, seen_probability
+from engine.group.novelty import novelty_rerank, pool_size, seen_probability
 from engine.models.base import Recommender
 from engine.progress import Progress, silent
 
@@ -138,12 +138,12 @@ def evaluate_groups(
             tb = None if tiebreak is None else tiebreak[cand_idx]
             lists: dict[str, np.ndarray] = {}
             for name, v in variants.items():
-                pp = p
+                picked = v.select(p, pool_size(K_PAPER, len(cand_idx), v.novelty), tb)
                 if v.novelty > 0:
                     if seen is None:
                         raise ValueError("novelty variants need P(seen) (the seen= matrix)")
-                    pp = discount_seen(p, seen[members][:, cand_idx], v.novelty)
-                lists[name] = cand_idx[v.select(pp, K_PAPER, tb).positions]
+                    picked = novelty_rerank(picked, seen[members][:, cand_idx], v.novelty, K_PAPER)
+                lists[name] = cand_idx[picked.positions]
             own = np.stack([cand_idx[group.top_k(p[r], K_PAPER, tb)] for r in range(len(members))])
             base = {"kind": kind, "size": size, "group_id": gid}
             for name, top in [*lists.items(), (OWN, own)]:

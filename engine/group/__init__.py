@@ -36,7 +36,7 @@ from engine.group.fairness import (
     xpo_selector,
 )
 from engine.group.members import Filters, Member, candidate_mask, validate_members
-from engine.group.novelty import check_novelty, discount_seen, seen_probability
+from engine.group.novelty import check_novelty, novelty_rerank, pool_size, seen_probability
 from engine.group.predict import (
     RoomModel,
     calibrate,
@@ -113,11 +113,12 @@ def recommend(
         raise ValueError("a room with members needs a model to predict their stars")
     blend_all, shown_all = member_matrices(model, catalogue, members)
     pred, shown = blend_all[:, cand], shown_all[:, cand]
+    picked = strat.select(pred, pool_size(k, len(cand), novelty), prior[cand])
     if novelty > 0:
         seen = np.stack([seen_probability(catalogue, m.items)[cand] for m in members])
-        pred = discount_seen(pred, seen, novelty)
-    picked = strat.select(pred, k, prior[cand])
+        picked = novelty_rerank(picked, seen, novelty, k)
     chosen = picked.positions
+    own = picked.scores if picked.own_scores is None else picked.own_scores
     items = cand[chosen]
     frame = _films(catalogue, items)
     frame["group_score"] = np.round(np.asarray(picked.scores, dtype=np.float64), 4)
@@ -135,7 +136,7 @@ def recommend(
             Pick(
                 names,
                 shown[:, c],
-                float(picked.scores[j]),
+                float(own[j]),
                 int(picked.served[j]) if int(picked.served[j]) not in blank else -1,
                 None if lists is None else lists[:, j],
                 bool(picked.filled[j]) if picked.filled is not None else False,
@@ -147,15 +148,28 @@ def recommend(
     for r, name in enumerate(names):
         frame[f"pred:{name}"] = np.round(shown[r, chosen], 2)
     calibrated = model.kind != "explicit"
+    if novelty > 0 and picked.seen_share is not None:
+        frame["reason"] = [
+            f"{r}; seen by ~{share:.0%} of you (novelty)"
+            for r, share in zip(frame["reason"], picked.seen_share, strict=True)
+        ]
     frame.attrs.update(
         strategy=strat.name,
-        score_label=strat.score_label,
-        score_unit=strat.score_unit,
-        score_order=strat.score_order,
+        score_label=strat.score_label if novelty == 0 else novelty_label(strat.label, novelty),
+        score_unit=strat.score_unit if novelty == 0 else "",
+        score_order=strat.score_order if novelty == 0 else "descending",
         score_scale="rank-calibrated stars" if calibrated else "stars",
         novelty=novelty,
     )
     return frame
+
+
+def novelty_label(strategy_label: str, novelty: float) -> str:
+    """What ``group_score`` is once novelty re-ranked the list."""
+    return (
+        f"place in the {strategy_label} list (1 = its first pick) − {novelty:g} × share of you "
+        "likely to have seen it"
+    )
 
 
 def _films(catalogue: Ratings, items: np.ndarray) -> pd.DataFrame:
@@ -167,23 +181,24 @@ def _films(catalogue: Ratings, items: np.ndarray) -> pd.DataFrame:
 
 
 def _prior_frame(catalogue: Ratings, cand: np.ndarray, k: int, novelty: float) -> pd.DataFrame:
-    """An empty room's list: the damped mean rating, ties by rating count; with novelty, the
-    prior discounted by plain popularity like any member's stars."""
+    """An empty room's list: the damped mean rating, ties by rating count; with novelty, that
+    list's pool re-ranked against plain popularity (the share of users who rated each film)."""
     stats = catalogue.stats
     prior = np.asarray(stats.prior, dtype=np.float64)[cand]
-    key = discount_seen(prior[None, :], stats.popularity[cand][None, :], novelty)[0]
-    chosen = top_k(key, k, [np.asarray(stats.counts, dtype=np.float64)[cand]])
-    items = cand[chosen]
+    chosen = top_k(prior, pool_size(k, len(cand), novelty), [stats.counts[cand]])
+    picked = Selection(chosen, prior[chosen], np.full(len(chosen), -1, np.int64))
+    picked = novelty_rerank(picked, stats.popularity[cand][None, :], novelty, k)
+    items = cand[picked.positions]
     frame = _films(catalogue, items)
-    frame["group_score"] = np.round(key[chosen], 4)
+    frame["group_score"] = np.round(np.asarray(picked.scores, dtype=np.float64), 4)
     frame["reason"] = [
         explain([], np.empty(0), np.empty(0), prior=(float(stats.means[i]), int(stats.counts[i])))
         for i in items
     ]
     frame.attrs.update(
         strategy="prior",
-        score_label=PRIOR_LABEL,
-        score_unit="★",
+        score_label=PRIOR_LABEL if novelty == 0 else novelty_label("popular", novelty),
+        score_unit="★" if novelty == 0 else "",
         score_order="descending",
         score_scale="stars",
         novelty=novelty,
@@ -234,6 +249,7 @@ __all__ = [
     "member_top_lists",
     "most_pleasure",
     "multiplicative",
+    "novelty_label",
     "prior_scores",
     "rank_points",
     "reason",

@@ -1,26 +1,34 @@
 """Novelty: "films we probably haven't all seen", traded against predicted enjoyment.
 
-A film a member has probably seen already is worth less to them tonight. With ``novelty`` ν in
-[0, 1], each member's predicted stars for a film are shrunk towards the bottom of the scale by
-the chance they have seen it::
+With ``novelty`` ν in [0, 1], the strategy first ranks ``NOVELTY_POOL`` × k films as usual; that
+pool is then re-ranked by::
 
-    stars' = MIN + (stars − MIN) · (1 − ν · P(seen))
+    standing − ν · seen
 
-ν = 0 changes nothing; ν = 1 keeps only the "not seen" part of a film's value (a film everyone
-has surely seen drops to the bottom). The strategy then blends the discounted stars as usual,
-so every strategy honours the setting in its own terms. P(seen) is personal: the film's
-popularity among catalogue users who saw the same films as the member (co-occurrence), damped
-towards plain popularity (``seen_probability``; the elicitation uses the same estimate).
-Protocol G measures what each ν costs in NDCG and gains in novelty (popularity rank of picks).
+where ``standing`` = 1 − j/M is the film's place in the strategy's own list of M (1 for its first
+pick, falling linearly) and ``seen`` is the share of the group likely to have seen it (the mean
+of the members' P(seen)). ν = 0 changes nothing; ν = 1 lets a film the whole group has surely
+seen drop below one the strategy ranked anywhere in its pool that nobody has seen. The pool
+bounds the cost: every pick is still among the strategy's best 5·k, in its own terms (a first
+version shrank each member's stars by P(seen) before blending; on the hybrid's rank-calibrated
+stars, where a member's top 1 % all sit near 5★, even ν = 0.25 swapped the whole list for
+obscure films and NDCG@10 fell from 0.19 to 0.005 in protocol G).
+
+P(seen) is personal: the film's popularity among catalogue users who saw the same films as the
+member (co-occurrence), damped towards plain popularity (``seen_probability``; the elicitation
+uses the same estimate). Protocol G measures what each ν costs in NDCG and gains in novelty
+(popularity rank of the picks).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.data.ratings import MIN_RATING, Ratings
+from engine.data.ratings import Ratings
+from engine.group.strategies import Selection, top_k
 
 SEEN_DAMPING = 20.0  # pseudo-users of plain popularity mixed into the co-occurrence estimate
+NOVELTY_POOL = 5  # novelty re-ranks the strategy's best NOVELTY_POOL × k films
 
 
 def check_novelty(novelty: float) -> float:
@@ -50,12 +58,40 @@ def seen_probability(catalogue: Ratings, items: np.ndarray) -> np.ndarray:
     return (co + SEEN_DAMPING * s.popularity) / (total + SEEN_DAMPING)
 
 
-def discount_seen(pred: np.ndarray, seen: np.ndarray, novelty: float) -> np.ndarray:
-    """``pred`` [members × films] stars with each member's films shrunk by ν · P(seen)
-    (``seen``, same shape): the formula in the module docstring."""
-    if novelty == 0.0:
-        return pred
-    return MIN_RATING + (pred - MIN_RATING) * (1.0 - novelty * np.clip(seen, 0.0, 1.0))
+def pool_size(k: int, n_candidates: int, novelty: float) -> int:
+    """How many films the strategy ranks before novelty re-ranks them (k when novelty is off)."""
+    return k if novelty == 0.0 else min(n_candidates, NOVELTY_POOL * k)
 
 
-__all__ = ["SEEN_DAMPING", "check_novelty", "discount_seen", "seen_probability"]
+def novelty_rerank(picked: Selection, seen: np.ndarray, novelty: float, k: int) -> Selection:
+    """Re-rank a strategy's pool (``picked``, best first) by standing − ν · seen share, keep k.
+
+    ``seen`` is [members × candidates] P(seen). The returned scores are the re-ranking key
+    (what the list is now ordered by); the strategy's own scores move to ``own_scores`` so a
+    reason can still speak in the strategy's terms."""
+    m = len(picked.positions)
+    if novelty == 0.0 or m == 0:
+        return picked
+    standing = 1.0 - np.arange(m) / m
+    share = np.asarray(seen, dtype=np.float64)[:, picked.positions].mean(axis=0)
+    key = standing - novelty * share
+    order = top_k(key, k, [standing])
+    return Selection(
+        picked.positions[order],
+        key[order],
+        picked.served[order],
+        None if picked.lists is None else picked.lists[:, order],
+        None if picked.filled is None else picked.filled[order],
+        own_scores=np.asarray(picked.scores)[order],
+        seen_share=share[order],
+    )
+
+
+__all__ = [
+    "NOVELTY_POOL",
+    "SEEN_DAMPING",
+    "check_novelty",
+    "novelty_rerank",
+    "pool_size",
+    "seen_probability",
+]

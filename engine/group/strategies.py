@@ -154,6 +154,8 @@ class Selection:
     ``lists``: ``[members × picks]``, True where the pick comes from that member's own top list
     (rank-aware strategies; None for the classic ones). ``filled``: True for picks made when the
     strategy saw no difference between the films left (zero gain), taken in the fallback order.
+    After a novelty re-ranking (``engine.group.novelty``), ``scores`` is its key and
+    ``own_scores`` the strategy's scores, with ``seen_share`` per pick.
     """
 
     positions: np.ndarray
@@ -161,6 +163,8 @@ class Selection:
     served: np.ndarray
     lists: np.ndarray | None = None
     filled: np.ndarray | None = None
+    own_scores: np.ndarray | None = None  # the strategy's scores when novelty re-ranked the list
+    seen_share: np.ndarray | None = None  # share of the group likely to have seen each pick
 
 
 Selector = Callable[[np.ndarray, int, "np.ndarray | None"], Selection]

@@ -401,14 +401,21 @@ def test_novelty_outside_zero_to_one_is_a_clear_error(model, catalogue, bad):
         recommend(model, catalogue, room(("Ana", [0])), novelty=bad)
 
 
-def test_seen_discount_by_hand():
-    from engine.group.novelty import discount_seen
+def test_novelty_reranks_the_strategys_pool_by_hand():
+    from engine.group.novelty import novelty_rerank
 
-    pred = np.array([[5.0, 3.0]])
-    seen = np.array([[0.5, 0.0]])
-    # 0.5 + (5 − 0.5)·(1 − 0.5·0.5) = 3.875; a film surely unseen keeps its stars
-    assert np.allclose(discount_seen(pred, seen, 0.5), [[3.875, 3.0]])
-    assert discount_seen(pred, seen, 0.0) is pred
+    # the strategy's pool of 5, best first; one member's P(seen) for those films
+    picked = group.Selection(
+        np.array([10, 11, 12, 13, 14]), np.array([5.0, 4.9, 4.8, 4.7, 4.6]), np.full(5, -1)
+    )
+    seen = np.zeros((1, 20))
+    seen[0, [10, 11, 12, 13, 14]] = [0.9, 0.8, 0.0, 0.5, 0.0]
+    # standing 1, .8, .6, .4, .2 minus ½·seen: .55, .40, .60, .15, .20
+    out = novelty_rerank(picked, seen, 0.5, 3)
+    assert out.positions.tolist() == [12, 10, 11]
+    assert np.allclose(out.scores, [0.6, 0.55, 0.4])
+    assert np.allclose(out.own_scores, [4.8, 5.0, 4.9])  # the strategy's own, for reasons
+    assert novelty_rerank(picked, seen, 0.0, 3) is picked  # off: untouched
 
 
 def test_seen_probability_without_ratings_is_popularity(catalogue):
