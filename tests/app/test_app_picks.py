@@ -81,10 +81,11 @@ def test_ui_flow_two_members_rate_then_get_picks():
 
 def test_strategy_selector_changes_the_blend():
     from app import services
+    from engine.group import DEFAULT_STRATEGY
 
     code, _ = seed_room("Strategies", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
-    assert at.selectbox(key="mn_strategy").value == "fair"  # engine.group.DEFAULT_STRATEGY
+    assert at.selectbox(key="mn_strategy").value == DEFAULT_STRATEGY
     for strategy, blend in [("least_misery", np.min), ("average", np.mean)]:
         at.selectbox(key="mn_strategy").set_value(strategy).run()
         assert_ok(at)
