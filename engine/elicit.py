@@ -13,6 +13,9 @@ default:
   film's ratings over *all* users with "not rated" as one more category, weighted ½ against 1
   for each rating value, so an obscure film (almost everyone in "not rated") scores low and a
   well-known divisive one high: popularity and informativeness in one number.
+- ``igcn``: Rashid et al.'s IGCN (same paper): the films whose answer best tells apart the
+  clusters of users the member could belong to, over everyone for the first answers and then
+  over their nearest training users (``engine.elicit_igcn``).
 - ``adaptive``: after every answer, the films whose predicted rating is still most uncertain
   given the answers so far, weighted by the chance that this person has seen them. Uncertainty
   is the posterior variance of a ridge fold-in in the model's factor space
@@ -34,6 +37,7 @@ from typing import Protocol
 import numpy as np
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.elicit_igcn import igcn_key
 from engine.group.novelty import seen_probability
 from engine.group.strategies import top_k
 
@@ -158,6 +162,17 @@ def _entropy0(
     return _pick(entropy0(catalogue), answered, n, catalogue)
 
 
+def _igcn(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    return _pick(igcn_key(catalogue, items, values), answered, n, catalogue)
+
+
 def _adaptive(
     model: ElicitModel | None,
     catalogue: Ratings,
@@ -205,6 +220,7 @@ STRATEGIES: dict[str, Strategy] = {
     "popularity": _popularity,
     "entropy": _entropy,
     "entropy0": _entropy0,
+    "igcn": _igcn,
     "adaptive": _adaptive,
 }
 LABELS = {
@@ -212,6 +228,7 @@ LABELS = {
     "popularity": "Most rated films",
     "entropy": "Well-known films people disagree about",
     "entropy0": "Films most people can place on the scale (Entropy0)",
+    "igcn": "Films that tell apart the kinds of viewer you could be (IGCN)",
     "adaptive": "Adaptive: what tells us most about you",
 }
 

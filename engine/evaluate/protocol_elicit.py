@@ -43,7 +43,7 @@ from engine.models.base import Recommender
 
 TITLE = "Elicitation on the same test films (NDCG@10 and RMSE against the number of answers)"
 ANSWERS = (1, 2, 3, 5, 10, 20)
-STRATEGIES = ("random", "popularity", "entropy", "entropy0", "adaptive")
+STRATEGIES = ("random", "popularity", "entropy", "entropy0", "igcn", "adaptive")
 BASELINE = "non-personalised"
 SPLIT_SEED = 1  # protocol F's own split
 TEST_SEED = 6
