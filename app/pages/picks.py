@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import services, state
 from app.pages._common import model_ready
+from app.pages._models import room_model
 from app.store import StoreError
 from app.widgets.film_card import film_card
 from app.widgets.member_bars import member_bars_html
@@ -28,10 +29,9 @@ def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
         st.session_state["mn_flash"] = ("error", str(exc))
 
 
-def controls() -> dict:
-    """Strategy, model and filters; remembered in the session across pages."""
+def controls(room_code: str) -> dict:
+    """Strategy and filters, remembered in the session across pages; the model is the room's."""
     labels = services.strategies()
-    models = services.model_names()
     left, right = st.columns(2)
     strategy = left.selectbox(
         "How to balance the group",
@@ -40,12 +40,8 @@ def controls() -> dict:
         key="mn_strategy",
     )
     left.caption(services.strategy_description(strategy))
-    model = right.selectbox(
-        "Model",
-        models,
-        format_func=lambda n: f"{n} ({services.model_kind(n)})",
-        key="mn_model",
-    )
+    with right:
+        model = room_model(room_code)
     with st.expander("Filters"):
         genres = st.multiselect("Genres (any of)", services.genres(), key="mn_genres")
         lo, hi = services.year_range()
@@ -157,7 +153,7 @@ def picks_page() -> None:
                 f"Not rated anything yet: {md(', '.join(quiet))} (counted as average taste)."
             )
 
-    options = controls()
+    options = controls(room.code)
     if not model_ready(options["model_name"]):
         return
     picks = services.group_picks(room.code, k=TOP_K, **options)

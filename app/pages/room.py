@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from app import services, state
-from app.pages._common import model_ready
 from app.store import StoreError, parse_room_code
 from app.widgets.film_card import film_card
 from app.widgets.rating_row import rating_row
@@ -152,16 +151,13 @@ def rate_card(token: str, movie_id: int, key: str, current: object = _MISSING) -
 def rating_section(token: str) -> None:
     store = services.get_store()
     answers = store.answers(token)
-    model_name = st.session_state.get("mn_model")
-    if not model_ready(model_name):
-        return
 
     st.subheader("Rate some films")
     st.caption("Half stars welcome. “Haven't seen it” is fine too: it helps just as much.")
     queue_key = f"mn_queue:{token}"
     queue = [m for m in st.session_state.get(queue_key, []) if m not in answers]
     if len(queue) < BATCH:  # top up; the new films adapt to the answers given so far
-        more = services.next_films(token, n=BATCH + len(queue), model_name=model_name)
+        more = services.next_films(token, n=BATCH + len(queue))  # never waits for training
         queue += [m for m in more if m not in queue][: BATCH - len(queue)]
     st.session_state[queue_key] = queue
     if not queue:

@@ -2,7 +2,9 @@
 
 ``Store`` is the repository the pages use (``app.store.store``); the rest of the package is what
 it stands on: ``errors`` (what a person can be told), ``schema`` (tables and records),
-``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs). Import
+``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs); ``jobs``
+(training jobs shared by app replicas) and ``room_models`` (each room's model) keep their own
+tables. Import
 from here: ``from app.store import Store, StoreError``.
 """
 
@@ -20,6 +22,7 @@ from app.store.errors import (
     StoreError,
     UnknownMovie,
 )
+from app.store.jobs import Beat, Job, JobNotFound, JobQueue, JobState
 from app.store.schema import AnswerCount, Member, Room
 from app.store.store import Store
 from app.store.validate import (
@@ -39,12 +42,17 @@ __all__ = [
     "RATING_VALUES",
     "ROOM_NAME_MAX",
     "AnswerCount",
+    "Beat",
     "DatabaseDamaged",
     "DatabaseLocked",
     "DatabaseReadOnly",
     "DatabaseUnavailable",
     "InvalidName",
     "InvalidRating",
+    "Job",
+    "JobNotFound",
+    "JobQueue",
+    "JobState",
     "Member",
     "MemberNotFound",
     "NameTaken",
