@@ -17,6 +17,7 @@ Per-catalogue numbers (counts, priors, genres, years) come from ``Ratings.stats`
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,58 @@ def recommend(
     strat = strategy_named(strategy)
     k = check_k(k)
     novelty = check_novelty(novelty)
+    exclude = list(exclude)
+    room = _prepare(model, catalogue, members, exclude, filters)
+    if room is None:  # an empty room: the prior, popular and well rated
+        cand = np.flatnonzero(candidate_mask(catalogue, [], exclude, filters))
+        return _prior_frame(catalogue, cand, k, novelty)
+    return _ranked(strat, room, catalogue, k, novelty)
+
+
+def recommend_each(
+    model: RoomModel | None,
+    catalogue: Ratings,
+    members: Sequence[Member],
+    strategies: Iterable[str] | None = None,
+    k: int = 10,
+    exclude: Iterable[int] = (),
+    filters: Filters | None = None,
+) -> dict[str, pd.DataFrame]:
+    """``recommend``'s frame for each of ``strategies`` (default: all), the members folded in
+    and scored once: what a page needs to say which choices give this room the same list."""
+    names = list(STRATEGIES if strategies is None else strategies)
+    chosen = [strategy_named(n) for n in names]
+    k = check_k(k)
+    exclude = list(exclude)
+    room = _prepare(model, catalogue, members, exclude, filters)
+    if room is None:
+        cand = np.flatnonzero(candidate_mask(catalogue, [], exclude, filters))
+        prior = _prior_frame(catalogue, cand, k, 0.0)
+        return {n: prior.copy() for n in names}
+    return {s.name: _ranked(s, room, catalogue, k, 0.0) for s in chosen}
+
+
+@dataclass(frozen=True)
+class _Room:
+    """A room ready to rank: its members, the candidate films, their priors (tie-breaks), and
+    each member's stars to blend (``pred``) and to show (``shown``) over the candidates."""
+
+    members: list[Member]
+    cand: np.ndarray
+    prior: np.ndarray
+    pred: np.ndarray
+    shown: np.ndarray
+    calibrated: bool
+
+
+def _prepare(
+    model: RoomModel | None,
+    catalogue: Ratings,
+    members: Sequence[Member],
+    exclude: Iterable[int],
+    filters: Filters | None,
+) -> _Room | None:
+    """Validate the room and predict every member once; None for a room without members."""
     stats = catalogue.stats
     n_items = stats.n_items
     if model is not None and model.n_items != n_items:
@@ -105,15 +158,29 @@ def recommend(
             "retrain the model on this dataset"
         )
     members = validate_members(members, n_items)
-    cand = np.flatnonzero(candidate_mask(catalogue, members, exclude, filters))
-    prior = np.asarray(stats.prior, dtype=np.float64)
-    if not members:  # an empty room: the prior, popular and well rated
-        return _prior_frame(catalogue, cand, k, novelty)
+    if not members:
+        return None
     if model is None:
         raise ValueError("a room with members needs a model to predict their stars")
+    cand = np.flatnonzero(candidate_mask(catalogue, members, exclude, filters))
+    prior = np.asarray(stats.prior, dtype=np.float64)
     blend_all, shown_all = member_matrices(model, catalogue, members)
-    pred, shown = blend_all[:, cand], shown_all[:, cand]
-    picked = strat.select(pred, pool_size(k, len(cand), novelty), prior[cand])
+    return _Room(
+        members,
+        cand,
+        prior[cand],
+        blend_all[:, cand],
+        shown_all[:, cand],
+        model.kind != "explicit",
+    )
+
+
+def _ranked(
+    strat: Strategy, room: _Room, catalogue: Ratings, k: int, novelty: float
+) -> pd.DataFrame:
+    """One strategy's explained frame for a prepared room (``recommend``'s columns and attrs)."""
+    members, cand, pred, shown = room.members, room.cand, room.pred, room.shown
+    picked = strat.select(pred, pool_size(k, len(cand), novelty), room.prior)
     if novelty > 0:
         seen = np.stack([seen_probability(catalogue, m.items)[cand] for m in members])
         picked = novelty_rerank(picked, seen, novelty, k)
@@ -147,7 +214,6 @@ def recommend(
     ]
     for r, name in enumerate(names):
         frame[f"pred:{name}"] = np.round(shown[r, chosen], 2)
-    calibrated = model.kind != "explicit"
     if novelty > 0 and picked.seen_share is not None:
         frame["reason"] = [
             f"{r}; seen by ~{share:.0%} of you (novelty)"
@@ -158,7 +224,7 @@ def recommend(
         score_label=strat.score_label if novelty == 0 else novelty_label(strat.label, novelty),
         score_unit=strat.score_unit if novelty == 0 else "",
         score_order=strat.score_order if novelty == 0 else "descending",
-        score_scale="rank-calibrated stars" if calibrated else "stars",
+        score_scale="rank-calibrated stars" if room.calibrated else "stars",
         novelty=novelty,
     )
     return frame
@@ -254,6 +320,7 @@ __all__ = [
     "rank_points",
     "reason",
     "recommend",
+    "recommend_each",
     "seen_probability",
     "sp_greedy_selector",
     "top_k",

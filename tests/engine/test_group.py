@@ -383,6 +383,20 @@ def test_agreeing_strategies_are_named_together(model, catalogue):
     assert len(set(heads)) == len(heads)  # different lists across groups
 
 
+def test_recommend_each_is_recommend_for_every_strategy(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]))
+    each = group.recommend_each(model, catalogue, members, k=5, exclude=iter([3]))
+    assert list(each) == list(group.STRATEGIES)
+    for name, frame in each.items():
+        alone = recommend(model, catalogue, members, strategy=name, k=5, exclude=[3])
+        pd.testing.assert_frame_equal(frame, alone)
+        assert frame.attrs == alone.attrs
+    # an empty room: every strategy gives the prior's list
+    empty = group.recommend_each(None, catalogue, [], ["average", "gfar"], k=4)
+    assert [frame.attrs["strategy"] for frame in empty.values()] == ["prior", "prior"]
+    assert empty["gfar"].equals(recommend(None, catalogue, [], k=4))
+
+
 def test_novelty_trades_enjoyment_for_less_seen_films(model, catalogue):
     members = room(("Ana", [0]), ("Ben", [1]))
     plain = recommend(model, catalogue, members, strategy="average", k=6)
