@@ -10,6 +10,7 @@ from app.pages._common import model_ready
 from app.pages._models import room_model
 from app.store import StoreError
 from app.widgets.film_card import film_card
+from app.widgets.group_score import score_caption
 from app.widgets.member_bars import member_bars_html
 from app.widgets.text import md
 
@@ -103,7 +104,7 @@ def explain_choice(code: str, picks: pd.DataFrame, options: dict, anyone_rated: 
     very same list (so a choice that changes nothing says so)."""
     labels = services.strategies()
     strategy = options["strategy"]
-    st.caption(f"Group score: {md(str(picks.attrs.get('score_label', '')))}")
+    st.caption(md(score_caption(picks.attrs)))
     if not anyone_rated:  # every strategy shows the same popular films; the note above says so
         return
     same = services.same_picks_as(code, k=TOP_K, **options)

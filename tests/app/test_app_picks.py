@@ -113,7 +113,7 @@ def test_the_page_says_what_the_score_is_and_which_choices_change_nothing():
     for name in ("average", "least_misery", "gfar", "xpo"):
         at.selectbox(key="mn_strategy").set_value(name).run()
         assert_ok(at)
-        assert f"Group score: {md(STRATEGIES[name].score_label)}" in [c.value for c in at.caption]
+        assert md(f"Group score: {STRATEGIES[name].score_label}") in [c.value for c in at.caption]
         notes = [i.value for i in at.info if "changes nothing here" in i.value]
         others = [STRATEGIES[n].label for n in same[name] if n != name]
         if others:
