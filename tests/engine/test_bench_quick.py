@@ -205,6 +205,20 @@ def test_the_report_keeps_the_tools_bench_block_untouched(tmp_path):
     assert target.read_text().endswith("half a block")  # refused, not overwritten
 
 
+def test_the_report_keeps_every_tools_block_each_to_its_own_end(tmp_path):
+    from engine.evaluate.report import write_report
+
+    bench = "<!-- BEGIN tools.bench -->\n## App\n<!-- END tools.bench -->"
+    start = "<!-- BEGIN tools.startup_timing -->\n## Start\n<!-- END tools.startup_timing -->"
+    target = tmp_path / "BENCHMARKS.md"
+    target.write_text(f"# old\n\n{bench}\n\nbetween\n\n{start}\n")
+    write_report(target, "# new\n")
+    assert target.read_text() == f"# new\n\n{bench}\n\n{start}\n"
+    target.write_text(f"# old\n<!-- BEGIN tools.startup_timing -->\n{bench}\n")  # wrong END
+    with pytest.raises(ValueError, match=r"tools\.startup_timing"):
+        write_report(target, "# new\n")
+
+
 def test_quick_f_folds_in_and_compares_with_a_retrain(embedded):
     run = bench(embedded, ["F"], quick=True, models=["baseline", "popularity"], peers=False)
     (f,) = run.results
