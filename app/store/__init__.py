@@ -1,8 +1,9 @@
-"""Rooms, members, answers and watched films, persisted with SQLAlchemy.
+"""Rooms, members, answers and watched films, and the evening's vote, persisted with SQLAlchemy.
 
 ``Store`` is the repository the pages use (``app.store.store``); the rest of the package is what
 it stands on: ``errors`` (what a person can be told), ``schema`` (tables and records),
-``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs). Import
+``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs);
+``tonight`` and ``tonight_schema`` hold the host's credential, seen films and Tonight's vote. Import
 from here: ``from app.store import Store, StoreError``.
 """
 
@@ -22,6 +23,23 @@ from app.store.errors import (
 )
 from app.store.schema import AnswerCount, Member, Room
 from app.store.store import Store
+from app.store.tonight import InvalidChoice, NotHost, RoomStamp, VoteUnavailable
+from app.store.tonight_schema import (
+    ACCEPTING,
+    CHOICES,
+    NO,
+    REWATCH,
+    RULE_ALL,
+    RULE_MAJORITY,
+    RULES,
+    SHORTLIST_MAX,
+    SHORTLIST_MIN,
+    SKIP,
+    YES,
+    HostedRoom,
+    Tally,
+    Vote,
+)
 from app.store.validate import (
     NAME_MAX,
     RATING_VALUES,
@@ -33,26 +51,44 @@ from app.store.validate import (
 )
 
 __all__ = [
+    "ACCEPTING",
+    "CHOICES",
     "DB_FILENAME",
     "DB_URL_ENV",
     "NAME_MAX",
+    "NO",
     "RATING_VALUES",
+    "REWATCH",
     "ROOM_NAME_MAX",
+    "RULES",
+    "RULE_ALL",
+    "RULE_MAJORITY",
+    "SHORTLIST_MAX",
+    "SHORTLIST_MIN",
+    "SKIP",
+    "YES",
     "AnswerCount",
     "DatabaseDamaged",
     "DatabaseLocked",
     "DatabaseReadOnly",
     "DatabaseUnavailable",
+    "HostedRoom",
+    "InvalidChoice",
     "InvalidName",
     "InvalidRating",
     "Member",
     "MemberNotFound",
     "NameTaken",
+    "NotHost",
     "Room",
     "RoomNotFound",
+    "RoomStamp",
     "Store",
     "StoreError",
+    "Tally",
     "UnknownMovie",
+    "Vote",
+    "VoteUnavailable",
     "check_movie_id",
     "check_rating",
     "clean_name",

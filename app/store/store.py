@@ -30,6 +30,7 @@ from app.store.schema import (
     rooms,
     watched,
 )
+from app.store.tonight import TonightStore
 from app.store.validate import (
     MAX_KEY_LEN,
     ROOM_NAME_MAX,
@@ -56,8 +57,11 @@ def _new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
-class Store:
+class Store(TonightStore):
     """The app's persistence. Thread-safe; create one per process and share it.
+
+    Rooms, members, answers and watched films are here; the host's credential, seen films and
+    Tonight's vote come from ``TonightStore`` (``app.store.tonight``).
 
     ``movie_ids``: the catalogue's movieIds (a collection, or a predicate) so that answers for
     films that do not exist are refused with UnknownMovie; ``None`` only checks the id's form.
