@@ -1,4 +1,11 @@
-"""Picks page: the films the whole room will enjoy, with everyone's predicted rating."""
+"""Picks page: the films the whole room will enjoy, with everyone's predicted rating, and
+Tonight's vote.
+
+Live: a small fragment polls the room's change stamp every few seconds and reruns the page only
+when something changed (a member rated, joined or voted); the blend is cached per room state, so
+only the first session to see a new state blends again. The settings (strategy, model, filters)
+are in the URL, so a refresh or a shared link shows the same picks.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import streamlit as st
 
 from app import services, state
 from app.pages._common import model_ready
+from app.pages._vote import vote_section, vote_starter
 from app.store import StoreError
 from app.widgets.film_card import film_card
 from app.widgets.member_bars import member_bars_html
@@ -14,6 +22,9 @@ from app.widgets.text import md
 
 PRED = "pred:"
 TOP_K = 10
+POLL_EVERY = "2s"  # how often the page asks the store whether the room changed
+SHOWN_STAMP = "mn_picks_shown_stamp"
+DEFAULT_SCORE_LABEL = "Group score"
 
 
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
@@ -28,26 +39,37 @@ def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
         st.session_state["mn_flash"] = ("error", str(exc))
 
 
-def controls() -> dict:
-    """Strategy, model and filters; remembered in the session across pages."""
-    labels = services.strategies()
-    models = services.model_names()
-    left, right = st.columns(2)
-    strategy = left.selectbox(
-        "How to balance the group",
-        list(labels),
-        format_func=lambda n: labels[n],
-        key="mn_strategy",
-    )
-    left.caption(services.strategy_description(strategy))
-    model = right.selectbox(
+def choose_model() -> str:
+    """The model the picks come from, kept in the URL (the one place this page picks a model)."""
+    return st.selectbox(
         "Model",
-        models,
+        services.model_names(),
         format_func=lambda n: f"{n} ({services.model_kind(n)})",
-        key="mn_model",
+        key="model",
+        bind="query-params",
     )
+
+
+def controls() -> services.PicksOptions:
+    """Strategy, model and filters, each kept in the URL (``bind="query-params"``): a refresh or
+    a shared link shows the same picks, and they are still set after visiting another page."""
+    labels = services.strategies()
+    left, right = st.columns(2)
+    with left:
+        strategy = st.selectbox(
+            "How to balance the group",
+            list(labels),
+            format_func=lambda n: labels[n],
+            key="strategy",
+            bind="query-params",
+        )
+        st.caption(services.strategy_description(strategy))
+    with right:
+        model = choose_model()
     with st.expander("Filters"):
-        genres = st.multiselect("Genres (any of)", services.genres(), key="mn_genres")
+        genres = st.multiselect(
+            "Genres (any of)", services.genres(), key="genres", bind="query-params"
+        )
         lo, hi = services.year_range()
         decades = list(range(lo // 10 * 10, hi // 10 * 10 + 10, 10))
         d_lo, d_hi = st.select_slider(
@@ -55,7 +77,8 @@ def controls() -> dict:
             decades,
             value=(decades[0], decades[-1]),
             format_func=lambda d: f"{d}s",
-            key="mn_decades",
+            key="decades",
+            bind="query-params",
         )
         min_ratings = st.slider(
             "Minimum popularity (people in the dataset who rated it)",
@@ -66,22 +89,34 @@ def controls() -> dict:
             # hybrid already weighs P(watch); the floor costs it little (docs/BENCHMARKS.md)
             10,
             step=5,
-            key="mn_min_ratings",
+            key="min_ratings",
+            bind="query-params",
         )
     years = None if (d_lo, d_hi) == (decades[0], decades[-1]) else (d_lo, d_hi + 9)
-    return {
-        "strategy": strategy,
-        "model_name": model,
-        "genres": genres,
-        "years": years,
-        "min_ratings": min_ratings,
-    }
+    return services.PicksOptions(
+        model_name=model,
+        strategy=strategy,
+        k=TOP_K,
+        genres=tuple(genres),
+        years=years,
+        min_ratings=int(min_ratings),
+    )
+
+
+def score_label(picks: pd.DataFrame) -> str:
+    """What ``group_score`` is: the strategy's own label for the score it ranked by."""
+    return str(picks.attrs.get("score_label") or DEFAULT_SCORE_LABEL)
+
+
+def score_text(picks: pd.DataFrame, score: float) -> str:
+    unit = str(picks.attrs.get("score_unit", ""))
+    return f"{score_label(picks)}: {score:.2f}{unit}"
 
 
 def picks_table(picks: pd.DataFrame) -> pd.DataFrame:
     preds = [str(c) for c in picks.columns if str(c).startswith(PRED)]
     table = pd.DataFrame(picks[["rank", "label", "group_score", *preds]])
-    table.columns = ["#", "Film", "Group score", *(c[len(PRED) :] for c in preds)]
+    table.columns = ["#", "Film", score_label(picks), *(c[len(PRED) :] for c in preds)]
     return table
 
 
@@ -90,16 +125,35 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
     for row in picks.to_dict("records"):
         film = {**services.film(row["item"]), **row}  # adds the bare title for the poster
         bars = member_bars_html({c[len(PRED) :]: film[c] for c in preds})
-        with st.container(border=True):
-            card, action = st.columns([5, 1])
-            with card:
-                film_card(film, reason=f"#{film['rank']} · {film['reason']}", extra_html=bars)
-            action.button(
+        with st.container(border=True, key=f"mn_pick_{film['movieId']}"):
+            film_card(
+                film,
+                reason=f"#{film['rank']} · {film['reason']}",
+                extra_html=bars,
+                score=score_text(picks, float(film["group_score"])),
+            )
+            st.button(
                 "We watched it",
                 key=f"watched:{film['movieId']}",
                 on_click=_mark_watched,
                 args=(code, int(film["movieId"]), str(film["title"]), True),
             )
+
+
+def same_list_note(code: str, options: services.PicksOptions) -> str | None:
+    """ "Borda count gives the same list as Average for your room", or None when the chosen
+    strategy's list is its own."""
+    labels = services.strategies()
+    same = services.agreeing_strategies(code, options)
+    if not same or options.strategy is None:
+        return None
+    names = [labels[s] for s in same]
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "gives" if len(names) == 1 else "give"
+    return (
+        f"{who} {verb} the same list as {labels[options.strategy]} for your room: with these "
+        "members the choice between them makes no difference."
+    )
 
 
 def watched_list(code: str) -> None:
@@ -120,6 +174,41 @@ def watched_list(code: str) -> None:
             )
 
 
+def who_is_missing(people: services.RoomPeople) -> None:
+    if not people.names:
+        st.info(
+            "Nobody has joined this room yet, so these are popular, well-rated films. Add "
+            "members on the Room page to get picks for your group."
+        )
+    elif not any(len(m.items) or len(m.seen) for m in people.members):
+        st.info(
+            "Nobody has rated any films yet, so these are popular, well-rated films. Rate a "
+            "few on the Room page to make them personal."
+        )
+    else:
+        quiet = [
+            n
+            for n, m in zip(people.names, people.members, strict=True)
+            if not len(m.items) and not len(m.seen)
+        ]
+        if quiet:
+            st.caption(
+                f"Not rated anything yet: {md(', '.join(quiet))} (counted as average taste)."
+            )
+
+
+@st.fragment(run_every=POLL_EVERY)
+def follow_room(code: str) -> None:
+    """Rerun the page when the room changed since it was drawn; otherwise do nothing (cheap:
+    one stamp read). Draws nothing."""
+    try:
+        now = services.get_store().room_stamp(code)
+    except StoreError:
+        return
+    if now != st.session_state.get(SHOWN_STAMP):
+        st.rerun(scope="app")
+
+
 def picks_page() -> None:
     store = services.get_store()
     current = state.current(store)
@@ -129,7 +218,7 @@ def picks_page() -> None:
     st.title("Tonight's picks")
     if current.room is None:
         if current.room_problem:
-            st.error(f"{current.room_problem} Check the link or code on the Room page.")
+            st.error(f"{current.room_problem} Or start a room on the Room page.")
         else:
             st.info(
                 "No room yet. Start or join a room on the Room page, rate a few films, then "
@@ -138,39 +227,35 @@ def picks_page() -> None:
         st.page_link("app/pages/room.py", label="Go to the Room page", icon=":material/group:")
         return
     room = current.room
+    shown = store.room_stamp(room.code)  # before reading anything: a later change reruns us
+    token = current.member.token if current.member else None
     st.caption(f"Room: {md(room.name)}")
-    people = services.room_people(room.code)
-    if not people.names:
-        st.info(
-            "Nobody has joined this room yet, so these are popular, well-rated films. Add "
-            "members on the Room page to get picks for your group."
-        )
-    elif not any(len(m.items) for m in people.members):
-        st.info(
-            "Nobody has rated any films yet, so these are popular, well-rated films. Rate a "
-            "few on the Room page to make them personal."
-        )
-    else:
-        quiet = [n for n, m in zip(people.names, people.members, strict=True) if not len(m.items)]
-        if quiet:
-            st.caption(
-                f"Not rated anything yet: {md(', '.join(quiet))} (counted as average taste)."
-            )
+    open_vote = vote_section(room.code, token, current.host)
 
+    st.subheader("The group's picks")
+    who_is_missing(services.room_people(room.code))
     options = controls()
-    if not model_ready(options["model_name"]):
-        return
-    picks = services.group_picks(room.code, k=TOP_K, **options)
-    if picks.empty:
-        st.warning(
-            "No films match these filters. Widen the decades, lower the minimum "
-            "popularity, or drop a genre."
-        )
-    else:
-        with st.expander("All picks as a table"):
-            st.dataframe(picks_table(picks), hide_index=True, width="stretch", key="picks_table")
-        pick_cards(room.code, picks)
+    if model_ready(options.model_name):
+        note = st.empty()
+        picks = services.room_picks(room.code, options).frame
+        if picks.empty:
+            st.warning(
+                "No films match these filters. Widen the decades, lower the minimum "
+                "popularity, or drop a genre."
+            )
+        else:
+            if current.host and open_vote is None:
+                vote_starter(room.code, current.host, picks)
+            with st.expander("All picks as a table"):
+                st.dataframe(
+                    picks_table(picks), hide_index=True, width="stretch", key="picks_table"
+                )
+            pick_cards(room.code, picks)
+            if text := same_list_note(room.code, options):  # after the cards: they come first
+                note.info(text)
     watched_list(room.code)
+    st.session_state[SHOWN_STAMP] = shown
+    follow_room(room.code)
 
 
 picks_page()

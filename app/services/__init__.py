@@ -8,7 +8,7 @@ come back as values for the page to show.
 
 ``catalogue``: the films and lookups; ``models``: the shared fitted models; ``rooms``: the store
 and what the engine does for a room; ``insights``: the Explore views; ``lab``: manifests and
-retraining.
+retraining; ``search``: fuzzy title search; ``tonight``: what Tonight's vote decided.
 """
 
 from app.services.catalogue import (
@@ -55,30 +55,44 @@ from app.services.models import (
     use_serving_threads,
 )
 from app.services.rooms import (
+    PicksOptions,
     RoomPeople,
+    RoomPicks,
+    agreeing_strategies,
     get_store,
     group_picks,
     member_states,
     next_films,
     room_people,
+    room_picks,
     strategies,
     strategy_description,
 )
+from app.services.search import MIN_QUERY, search_films
+from app.services.tonight import TONIGHT, Decision, decide, excluded_tonight
 
 __all__ = [
     "DATASET_PATH_KEY",
     "DEFAULT_MODEL_ENV",
     "FALLBACK_MODEL",
     "INSIGHT_FALLBACK",
+    "MIN_QUERY",
     "PREFERRED_MODEL",
     "SERVING_THREADS",
+    "TONIGHT",
+    "Decision",
     "FactorMap",
     "ModelUnavailable",
+    "PicksOptions",
     "RoomPeople",
+    "RoomPicks",
+    "agreeing_strategies",
     "bias_ranking",
     "dataset_path",
+    "decide",
     "default_model_name",
     "ego_graph",
+    "excluded_tonight",
     "factor_map",
     "film",
     "film_by_movie_id",
@@ -104,6 +118,8 @@ __all__ = [
     "prepare_model",
     "retrain_model",
     "room_people",
+    "room_picks",
+    "search_films",
     "search_options",
     "set_dataset_path",
     "similar_films",
