@@ -178,12 +178,13 @@ def status_bar(code: str, name: str) -> None:
     except StoreError as exc:
         st.error(str(exc))
         return
-    st.html(status_line(name, counts))
-    if vote is not None and vote.is_open:
-        st.page_link(
-            PICKS_PAGE, label="Tonight's vote is open: vote now", icon=":material/how_to_vote:"
-        )
-    st.page_link(PICKS_PAGE, label="See the group's picks", icon=":material/movie:")
+    with st.container(key="mn_status_bar", horizontal=True, gap="small"):
+        st.html(status_line(name, counts), width="stretch")
+        if vote is not None and vote.is_open:
+            st.page_link(
+                PICKS_PAGE, label="Tonight's vote is open: vote now", icon=":material/how_to_vote:"
+            )
+        st.page_link(PICKS_PAGE, label="See the group's picks", icon=":material/movie:")
 
 
 # --------------------------------------------------------------------------- rating

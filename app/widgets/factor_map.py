@@ -37,14 +37,14 @@ def axis_title(component: int, explained: Sequence[float] | np.ndarray) -> str:
 # Where a label can go around its point: a name, and the label box's offset from the point in
 # units of (box width, box height).
 LABEL_SPOTS: tuple[tuple[str, float, float], ...] = (
-    ("top center", -0.5, 0.3),
-    ("bottom center", -0.5, -1.3),
-    ("middle right", 0.08, -0.5),
-    ("middle left", -1.08, -0.5),
-    ("top right", 0.05, 0.3),
-    ("top left", -1.05, 0.3),
-    ("bottom right", 0.05, -1.3),
-    ("bottom left", -1.05, -1.3),
+    ("top center", -0.5, 0.55),
+    ("bottom center", -0.5, -1.55),
+    ("middle right", 0.1, -0.5),
+    ("middle left", -1.1, -0.5),
+    ("top right", 0.05, 0.55),
+    ("top left", -1.05, 0.55),
+    ("bottom right", 0.05, -1.55),
+    ("bottom left", -1.05, -1.55),
 )
 # Each spot as an annotation: (xanchor, yanchor, xshift px, yshift px) from the member's star.
 SPOT_ANCHORS: dict[str, tuple[str, str, int, int]] = {
