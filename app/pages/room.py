@@ -2,10 +2,13 @@
 
 Phone first: a member sees where they stand ("3 rated · picks ready") and the way to the picks
 (and to Tonight's vote, when the host opens one) at the top, then the films to rate. A tap on a
-rating reruns only the rating cards (``st.fragment``); typing a title reruns only the search.
+rating reruns only its card (``st.fragment``), where the next film takes its place; typing a
+title reruns only the search.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -190,7 +193,7 @@ def status_bar(code: str, name: str) -> None:
 # --------------------------------------------------------------------------- rating
 
 
-def _saver(token: str, movie_id: int, title: str):
+def _saver(token: str, movie_id: int, title: str, then: Callable[[], None] | None = None):
     def save(answered: bool, stars: float | None) -> None:
         store = services.get_store()
         try:
@@ -200,40 +203,78 @@ def _saver(token: str, movie_id: int, title: str):
                 store.clear_rating(token, movie_id)
         except StoreError as exc:
             flash("error", f"Could not save your answer for {md(title)}: {exc}")
+            return
+        if then is not None:
+            then()
 
     return save
 
 
-def rate_card(token: str, movie_id: int, key: str, current: object = _MISSING) -> None:
+def rate_card(
+    token: str,
+    movie_id: int,
+    key: str,
+    current: object = _MISSING,
+    then: Callable[[], None] | None = None,
+) -> None:
     info = services.film_by_movie_id(movie_id)
     if info is None:
         return
     with st.container(border=True):
         film_card(info)
-        rating_row(key, current, _saver(token, movie_id, info["title"]))
+        rating_row(key, current, _saver(token, movie_id, info["title"], then))
+
+
+def _queue_key(token: str) -> str:
+    return f"mn_queue:{token}"
+
+
+def _replace_in_queue(token: str, slot: int) -> None:
+    """After an answer: the slot's film gives way to the next one the elicitation engine picks
+    with every answer so far in mind (run in the answer's callback, before the slot redraws)."""
+    queue: list[int] = st.session_state.get(_queue_key(token), [])
+    more = services.next_films(token, n=BATCH + len(queue))
+    fresh = [m for m in more if m not in queue]
+    if slot < len(queue):
+        if fresh:
+            queue[slot] = fresh[0]
+        else:
+            queue.pop(slot)
+    st.session_state[_queue_key(token)] = queue
 
 
 @st.fragment
+def rating_slot(token: str, slot: int) -> None:
+    """One of the cards to rate. A tap saves the answer and reruns only this slot, where the
+    next film takes the answered one's place: one card is redrawn per tap, not the page."""
+    queue: list[int] = st.session_state.get(_queue_key(token), [])
+    if slot >= len(queue):
+        return
+    movie_id = queue[slot]
+    rate_card(token, movie_id, key=f"rate:{movie_id}", then=lambda: _replace_in_queue(token, slot))
+
+
 def rating_cards(token: str) -> None:
-    """Five films to rate; a tap saves (in the pill's callback) and reruns only this fragment,
-    which swaps the answered film for the next one chosen with every answer so far in mind."""
+    """Five films to rate, chosen by the elicitation engine; each card is its own fragment."""
     answers = services.get_store().answers(token)
     st.subheader("Rate some films")
     st.caption("Half stars welcome. “Haven't seen it” is fine too: it helps just as much.")
-    queue_key = f"mn_queue:{token}"
-    queue = [m for m in st.session_state.get(queue_key, []) if m not in answers]
+    key = _queue_key(token)
+    queue = [m for m in st.session_state.get(key, []) if m not in answers]
     if len(queue) < BATCH:  # top up; the new films adapt to the answers given so far
         more = services.next_films(token, n=BATCH + len(queue))
         queue += [m for m in more if m not in queue][: BATCH - len(queue)]
-    st.session_state[queue_key] = queue
+    st.session_state[key] = queue
     if not queue:
         st.info("You have answered every film we could ask about. Thank you!")
-    for movie_id in queue:
-        rate_card(token, movie_id, key=f"rate:{movie_id}")
+    for slot in range(len(queue)):
+        rating_slot(token, slot)
     your_answers(answers)
 
 
 def your_answers(answers: dict[int, float | None]) -> None:
+    """What the member answered so far (as of the last full page run: taps redraw only their
+    card; the status line at the top keeps the live count)."""
     rated = sum(r is not None for r in answers.values())
     with st.expander(f"Your answers ({rated} rated, {len(answers) - rated} not seen)"):
         if not answers:
