@@ -180,6 +180,7 @@ def measure(
         os.environ["MOVIENIGHT_DB_URL"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
         model = model or services.default_model_name()
         os.environ[services.DEFAULT_MODEL_ENV] = model
+        load_before = os.getloadavg()[0]  # others' work on the machine colours every figure
         started = time.perf_counter()
         message = _ensure_model(model)
         prepare_s = time.perf_counter() - started
@@ -193,6 +194,7 @@ def measure(
             "cold_start": bench_cold(model, dict(os.environ)),
             "picks": bench_picks(model, members, ratings, repeats),
             "browser": bench_browser(model, browser),
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "machine": {
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),

@@ -124,6 +124,15 @@ def render_block(
         *browser_lines(result.get("browser")),
         f"- model: {result['model_cache']} (ready in {result['prepare_s']} s)",
         f"- method: {result['method']}",
+        *(
+            [
+                f"- load average (1 min) at the start and the end: "
+                f"{result['load_average'][0]} and {result['load_average'][1]} "
+                f"(the machine's other work, on {machine.get('cores', '?')})"
+            ]
+            if "load_average" in result
+            else []
+        ),
         *(f"- {name}: {value}" for name, value in machine.items()),
         f"- reproduce: `{command}`",
         END,

@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from app.store._sqlite import Database, default_url
 from app.store.errors import MemberNotFound, NameTaken, RoomNotFound, StoreError, UnknownMovie
 from app.store.schema import (
+    CODE_BYTES,
+    TOKEN_BYTES,
     AnswerCount,
     Member,
     Room,
@@ -44,9 +46,6 @@ from app.store.validate import (
 
 if TYPE_CHECKING:
     import pandas as pd
-
-CODE_BYTES = 18  # 144 bits -> 24 URL-safe characters
-TOKEN_BYTES = 24  # 192 bits -> 32 URL-safe characters
 
 
 def _new_id(result: CursorResult[Any]) -> int:

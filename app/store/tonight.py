@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.store.errors import StoreError
-from app.store.schema import answers, members, rooms, watched
+from app.store.schema import CODE_BYTES, TOKEN_BYTES, answers, members, rooms, watched
 from app.store.tonight_schema import (
     CHOICES,
     RULES,
@@ -38,8 +38,6 @@ from app.store.tonight_schema import (
     votes,
 )
 from app.store.validate import MAX_KEY_LEN, ROOM_NAME_MAX, clean_name
-
-HOST_TOKEN_BYTES = 24  # 192 bits -> 32 URL-safe characters, as member tokens
 
 
 class NotHost(StoreError):
@@ -79,10 +77,8 @@ class TonightStore:
         name = clean_name(name, max_len=ROOM_NAME_MAX, what="room name")
         now = datetime.now(UTC)
         for _ in range(3):  # a collision at 144/192 bits is practically impossible; still safe
-            from app.store.store import CODE_BYTES
-
             code = secrets.token_urlsafe(CODE_BYTES)
-            token = secrets.token_urlsafe(HOST_TOKEN_BYTES)
+            token = secrets.token_urlsafe(TOKEN_BYTES)
             try:
                 with self._conn(write=True) as conn:
                     result = conn.execute(

@@ -112,7 +112,8 @@ def test_a_small_bench_run_writes_real_figures(tmp_path, monkeypatch, capsys):
     assert total and float(total.group(1)) > 0
     assert "model `baseline`" in text and "torch threads 1" in text  # the serving threads
     printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {*RESULT, "browser", "machine", "command"}
+    assert set(printed) == {*RESULT, "browser", "load_average", "machine", "command"}
+    assert "- load average (1 min) at the start and the end: " in text
     assert printed["command"] == command and printed["browser"] == {"skipped": "--no-browser"}
     assert "Waits in a browser: not measured (--no-browser)." in text
     assert printed["picks"]["page"]["runs"] == 2 and printed["picks"]["members"] == 3
@@ -145,6 +146,8 @@ def test_block_shows_the_browser_waits_against_their_targets():
     assert picks[4] == "< 1000" and picks[5].startswith("yes")
     assert rows["last keystroke → search results shown"][5].startswith("yes")
     assert "phone median 250.0 ms, laptop median 200.0 ms" in text
+    loaded = render_block({**RESULT, "load_average": [7.5, 6.1]}, "x", MACHINE, WHEN)
+    assert "- load average (1 min) at the start and the end: 7.5 and 6.1" in loaded
     slow = {**BROWSER, "waits": {**BROWSER["waits"], "tally": {**BROWSER["waits"]["tally"],
                                                               "median_ms": 6000.0}}}  # fmt: skip
     text = render_block({**RESULT, "browser": slow}, "python -m tools.bench", MACHINE, WHEN)
