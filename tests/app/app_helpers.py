@@ -25,13 +25,6 @@ FAST_MODEL = "baseline"
 DEFAULT_MODEL = "hybrid"  # what the app serves when nothing says otherwise
 
 
-def shared_data_dir(tmp_path_factory) -> Path:
-    """The data dir every test of this session uses (tests/conftest.py's, or the environment's)."""
-    import os
-
-    return Path(os.environ.get("MOVIENIGHT_DATA_DIR") or tmp_path_factory.getbasetemp() / "data")
-
-
 @pytest.fixture
 def app_env(tmp_path, monkeypatch) -> str:
     """A private database for this test and the fast model; returns the database URL."""

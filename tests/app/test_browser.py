@@ -25,7 +25,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from app_helpers import shared_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,7 +71,7 @@ def server(tmp_path_factory, trained_hybrid):
     env = {
         **os.environ,
         "MOVIENIGHT_DB_URL": f"sqlite:///{tmp / 'movienight.db'}",
-        "MOVIENIGHT_DATA_DIR": str(shared_data_dir(tmp_path_factory)),
+        "MOVIENIGHT_DATA_DIR": str(trained_hybrid),  # the hybrid is there, trained
     }
     env.pop("MOVIENIGHT_DEFAULT_MODEL", None)  # what a fresh clone serves: the hybrid
     log = (tmp / "streamlit.log").open("w")
@@ -247,13 +246,21 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
     join_as(phone, "Bob")
     for stars in ["2★", "Haven't seen it", "3½★", "4★"]:
         rate_first_card(phone, stars)
-    phone.locator(".mn-status").get_by_text("3 rated · picks ready").wait_for(timeout=LIVE_MS)
+    # the progress line refreshes on its own every few seconds (a tap redraws only its card)
+    phone.locator(".mn-status").get_by_text("3 rated · picks ready").wait_for(timeout=STEP_MS)
     status_y = phone.locator(".mn-status").bounding_box()["y"]
     assert status_y < phone.locator(".mn-card").first.bounding_box()["y"] < 844
     picks_link = phone.get_by_test_id("stPageLink").filter(has_text="See the group's picks")
     assert picks_link.locator("a").bounding_box()["height"] >= TAP_PX
     pills = heights(phone, '[data-testid="stButtonGroup"] button')
     assert pills and min(pills) >= TAP_PX, pills
+    # Search as you type, on the server: a typo still finds the film, no Enter needed.
+    phone.get_by_label("Search for a film").press_sequentially("matirx", delay=80)
+    result = phone.get_by_role("button", name="Matrix, The (1999)")
+    result.wait_for(timeout=STEP_MS)
+    assert result.bounding_box()["height"] >= TAP_PX
+    result.click()
+    phone.locator(".mn-card .mn-title", has_text="Matrix, The").wait_for(timeout=STEP_MS)
     shot(phone, "phone-01-room")
 
     # Picks on both screens: per-member bars with a real width, long name and all.
@@ -300,6 +307,8 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
     host.get_by_text("0 of 3 have voted").wait_for(timeout=STEP_MS)
     settle(host)
     answer_ballot(phone, ["Seen it, happy to rewatch", "Yes", "Not tonight", "Yes", "Yes"])
+    answers = heights(phone, '[class*="st-key-mn_ballot"] [data-testid="stButtonGroup"] button')
+    assert answers and min(answers) >= TAP_PX, answers
     shot(phone, "phone-03-ballot")
     started = time.monotonic()
     host.get_by_text("1 of 3 have voted").wait_for(timeout=LIVE_MS)
