@@ -93,6 +93,10 @@ class Ratings:
 
         Films in ``movies`` nobody rated are kept (they can still be searched and shown); the
         caller has already validated and de-duplicated the ratings.
+
+        The rows are put in canonical order, by (userId, movieId), whatever the frame's order:
+        every seeded split, the id→index encoding and the fingerprint are then functions of the
+        ratings alone, so the same ratings in another file order give the same figures.
         """
         movies = _normalise_movies(movies, cast(pd.Series, ratings["movieId"]))
         items = _positions(movies["movieId"].to_numpy(np.int64), ratings["movieId"].to_numpy())
@@ -100,17 +104,22 @@ class Ratings:
             raise ValueError("rated movieId missing from the catalogue")
         user_ids = distinct_ids(ratings["userId"].to_numpy())
         users = _positions(user_ids, ratings["userId"].to_numpy())
+        values = np.array(ratings["rating"].to_numpy(), dtype=np.float32)
         ts = None
         if "timestamp" in ratings:
-            ts = _sealed(np.array(ratings["timestamp"].to_numpy(), dtype=np.int64))
+            ts = np.array(ratings["timestamp"].to_numpy(), dtype=np.int64)
+        order = canonical_order(users, items, len(movies), values, ts)
+        if order is not None:
+            users, items, values = users[order], items[order], values[order]
+            ts = None if ts is None else ts[order]
         return cls(
             users=_sealed(users.astype(np.int32, copy=False)),
             items=_sealed(items.astype(np.int32, copy=False)),
-            values=_sealed(np.array(ratings["rating"].to_numpy(), dtype=np.float32)),
+            values=_sealed(values),
             user_ids=_sealed(user_ids),
             movies=movies,
             name=name,
-            timestamps=ts,
+            timestamps=None if ts is None else _sealed(ts),
             notes=tuple(notes),
         )
 
@@ -248,6 +257,39 @@ class Ratings:
             near = [by_folded[c] for c in difflib.get_close_matches(key, list(by_folded), n=5)]
         hint = f"; did you mean {', '.join(near)}?" if key and near else ""
         raise KeyError(f"no film called {label!r}{hint}")
+
+
+def canonical_order(
+    users: np.ndarray,
+    items: np.ndarray,
+    n_items: int,
+    values: np.ndarray | None = None,
+    timestamps: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The permutation that sorts ratings by (user index, item index), or None if already sorted.
+
+    Indices follow the sorted original ids, so this is the order by (userId, movieId). MovieLens
+    ships its files in that order: the check costs ~0.1 s at 25M rows and nothing moves. Otherwise
+    one argsort of a packed int64 key (~2.3 s at 25M shuffled rows on one core). Repeated pairs
+    (only possible from a caller that skipped de-duplication) are ordered by value, then
+    timestamp, so even then the order does not depend on the input's.
+    """
+    if len(users) < 2:
+        return None
+    key = users.astype(np.int64) * max(int(n_items), 1) + items.astype(np.int64)
+    step = key[1:] - key[:-1]
+    if bool((step > 0).all()):
+        return None
+    order = np.argsort(key)
+    sorted_key = key[order]
+    if bool((sorted_key[1:] == sorted_key[:-1]).any()):  # repeated pairs: a total order
+        columns = [key]
+        if values is not None:
+            columns.insert(0, values)
+        if timestamps is not None:
+            columns.insert(0, timestamps)
+        order = np.lexsort(columns)
+    return order
 
 
 def _int_ids(ids: np.ndarray) -> np.ndarray:

@@ -71,6 +71,8 @@ def parse_ks(text: str | None) -> tuple[int, ...] | None:
         return None
     if text.strip().lower() == "none":
         return ()
+    if not text.strip(" ,"):
+        raise ValueError("--retrain-k expects numbers like 5,10,20 or 'none', got an empty value")
     try:
         return tuple(int(p) for p in text.split(",") if p.strip())
     except ValueError:

@@ -1,6 +1,7 @@
 """Protocol R, top-N: per user ⌊n/5⌋ (at least 1) ratings to test with default_rng(0); rank all
 films not in the user's train set; relevant = test films rated >= 4. Every registered model, and
-implicit's ALS (tuned on a validation split of train), BPR and item-kNN, plus popularity."""
+implicit's ALS, BPR, logistic MF and item-kNN (each tuned on a validation split of train), plus
+popularity."""
 
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ def peer_plan(
         best, table = peers.tune(peers.fit_bpr, peers.BPR_GRID, train, score)
         return peers.fit_bpr(train, best), f"tuned: {_describe(best)}", table
 
+    def lmf(train: Ratings) -> tuple[peers.Fitted, str, pd.DataFrame | None]:
+        grid = peers.QUICK_LMF_GRID if ctx.quick else peers.LMF_GRID
+        best, table = peers.tune(peers.fit_lmf, grid, train, score)
+        return peers.fit_lmf(train, best), f"tuned: {_describe(best)}", table
+
     def knn(kind: str) -> Callable[[Ratings], tuple[peers.Fitted, str, pd.DataFrame | None]]:
         def fit(train: Ratings) -> tuple[peers.Fitted, str, pd.DataFrame | None]:
             ks = peers.KNN_K[kind][2:3] if ctx.quick else peers.KNN_K[kind]
@@ -85,6 +91,7 @@ def peer_plan(
         plan += [
             ("implicit ALS", als),
             ("implicit BPR", bpr),
+            ("implicit logistic MF", lmf),
             ("implicit item-kNN (cosine)", knn("cosine")),
             ("implicit item-kNN (BM25)", knn("bm25")),
         ]
@@ -110,8 +117,9 @@ def run(ctx: BenchContext) -> ProtocolResult:
         notes.append(
             "implicit peers are tuned on validation_split(train, 'R', seed=100) by NDCG@10 "
             f"({len(peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID)} ALS settings with "
-            f"{4 if ctx.quick else 15} iterations, {len(peers.BPR_GRID)} BPR settings, K for "
-            "item-kNN: see the grids), "
+            f"{4 if ctx.quick else 15} iterations, {len(peers.BPR_GRID)} BPR settings, "
+            f"{len(peers.QUICK_LMF_GRID if ctx.quick else peers.LMF_GRID)} logistic MF settings "
+            "(LogisticMatrixFactorization, 30 iterations), K for item-kNN: see the grids), "
             f"num_threads={peers.threads()}, BLAS single-threaded as implicit recommends."
         )
     progress = ctx.progress_factory("R")

@@ -205,6 +205,27 @@ def test_the_report_keeps_the_tools_bench_block_untouched(tmp_path):
     assert target.read_text().endswith("half a block")  # refused, not overwritten
 
 
+def test_quick_f_folds_in_and_compares_with_a_retrain(embedded):
+    run = bench(embedded, ["F"], quick=True, models=["baseline", "popularity"], peers=False)
+    (f,) = run.results
+    assert f.status == "ok", f.notes
+    table = f.table
+    random_rows = table[table["reveal"] == "random"].set_index("model")
+    assert list(random_rows.index) == ["baseline", "popularity"]
+    assert (random_rows["k"] == 10).all() and (random_rows["revealed"] == 10).all()
+    assert random_rows["NDCG@10"].between(0, 1).all() and (random_rows["draws"] == 2).all()
+    (retrain,) = [t for caption, t in f.extra_tables.items() if caption.startswith("Fold-in vs")]
+    retrain = retrain.set_index("model")
+    assert retrain["retrain NDCG@10"].between(0, 1).all()
+    # popularity ignores the member, so fold-in and retrain rank almost the same list
+    assert retrain.loc["popularity", "fold-in ÷ retrain NDCG"] == pytest.approx(1, abs=0.1)
+    assert 0.5 < random_rows.loc["baseline", "RMSE"] < 1.3
+    assert math.isnan(random_rows.loc["popularity", "RMSE"])  # implicit: no stars
+    if (table["reveal"] == "elicit").any():  # engine.elicit is importable
+        elicit = table[table["reveal"] == "elicit"]
+        assert (elicit["revealed"] <= 10).all() and elicit["NDCG@10"].between(0, 1).all()
+
+
 def test_quick_elicitation_comparison_is_its_own_protocol(embedded):
     result = run_protocol(
         "Elicit", BenchContext(ratings=quick_sample(embedded), quick=True, models=["mf"])

@@ -38,9 +38,11 @@ def r() -> Ratings:
 def test_encoding_is_sorted_ids_and_catalogue_order(r):
     assert r.user_ids.tolist() == [3, 7, 9]
     assert r.item_ids.tolist() == [10, 20, 30, 40, 50]
-    assert r.users.tolist() == [1, 1, 0, 2, 0]
-    assert r.items.tolist() == [0, 1, 1, 2, 3]
-    assert r.values.tolist() == [4.0, 2.5, 5.0, 1.0, 3.5]
+    # rows in canonical order, by (userId, movieId), whatever the frame's order
+    assert r.users.tolist() == [0, 0, 1, 1, 2]
+    assert r.items.tolist() == [1, 3, 0, 1, 2]
+    assert r.values.tolist() == [5.0, 3.5, 4.0, 2.5, 1.0]
+    assert r.timestamps is not None and r.timestamps.tolist() == [7, 9, 5, 6, 8]
     assert (r.users.dtype, r.items.dtype, r.values.dtype) == (np.int32, np.int32, np.float32)
     assert (r.n_users, r.n_items, len(r)) == (3, 5, 5)
 
@@ -120,7 +122,7 @@ def test_csr_shape_and_values(r):
 def test_user_views_counts_and_means(r):
     items, values = r.user_items(0)  # userId 3
     assert dict(zip(items.tolist(), values.tolist(), strict=True)) == {1: 5.0, 3: 3.5}
-    assert r.user_rows(1).tolist() == [0, 1]
+    assert r.user_rows(1).tolist() == [2, 3]
     assert r.user_counts().tolist() == [2, 2, 1]
     assert r.item_counts().tolist() == [1, 2, 1, 1, 0]
     means = r.item_means()
@@ -134,14 +136,14 @@ def test_to_torch(r):
     )
     assert values.tolist() == r.values.tolist()
     values[0] = 0  # a copy: the container stays untouched
-    assert r.values[0] == 4.0
+    assert r.values[0] == 5.0
 
 
 def test_subset_keeps_index_space_and_concat_restores(r):
     a, b = r.subset(np.array([0, 3])), r.subset(np.array([False, True, True, False, True]))
     assert (a.n_users, a.n_items, len(a)) == (3, 5, 2)
     assert a.movies is r.movies and a.user_ids.tolist() == r.user_ids.tolist()
-    assert a.timestamps.tolist() == [5, 8]
+    assert a.timestamps.tolist() == [7, 6]
     both = a.concat(b)
     assert len(both) == 5
     key = lambda x: sorted(zip(x.users.tolist(), x.items.tolist(), x.values.tolist(), strict=True))  # noqa: E731
@@ -197,4 +199,5 @@ def test_large_sparse_ids_take_the_general_path():
     movies = pd.DataFrame({"movieId": [1, 2, 3], "title": list("abc"), "year": None, "genres": ""})
     r = Ratings.from_frames(frame, movies)
     assert r.user_ids.tolist() == sorted(big)
-    assert r.users.tolist() == [2, 0, 1]
+    assert r.users.tolist() == [0, 1, 2]  # canonical order: by user id
+    assert r.values.tolist() == [2.0, 3.0, 1.0]
