@@ -22,7 +22,7 @@ from app.widgets.text import md
 
 PRED = "pred:"
 TOP_K = 10
-POLL_EVERY = "2s"  # how often the page asks the store whether the room changed
+POLL_EVERY = 1.5  # seconds between the page asking the store whether the room changed (1 ms)
 SHOWN_STAMP = "mn_picks_shown_stamp"
 DEFAULT_SCORE_LABEL = "Group score"
 

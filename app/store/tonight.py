@@ -368,23 +368,26 @@ class TonightStore:
     def room_stamp(self, room_code: str) -> RoomStamp:
         """A value that changes whenever anything that shapes the room's picks changes: members,
         answers, seen films, watched films and votes: a count and a latest time per table, read
-        in one transaction over indexed columns. A live page compares it with the last one to
-        know whether to blend again."""
+        in one statement over indexed columns (live pages ask every second or two). A page
+        compares it with the last one to know whether to draw (and blend) again."""
         with self._conn() as conn:
             room = self._room_row(conn, room_code)
             mine = select(members.c.id).where(members.c.room_id == room.id).scalar_subquery()
 
-            def count_max(table: Any, column: Any, where: Any) -> Any:
-                return select(func.count(), func.max(column)).select_from(table).where(where)
+            def count_and_max(table: Any, column: Any, where: Any) -> list[Any]:
+                return [
+                    select(func.count()).select_from(table).where(where).scalar_subquery(),
+                    select(func.max(column)).where(where).scalar_subquery(),
+                ]
 
-            parts = [
-                count_max(members, members.c.id, members.c.room_id == room.id),
-                count_max(answers, answers.c.updated_at, answers.c.member_id.in_(mine)),
-                count_max(seen, seen.c.updated_at, seen.c.member_id.in_(mine)),
-                count_max(watched, watched.c.watched_at, watched.c.room_id == room.id),
-                count_max(votes, votes.c.closed_at, votes.c.room_id == room.id),
-                count_max(
+            columns = [
+                *count_and_max(members, members.c.id, members.c.room_id == room.id),
+                *count_and_max(answers, answers.c.updated_at, answers.c.member_id.in_(mine)),
+                *count_and_max(seen, seen.c.updated_at, seen.c.member_id.in_(mine)),
+                *count_and_max(watched, watched.c.watched_at, watched.c.room_id == room.id),
+                *count_and_max(votes, votes.c.closed_at, votes.c.room_id == room.id),
+                *count_and_max(
                     vote_answers, vote_answers.c.updated_at, vote_answers.c.member_id.in_(mine)
                 ),
             ]
-            return tuple(tuple(conn.execute(q).one()) for q in parts)
+            return tuple(conn.execute(select(*columns)).one())
