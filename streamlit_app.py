@@ -1,7 +1,7 @@
 """Movie Night: entry point for ``streamlit run streamlit_app.py``.
 
 Sets the page up, keeps the room/member in the URL and session, and hands over to the page the
-person picked (Room, Picks, Explore, Lab).
+person picked (Room, Picks, Explore, Lab; the Lab asks for the operator's token first).
 """
 
 from __future__ import annotations
@@ -35,8 +35,12 @@ def _css() -> str:
 @st.cache_resource(show_spinner=False)
 def _serving_process() -> bool:
     """Once per server process, before any page: torch's threads for serving (see
-    ``services.SERVING_THREADS``)."""
+    ``services.SERVING_THREADS``), the default model loaded in the background so the first
+    request finds it ready, and the training-job supervisor woken, so a job a restart
+    interrupted resumes from its checkpoint (``app.jobs``)."""
     services.use_serving_threads()
+    services.preload()
+    services.wake_supervisor()
     return True
 
 

@@ -5,10 +5,17 @@ everything else through JSON. The manifest records the model, its hyperparameter
 of the dataset it was trained on, metrics and library versions, and the SHA-256 of the tensor file
 so that a truncated or altered file is caught before use. Each failure raises a specific
 ``ArtifactError`` subclass, which callers turn into a retrain.
+
+Several processes may share the data folder (app replicas, a training job). A new model is built
+in a staging folder beside its place and renamed into it (``save_model``, ``promote``), and
+``load_model`` checks the checksum on the very bytes it then loads, so a reader never uses a
+model whose manifest and tensors come from two different versions: while a swap is under way it
+gets an ``ArtifactMissing`` or ``ArtifactCorrupt`` for a moment and can simply try again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -21,7 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save_file
 
 from engine.data.ratings import Ratings
 from engine.files import sha256_file
@@ -106,13 +114,47 @@ def save_model(
         "sha256": sha256_file(staging / TENSORS),
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    if path.exists():
-        old = path.with_name(f".{path.name}-old-{os.getpid()}")
-        path.rename(old)
-        staging.rename(path)
-        shutil.rmtree(old)  # with any subfolder, e.g. train_model's checkpoint/ of this fit
-    else:
-        staging.rename(path)
+    _move_into_place(staging, path)
+    return path
+
+
+def _move_into_place(staging: Path, path: Path, tries: int = 20) -> None:
+    """Rename the finished folder ``staging`` to ``path``, replacing what is there (with any
+    subfolder, e.g. train_model's checkpoint/ of this fit). Two renames on one filesystem: a
+    reader in between finds no model for a moment, never half of one. Two processes replacing
+    the same model at once both succeed, in turn (the last one wins): a rename that finds the
+    place taken or already moved away tries again."""
+    for _ in range(tries):
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-{os.getpid()}-", dir=path.parent))
+            old.rmdir()
+            try:
+                path.rename(old)
+            except FileNotFoundError:  # another process moved it away first
+                old = None
+        try:
+            staging.rename(path)
+        except OSError:  # another process put its model there in between: move it aside too
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            continue
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    raise ArtifactError(f"could not put the new model in place at {path}: it kept changing")
+
+
+def promote(candidate: str | Path, path: str | Path) -> Path:
+    """Make the model saved at ``candidate`` the one at ``path`` (a retrain's candidate replaces
+    the live model). The candidate is checked first (``ArtifactError`` if it is not a complete
+    model), and is moved, not copied: it must be on the same filesystem as ``path``."""
+    candidate, path = Path(candidate), Path(path)
+    manifest = read_manifest(candidate)
+    if sha256_file(candidate / TENSORS) != manifest.get("sha256"):
+        raise ArtifactCorrupt(f"{candidate / TENSORS} does not match its checksum")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _move_into_place(candidate, path)
     return path
 
 
@@ -120,10 +162,12 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     """The manifest of the model saved at ``path``."""
     path = Path(path)
     file = path / MANIFEST
-    if not file.exists():
-        raise ArtifactMissing(f"no saved model at {path}")
     try:
-        manifest = json.loads(file.read_text())
+        data = file.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):  # never saved, or swapped out just now
+        raise ArtifactMissing(f"no saved model at {path}") from None
+    try:
+        manifest = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactCorrupt(f"{file} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
@@ -140,9 +184,13 @@ def load_model(
     path = Path(path)
     manifest = read_manifest(path)
     tensor_file = path / TENSORS
-    if not tensor_file.exists():
-        raise ArtifactMissing(f"{tensor_file} is missing")
-    if sha256_file(tensor_file) != manifest.get("sha256"):
+    try:
+        # read once: the checksum is checked on the bytes that are then loaded, so a model
+        # swapped in by another process between the two steps cannot slip through
+        data = tensor_file.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactMissing(f"{tensor_file} is missing") from None
+    if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
         raise ArtifactCorrupt(f"{tensor_file} does not match its checksum (truncated or altered)")
     if dataset is not None:
         saved = (manifest.get("dataset") or {}).get("fingerprint")
@@ -164,9 +212,10 @@ def load_model(
         ) from exc
     model = cls(config, device=device)
     try:
-        tensors = load_file(str(tensor_file), device=str(model.device))
+        tensors = {k: v.to(model.device) for k, v in load_bytes(data).items()}
     except SafetensorError as exc:
         raise ArtifactCorrupt(f"{path} cannot be restored: {exc}") from exc
+    del data
     model.n_users, model.n_items = int(manifest["n_users"]), int(manifest["n_items"])
     model.info = dict(manifest.get("info") or {})
     try:

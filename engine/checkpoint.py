@@ -41,6 +41,7 @@ passed to ``log``), never loaded. Nothing is unpickled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -179,7 +180,25 @@ class Checkpoint:
             self.log(f"resuming from epoch {self.resumed_from}")
         return self.resumed_from
 
+    def child(self, name: str) -> Checkpoint:
+        """A checkpoint in a subfolder, for a part of this fit that checkpoints on its own (the
+        hybrid's component fits); ``clear`` clears it too."""
+        log = self.log
+        return Checkpoint(
+            self.folder / name,
+            every=self.every,
+            log=None if log is None else (lambda message: log(f"{name}: {message}")),
+        )
+
     def clear(self) -> None:
-        """Delete the snapshot (e.g. once the finished model is saved as an artifact)."""
+        """Delete the snapshot and those of its ``child`` checkpoints (e.g. once the finished
+        model is saved as an artifact); folders are removed once empty, nothing else is."""
         for name in (TENSORS, META):
             (self.folder / name).unlink(missing_ok=True)
+        if not self.folder.is_dir():
+            return
+        for sub in self.folder.iterdir():
+            if sub.is_dir() and not sub.is_symlink():
+                Checkpoint(sub).clear()
+                with contextlib.suppress(OSError):  # holds something that is not ours
+                    sub.rmdir()

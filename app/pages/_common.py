@@ -5,22 +5,41 @@ from __future__ import annotations
 import streamlit as st
 
 from app import services
-from app.widgets.progress import progress_bar
+from app.store import StoreError
+from app.widgets.progress import training_progress
+
+POLL_EVERY = "2s"
+
+
+@st.fragment(run_every=POLL_EVERY)
+def _wait_for(name: str) -> None:
+    """The model's progress, redrawn every two seconds on its own; when the model is ready the
+    whole page runs again and shows what needed it."""
+    try:
+        status = services.model_status(name)
+    except StoreError as exc:  # the database is unreachable for a moment: say so, keep polling
+        st.warning(str(exc))
+        return
+    if status.ready:
+        st.rerun()
+    training_progress(status.state, status.fraction)
 
 
 def model_ready(name: str | None) -> bool:
-    """Load or train model ``name`` (None: the default) before the page uses it.
+    """Whether model ``name`` (None: the default) is ready for the page to use.
 
-    A progress bar shows while it trains (first run only), a toast says why it had to be
-    trained, and when it cannot be had an error line says so and this returns False.
+    Never waits: a model not trained yet is asked for (a server job shared by every session,
+    which navigation, refresh or closing the tab do not restart), its progress is drawn and
+    kept up to date, and this returns False so the page can skip only what needs the model.
+    A family that cannot be loaded gets an error line.
     """
-    label = f"Preparing the {name or services.default_model_name()} model (first run only)"
+    name = name or services.default_model_name()
     try:
-        with progress_bar(label, idle="training") as progress:
-            note = services.prepare_model(name, progress)
-    except services.ModelUnavailable as exc:
+        status = services.model_status(name)
+    except (services.ModelUnavailable, StoreError) as exc:
         st.error(str(exc))
         return False
-    if note:
-        st.toast(note)
-    return True
+    if status.ready:
+        return True
+    _wait_for(name)
+    return False

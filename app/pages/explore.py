@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import services, state
 from app.pages._common import model_ready
+from app.pages._models import explore_model
 from app.widgets.bias_chart import HATED_COLOUR, LOVED_COLOUR, bias_figure
 from app.widgets.ego_graph import neighbourhood_table, show_ego_graph
 from app.widgets.factor_map import factor_map_figure
@@ -25,20 +26,12 @@ VIEWS = {
 }
 
 
-def choose_model() -> str | None:
-    """The model whose insights are shown (the one place this page picks a model)."""
-    names = services.insight_models()
-    if not names:
+def choose_model(room_code: str | None) -> str | None:
+    """The room's model when it draws these views (see ``app.pages._models``)."""
+    if not services.insight_models():
         st.error("No model with film vectors is registered; the Explore views need one (e.g. mf).")
         return None
-    return st.selectbox(
-        "Model",
-        names,
-        format_func=lambda n: f"{n} ({services.model_kind(n)})",
-        key="mn_explore_model",
-        persist_state="session",
-        help="Only models that learn a vector per film can draw these views.",
-    )
+    return explore_model(room_code)
 
 
 def pick_film(key: str, label: str, min_ratings: int = 1) -> int:
@@ -243,7 +236,7 @@ def explore_page() -> None:
         st.warning(f"{current.room_problem} Showing films only.")
     else:
         st.caption("No room open: showing films only. Join a room to see its members here.")
-    model_name = choose_model()
+    model_name = choose_model(room_code)
     if model_name is None:
         return
     # segmented control: its options are real buttons (role "radio"), easy to tap on a phone

@@ -1,5 +1,12 @@
-"""Lab page: which dataset the app uses, the trained models with their manifests (data,
-hyperparameters, metrics, learned values such as PMF's precisions), and retraining a model."""
+"""Lab page, for the operator only: training jobs (progress, cancel, the swap decisions),
+which dataset this session uses, the trained models with their manifests (data,
+hyperparameters, metrics, learned values such as PMF's precisions), and retraining a model.
+
+Without the operator's sign-in the page shows the sign-in box and nothing else
+(``app.pages._operator``). The retrain form is built from each model's declared
+hyperparameters (``Config.declarations()``): widgets with the declared ranges and choices, and
+the values checked again before a job is queued, so an invalid value never trains.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from app import services
+from app.pages._lab_jobs import jobs_section
+from app.pages._lab_retrain import retrain_section
+from app.pages._operator import is_operator, sign_in_box, sign_out
 from app.widgets.text import md
 from engine.data.errors import DatasetError
 
@@ -97,9 +107,13 @@ def learned_table(info: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Learned value", "Value"])
 
 
-def _held_out_rmse(manifest: dict[str, Any]) -> str:
+def _held_out(manifest: dict[str, Any]) -> str:
+    """The manifest's held-out score ("RMSE 0.8796"), or a dash when it was not measured."""
+    score = (manifest.get("metrics") or {}).get("held_out") or {}
+    if isinstance(score.get("value"), int | float):
+        return f"{score.get('metric', '')} {score['value']:.4f}"
     e = (manifest.get("metrics") or {}).get("protocol_e") or {}
-    return f"{e['rmse']:.4f}" if isinstance(e.get("rmse"), int | float) else "–"
+    return f"RMSE {e['rmse']:.4f}" if isinstance(e.get("rmse"), int | float) else "–"
 
 
 def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
@@ -110,7 +124,7 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
             kind = services.model_kind(name)
             rows.append(
                 {"Model": name, "Kind": kind, "Trained": "not yet"}
-                | {"Held-out RMSE": "–", "Fit seconds": "–"}
+                | {"Held-out score": "–", "Fit seconds": "–"}
             )
             continue
         fit = (manifest.get("metrics") or {}).get("fit_seconds")
@@ -119,14 +133,15 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
                 "Model": name,
                 "Kind": manifest.get("kind", ""),
                 "Trained": str(manifest.get("created", "")),
-                "Held-out RMSE": _held_out_rmse(manifest),
+                "Held-out score": _held_out(manifest),
                 "Fit seconds": f"{fit:.1f}" if isinstance(fit, int | float) else "–",
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="mn_lab_models")
     st.caption(
-        "Held-out RMSE is measured when a model is retrained with “measure held-out RMSE” (or "
-        "by `python -m engine train`); docs/BENCHMARKS.md has the full benchmark."
+        "The held-out score (RMSE for star models, NDCG@10 for ranking ones) is measured by "
+        "every retrain here and by `python -m engine train`; a retrain replaces the live model "
+        "only if it scores no more than 2 % worse. docs/BENCHMARKS.md has the full benchmark."
     )
     for name, manifest in manifests.items():
         if isinstance(manifest, str):
@@ -141,9 +156,14 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
             )
             st.markdown("**Hyperparameters**")
             hyper = manifest.get("hyperparameters") or {}
+            meaning = {p.name: p.help for p in _declarations(name)}
             st.dataframe(
                 pd.DataFrame(
-                    {"Hyperparameter": list(hyper), "Value": [str(v) for v in hyper.values()]}
+                    {
+                        "Hyperparameter": list(hyper),
+                        "Value": [str(v) for v in hyper.values()],
+                        "Meaning": [meaning.get(k, "") for k in hyper],
+                    }
                 ),
                 hide_index=True,
                 key=f"mn_lab_hyper:{name}",
@@ -162,68 +182,33 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
             )
 
 
-# --------------------------------------------------------------------------- retrain
-def _param_input(name: str, key: str, value: Any) -> Any:
-    widget_key = f"mn_lab_param:{name}:{key}"
-    if isinstance(value, bool):
-        return st.checkbox(key, value=value, key=widget_key)
-    if isinstance(value, int):
-        return int(st.number_input(key, value=value, step=1, key=widget_key))
-    if isinstance(value, float):
-        return float(st.number_input(key, value=value, format="%g", key=widget_key))
-    return st.text_input(key, value=str(value), key=widget_key)
-
-
-def retrain_section(manifests: dict[str, dict[str, Any] | str]) -> None:
-    st.header("Retrain a model")
-    names = services.model_names()
-    name = st.selectbox(
-        "Model", names, format_func=lambda n: f"{n} ({services.model_kind(n)})", key="mn_lab_model"
-    )
-    defaults = services.model_hyperparameters(name)
-    saved = manifests.get(name)
-    if isinstance(saved, dict):
-        defaults |= {k: v for k, v in (saved.get("hyperparameters") or {}).items() if k in defaults}
-    with st.expander("Hyperparameters", expanded=False):
-        cols = st.columns(3)
-        params = {}
-        for i, (key, value) in enumerate(defaults.items()):
-            with cols[i % 3]:
-                params[key] = _param_input(name, key, value)
-    evaluate = st.checkbox(
-        "Also measure held-out RMSE (explicit models; trains twice)", key="mn_lab_evaluate"
-    )
-    if not st.button("Retrain", type="primary", key="mn_lab_retrain"):
-        return
-    bar = st.progress(0.0, text=f"Training {name}…")
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        frac = min(max(done / max(total, 1), 0.0), 1.0)
-        bar.progress(frac, text=f"Training {name}: {done}/{total} {message}".rstrip())
-
+def _declarations(name: str) -> tuple:
     try:
-        _, metrics = services.retrain_model(name, progress, params=params, evaluate=evaluate)
-    except (ValueError, TypeError, RuntimeError) as exc:
-        st.error(f"Training {name} failed: {exc}. Check the hyperparameters.")
-        return
-    bar.progress(1.0, text=f"Trained {name}")
-    rmse = (metrics.get("protocol_e") or {}).get("rmse")
-    extra = f", held-out RMSE {rmse:.4f}" if rmse is not None else ""
-    st.success(
-        f"Retrained {name} in {metrics['fit_seconds']:.1f} s{extra}; every page now uses it."
-    )
+        return services.model_declarations(name)
+    except (ImportError, AttributeError, ValueError):
+        return ()
+
+
+def operator_bar() -> None:
+    left, right = st.columns([4, 1])
+    left.caption("Signed in as the organiser for this browser session.")
+    right.button("Sign out", key="mn_lab_sign_out", on_click=sign_out)
 
 
 def lab_page() -> None:
     st.title("🧪 Lab")
+    if not is_operator():
+        sign_in_box()
+        return
+    operator_bar()
     kind, message = st.session_state.pop("mn_lab_flash", (None, None))
     if message:
         getattr(st, kind)(message)
+    jobs_section()
     dataset_section()
-    models_box = st.container()  # filled last, so a retrain below shows up in it at once
-    retrain_section(services.model_manifests())
-    with models_box:
-        models_section(services.model_manifests())
+    manifests = services.model_manifests()
+    models_section(manifests)
+    retrain_section(manifests)
 
 
 lab_page()

@@ -3,8 +3,9 @@ Tonight's vote.
 
 Live: a small fragment polls the room's change stamp every few seconds and reruns the page only
 when something changed (a member rated, joined or voted); the blend is cached per room state, so
-only the first session to see a new state blends again. The settings (strategy, model, filters)
-are in the URL, so a refresh or a shared link shows the same picks.
+only the first session to see a new state blends again. The settings (strategy, filters) are in
+the URL, so a refresh or a shared link shows the same picks; the model is the room's. The page
+never trains: a model not ready yet is a server job whose progress it shows.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import streamlit as st
 
 from app import services, state
 from app.pages._common import model_ready
+from app.pages._models import room_model
 from app.pages._vote import vote_section, vote_starter
 from app.store import StoreError
 from app.widgets.film_card import film_card
@@ -39,20 +41,10 @@ def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
         st.session_state["mn_flash"] = ("error", str(exc))
 
 
-def choose_model() -> str:
-    """The model the picks come from, kept in the URL (the one place this page picks a model)."""
-    return st.selectbox(
-        "Model",
-        services.model_names(),
-        format_func=lambda n: f"{n} ({services.model_kind(n)})",
-        key="model",
-        bind="query-params",
-    )
-
-
-def controls() -> services.PicksOptions:
-    """Strategy, model and filters, each kept in the URL (``bind="query-params"``): a refresh or
-    a shared link shows the same picks, and they are still set after visiting another page."""
+def controls(room_code: str) -> services.PicksOptions:
+    """Strategy and filters, each kept in the URL (``bind="query-params"``): a refresh or a
+    shared link shows the same picks, and they are still set after visiting another page. The
+    model is the room's (an operator setting), named in one caption line."""
     labels = services.strategies()
     left, right = st.columns(2)
     with left:
@@ -65,7 +57,7 @@ def controls() -> services.PicksOptions:
         )
         st.caption(services.strategy_description(strategy))
     with right:
-        model = choose_model()
+        model = room_model(room_code)
     with st.expander("Filters"):
         genres = st.multiselect(
             "Genres (any of)", services.genres(), key="genres", bind="query-params"
@@ -234,7 +226,7 @@ def picks_page() -> None:
 
     st.subheader("The group's picks")
     who_is_missing(services.room_people(room.code))
-    options = controls()
+    options = controls(room.code)
     if model_ready(options.model_name):
         note = st.empty()
         picks = services.room_picks(room.code, options).frame

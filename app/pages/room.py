@@ -13,7 +13,6 @@ from collections.abc import Callable
 import streamlit as st
 
 from app import services, state
-from app.pages._common import model_ready
 from app.store import AnswerCount, StoreError, parse_room_code
 from app.widgets.film_card import film_card
 from app.widgets.film_search import film_search
@@ -262,7 +261,7 @@ def rating_cards(token: str) -> None:
     key = _queue_key(token)
     queue = [m for m in st.session_state.get(key, []) if m not in answers]
     if len(queue) < BATCH:  # top up; the new films adapt to the answers given so far
-        more = services.next_films(token, n=BATCH + len(queue))
+        more = services.next_films(token, n=BATCH + len(queue))  # never waits for training
         queue += [m for m in more if m not in queue][: BATCH - len(queue)]
     st.session_state[key] = queue
     if not queue:
@@ -339,7 +338,7 @@ def room_page() -> None:
             invite(room.code, True, n_members)
         if member is None:
             join_form(room.code, n_members)
-        elif model_ready(None):
+        else:  # rating never waits for a model: the cards come from the catalogue first
             rating_cards(member.token)
             search_section(member.token)
     with side:

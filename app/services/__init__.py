@@ -6,11 +6,14 @@ Services return data and never draw: a page that wants progress passes a callbac
 bar itself, and messages for people (a dataset that went away, a model that had to be trained)
 come back as values for the page to show.
 
-``catalogue``: the films and lookups; ``models``: the shared fitted models; ``rooms``: the store
-and what the engine does for a room; ``insights``: the Explore views; ``lab``: manifests and
-retraining; ``search``: fuzzy title search; ``tonight``: what Tonight's vote decided.
+``catalogue``: the films and lookups; ``models``: the shared fitted models (loaded, never trained
+in a request: training is a job, ``app.jobs``) and each room's model; ``rooms``: the store and
+what the engine does for a room; ``insights``: the Explore views; ``lab``: manifests, retrain
+jobs and the operator's decisions; ``search``: fuzzy title search; ``tonight``: what Tonight's
+vote decided.
 """
 
+from app.jobs.spec import DEFAULT_MODEL_ENV, FALLBACK_MODEL, PREFERRED_MODEL
 from app.services.catalogue import (
     DATASET_PATH_KEY,
     dataset_path,
@@ -38,21 +41,41 @@ from app.services.insights import (
     similar_films,
     similar_members,
 )
-from app.services.lab import model_hyperparameters, model_manifests, retrain_model
+from app.services.lab import (
+    cancel_job,
+    confirm_candidate,
+    keep_live_model,
+    model_declarations,
+    model_hyperparameters,
+    model_manifests,
+    request_retrain,
+    retry_job,
+    training_jobs,
+)
 from app.services.models import (
-    DEFAULT_MODEL_ENV,
-    FALLBACK_MODEL,
-    PREFERRED_MODEL,
     SERVING_THREADS,
+    ModelNotReady,
+    ModelStatus,
     ModelUnavailable,
     default_model_name,
+    ensure_model,
+    explore_model,
+    forget_served_models,
     get_model,
     model_family,
     model_kind,
+    model_label,
     model_names,
+    model_status,
     model_token,
-    prepare_model,
+    preload,
+    ready_model,
+    room_model,
+    room_model_families,
+    set_room_model,
+    trained_models,
     use_serving_threads,
+    wake_supervisor,
 )
 from app.services.rooms import (
     PicksOptions,
@@ -82,20 +105,27 @@ __all__ = [
     "TONIGHT",
     "Decision",
     "FactorMap",
+    "ModelNotReady",
+    "ModelStatus",
     "ModelUnavailable",
     "PicksOptions",
     "RoomPeople",
     "RoomPicks",
     "agreeing_strategies",
     "bias_ranking",
+    "cancel_job",
+    "confirm_candidate",
     "dataset_path",
     "decide",
     "default_model_name",
     "ego_graph",
+    "ensure_model",
     "excluded_tonight",
+    "explore_model",
     "factor_map",
     "film",
     "film_by_movie_id",
+    "forget_served_models",
     "genres",
     "get_catalogue",
     "get_model",
@@ -103,30 +133,42 @@ __all__ = [
     "group_picks",
     "insight_models",
     "items_of",
+    "keep_live_model",
     "load_folder_catalogue",
     "member_states",
+    "model_declarations",
     "model_family",
     "model_hyperparameters",
     "model_kind",
+    "model_label",
     "model_manifests",
     "model_names",
+    "model_status",
     "model_token",
     "movie_index",
     "n_components",
     "next_films",
     "popular_items",
-    "prepare_model",
-    "retrain_model",
+    "preload",
+    "ready_model",
+    "request_retrain",
+    "retry_job",
+    "room_model",
+    "room_model_families",
     "room_people",
     "room_picks",
     "search_films",
     "search_options",
     "set_dataset_path",
+    "set_room_model",
     "similar_films",
     "similar_members",
     "strategies",
     "strategy_description",
     "take_dataset_note",
+    "trained_models",
+    "training_jobs",
     "use_serving_threads",
+    "wake_supervisor",
     "year_range",
 ]

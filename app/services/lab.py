@@ -1,15 +1,21 @@
-"""The Lab page's model work: saved manifests, default hyperparameters, and retraining a model so
-that every page uses the new one."""
+"""The Lab's work (operator only; the page checks the credential): saved manifests, the declared
+hyperparameters, retraining as a candidate job, and the operator's say over jobs: cancel a
+running one, retry a failed one, and confirm or refuse a candidate the swap rule held back.
+
+Nothing trains here: a retrain is a "candidate" job (``app.jobs``) that a replica's worker runs,
+and ``app.jobs.swap`` decides whether it replaces the live model.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.services.catalogue import get_catalogue
-from app.services.models import replace_model
-from engine.data.ratings import Ratings
-from engine.models.base import Recommender
-from engine.progress import Progress
+from app.jobs.spec import JobSpec
+from app.services.catalogue import dataset_path, get_catalogue
+from app.services.models import wake_supervisor
+from app.services.rooms import get_store
+from app.store import Job
+from engine.models import Param
 
 
 def model_manifests() -> dict[str, dict[str, Any] | str]:
@@ -28,30 +34,74 @@ def model_manifests() -> dict[str, dict[str, Any] | str]:
     return found
 
 
-def model_hyperparameters(name: str) -> dict[str, Any]:
-    """The default hyperparameters of a model family (for the Lab's retrain form)."""
+def model_declarations(name: str) -> tuple[Param, ...]:
+    """The hyperparameters of a family as declared once in its config: name, type, range or
+    choices, default, meaning (the Lab's form is built from these)."""
     from engine.models import model_class
 
-    return model_class(name).config_class().to_dict()
+    return model_class(name).hyperparameters()
 
 
-def retrain_model(
-    name: str,
-    progress: Progress,
-    params: dict[str, Any] | None = None,
-    evaluate: bool = False,
-) -> tuple[Recommender, dict[str, Any]]:
-    """Train ``name`` on the current dataset now, save it, and make every page use it.
+def model_hyperparameters(name: str) -> dict[str, Any]:
+    """The default hyperparameters of a model family."""
+    return {p.name: p.default for p in model_declarations(name)}
 
-    With ``evaluate`` the model is first fitted on protocol E's train split to record a held-out
-    RMSE in its manifest (explicit models; it trains twice). Runs in the page's own run (the
-    next round moves training into a job process).
+
+def request_retrain(name: str, params: dict[str, Any]) -> Job:
+    """Queue a retrain of ``name`` with ``params`` on the current dataset as a candidate job.
+
+    The values are checked against the declarations first: ``ValueError`` naming the field and
+    what is allowed, and nothing is queued. The same settings asked for again reuse the job (it
+    is queued again once it has ended).
     """
-    from engine.train import train_model
+    spec = JobSpec.make(name, get_catalogue(), "candidate", params, dataset_path=dataset_path())
+    job = get_store().jobs.request(**spec.as_request(), again=True)
+    wake_supervisor()
+    return job
 
-    def fit(catalogue: Ratings) -> tuple[Recommender, dict[str, Any]]:
-        return train_model(
-            name, catalogue, progress=progress, params=params or None, evaluate=evaluate
-        )
 
-    return replace_model(name, fit, f"retrained {name} on the Lab page")
+def training_jobs(limit: int = 20) -> list[Job]:
+    """Jobs, newest first."""
+    return get_store().jobs.jobs(limit=limit)
+
+
+def cancel_job(job_id: int) -> Job:
+    return get_store().jobs.cancel(job_id)
+
+
+def retry_job(job_id: int) -> Job:
+    """Queue a failed or cancelled job again (resuming from any checkpoint it left)."""
+    jobs = get_store().jobs
+    job = jobs.get(job_id)
+    spec = JobSpec.of(job)
+    again = jobs.request(**spec.as_request(), again=True)
+    wake_supervisor()
+    return again
+
+
+def confirm_candidate(job_id: int) -> Job:
+    """The operator saw both scores and wants the candidate live: swap it in now."""
+    from app.jobs.swap import promote_candidate
+
+    jobs = get_store().jobs
+    job = jobs.get(job_id)
+    if job.state != "review":
+        raise ValueError("This retrain is not waiting for a decision any more.")
+    promote_candidate(JobSpec.of(job))
+    decision = "put live by the operator after comparing the scores"
+    jobs.settle(job_id, "done", {**job.result, "swapped": True, "decision": decision})
+    return jobs.get(job_id)
+
+
+def keep_live_model(job_id: int) -> Job:
+    """The operator keeps the live model: the candidate is deleted."""
+    from app.jobs.swap import discard_candidate
+
+    jobs = get_store().jobs
+    job = jobs.get(job_id)
+    if job.state != "review":
+        raise ValueError("This retrain is not waiting for a decision any more.")
+    discard_candidate(JobSpec.of(job))
+    decision = "the operator kept the live model; the candidate was deleted"
+    jobs.settle(job_id, "done", {**job.result, "swapped": False, "decision": decision})
+    return jobs.get(job_id)

@@ -205,11 +205,16 @@ def _split_answers(
 
 
 def next_films(token: str, n: int = 5, model_name: str | None = None) -> list[int]:
-    """MovieLens ids the member should rate next, chosen by the elicitation engine."""
+    """MovieLens ids the member should rate next, chosen by the elicitation engine with the
+    room's model (``model_name`` overrides it). Rating never waits for training: while that
+    model is still being trained, the cards come from the model-free prior (known films people
+    disagree about, ``engine.elicit``'s "entropy"), and the model takes over once it is ready."""
+    from app.services.models import ready_model, room_model
     from engine.elicit import next_films as choose
 
-    model, _ = get_model(model_name)
+    store = get_store()
+    model = ready_model(model_name or room_model(store.member(token).room_code))
     cat = get_catalogue()
-    rated, unseen = _split_answers(get_store().answers(token), movie_index())
+    rated, unseen = _split_answers(store.answers(token), movie_index())
     items = choose(model, cat, rated, unseen, n=n)
     return [int(cat.item_ids[i]) for i in items]

@@ -2,8 +2,10 @@
 
 ``Store`` is the repository the pages use (``app.store.store``); the rest of the package is what
 it stands on: ``errors`` (what a person can be told), ``schema`` (tables and records),
-``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs);
-``tonight`` and ``tonight_schema`` hold the host's credential, seen films and Tonight's vote. Import
+``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs); ``jobs``
+(training jobs shared by app replicas) and ``room_models`` (each room's model) keep their own
+tables; ``tonight`` and ``tonight_schema`` hold the host's credential, seen films and Tonight's
+vote. Import
 from here: ``from app.store import Store, StoreError``.
 """
 
@@ -21,6 +23,7 @@ from app.store.errors import (
     StoreError,
     UnknownMovie,
 )
+from app.store.jobs import Beat, Job, JobNotFound, JobQueue, JobState
 from app.store.schema import AnswerCount, Member, Room
 from app.store.store import Store
 from app.store.tonight import InvalidChoice, NotHost, RoomStamp, VoteUnavailable
@@ -70,6 +73,7 @@ __all__ = [
     "SKIP",
     "YES",
     "AnswerCount",
+    "Beat",
     "DatabaseDamaged",
     "DatabaseLocked",
     "DatabaseReadOnly",
@@ -78,6 +82,10 @@ __all__ = [
     "InvalidChoice",
     "InvalidName",
     "InvalidRating",
+    "Job",
+    "JobNotFound",
+    "JobQueue",
+    "JobState",
     "Member",
     "MemberNotFound",
     "NameTaken",

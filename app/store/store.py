@@ -18,8 +18,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 
+from app.store import room_models
 from app.store._sqlite import Database, default_url
 from app.store.errors import MemberNotFound, NameTaken, RoomNotFound, StoreError, UnknownMovie
+from app.store.jobs import JobQueue
 from app.store.schema import (
     CODE_BYTES,
     TOKEN_BYTES,
@@ -86,6 +88,7 @@ class Store(TonightStore):
         self._member_ids: dict[str, int] = {}
         self._db = Database(self.url, busy_timeout, on_recreate=self._member_ids.clear)
         self._conn = self._db.connect
+        self.jobs = JobQueue(self._db)  # training jobs (app.store.jobs)
 
     @property
     def backend(self) -> str:
@@ -411,3 +414,26 @@ class Store(TonightStore):
                 select(watched.c.movie_id).where(watched.c.room_id == room.id)
             ).all()
         return {int(r.movie_id) for r in rows}
+
+    # ---------------------------------------------------------------- the room's model
+
+    def room_model(self, room_code: str) -> str | None:
+        """The model this room's pages use, or None for the app's default (operator setting)."""
+        with self._conn() as conn:
+            return room_models.read(conn, self._room_row(conn, room_code).id)
+
+    def set_room_model(self, room_code: str, model: str | None) -> None:
+        """Set the room's model (None: the app's default). The caller checks the operator's
+        credential and that the model exists; the store only keeps the name."""
+        if model is not None and not (
+            isinstance(model, str) and 0 < len(model) <= room_models.MODEL_NAME_MAX
+        ):
+            raise StoreError(f"{short(str(model))!r} is not a model name.")
+        for attempt in range(2):
+            try:
+                with self._conn(write=True) as conn:
+                    room_models.write(conn, self._room_row(conn, room_code).id, model)
+                return
+            except IntegrityError:  # set at the same moment elsewhere: the update path wins now
+                if attempt:
+                    raise StoreError("Could not save the room's model; please try again.") from None

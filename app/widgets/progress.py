@@ -1,38 +1,30 @@
-"""A progress bar for long work that reports through a callback (``engine.progress.Progress``).
+"""The plain progress bar a guest sees while a film model is being prepared.
 
-Services never draw: a page opens ``progress_bar`` around a call and passes the callback in.
+Training runs as a server job (``app.jobs``); a page polls its progress and draws it here. No
+jargon, no paths, no model internals: a percentage and what it means.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import streamlit as st
 
-from engine.progress import Progress
+READY_TEXT = "Getting the film model ready"
 
 
-@contextmanager
-def progress_bar(label: str, idle: str = "working") -> Iterator[Progress]:
-    """Yield a ``Progress`` callback drawing one bar, and remove the bar when the block ends.
+def progress_text(state: str, fraction: float) -> str:
+    """ "Getting the film model ready — 60 %" (or that it is waiting to start)."""
+    if state == "queued":
+        return f"{READY_TEXT} — starting soon"
+    return f"{READY_TEXT} — {round(fraction * 100)} %"
 
-    The bar appears at the first report, so work that has nothing to do (a model already loaded)
-    draws nothing; its text is ``label: message`` (``idle`` when a report has no message).
-    """
-    holder = st.empty()
-    bar: list[Any] = []
 
-    def update(done: int, total: int, message: str = "") -> None:
-        fraction = min(max(done / max(total, 1), 0.0), 1.0)
-        text = f"{label}: {message or idle}"
-        if bar:
-            bar[0].progress(fraction, text=text)
-        else:
-            bar.append(holder.progress(fraction, text=text))
-
-    try:
-        yield update
-    finally:
-        holder.empty()
+def training_progress(state: str, fraction: float) -> None:
+    """Draw the bar for a model being prepared, or a plain line when its preparation failed."""
+    if state == "failed":
+        st.warning(
+            "The film model could not be prepared. The organiser can see why and try again "
+            "on the Lab page; everything else here still works."
+        )
+        return
+    st.progress(min(max(fraction, 0.0), 1.0), text=progress_text(state, fraction))
+    st.caption("This happens once; you can keep using the other pages meanwhile.")

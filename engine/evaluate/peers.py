@@ -50,7 +50,7 @@ def single_threaded_blas() -> Iterator[None]:
     """implicit parallelises itself and asks for a single-threaded BLAS (OPENBLAS_NUM_THREADS=1);
     threadpoolctl sets that for the duration of a call even after numpy has loaded. implicit's
     notices about input formats it converts itself are silenced here too."""
-    from threadpoolctl import threadpool_limits  # installed with implicit
+    from threadpoolctl import threadpool_limits  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     with threadpool_limits(1, "blas"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*expects CSR input.*")
@@ -204,7 +204,7 @@ QUICK_LMF_GRID: list[dict[str, Any]] = grid_points(
 
 
 def fit_als(train: Ratings, params: dict[str, Any], iterations: int = 15) -> Fitted:
-    from implicit.cpu.als import AlternatingLeastSquares
+    from implicit.cpu.als import AlternatingLeastSquares  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     p = dict(params)
     values = p.pop("values", "binary")
@@ -227,7 +227,7 @@ def fit_als(train: Ratings, params: dict[str, Any], iterations: int = 15) -> Fit
 
 
 def fit_bpr(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
-    from implicit.cpu.bpr import BayesianPersonalizedRanking
+    from implicit.cpu.bpr import BayesianPersonalizedRanking  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     start = time.perf_counter()
     with single_threaded_blas():
@@ -243,7 +243,7 @@ def fit_bpr(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
 def fit_lmf(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
     """implicit's LogisticMatrixFactorization on binary user × film data; its factors carry the
     user and item biases as extra columns, so scores are still user_factors · item_factors."""
-    from implicit.cpu.lmf import LogisticMatrixFactorization
+    from implicit.cpu.lmf import LogisticMatrixFactorization  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     start = time.perf_counter()
     with single_threaded_blas():
@@ -256,7 +256,7 @@ def fit_lmf(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
 
 
 def fit_item_knn(train: Ratings, kind: str, k: int) -> Fitted:
-    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
+    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     cls = {"cosine": CosineRecommender, "bm25": BM25Recommender}[kind]
     matrix = user_items(train)

@@ -69,7 +69,7 @@ class SurprisePeer:
         self.algo = algo
 
     def fit(self, train: Ratings) -> SurprisePeer:
-        from surprise import Dataset, Reader
+        from surprise import Dataset, Reader  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
         frame = pd.DataFrame(
             {
@@ -126,7 +126,7 @@ def _ranked(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], pd.DataFrame]:
 
 def tune_svd(train: Ratings, grid: list[dict[str, Any]]) -> tuple[dict[str, Any], pd.DataFrame]:
     """SVD's best setting by RMSE on a validation split of ``train`` (never the test part)."""
-    from surprise import SVD
+    from surprise import SVD  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     fit_part, val_part = validation_split(train, protocol="E", seed=VALIDATION_SEED)
     rows = []
@@ -138,7 +138,7 @@ def tune_svd(train: Ratings, grid: list[dict[str, Any]]) -> tuple[dict[str, Any]
 
 def tune_item_knn(train: Ratings, ks: list[int]) -> tuple[dict[str, Any], pd.DataFrame]:
     """Item-based KNNBaseline's k by validation RMSE; one fit serves every k (see ``KNN_K``)."""
-    from surprise import KNNBaseline
+    from surprise import KNNBaseline  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     fit_part, val_part = validation_split(train, protocol="E", seed=VALIDATION_SEED)
     peer = SurprisePeer("KNN", KNNBaseline(sim_options=ITEM_KNN_SIM, verbose=False)).fit(fit_part)
@@ -151,7 +151,7 @@ def tune_item_knn(train: Ratings, ks: list[int]) -> tuple[dict[str, Any], pd.Dat
 
 def surprise_plan(skip_slow: bool, quick: bool = False) -> tuple[Plan, list[str]]:
     """(label, fit) for protocol E's surprise peers, defaults first, and notes for the report."""
-    from surprise import SVD, BaselineOnly, KNNBaseline, SVDpp
+    from surprise import SVD, BaselineOnly, KNNBaseline, SVDpp  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     epochs = {"n_epochs": 5} if quick else {}
     defaults = "defaults"

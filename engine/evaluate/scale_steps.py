@@ -206,8 +206,8 @@ def step_als(folder: Path, device: str, epochs: int) -> dict[str, Any]:
 
 
 def step_implicit(folder: Path, epochs: int) -> dict[str, Any]:
-    from implicit.cpu.als import AlternatingLeastSquares
-    from threadpoolctl import threadpool_limits
+    from implicit.cpu.als import AlternatingLeastSquares  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from threadpoolctl import threadpool_limits  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     ratings = _load_arrays(folder)
     matrix = ratings.csr()

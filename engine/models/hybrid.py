@@ -16,6 +16,11 @@ part's, in the space of ``item_vectors`` (also the explicit part's), so a factor
 them. The allowed components are those that keep every declared capability: an explicit part
 with film vectors and biases, an implicit part with film neighbours.
 
+Resumable stage by stage (``fit(train, checkpoint=...)``, what ``python -m engine train`` and
+the app's training jobs do): the calibrated T and β are checkpointed once found, and each
+resumable component fit (als, pmf, mf; the calibration's and the final ones) checkpoints every
+epoch in a child folder, so an interrupted fit resumes within the component it stopped in.
+
 Default components chosen by ``python -m engine tune hybrid`` (protocol R validation split,
 seed 100, explicit part pmf): implicit ∈ {als, ease, knn}; best als (validation NDCG@10 0.200;
 ease 0.189, knn 0.156).
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -44,6 +49,9 @@ from engine.models.base import (
 from engine.models.config import Config, param
 from engine.models.torch_typed import floats
 from engine.progress import Progress, stage_progress
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -113,6 +121,7 @@ class Hybrid(Recommender):
     )
     config_class = HybridConfig
     config: HybridConfig
+    resumable = True  # by stage: calibration, then each component's own checkpoints
 
     temperature: float
     beta: float
@@ -129,36 +138,52 @@ class Hybrid(Recommender):
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
+        checkpoint = self._checkpoint
         stages = 3 if cfg.temperature is None or cfg.beta is None else 2
         if cfg.temperature is not None and cfg.beta is not None:
             self.temperature, self.beta = cfg.temperature, cfg.beta
-        else:
+        elif checkpoint is None or checkpoint.resume(self, train) < 1:
             progress(0, stages, "calibrating on a validation split")
             self.temperature, self.beta = self._calibrate(
                 *validation_split(train, "R", seed=cfg.validation_seed),
                 progress=stage_progress(progress, 0, stages, "calibrating on a validation split"),
+                checkpoint=checkpoint,
             )
+            if checkpoint is not None:
+                checkpoint.save(self, 1, train, final=True)
         self.implicit, self.explicit = self._components()
         first = stages - 2
-        self.implicit.fit(
-            train, progress=stage_progress(progress, first, stages, f"fitting {cfg.implicit}")
+        _fit_part(
+            self.implicit,
+            train,
+            stage_progress(progress, first, stages, f"fitting {cfg.implicit}"),
+            checkpoint,
+            "implicit",
         )
-        self.explicit.fit(
-            train, progress=stage_progress(progress, first + 1, stages, f"fitting {cfg.explicit}")
+        _fit_part(
+            self.explicit,
+            train,
+            stage_progress(progress, first + 1, stages, f"fitting {cfg.explicit}"),
+            checkpoint,
+            "explicit",
         )
         self._train = train.csr()
         self._set_info()
         progress(stages, stages, "done")
 
     def _calibrate(
-        self, fit_part: Ratings, val: Ratings, progress: Progress | None = None
+        self,
+        fit_part: Ratings,
+        val: Ratings,
+        progress: Progress | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> tuple[float, float]:
         """(T, β): T by held-out log-likelihood of the softmax, then β by validation NDCG@10
         (each only where the config leaves it None)."""
         temperature, beta = self.config.temperature, self.config.beta
         implicit, explicit = self._components()
-        implicit.fit(fit_part)
-        explicit.fit(fit_part, progress=progress)
+        _fit_part(implicit, fit_part, None, checkpoint, "calibration-implicit")
+        _fit_part(explicit, fit_part, progress, checkpoint, "calibration-explicit")
         tr, va = fit_part.csr(), val.csr()
         users = np.flatnonzero(np.diff(va.indptr) > 0)
         imp = implicit.score_users(users).double()
@@ -308,6 +333,21 @@ class Hybrid(Recommender):
         return self.implicit.similar_items(item, k)
 
     # ------------------------------------------------------------------ persistence
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        """The calibration (T, β and β's validation table): what the hybrid itself checkpoints
+        once it is found; the components checkpoint their own fits in child folders."""
+        out = {"calibration": torch.tensor([self.temperature, self.beta], dtype=torch.float64)}
+        table: dict[str, float] | None = self.info.get("validation_ndcg_by_beta")
+        if table is not None:
+            out["ndcg_by_beta"] = torch.tensor(list(table.values()), dtype=torch.float64)
+        return out
+
+    def load_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.temperature, self.beta = floats(tensors["calibration"])
+        if "ndcg_by_beta" in tensors:
+            values = floats(tensors["ndcg_by_beta"])
+            self.info["validation_ndcg_by_beta"] = dict(zip(map(str, BETAS), values, strict=True))
+
     def state_tensors(self) -> dict[str, torch.Tensor]:
         t = self._train
         out = {f"implicit.{k}": v for k, v in self.implicit.state_tensors().items()}
@@ -340,3 +380,18 @@ class Hybrid(Recommender):
             ),
             shape=(self.n_users, self.n_items),
         )
+
+
+def _fit_part(
+    model: Recommender,
+    data: Ratings,
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+    name: str,
+) -> None:
+    """Fit one component, checkpointing into ``checkpoint``'s child ``name`` when there is a
+    checkpoint and the component can resume (bpmf cannot: it then simply refits)."""
+    if checkpoint is not None and model.resumable:
+        model.fit(data, progress=progress, checkpoint=checkpoint.child(name))
+    else:
+        model.fit(data, progress=progress)

@@ -1,8 +1,10 @@
 """Shared helpers for the AppTest tests: a fresh store per test, and the clicks a person makes.
 
 Every app test gets its own SQLite file (``MOVIENIGHT_DB_URL``) and the fast "baseline" model
-(``MOVIENIGHT_DEFAULT_MODEL``); the dataset cache and trained models live in the session's tmp
-data dir (tests/conftest.py), so the catalogue loads and the model trains once per pytest run.
+(``MOVIENIGHT_DEFAULT_MODEL``), trained before the app runs as ``./scripts/start`` does (pages
+never train: a missing model is a background job); the dataset cache and trained models live in
+the session's tmp data dir (tests/conftest.py), so the catalogue loads and the model trains once
+per pytest run.
 """
 
 from __future__ import annotations
@@ -27,10 +29,14 @@ DEFAULT_MODEL = "hybrid"  # what the app serves when nothing says otherwise
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch) -> str:
-    """A private database for this test and the fast model; returns the database URL."""
+    """A private database for this test and the fast model, trained (the first time) before the
+    app runs, as ``./scripts/start`` does; returns the database URL."""
     url = f"sqlite:///{tmp_path / 'movienight.db'}"
     monkeypatch.setenv("MOVIENIGHT_DB_URL", url)
     monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", FAST_MODEL)
+    from app import services
+
+    services.ensure_model(FAST_MODEL)
     return url
 
 

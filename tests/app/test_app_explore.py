@@ -86,12 +86,25 @@ def show(at, view: str):
     return at
 
 
-def test_only_models_with_film_vectors_are_offered():
+def test_explore_draws_the_rooms_model_when_it_has_film_vectors():
+    # the test default (baseline) has no film vectors: Explore draws mf, and offers guests
+    # no model choice (the operator's advanced panel is tested with the Lab)
     at = open_app(page="explore")
-    options = at.selectbox(key="mn_explore_model").options
-    assert options[0] == "mf (explicit)"
-    names = {o.split(" ")[0] for o in options}
-    assert "baseline" not in names and "popularity" not in names and "knn" not in names
+    assert "Film model: predicted stars (mf)." in all_messages(at)
+    assert not [box for box in at.selectbox if box.key == "mn_explore_model"]
+    from app import services
+    from engine.artifacts import ArtifactError, read_manifest
+    from engine.train import model_dir, train_model
+
+    catalogue = services.get_catalogue()
+    try:  # a small pmf (the Lab's tests save the same one); its defaults take ~30 s here
+        read_manifest(model_dir(catalogue, "pmf"))
+    except ArtifactError:
+        train_model("pmf", catalogue, params={"factors": 3, "epochs": 2, "warmup": 1})
+    code, _ = seed_room("Vectors", {"Ann": ANN})
+    services.set_room_model(code, "pmf")
+    room = open_app(room=code, page="explore")
+    assert "Film model: predicted stars (probabilistic) (pmf)." in all_messages(room)
 
 
 def test_factor_map_without_a_room_shows_films_only():
@@ -262,7 +275,7 @@ def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkey
 
     code, _ = seed_room("Hybrid map", {"Ann": ANN, "Bob": BOB, "Cy": {}, "Dee": {1: 4.0}})
     at = open_app(room=code, page="explore")
-    assert at.selectbox(key="mn_explore_model").value == "hybrid"  # the default, first
+    assert f"Film model: {services.model_label('hybrid')}." in all_messages(at)  # the default
     (members,) = traces(figure(at), "room members")
     assert members["text"] == ["Ann", "Bob", "Cy", "Dee"]
     model, _ = services.get_model("hybrid")

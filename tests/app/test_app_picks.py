@@ -163,19 +163,6 @@ def test_rooms_of_any_size_and_members_who_rated_nothing(n_members):
         assert r"P1 \<i\>" in all_messages(at)  # names shown as text
 
 
-def test_model_selector_lists_registry_and_reports_a_broken_model(monkeypatch):
-    from engine.models import REGISTRY
-
-    monkeypatch.setitem(REGISTRY, "broken", "engine.models.does_not_exist:Nothing")
-    code, _ = seed_room("Models", {"Ann": ANN})
-    at = open_app(room=code, page="picks")
-    options = at.selectbox(key="model").options
-    assert {"baseline", "mf"} <= {o.split(" ")[0] for o in options}
-    at.selectbox(key="model").set_value("broken").run()
-    assert_ok(at)
-    assert "could not be loaded" in at.error[0].value and "Pick another model" in at.error[0].value
-
-
 def test_settings_survive_a_visit_to_another_page():
     code, _ = seed_room("Settings", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
@@ -192,18 +179,6 @@ def test_settings_survive_a_visit_to_another_page():
     assert at.multiselect(key="genres").value == ["Comedy"]
     assert at.slider(key="min_ratings").value == 25
     assert picks_frame(at)["Film"].tolist() == before
-
-
-def test_a_model_trained_on_first_use_says_so_once(monkeypatch, tmp_path):
-    monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(tmp_path / "data"))  # no saved models here
-    code, _ = seed_room("First use", {"Ann": ANN})
-    at = open_app(room=code, page="picks")
-    assert_ok(at)
-    (toast,) = at.toast
-    assert "no saved baseline model" in toast.value and "trained it" in toast.value
-    assert len(picks_frame(at)) == 10
-    again = open_app(room=code, page="picks")  # another session: the model is shared
-    assert not again.toast and len(picks_frame(again)) == 10
 
 
 def test_settings_live_in_the_url_so_a_refresh_or_a_shared_link_shows_the_same_picks():

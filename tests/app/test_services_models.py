@@ -1,15 +1,20 @@
-"""app/services/models.py: one shared fitted model per family, trained with the caller's progress
-callback, retrained through the Lab; and torch's serving threads set once."""
+"""app/services/models.py: models are served from disk and never trained in a request; a
+missing one is asked for as a job; one loaded copy per process, shared; a swap reaches every
+request whole; each room's model; torch's serving threads set once."""
 
 from __future__ import annotations
 
 import threading
+import time
 
+import numpy as np
 import pytest
 import torch
-from app_helpers import app_env  # noqa: F401  (fixture)
+from app_helpers import app_env, seed_room  # noqa: F401  (fixture)
 
 from app import services
+from app.jobs import JobSpec, live_dir
+from app.services import models
 
 pytestmark = pytest.mark.usefixtures("app_env", "own_data_dir")
 
@@ -21,53 +26,43 @@ def own_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(tmp_path / "data"))
 
 
-def test_first_use_trains_with_the_callers_progress_then_shares_the_model():
-    reports: list[tuple[int, int, str]] = []
-    note = services.prepare_model("popularity", lambda d, t, m="": reports.append((d, t, m)))
-    assert note is not None and "trained it" in note  # why it had to be trained
-    assert reports and all(0 <= d <= t for d, t, _ in reports)
-    model, message = services.get_model("popularity")
-    assert message == note and model.fitted
-    again: list[tuple[int, int, str]] = []
-    assert services.prepare_model("popularity", lambda d, t, m="": again.append((d, t, m))) is None
-    assert again == []  # ready: no work, no progress
-    assert services.get_model("popularity")[0] is model
+def test_a_missing_model_is_asked_for_and_the_request_does_not_wait():
+    started = time.perf_counter()
+    status = services.model_status("baseline")
+    assert time.perf_counter() - started < 5  # asked for, not trained here
+    assert status.state in ("queued", "training") and not status.ready
+    jobs = services.get_store().jobs.jobs()
+    assert [(j.model, j.purpose) for j in jobs] == [("baseline", "serve")]
+    assert services.model_status("baseline").job_id == jobs[0].id  # asked again: same job
+    assert len(services.get_store().jobs.jobs()) == 1
+    with pytest.raises(services.ModelNotReady):
+        services.get_model("baseline")
+    assert services.ready_model("baseline") is None
 
 
-def test_concurrent_sessions_wait_for_one_training():
-    calls = []
-    from engine import train
+def test_a_trained_model_is_loaded_once_and_shared(monkeypatch):
+    services.ensure_model("popularity")
+    services.forget_served_models()
+    loads = []
+    real = models._load
 
-    real = train.load_or_train
+    def counted(folder, catalogue):
+        loads.append(folder)
+        time.sleep(0.2)  # a slow disk: every session arrives while the first is loading
+        return real(folder, catalogue)
 
-    def counted(name, dataset, **kw):
-        calls.append(name)
-        return real(name, dataset, **kw)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(train, "load_or_train", counted)
-        got: list[object] = []
-        threads = [
-            threading.Thread(target=lambda: got.append(services.get_model("knn")[0]))
-            for _ in range(4)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
-    assert calls == ["knn"] and len(got) == 4 and all(m is got[0] for m in got)
-
-
-def test_a_retrain_replaces_the_model_and_moves_its_cache_token():
-    from engine.progress import silent
-
-    services.get_model("baseline")
-    before = services.model_token("baseline")
-    model, metrics = services.retrain_model("baseline", silent, params={"epochs": 2})
-    after = services.model_token("baseline")
-    assert after[:3] == before[:3] and after[3] == before[3] + 1
-    assert services.get_model("baseline") == (model, "retrained baseline on the Lab page")
-    assert metrics["fit_seconds"] >= 0
+    monkeypatch.setattr(models, "_load", counted)
+    got: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(services.get_model("popularity")[0]))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(loads) == 1 and len(got) == 4 and all(m is got[0] for m in got)
+    assert services.model_status("popularity").ready
 
 
 def test_a_broken_family_is_unavailable_not_a_crash(monkeypatch):
@@ -77,6 +72,7 @@ def test_a_broken_family_is_unavailable_not_a_crash(monkeypatch):
     assert services.model_family("broken") is None
     assert services.model_kind("broken") == "unavailable"
     assert "broken" not in services.insight_models()
+    assert "broken" not in services.room_model_families()
     with pytest.raises(services.ModelUnavailable, match="could not be loaded"):
         services.get_model("broken")
 
@@ -94,3 +90,133 @@ def test_serving_threads_are_set_for_the_process():
         assert seen == [1]  # a rerun's new thread takes the process setting
     finally:
         torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------- the room's model
+
+
+def small_pmf() -> None:
+    """A small pmf saved where the app serves it (its defaults take ~30 s to train here)."""
+    from engine.train import train_model
+
+    train_model("pmf", services.get_catalogue(), params={"factors": 3, "epochs": 2, "warmup": 1})
+
+
+def test_only_models_with_stars_can_be_a_rooms_model():
+    families = services.room_model_families()
+    assert families[0] == services.default_model_name() == "baseline"
+    assert {"hybrid", "mf", "pmf", "bpmf", "baseline"} <= set(families)
+    # no stars: popularity would show 5.0 for everyone; als, knn, ease, ranking only rank
+    assert not {"popularity", "als", "knn", "ease", "ranking"} & set(families)
+
+
+def test_the_operator_sets_a_trained_room_model_and_nothing_else():
+    code, _ = seed_room("Model room", {"Ann": {1: 4.0}})
+    assert services.room_model(code) == "baseline"  # the app's default
+    services.ensure_model("baseline")
+    assert services.trained_models(["baseline", "mf", "popularity"]) == ["baseline"]
+    with pytest.raises(ValueError, match="cannot be a room's model"):
+        services.set_room_model(code, "mf")  # not trained
+    services.ensure_model("popularity")
+    with pytest.raises(ValueError, match="cannot be a room's model"):
+        services.set_room_model(code, "popularity")  # trained, but no stars
+    small_pmf()
+    services.set_room_model(code, "pmf")
+    assert services.room_model(code) == "pmf"
+    assert services.room_model(seed_room("Other", {})[0]) == "baseline"  # per room
+    services.set_room_model(code, None)
+    assert services.room_model(code) == "baseline"
+
+
+# --------------------------------------------------------------------------- swaps
+
+
+def _versions(catalogue):
+    """Two baselines that rank films differently: nearly no film damping (films with a few
+    glowing ratings first) and the default damping."""
+    from app.jobs.spec import candidate_dir
+    from engine.artifacts import save_model
+    from engine.models import create
+
+    folders = []
+    for i, params in enumerate(({"item_damping": 0.5}, {})):
+        model = create("baseline", device="cpu", **params).fit(catalogue)
+        spec = JobSpec.make("baseline", catalogue, "candidate", {**params, "seed": 100 + i})
+        save_model(model, candidate_dir(spec), dataset=catalogue)
+        folders.append((spec, candidate_dir(spec)))
+    return folders
+
+
+def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
+    """Picks requests run while the live model is swapped back and forth: every answer is one
+    version's picks whole (never an error, never a half-loaded model), both versions are
+    served, and after the last swap every request gets the last version."""
+    import shutil
+
+    from engine.artifacts import promote
+
+    monkeypatch.setattr(models, "RECHECK_S", 0.0)
+    code, _ = seed_room("Swap night", {"Ann": {260: 5.0, 318: 2.0}, "Bob": {318: 5.0}})
+    catalogue = services.get_catalogue()
+    versions = _versions(catalogue)
+    live = live_dir(catalogue.fingerprint, "baseline")
+    expected = []
+    for _, folder in versions:  # what each version alone recommends
+        keep = folder.with_name(folder.name + "-copy")
+        shutil.copytree(folder, keep)
+        promote(keep, live)
+        services.forget_served_models()
+        expected.append(services.group_picks(code, model_name="baseline")["item"].tolist())
+    assert expected[0] != expected[1]
+
+    stop = threading.Event()
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def picks() -> None:
+        while not stop.is_set():
+            try:
+                items = services.group_picks(code, model_name="baseline")["item"].tolist()
+            except BaseException as exc:
+                errors.append(exc)
+                return
+            if items not in expected:
+                errors.append(AssertionError(f"picks of neither version: {items}"))
+                return
+            seen.append(expected.index(items))
+
+    sessions = [threading.Thread(target=picks) for _ in range(4)]
+    for s in sessions:
+        s.start()
+    for swap in range(12):
+        _, folder = versions[swap % 2]
+        copy = folder.with_name(f"{folder.name}-{swap}")
+        shutil.copytree(folder, copy)
+        promote(copy, live)
+        time.sleep(0.15)
+    last = expected[11 % 2]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the last swap is picked up by the background reload
+        if services.group_picks(code, model_name="baseline")["item"].tolist() == last:
+            break
+        time.sleep(0.1)
+    stop.set()
+    for s in sessions:
+        s.join(timeout=60)
+    assert not errors, errors[:3]
+    assert {0, 1} <= set(seen)
+    assert services.group_picks(code, model_name="baseline")["item"].tolist() == last
+    assert np.isfinite(services.group_picks(code, model_name="baseline")["group_score"]).all()
+
+
+def test_a_damaged_saved_model_is_asked_for_again_not_waited_on_forever():
+    services.ensure_model("baseline")
+    services.forget_served_models()
+    catalogue = services.get_catalogue()
+    tensors = live_dir(catalogue.fingerprint, "baseline") / "model.safetensors"
+    tensors.write_bytes(tensors.read_bytes()[:100])  # truncated on disk
+    (before,) = services.get_store().jobs.jobs()
+    status = services.model_status("baseline")
+    assert status.state in ("queued", "training") and status.fraction < 1.0
+    (after,) = services.get_store().jobs.jobs()
+    assert after.id == before.id and after.state in ("queued", "running")  # queued again

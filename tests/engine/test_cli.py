@@ -90,3 +90,53 @@ def test_every_command_is_registered():
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert set(sub.choices) == {"train", "recommend", "bench", "tune"}
+
+
+# ---------------------------------------------------------------------- hyperparameters
+def test_train_help_lists_every_declared_hyperparameter_with_range_and_meaning(capsys):
+    from engine.cli.train import describe
+    from engine.models import REGISTRY, model_class
+
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for name in REGISTRY:
+        for spec in model_class(name).hyperparameters():
+            assert describe(spec) in out, (name, spec.name)
+    # one line per field: its name, what is allowed, its default and its meaning
+    assert "epochs — a whole number in 1..10000; default 30." in out  # pmf's
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "baseline", "--help"])
+    only = capsys.readouterr().out
+    assert "  baseline:" in only and "  pmf:" not in only
+    assert "user_damping — a number in [0, " in only
+
+
+@pytest.mark.parametrize(
+    ("model", "setting", "message"),
+    [
+        ("baseline", "epochs=-1", "epochs must be a whole number in 1..1000, got -1"),
+        ("baseline", "epochs=2.5", "epochs must be a whole number in 1..1000, got 2.5"),
+        ("baseline", "user_damping=-5", "user_damping must be a number in [0, "),
+        ("mf", "lr=0", "lr must be a number in (0, "),
+        ("pmf", "method=gibbs", "method must be one of 'vb', 'map', got 'gibbs'"),
+        ("hybrid", 'explicit_params={"epochs": 0}', "explicit_params (for pmf): epochs must be"),
+        ("baseline", "nope=1", "unknown hyperparameters for BiasConfig: ['nope']"),
+    ],
+)
+def test_train_rejects_a_bad_value_naming_the_field_and_trains_nothing(
+    capsys, monkeypatch, model, setting, message
+):
+    import engine.cli.train as cli_train
+    from engine.cli import common
+
+    def never(*args, **kwargs):
+        raise AssertionError("nothing may load or train after a bad hyperparameter")
+
+    monkeypatch.setattr(cli_train, "train_model", never)
+    monkeypatch.setattr(common, "load_embedded", never, raising=False)
+    monkeypatch.setattr(cli_train, "load_data", never)
+    assert main(["train", "--model", model, "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err

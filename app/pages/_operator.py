@@ -1,0 +1,52 @@
+"""The operator's sign-in, once per browser session (not a page itself).
+
+The token typed on the Lab page is kept in this session only and checked again (constant time)
+on every use, so changing the token signs every session out. Guests never see any operator
+control: pages draw those only when ``is_operator()``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.operator import TOKEN_ENV, TOKEN_FILE, expected_token, is_operator_token
+
+SESSION_KEY = "mn_operator_token"
+
+
+def is_operator() -> bool:
+    """Whether this browser session signed in with the operator token in force."""
+    return is_operator_token(st.session_state.get(SESSION_KEY))
+
+
+def _sign_in() -> None:
+    typed = st.session_state.get("mn_operator_typed", "")
+    st.session_state["mn_operator_typed"] = ""
+    if is_operator_token(typed):
+        st.session_state[SESSION_KEY] = typed.strip()
+    else:
+        st.session_state["mn_operator_refused"] = True
+
+
+def sign_out() -> None:
+    st.session_state.pop(SESSION_KEY, None)
+
+
+def sign_in_box() -> None:
+    """The only thing a guest sees of the Lab."""
+    st.subheader("Organiser sign-in")
+    if expected_token() is None:
+        st.info(
+            "The Lab is locked: no organiser token is set up on this server. Start the app "
+            f"with ./scripts/start (it creates one in data/{TOKEN_FILE}), or set {TOKEN_ENV}."
+        )
+        return
+    st.caption(
+        "The Lab is for whoever runs this server: it retrains the film models every room "
+        "uses. Guests need nothing here."
+    )
+    if st.session_state.pop("mn_operator_refused", False):
+        st.error("That is not the organiser token.")
+    with st.form("operator_sign_in"):
+        st.text_input("Organiser token", type="password", key="mn_operator_typed")
+        st.form_submit_button("Sign in", on_click=_sign_in)

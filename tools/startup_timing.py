@@ -1,0 +1,128 @@
+"""``python -m tools.startup_timing``: how long ``./scripts/start`` takes to a usable room, fresh
+and cached, and how long a member waits from their first answers to personal picks.
+
+Runs the real ``./scripts/start`` of a checkout (``--repo``, default this one) on a free port and
+drives it with headless Chromium (Debian's, as the browser tests do):
+
+1. ``--fresh`` first deletes the checkout's ``data/`` (the default model is trained by the start);
+2. start → the room page drawn in the browser ("to a usable room");
+3. create a room, join, rate three films, open Picks → the picks drawn ("first answers to
+   personal picks").
+
+It prints one line per figure. The checkout needs its ``.venv`` (the start's pip step is then a
+no-op when requirements.txt is unchanged). Offline; nothing is written outside the checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+STEP_MS = 180_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def settle(page: Page) -> None:
+    page.wait_for_timeout(500)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=STEP_MS)
+
+
+def run(repo: Path, fresh: bool) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    if fresh:
+        shutil.rmtree(repo / "data", ignore_errors=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIENIGHT_")}
+    log = (repo / "startup-timing.log").open("w")
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [
+            "./scripts/start",
+            "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        ],
+        cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    figures: dict[str, float] = {}
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"the start failed; see {repo / 'startup-timing.log'}")
+            time.sleep(0.2)
+        figures["start → server answering (s)"] = time.perf_counter() - started
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            page.get_by_role("heading", name="Start a room").wait_for(timeout=STEP_MS)
+            figures["start → room page drawn (s)"] = time.perf_counter() - started
+            page.get_by_label("Room name").fill("Timing night")
+            page.get_by_role("button", name="Create room").click()
+            page.wait_for_url(re.compile(r"room="), timeout=STEP_MS)
+            page.get_by_label("Your name").fill("Ann")
+            page.get_by_role("button", name="Join as member").click()
+            page.get_by_text("Rating as Ann").wait_for(timeout=STEP_MS)
+            settle(page)
+            for n, label in enumerate(["4½★", "2★", "5★"], start=1):
+                group = page.locator('[data-testid="stButtonGroup"]').first
+                group.get_by_role("radio", name=label, exact=True).click()
+                page.get_by_text(re.compile(rf"Your answers: {n} rated")).wait_for(timeout=STEP_MS)
+                settle(page)
+            answered = time.perf_counter()
+            page.get_by_role("link", name="Picks").first.click()
+            page.get_by_role("heading", name="Tonight's picks").wait_for(timeout=STEP_MS)
+            page.locator(".mn-bars").first.wait_for(timeout=STEP_MS)  # Picks' own cards
+            figures["third answer → personal picks drawn (s)"] = time.perf_counter() - answered
+            waited = page.locator('[data-testid="stProgress"]').count()
+            figures["training progress bars seen on Picks"] = float(waited)
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.startup_timing")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to start")
+    parser.add_argument("--fresh", action="store_true", help="delete its data/ first")
+    args = parser.parse_args(argv)
+    for name, value in run(args.repo.resolve(), args.fresh).items():
+        print(f"{name}: {value:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
