@@ -13,6 +13,7 @@ from app.store._sqlite import DB_FILENAME, DB_URL_ENV, default_url
 from app.store.errors import (
     DatabaseDamaged,
     DatabaseLocked,
+    DatabaseProblem,
     DatabaseReadOnly,
     DatabaseUnavailable,
     InvalidName,
@@ -76,6 +77,7 @@ __all__ = [
     "Beat",
     "DatabaseDamaged",
     "DatabaseLocked",
+    "DatabaseProblem",
     "DatabaseReadOnly",
     "DatabaseUnavailable",
     "HostedRoom",
