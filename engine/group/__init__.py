@@ -6,7 +6,8 @@ frame. The parts, each usable on its own:
 - ``strategies``: pure blends over a ``[members × films]`` star matrix (testable without a model);
 - ``members``: who is in the room, what they may pick (filters), and input validation;
 - ``predict``: each member folded in and scored, on the star scale;
-- ``explain``: the reason shown beside each pick.
+- ``explain``: the reason shown beside each pick;
+- ``novelty``: trading predicted stars against popularity ("films we probably haven't seen").
 
 Per-catalogue numbers (counts, priors, genres, years) come from ``Ratings.stats``.
 """
@@ -21,6 +22,7 @@ import pandas as pd
 from engine.data.ratings import Ratings
 from engine.group.explain import explain, member_ranks
 from engine.group.members import Filters, Member, candidate_mask, validate_members
+from engine.group.novelty import MAX_NOVELTY, check_novelty, popularity, with_novelty
 from engine.group.predict import (
     RoomModel,
     calibrate,
@@ -61,8 +63,13 @@ def recommend(
     k: int = 10,
     exclude: Iterable[int] = (),
     filters: Filters | None = None,
+    novelty: float = 0.0,
 ) -> pd.DataFrame:
     """Top-k films for the room, best first, with everyone's predicted stars and a reason.
+
+    ``novelty`` (stars, 0..``MAX_NOVELTY``) lowers every film's stars by that much times its
+    popularity before the strategy blends (``engine.group.novelty``), so less-seen films can
+    win; the per-member columns still show the plain predictions.
 
     Columns: rank, item, movieId, label, year, genres, group_score, reason, then one
     ``pred:<name>`` column per member. Fewer than k rows only when fewer films pass the filters.
@@ -70,6 +77,7 @@ def recommend(
     """
     strat = strategy_named(strategy)
     k = check_k(k)
+    novelty = check_novelty(novelty)
     stats = catalogue.stats
     n_items = stats.n_items
     if model is not None and model.n_items != n_items:
@@ -80,17 +88,20 @@ def recommend(
     members = validate_members(members, n_items)
     mask = candidate_mask(catalogue, members, exclude, filters)
     cand = np.flatnonzero(mask)
+    pop = popularity(stats.counts)[cand] if novelty else np.zeros(len(cand))
     if members:
         if model is None:
             raise ValueError("a room with members needs a model to predict their stars")
         blend_all, shown_all = member_matrices(model, catalogue, members)
         pred, shown = blend_all[:, cand], shown_all[:, cand]
-        chosen, score, whom = strat.select(pred, k)
+        # the strategy blends stars traded against popularity; reasons use the plain ones
+        chosen, score, whom = strat.select(with_novelty(pred, pop, novelty), k)
         unit = strat.score_unit
     else:  # an empty room: the prior, popular and well rated
         pred = shown = np.empty((0, len(cand)))
-        chosen = top_k(stats.prior[cand], k)
-        score, whom, unit = stats.prior[cand][chosen], np.full(len(chosen), -1), "★"
+        prior = with_novelty(stats.prior[cand][None, :], pop, novelty)[0]
+        chosen = top_k(prior, k)
+        score, whom, unit = prior[chosen], np.full(len(chosen), -1), "★"
     items = cand[chosen]
     frame = catalogue.movies.iloc[items][["movieId", "label", "year", "genres"]]
     frame = frame.reset_index(drop=True)  # keeps the catalogue's dtypes, no re-conversion
@@ -115,6 +126,7 @@ def recommend(
         frame[f"pred:{name}"] = np.round(shown[r, chosen], 2)
     frame.attrs["strategy"] = strat.name
     frame.attrs["score_unit"] = unit
+    frame.attrs["novelty"] = novelty
     return frame
 
 
@@ -122,6 +134,7 @@ __all__ = [
     "DEFAULT_STRATEGY",
     "FAIR_TOP_N",
     "FAIR_WEIGHT",
+    "MAX_NOVELTY",
     "STRATEGIES",
     "Filters",
     "Member",
@@ -133,6 +146,7 @@ __all__ = [
     "blend",
     "borda",
     "calibrate",
+    "check_novelty",
     "explain",
     "fair_selector",
     "gfar_relevance",
@@ -143,9 +157,11 @@ __all__ = [
     "member_predictions",
     "most_pleasure",
     "multiplicative",
+    "popularity",
     "prior_scores",
     "rank_points",
     "recommend",
     "top_k",
     "validate_members",
+    "with_novelty",
 ]
