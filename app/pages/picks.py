@@ -27,6 +27,9 @@ TOP_K = 10
 POLL_EVERY = 1.5  # seconds between the page asking the store whether the room changed (1 ms)
 SHOWN_STAMP = "mn_picks_shown_stamp"
 DEFAULT_SCORE_LABEL = "Group score"
+# "Films we probably haven't all seen": stars traded against popularity (engine.group.novelty;
+# what each costs in NDCG@10 and gains in novelty is measured in docs/BENCHMARKS.md, protocol G)
+NOVELTY = {"Off": 0.0, "A little": 0.25, "More": 0.5, "Mostly new to us": 1.0}
 
 
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
@@ -42,7 +45,7 @@ def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
 
 
 def controls(room_code: str) -> services.PicksOptions:
-    """Strategy and filters, each kept in the URL (``bind="query-params"``): a refresh or a
+    """Strategy, filters and novelty, each kept in the URL (``bind="query-params"``): a refresh or a
     shared link shows the same picks, and they are still set after visiting another page. The
     model is the room's (an operator setting), named in one caption line."""
     labels = services.strategies()
@@ -59,6 +62,15 @@ def controls(room_code: str) -> services.PicksOptions:
     with right:
         model = room_model(room_code)
     with st.expander("Filters"):
+        novelty = st.select_slider(
+            "Films we probably haven't all seen",
+            list(NOVELTY),
+            value="Off",
+            key="novelty",
+            bind="query-params",
+            help="Trades a little predicted enjoyment for films fewer people have rated, so the "
+            "list is not only the classics most of you know.",
+        )
         genres = st.multiselect(
             "Genres (any of)", services.genres(), key="genres", bind="query-params"
         )
@@ -92,6 +104,7 @@ def controls(room_code: str) -> services.PicksOptions:
         genres=tuple(genres),
         years=years,
         min_ratings=int(min_ratings),
+        novelty=NOVELTY.get(str(novelty), 0.0),
     )
 
 

@@ -98,10 +98,11 @@ def group_picks(
     genres: Iterable[str] = (),
     years: tuple[int, int] | None = None,
     min_ratings: int = 0,
+    novelty: float = 0.0,
 ) -> pd.DataFrame:
     """The room's top-k films (engine.group.recommend's frame), computed now: skipping films it
     watched and films ruled out for tonight (``tonight.excluded_tonight``: skipped in a vote, or
-    rejected by a vote without a match)."""
+    rejected by a vote without a match); ``novelty`` trades stars for less-seen films."""
     from app.services.tonight import excluded_tonight
     from engine.group import DEFAULT_STRATEGY, Filters, recommend
 
@@ -118,6 +119,7 @@ def group_picks(
         k=k,
         exclude=excluded.tolist(),
         filters=filters,
+        novelty=novelty,
     )
 
 
@@ -131,6 +133,7 @@ class PicksOptions:
     genres: tuple[str, ...] = ()
     years: tuple[int, int] | None = None
     min_ratings: int = 0
+    novelty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ def _cached_picks(
         options.genres,
         options.years,
         options.min_ratings,
+        options.novelty,
     )
 
 

@@ -308,3 +308,32 @@ def test_no_widget_is_set_twice(caplog):
         logger.removeHandler(handler)
         policies._shown_default_value_warning = old
     assert not [r for r in records if "default value" in r.getMessage()]
+
+
+def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
+    """Issue 14, novelty: "films we probably haven't all seen" trades stars for less rated films
+    (its cost and gain are measured in protocol G, docs/BENCHMARKS.md)."""
+    from app import services
+
+    code, _ = seed_room("Novel", {"Ann": ANN, "Bob": BOB})
+    cat = services.get_catalogue()
+    count_of = dict(zip(cat.movies["label"], cat.item_counts(), strict=True))
+    at = open_app(room=code, page="picks")
+    assert at.select_slider(key="novelty").value == "Off"
+    plain = picks_frame(at)["Film"].tolist()
+    at.select_slider(key="novelty").set_value("Mostly new to us").run()
+    assert_ok(at)
+    novel = picks_frame(at)["Film"].tolist()
+    assert novel != plain
+    from app_helpers import APP, TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    shared = AppTest.from_file(str(APP), default_timeout=TIMEOUT)  # the link, with the setting
+    shared.query_params.update({"room": code, "novelty": "Mostly new to us"})
+    shared.switch_page(PAGES["picks"]).run()
+    assert_ok(shared)
+    assert shared.select_slider(key="novelty").value == "Mostly new to us"
+    assert picks_frame(shared)["Film"].tolist() == novel
+    median = float(np.median(cat.item_counts()[cat.item_counts() >= 10]))
+    assert np.mean([count_of[f] for f in novel]) < np.mean([count_of[f] for f in plain])
+    assert np.mean([count_of[f] for f in plain]) > median  # the canon, without novelty
