@@ -67,9 +67,10 @@ def recommend(
 ) -> pd.DataFrame:
     """Top-k films for the room, best first, with everyone's predicted stars and a reason.
 
-    ``novelty`` (stars, 0..``MAX_NOVELTY``) lowers every film's stars by that much times its
-    popularity before the strategy blends (``engine.group.novelty``), so less-seen films can
-    win; the per-member columns still show the plain predictions.
+    ``novelty`` (0..``MAX_NOVELTY``) lowers each member's stars for a film by that much times
+    its popularity times the member's own spread at the top of their list, before the strategy
+    blends (``engine.group.novelty``), so less-seen films can win; the per-member columns and
+    the reasons still use the plain predictions.
 
     Columns: rank, item, movieId, label, year, genres, group_score, reason, then one
     ``pred:<name>`` column per member. Fewer than k rows only when fewer films pass the filters.

@@ -7,12 +7,17 @@ of their ranks, so films with equal counts get equal popularity). Percentiles ra
 counts because counts are heavy-tailed: on MovieLens a linear penalty would hit only the top
 few dozen films and leave everything else in the same order.
 
-``with_novelty`` subtracts ``weight × popularity`` from every member's predicted stars before a
-strategy blends them, so every strategy (average, least misery, fair, …) trades the same way and
-the group score it reports is the one it ranked by. ``weight`` is in stars: at 1.0 the most
-rated film gives up one star against the least rated; 0 changes nothing. Protocol G's novelty
-table (``engine.evaluate.protocol_novelty``) measures what each weight costs in NDCG@10 and
-gains in the picks' popularity rank.
+``with_novelty`` lowers each member's predicted stars for a film by ``weight × popularity ×
+spread``, where *spread* is that member's gap between their best candidate and their
+``DEPTH``-th best: the trade happens at the top of each list, where the picks are decided, and
+in each member's own units. (A fixed number of stars would not do: the hybrid's calibrated
+scores differ by hundredths of a star among a member's top films while an explicit model's
+differ by tenths, so 0.25★ erased the hybrid's ranking entirely and barely moved mf's.) At
+weight 1 the most rated film gives up as much as the gap between a member's 1st and
+``DEPTH``-th film; 0 changes nothing. Every strategy then blends the traded stars, so the group
+score it reports is the one it ranked by. Protocol G's novelty table
+(``engine.evaluate.protocol_novelty``) measures what each weight costs in NDCG@10 and gains in
+the picks' popularity rank.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from scipy.stats import rankdata
 
 from engine.data.ratings import MIN_RATING
 
-MAX_NOVELTY = 2.0  # stars: beyond this the picks are chosen by obscurity more than by taste
+MAX_NOVELTY = 2.0  # spreads: beyond this the picks are chosen by obscurity more than by taste
+DEPTH = 100  # the member's n-th best candidate that sets their spread
 
 
 def popularity(counts: np.ndarray) -> np.ndarray:
@@ -46,16 +52,30 @@ def check_novelty(weight: float) -> float:
     try:
         value = float(weight)
     except (TypeError, ValueError):
-        raise ValueError(f"novelty must be a number of stars in 0..{MAX_NOVELTY:g}") from None
+        raise ValueError(f"novelty must be a number in 0..{MAX_NOVELTY:g}") from None
     if not np.isfinite(value) or not 0.0 <= value <= MAX_NOVELTY:
-        raise ValueError(f"novelty must be in 0..{MAX_NOVELTY:g} stars, got {weight!r}")
+        raise ValueError(f"novelty must be in 0..{MAX_NOVELTY:g}, got {weight!r}")
     return value
 
 
-def with_novelty(pred: np.ndarray, film_popularity: np.ndarray, weight: float) -> np.ndarray:
-    """``pred`` ([members × films] stars) minus ``weight × popularity`` per film, kept on the
-    star scale (never below ``MIN_RATING``, so products and P(like) stay meaningful); a new
-    array, or ``pred`` itself when ``weight`` is 0."""
+def spread(pred: np.ndarray, depth: int = DEPTH) -> np.ndarray:
+    """Per member (row): best value minus the ``depth``-th best (the last, for fewer films)."""
+    pred = np.atleast_2d(np.asarray(pred, dtype=np.float64))
+    n = pred.shape[1]
+    if n == 0:
+        return np.zeros(pred.shape[0])
+    d = min(max(int(depth), 1), n)
+    top = np.partition(pred, n - d, axis=1)[:, n - d :]  # each row's d largest, unordered
+    return top.max(axis=1) - top.min(axis=1)
+
+
+def with_novelty(
+    pred: np.ndarray, film_popularity: np.ndarray, weight: float, depth: int = DEPTH
+) -> np.ndarray:
+    """``pred`` ([members × films] stars) with each member's stars lowered by ``weight ×
+    popularity × spread`` (``spread(pred, depth)``, per member), kept on the star scale (never
+    below ``MIN_RATING``, so products and P(like) stay meaningful); a new array, or ``pred``
+    itself when ``weight`` is 0."""
     weight = check_novelty(weight)
     if weight == 0.0:
         return pred
@@ -65,4 +85,5 @@ def with_novelty(pred: np.ndarray, film_popularity: np.ndarray, weight: float) -
             f"popularity has {film_popularity.shape[0]} films but the predictions have "
             f"{pred.shape[-1]}"
         )
-    return np.maximum(pred - weight * film_popularity, MIN_RATING)
+    penalty = weight * spread(pred, depth)[:, None] * film_popularity[None, :]
+    return np.maximum(pred - penalty, MIN_RATING)
