@@ -29,7 +29,7 @@ SHOWN_STAMP = "mn_picks_shown_stamp"
 DEFAULT_SCORE_LABEL = "Group score"
 # "Films we probably haven't all seen": stars traded against popularity (engine.group.novelty;
 # what each costs in NDCG@10 and gains in novelty is measured in docs/BENCHMARKS.md, protocol G)
-NOVELTY = {"Off": 0.0, "A little": 0.25, "More": 0.5, "Mostly new to us": 1.0}
+NOVELTY = {"Off": 0.0, "A little": 0.5, "More": 1.0, "Mostly new to us": 2.0}
 
 
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
