@@ -19,6 +19,7 @@ from app.pages._models import room_model
 from app.pages._vote import vote_section, vote_starter
 from app.store import StoreError
 from app.widgets.film_card import film_card
+from app.widgets.group_score import score_caption
 from app.widgets.member_bars import member_bars_html
 from app.widgets.text import md
 
@@ -27,9 +28,10 @@ TOP_K = 10
 POLL_EVERY = 1.5  # seconds between the page asking the store whether the room changed (1 ms)
 SHOWN_STAMP = "mn_picks_shown_stamp"
 DEFAULT_SCORE_LABEL = "Group score"
-# "Films we probably haven't all seen": stars traded against popularity (engine.group.novelty;
-# what each costs in NDCG@10 and gains in novelty is measured in docs/BENCHMARKS.md, protocol G)
-NOVELTY = {"Off": 0.0, "A little": 0.5, "More": 1.0, "Mostly new to us": 2.0}
+# "Films we probably haven't all seen": engine.group.novelty's ν (0 off .. 1 strongest), which
+# re-ranks the strategy's own pool against the share of the room likely to have seen each film;
+# protocol G (docs/BENCHMARKS.md) measures what each ν costs in NDCG and gains in novelty
+NOVELTY = {"Off": 0.0, "A little": 0.25, "More": 0.5, "Mostly new to us": 1.0}
 
 
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
@@ -145,20 +147,29 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
             )
 
 
-def same_list_note(code: str, options: services.PicksOptions) -> str | None:
-    """ "Borda count gives the same list as Average for your room", or None when the chosen
-    strategy's list is its own."""
+def explain_choice(code: str, picks: pd.DataFrame, options: services.PicksOptions) -> None:
+    """What the group score is for this strategy, and which other choices give this room the
+    very same list (so a choice that changes nothing says so)."""
     labels = services.strategies()
-    same = services.agreeing_strategies(code, options)
-    if not same or options.strategy is None:
-        return None
-    names = [labels[s] for s in same]
-    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    verb = "gives" if len(names) == 1 else "give"
-    return (
-        f"{who} {verb} the same list as {labels[options.strategy]} for your room: with these "
-        "members the choice between them makes no difference."
+    st.caption(md(score_caption(picks.attrs)))
+    people = services.room_people(code)
+    if not any(len(m.items) for m in people.members):  # every strategy shows the same films
+        return
+    strategy = options.strategy or next(iter(labels))  # the default comes first
+    same = services.same_picks_as(
+        code,
+        strategy,
+        options.model_name,
+        TOP_K,
+        options.genres,
+        options.years,
+        options.min_ratings,
     )
+    if same:
+        st.info(
+            f"For this room, {md(labels[strategy])} gives the same {len(picks)} films in the "
+            f"same order as {md(', '.join(same))}: choosing between them changes nothing here."
+        )
 
 
 def watched_list(code: str) -> None:
@@ -241,7 +252,6 @@ def picks_page() -> None:
     who_is_missing(services.room_people(room.code))
     options = controls(room.code)
     if model_ready(options.model_name):
-        note = st.empty()
         picks = services.room_picks(room.code, options).frame
         if picks.empty:
             st.warning(
@@ -249,6 +259,7 @@ def picks_page() -> None:
                 "popularity, or drop a genre."
             )
         else:
+            explain_choice(room.code, picks, options)
             if current.host and open_vote is None:
                 vote_starter(room.code, current.host, picks)
             with st.expander("All picks as a table"):
@@ -256,8 +267,6 @@ def picks_page() -> None:
                     picks_table(picks), hide_index=True, width="stretch", key="picks_table"
                 )
             pick_cards(room.code, picks)
-            if text := same_list_note(room.code, options):  # after the cards: they come first
-                note.info(text)
     watched_list(room.code)
     st.session_state[SHOWN_STAMP] = shown
     follow_room(room.code)

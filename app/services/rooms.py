@@ -172,23 +172,29 @@ def room_picks(room_code: str, options: PicksOptions, stamp: RoomStamp | None = 
     return RoomPicks(_cached_picks(room_code, stamp, model_token(name), options), stamp)
 
 
-def agreeing_strategies(room_code: str, options: PicksOptions) -> list[str]:
-    """The other strategies that give exactly the same list, in the same order, as
-    ``options.strategy`` for this room now (each strategy's picks are cached like any other)."""
-    from engine.group import DEFAULT_STRATEGY, STRATEGIES
+def same_picks_as(
+    room_code: str,
+    strategy: str,
+    model_name: str | None = None,
+    k: int = 10,
+    genres: Iterable[str] = (),
+    years: tuple[int, int] | None = None,
+    min_ratings: int = 0,
+) -> list[str]:
+    """Labels of the other strategies that give this room exactly ``strategy``'s list (the
+    same films in the same order), so the page never offers a choice that changes nothing
+    without saying so. The members are folded in once for all strategies."""
+    from engine.group import STRATEGIES, Filters, distinct_lists, recommend_each
 
-    chosen = options.strategy or DEFAULT_STRATEGY
-    stamp = get_store().room_stamp(room_code)
-    mine = room_picks(room_code, replace(options, strategy=chosen), stamp).frame["item"].tolist()
-    same = []
-    for name in STRATEGIES:
-        if name == chosen:
-            continue
-        frame = room_picks(room_code, replace(options, strategy=name), stamp).frame
-        other = frame["item"].tolist()
-        if other == mine:
-            same.append(name)
-    return same
+    model, _ = get_model(model_name)
+    people = room_people(room_code)
+    watched = items_of(get_store().watched(room_code))
+    filters = Filters(genres=tuple(genres), years=years, min_ratings=int(min_ratings))
+    frames = recommend_each(
+        model, get_catalogue(), people.members, k=k, exclude=watched.tolist(), filters=filters
+    )
+    same = next(names for names in distinct_lists(frames) if strategy in names)
+    return [STRATEGIES[n].label for n in same if n != strategy]
 
 
 def _split_answers(

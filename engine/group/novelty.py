@@ -1,89 +1,97 @@
-"""Novelty: trade predicted enjoyment against popularity, so a room is not always offered the
-same canon (Shawshank, Star Wars, Pulp Fiction) that most of its members have already seen.
+"""Novelty: "films we probably haven't all seen", traded against predicted enjoyment.
 
-A film's *popularity* is its share of the catalogue it out-counts: the mid-rank percentile of
-its number of ratings, 0 for the least rated film and 1 for the most rated (ties share the mean
-of their ranks, so films with equal counts get equal popularity). Percentiles rather than raw
-counts because counts are heavy-tailed: on MovieLens a linear penalty would hit only the top
-few dozen films and leave everything else in the same order.
+With ``novelty`` ν in [0, 1], the strategy first ranks ``NOVELTY_POOL`` × k films as usual; that
+pool is then re-ranked by::
 
-``with_novelty`` lowers each member's predicted stars for a film by ``weight × popularity ×
-spread``, where *spread* is that member's gap between their best candidate and their
-``DEPTH``-th best: the trade happens at the top of each list, where the picks are decided, and
-in each member's own units. (A fixed number of stars would not do: the hybrid's calibrated
-scores differ by hundredths of a star among a member's top films while an explicit model's
-differ by tenths, so 0.25★ erased the hybrid's ranking entirely and barely moved mf's.) At
-weight 1 the most rated film gives up as much as the gap between a member's 1st and
-``DEPTH``-th film; 0 changes nothing. Every strategy then blends the traded stars, so the group
-score it reports is the one it ranked by. Protocol G's novelty table
-(``engine.evaluate.protocol_novelty``) measures what each weight costs in NDCG@10 and gains in
-the picks' popularity rank.
+    standing − ν · seen
+
+where ``standing`` = 1 − j/M is the film's place in the strategy's own list of M (1 for its first
+pick, falling linearly) and ``seen`` is the share of the group likely to have seen it (the mean
+of the members' P(seen)). ν = 0 changes nothing; ν = 1 lets a film the whole group has surely
+seen drop below one the strategy ranked anywhere in its pool that nobody has seen. The pool
+bounds the cost: every pick is still among the strategy's best 5·k, in its own terms (a first
+version shrank each member's stars by P(seen) before blending; on the hybrid's rank-calibrated
+stars, where a member's top 1 % all sit near 5★, even ν = 0.25 swapped the whole list for
+obscure films and NDCG@10 fell from 0.19 to 0.005 in protocol G).
+
+P(seen) is personal: the film's popularity among catalogue users who saw the same films as the
+member (co-occurrence), damped towards plain popularity (``seen_probability``; the elicitation
+uses the same estimate). Protocol G measures what each ν costs in NDCG and gains in novelty
+(popularity rank of the picks).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
-from engine.data.ratings import MIN_RATING
+from engine.data.ratings import Ratings
+from engine.group.strategies import Selection, top_k
 
-MAX_NOVELTY = 2.0  # spreads: beyond this the picks are chosen by obscurity more than by taste
-DEPTH = 100  # the member's n-th best candidate that sets their spread
-
-
-def popularity(counts: np.ndarray) -> np.ndarray:
-    """Each film's mid-rank percentile of rating counts in [0, 1] (0 = least rated).
-
-    ``scipy.stats.rankdata(method="average")`` gives ties their mean rank; ``(rank - 1) /
-    (n - 1)`` maps ranks 1..n onto 0..1. A catalogue of one film (or where every film has the
-    same count) has popularity 0.5 everywhere: no film is more popular than another.
-    """
-    counts = np.asarray(counts, dtype=np.float64).reshape(-1)
-    n = len(counts)
-    if n == 0:
-        return np.empty(0)
-    if n == 1 or np.all(counts == counts[0]):
-        return np.full(n, 0.5)
-    return (rankdata(counts, method="average") - 1.0) / (n - 1.0)
+SEEN_DAMPING = 20.0  # pseudo-users of plain popularity mixed into the co-occurrence estimate
+NOVELTY_POOL = 5  # novelty re-ranks the strategy's best NOVELTY_POOL × k films
 
 
-def check_novelty(weight: float) -> float:
-    """``weight`` as a float in [0, MAX_NOVELTY], or a ValueError naming the allowed range."""
-    try:
-        value = float(weight)
-    except (TypeError, ValueError):
-        raise ValueError(f"novelty must be a number in 0..{MAX_NOVELTY:g}") from None
-    if not np.isfinite(value) or not 0.0 <= value <= MAX_NOVELTY:
-        raise ValueError(f"novelty must be in 0..{MAX_NOVELTY:g}, got {weight!r}")
+def check_novelty(novelty: float) -> float:
+    """``novelty`` as a float in [0, 1], else a ValueError naming the field and the range."""
+    if isinstance(novelty, bool) or not isinstance(novelty, (int, float, np.integer, np.floating)):
+        raise ValueError(f"novelty must be a number from 0 (off) to 1 (strongest), got {novelty!r}")
+    value = float(novelty)
+    if not (0.0 <= value <= 1.0):  # also rejects NaN
+        raise ValueError(f"novelty must be between 0 (off) and 1 (strongest), got {novelty!r}")
     return value
 
 
-def spread(pred: np.ndarray, depth: int = DEPTH) -> np.ndarray:
-    """Per member (row): best value minus the ``depth``-th best (the last, for fewer films)."""
-    pred = np.atleast_2d(np.asarray(pred, dtype=np.float64))
-    n = pred.shape[1]
-    if n == 0:
-        return np.zeros(pred.shape[0])
-    d = min(max(int(depth), 1), n)
-    top = np.partition(pred, n - d, axis=1)[:, n - d :]  # each row's d largest, unordered
-    return top.max(axis=1) - top.min(axis=1)
+def seen_probability(catalogue: Ratings, items: np.ndarray) -> np.ndarray:
+    """P(this member has seen each film): popularity among catalogue users who saw the member's
+    rated films (weighted by how many they share), damped towards overall popularity. With no
+    films rated, plain popularity (share of users who rated the film)."""
+    s = catalogue.stats
+    if len(items) == 0:
+        return np.asarray(s.popularity, dtype=np.float64)
+    # users' overlap with the member's films, then what those users watched: two sparse
+    # mat-vecs (scipy.sparse), no row slicing
+    member = np.zeros(s.seen_by.shape[0], np.float32)
+    member[np.asarray(items, dtype=np.int64)] = 1.0
+    overlap = s.seen_by.T @ member
+    total = float(overlap.sum())
+    co = s.seen_by @ overlap
+    return (co + SEEN_DAMPING * s.popularity) / (total + SEEN_DAMPING)
 
 
-def with_novelty(
-    pred: np.ndarray, film_popularity: np.ndarray, weight: float, depth: int = DEPTH
-) -> np.ndarray:
-    """``pred`` ([members × films] stars) with each member's stars lowered by ``weight ×
-    popularity × spread`` (``spread(pred, depth)``, per member), kept on the star scale (never
-    below ``MIN_RATING``, so products and P(like) stay meaningful); a new array, or ``pred``
-    itself when ``weight`` is 0."""
-    weight = check_novelty(weight)
-    if weight == 0.0:
-        return pred
-    film_popularity = np.asarray(film_popularity, dtype=np.float64).reshape(-1)
-    if film_popularity.shape[0] != pred.shape[-1]:
-        raise ValueError(
-            f"popularity has {film_popularity.shape[0]} films but the predictions have "
-            f"{pred.shape[-1]}"
-        )
-    penalty = weight * spread(pred, depth)[:, None] * film_popularity[None, :]
-    return np.maximum(pred - penalty, MIN_RATING)
+def pool_size(k: int, n_candidates: int, novelty: float) -> int:
+    """How many films the strategy ranks before novelty re-ranks them (k when novelty is off)."""
+    return k if novelty == 0.0 else min(n_candidates, NOVELTY_POOL * k)
+
+
+def novelty_rerank(picked: Selection, seen: np.ndarray, novelty: float, k: int) -> Selection:
+    """Re-rank a strategy's pool (``picked``, best first) by standing − ν · seen share, keep k.
+
+    ``seen`` is [members × candidates] P(seen). The returned scores are the re-ranking key
+    (what the list is now ordered by); the strategy's own scores move to ``own_scores`` so a
+    reason can still speak in the strategy's terms."""
+    m = len(picked.positions)
+    if novelty == 0.0 or m == 0:
+        return picked
+    standing = 1.0 - np.arange(m) / m
+    share = np.asarray(seen, dtype=np.float64)[:, picked.positions].mean(axis=0)
+    key = standing - novelty * share
+    order = top_k(key, k, [standing])
+    return Selection(
+        picked.positions[order],
+        key[order],
+        picked.served[order],
+        None if picked.lists is None else picked.lists[:, order],
+        None if picked.filled is None else picked.filled[order],
+        own_scores=np.asarray(picked.scores)[order],
+        seen_share=share[order],
+    )
+
+
+__all__ = [
+    "NOVELTY_POOL",
+    "SEEN_DAMPING",
+    "check_novelty",
+    "novelty_rerank",
+    "pool_size",
+    "seen_probability",
+]
