@@ -31,7 +31,8 @@ def test_a_damaged_database_shows_every_page_plain_words_and_logs_the_path(
     for page in PAGES:
         at = open_app(room="ABCDEFGH", page=page)  # open_app asserts: no exception on the page
         shown = all_messages(at) + " ".join(str(e.value) for e in at.error)
-        assert "database is damaged" in shown and "tell the organiser" in shown, page
+        if page != "lab":  # a guest's Lab is only the sign-in: it may not touch the database
+            assert "database is damaged" in shown and "tell the organiser" in shown, page
         assert "secret-folder" not in shown and "sqlite" not in shown.lower(), page
     assert any(str(bad) in r.getMessage() for r in caplog.records)  # the operator's copy
 
