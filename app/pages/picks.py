@@ -155,6 +155,8 @@ def explain_choice(code: str, picks: pd.DataFrame, options: services.PicksOption
     people = services.room_people(code)
     if not any(len(m.items) for m in people.members):  # every strategy shows the same films
         return
+    if options.novelty:  # the comparison is of the strategies' own lists, without novelty
+        return
     strategy = options.strategy or next(iter(labels))  # the default comes first
     same = services.same_picks_as(
         code,
