@@ -172,6 +172,13 @@ SEARCHES: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {
         {"epochs": 20, "negatives": 4},
     ),
     "hybrid": ("R", {"implicit": ["ease", "als", "knn"]}, {}),
+    "lmf": (
+        "R",
+        {"factors": [8, 16, 32], "regularization": [1.0, 3.0, 10.0], "alpha": [0.5, 2.0]},
+        {},
+    ),
+    # past the first grid's best (16 factors, λ = 10, alpha = 2), which sat on its high edges
+    "lmf:edge": ("R", {"regularization": [10.0, 30.0], "alpha": [4.0]}, {"factors": 16}),
 }
 
 

@@ -279,3 +279,16 @@ def test_quick_g_reports_both_vocabularies_and_the_novelty_trade(embedded):
     novelty = result.extra_tables[next(n for n in names if "novelty" in n)]
     assert len(novelty) == 4  # novelty 0 and the three measured settings
     assert any("the goal" in note for note in result.notes)
+
+
+def test_jobs_run_the_protocols_in_processes_with_the_same_figures(embedded):
+    models = ["baseline", "popularity"]
+    one = bench(embedded, ["R", "E"], quick=True, models=models, peers=False)
+    two = bench(embedded, ["R", "E"], quick=True, models=models, peers=False, jobs=2)
+    assert [r.name for r in two.results] == [r.name for r in one.results]  # the order asked for
+    for a, b in zip(one.results, two.results, strict=True):
+        assert a.status == b.status == "ok"
+        timed = [c for c in a.table.columns if "fit" in str(c) or "second" in str(c)]
+        pd.testing.assert_frame_equal(a.table.drop(columns=timed), b.table.drop(columns=timed))
+    with pytest.raises(ValueError, match="jobs"):
+        bench(embedded, ["E"], quick=True, models=models, peers=False, jobs=0)
