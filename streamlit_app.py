@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="Movie Night", page_icon="🎬", layout="wide")
 
 from app import services, state  # noqa: E402
+from app.store import StoreError  # noqa: E402
 
 PAGES = [
     ("app/pages/room.py", "Room", ":material/group:"),
@@ -44,16 +45,23 @@ def _serving_process() -> bool:
     return True
 
 
-_serving_process()
+def main() -> None:
+    _serving_process()
+    state.sync()
+    state.keep_settings()
+    with st.spinner("Loading the film catalogue…"):
+        services.get_catalogue()
+    if note := services.take_dataset_note():  # the Lab's folder went away since it was chosen
+        st.warning(note)
+    pages = [
+        st.Page(path, title=title, icon=icon, default=i == 0)
+        for i, (path, title, icon) in enumerate(PAGES)
+    ]
+    st.navigation(pages).run()
+
+
 st.html(f"<style>{_css()}</style>")
-state.sync()
-state.keep_settings()
-with st.spinner("Loading the film catalogue…"):
-    services.get_catalogue()
-if note := services.take_dataset_note():  # the Lab's folder went away since it was chosen
-    st.warning(note)
-pages = [
-    st.Page(path, title=title, icon=icon, default=i == 0)
-    for i, (path, title, icon) in enumerate(PAGES)
-]
-st.navigation(pages).run()
+try:
+    main()
+except StoreError as exc:  # the database failed: its text for guests, never a traceback or path
+    st.error(str(exc))

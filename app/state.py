@@ -1,8 +1,12 @@
-"""Who is looking: the current room code and member token, kept in the URL and the session.
+"""Who is looking: the current room code, member token and host token, kept in the URL and the
+session.
 
-The URL (``?room=<code>&member=<token>``) is the source of truth, so a link can be shared and a
-reload loses nothing. Switching pages may drop query parameters, so the session keeps a copy and
-puts them back. A member token is only restored for the room it was issued in.
+The URL (``?room=<code>&member=<token>&host=<token>``) is the source of truth, so a link can be
+shared and a reload loses nothing. Switching pages may drop query parameters, so the session
+keeps a copy and puts them back. Member and host tokens are only restored for the room they were
+issued in. A member token this session gave up ("Not me: switch member") stays given up: the
+browser's Back button brings the old URL back, and with it the token, which is then dropped
+again instead of acting as that member.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ if TYPE_CHECKING:
 
 ROOM = "room"
 MEMBER = "member"
+HOST = "host"
 _ROOM_KEY = "mn_room"
 _MEMBER_KEY = "mn_member"
 _MEMBER_ROOM_KEY = "mn_member_room"
+_HOST_KEY = "mn_host"
+_HOST_ROOM_KEY = "mn_host_room"
+_FORGOTTEN_KEY = "mn_forgotten_members"
 
 
 def _param(name: str) -> str | None:
@@ -29,7 +37,8 @@ def _param(name: str) -> str | None:
 
 
 def sync() -> None:
-    """Copy room/member between the URL and the session (call once per run, before the page)."""
+    """Copy room/member/host between the URL and the session (call once per run, before the
+    page)."""
     ss = st.session_state
     room = _param(ROOM)
     if room:
@@ -37,35 +46,28 @@ def sync() -> None:
     elif ss.get(_ROOM_KEY):
         st.query_params[ROOM] = room = ss[_ROOM_KEY]
     member = _param(MEMBER)
-    if member and room:
+    if member and member in ss.get(_FORGOTTEN_KEY, ()):
+        st.query_params.pop(MEMBER, None)  # Back after "Not me": stay signed out
+        member = None
+    elif member and room:
         ss[_MEMBER_KEY], ss[_MEMBER_ROOM_KEY] = member, room
     elif room and ss.get(_MEMBER_KEY) and ss.get(_MEMBER_ROOM_KEY) == room:
         st.query_params[MEMBER] = ss[_MEMBER_KEY]
+    host = _param(HOST)
+    if host and room:
+        ss[_HOST_KEY], ss[_HOST_ROOM_KEY] = host, room
+    elif room and ss.get(_HOST_KEY) and ss.get(_HOST_ROOM_KEY) == room:
+        st.query_params[HOST] = ss[_HOST_KEY]
 
 
 # Settings a person expects to find as they left them after visiting another page. Streamlit
 # deletes a widget's value when a run does not draw it (docs: "Working with widgets in multipage
 # apps", option 3), so each run writes these back before any page draws; buttons and table
-# selections are not settings and stay out (buttons cannot be assigned at all).
+# selections are not settings and stay out (buttons cannot be assigned at all). The Picks page's
+# settings live in the URL instead (``bind="query-params"``) and Explore's persist on their own
+# (``persist_state="session"``): writing a widget's value from here as well makes Streamlit warn
+# that it "was created with a default value but also had its value set via the Session State API".
 SETTINGS = (
-    "mn_strategy",
-    "mn_model",
-    "mn_genres",
-    "mn_decades",
-    "mn_min_ratings",
-    "mn_explore_view",
-    "mn_explore_model",
-    "mn_map_x",
-    "mn_map_y",
-    "mn_map_colour",
-    "mn_map_min",
-    "mn_bias_min",
-    "mn_bias_n",
-    "mn_graph_radius",
-    "mn_graph_k",
-    "mn_graph_min",
-    "mn_similar_k",
-    "mn_similar_min",
     "mn_lab_model",
     "mn_lab_evaluate",
 )
@@ -87,13 +89,27 @@ def member_token() -> str | None:
     return _param(MEMBER)
 
 
+def host_token() -> str | None:
+    """The host token in the URL (checked against the room by ``current``, never trusted)."""
+    return _param(HOST)
+
+
 def set_room(code: str) -> None:
-    """Enter a room (as a visitor: any member token from another room is dropped)."""
+    """Enter a room (as a visitor: member and host tokens from another room are dropped)."""
     st.query_params.clear()
     st.query_params[ROOM] = code
     st.session_state[_ROOM_KEY] = code
     if st.session_state.get(_MEMBER_ROOM_KEY) != code:
         st.session_state.pop(_MEMBER_KEY, None)
+    if st.session_state.get(_HOST_ROOM_KEY) != code:
+        st.session_state.pop(_HOST_KEY, None)
+
+
+def set_host(room: str, token: str) -> None:
+    """This session runs the room: its host token goes into the URL and the session."""
+    set_room(room)
+    st.query_params[HOST] = token
+    st.session_state[_HOST_KEY], st.session_state[_HOST_ROOM_KEY] = token, room
 
 
 def set_member(room: str, token: str) -> None:
@@ -104,15 +120,23 @@ def set_member(room: str, token: str) -> None:
 
 
 def forget_member() -> None:
-    """Stop acting as a member on this device (the member and their answers stay in the room)."""
+    """Stop acting as a member on this device (the member and their answers stay in the room).
+
+    The token is remembered as given up for this session, so the browser's Back button, which
+    brings the URL with the token back, does not undo it (``sync``).
+    """
+    ss = st.session_state
+    token = _param(MEMBER) or ss.get(_MEMBER_KEY)
+    if token:
+        ss[_FORGOTTEN_KEY] = {*ss.get(_FORGOTTEN_KEY, ()), token}
     st.query_params.pop(MEMBER, None)
     for key in (_MEMBER_KEY, _MEMBER_ROOM_KEY):
-        st.session_state.pop(key, None)
+        ss.pop(key, None)
 
 
 def leave_room() -> None:
     st.query_params.clear()
-    for key in (_ROOM_KEY, _MEMBER_KEY, _MEMBER_ROOM_KEY):
+    for key in (_ROOM_KEY, _MEMBER_KEY, _MEMBER_ROOM_KEY, _HOST_KEY, _HOST_ROOM_KEY):
         st.session_state.pop(key, None)
 
 
@@ -124,6 +148,11 @@ class Current:
     member: Member | None = None
     room_problem: str | None = None
     member_problem: str | None = None
+    host: str | None = None  # the room's host token, only when this session holds the right one
+
+    @property
+    def is_host(self) -> bool:
+        return self.host is not None
 
 
 def current(store: Store) -> Current:
@@ -137,14 +166,16 @@ def current(store: Store) -> Current:
         room = store.room(code)
     except StoreError as exc:
         return Current(room_problem=str(exc))
+    host = host_token()
+    host = host if host and store.is_host(room.code, host) else None
     token = member_token()
     if not token:
-        return Current(room=room)
+        return Current(room=room, host=host)
     try:
         member = store.member_in_room(room.code, token)
     except StoreError as exc:
-        return Current(room=room, member_problem=str(exc))
-    return Current(room=room, member=member)
+        return Current(room=room, member_problem=str(exc), host=host)
+    return Current(room=room, member=member, host=host)
 
 
 def base_url() -> str:
@@ -168,3 +199,7 @@ def room_link(code: str) -> str:
 
 def member_link(code: str, token: str) -> str:
     return f"{base_url()}?{ROOM}={code}&{MEMBER}={token}"
+
+
+def host_link(code: str, token: str) -> str:
+    return f"{base_url()}?{ROOM}={code}&{HOST}={token}"

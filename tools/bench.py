@@ -1,6 +1,6 @@
 """App timings (protocol App): ``python -m tools.bench``.
 
-Two figures (DESIGN.md section 4, "App"):
+Three sets of figures (DESIGN.md section 4, "App"):
 
 * **picks**: a 6-member room (each member's 10 ratings taken from a real MovieLens user), the Picks
   page open; the time from a click that asks for picks (a strategy change) to the rendered page,
@@ -8,6 +8,9 @@ Two figures (DESIGN.md section 4, "App"):
   blend, building the table and cards), plus the engine call alone.
 * **cold start**: a fresh Python process opening the app as a member, with trained models
   already cached under data/: imports, catalogue and model loading, and the first page run.
+* **browser**: what people wait for in a real browser (``tools.browser_bench``): three members,
+  one on a phone, tapping ratings, searching, opening Picks and voting, median and p95 of each
+  (skipped, and said so, where Chromium or Playwright is missing; ``--no-browser`` skips it).
 
 The database is a throwaway SQLite file; models come from (and, first time, are trained into) the
 data dir, so the cold start measures loading, not training. The figures go into
@@ -93,7 +96,7 @@ def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> di
         raise RuntimeError(f"picks page failed: {at.exception[0].message}")
     page = []
     for i in range(repeats):
-        at.selectbox(key="mn_strategy").set_value(STRATEGY_CYCLE[i % len(STRATEGY_CYCLE)])
+        at.selectbox(key="strategy").set_value(STRATEGY_CYCLE[i % len(STRATEGY_CYCLE)])
         started = time.perf_counter()
         at.run()
         page.append(time.perf_counter() - started)
@@ -155,7 +158,21 @@ def bench_cold(model: str, env: dict[str, str]) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(model: str | None, members: int, ratings: int, repeats: int) -> dict[str, Any]:
+def bench_browser(model: str, enabled: bool) -> dict[str, Any]:
+    """The browser figures, or why there are none."""
+    from tools import browser_bench
+
+    if not enabled:
+        return {"skipped": "--no-browser"}
+    why = browser_bench.available()
+    if why:
+        return {"skipped": why}
+    return browser_bench.run(model)
+
+
+def measure(
+    model: str | None, members: int, ratings: int, repeats: int, browser: bool = True
+) -> dict[str, Any]:
     """Run protocol App against a throwaway database; returns the figures."""
     from app import services
 
@@ -163,6 +180,7 @@ def measure(model: str | None, members: int, ratings: int, repeats: int) -> dict
         os.environ["MOVIENIGHT_DB_URL"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
         model = model or services.default_model_name()
         os.environ[services.DEFAULT_MODEL_ENV] = model
+        load_before = os.getloadavg()[0]  # others' work on the machine colours every figure
         started = time.perf_counter()
         message = _ensure_model(model)
         prepare_s = time.perf_counter() - started
@@ -175,6 +193,8 @@ def measure(model: str | None, members: int, ratings: int, repeats: int) -> dict
             "prepare_s": round(prepare_s, 2),
             "cold_start": bench_cold(model, dict(os.environ)),
             "picks": bench_picks(model, members, ratings, repeats),
+            "browser": bench_browser(model, browser),
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "machine": {
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
@@ -196,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=DOCS, help="the file whose tools.bench block is replaced"
     )
     parser.add_argument("--no-docs", action="store_true", help="do not write the block")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="skip the real-browser (Playwright) waits"
+    )
     parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -207,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     from tools.protocol_app import render_block, write_block
 
     when = datetime.now(UTC)
-    result = measure(args.model, args.members, args.ratings, args.repeats)
+    result = measure(
+        args.model, args.members, args.ratings, args.repeats, browser=not args.no_browser
+    )
     given = argv if argv is not None else sys.argv[1:]
     command = shlex.join(["python", "-m", "tools.bench", *given])
     result["command"] = command
@@ -220,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model {result['model']}: {result['model_cache']}")
         print(f"cold start (models cached): {c['total_s']:.2f} s  {c}")
         print(f"picks for {p['members']} members: page {p['page']}, engine {p['engine_only']}")
+        b = result["browser"]
+        if "skipped" in b:
+            print(f"browser: skipped ({b['skipped']})")
+        else:
+            for name, s in b["waits"].items():
+                print(f"browser {name}: {s}")
         if not args.no_docs:
             print(f"written to {args.output} (the tools.bench block)")
     return 0

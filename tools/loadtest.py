@@ -6,9 +6,12 @@
 Each simulated member is a thread doing what a person does in the app, through the same code
 paths: join a room (``app.store``), answer films (star ratings taken from a real MovieLens user,
 plus some "haven't seen it"), change one answer, and now and then ask for the room's picks (read
-the room from the store, fold every member in, blend with ``engine.group.recommend``). The first
-member of each room marks the top pick as watched. Afterwards every room is read back and compared
-with what the members wrote: no error and no lost answer is the pass mark.
+the room from the store, fold every member in, seen films included, blend with
+``engine.group.recommend``). The first member of each room is its host: it marks the top pick as
+watched and opens Tonight's vote on the next ones; then every member answers each film at once,
+seen-its (some with stars) included (``tools.loadtest_evening``). Afterwards every room is read
+back and compared with what the members wrote: no error, no lost answer and a tally that counts
+every vote is the pass mark.
 
 Bounded: a fixed number of actions, a wall-clock limit after which members stop by themselves,
 and only local databases (a fresh SQLite file in a temporary folder unless ``--db-url`` names a
@@ -38,6 +41,8 @@ import numpy as np
 import pandas as pd
 
 from app.store import Store, StoreError
+from tools.loadtest_evening import Evening, open_for_room, verify_votes, vote_in_room
+from tools.loadtest_report import to_markdown
 
 LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 
@@ -58,6 +63,7 @@ class LoadConfig:
     threads: int | None = None  # None: one per member, all at once
     time_limit: float = 300.0  # seconds; members stop by themselves after this
     seed: int = 0
+    vote: bool = True  # the host opens Tonight's vote and every member answers it
     db_url: str | None = None  # None: a fresh SQLite file in a temporary folder
 
 
@@ -123,16 +129,22 @@ class RoomPicker:
         self.index = pd.Index(catalogue.item_ids)
 
     def members(self, store: Store, room_code: str) -> tuple[list[Any], list[int]]:
-        """The room's members as engine.group.Member (star ratings only) and watched items."""
+        """The room's members as engine.group.Member (star ratings, and films seen without
+        stars) and watched items."""
         people = store.members(room_code)
         frame = store.room_answers(room_code)
         frame["item"] = self.index.get_indexer(frame["movie_id"].to_numpy(np.int64))
         rated = frame.loc[frame["rating"].notna() & (frame["item"] >= 0)]
+        seen_by = store.room_seen(room_code)
         out = []
         for person in people:
             mine = rated.loc[rated["member_id"] == person.id]
             items = mine["item"].to_numpy(np.int64)
-            out.append(self.group.Member(person.name, items, mine["rating"].to_numpy(np.float32)))
+            seen_ids = np.fromiter(sorted(seen_by.get(person.name, ())), dtype=np.int64)
+            seen = self.index.get_indexer(seen_ids).astype(np.int64)
+            seen = np.setdiff1d(seen[seen >= 0], items)
+            stars = mine["rating"].to_numpy(np.float32)
+            out.append(self.group.Member(person.name, items, stars, seen))
         watched_ids = np.fromiter(store.watched(room_code), dtype=np.int64)
         watched = [int(i) for i in self.index.get_indexer(watched_ids) if i >= 0]
         return out, watched
@@ -162,6 +174,7 @@ class Outcome:
     answers_written: int = 0
     picks_asked: int = 0
     short_picks: int = 0  # pick lists with fewer than k films (should not happen here)
+    votes_cast: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -192,6 +205,8 @@ def _simulate_member(
     timings: Timings,
     out: Outcome,
     start: threading.Barrier,
+    evening: Evening | None = None,
+    seed: int = 0,
 ) -> None:
     def timed(kind: str, fn: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()
@@ -245,10 +260,25 @@ def _simulate_member(
                 out.watched.setdefault(room_code, set()).add(movie)
         except Exception as exc:
             fail("mark_watched", exc)
+    cast = 0
+    if evening is not None:
+        if first_in_room:
+            try:
+                open_for_room(store, evening, room_code, last_picks, timed)
+            except Exception as exc:
+                fail("open_vote", exc)
+        try:
+            wait = max(0.0, deadline - time.monotonic()) + 30.0
+            cast = vote_in_room(
+                store, evening, room_code, member.token, seed, wait, timed, mine, name
+            )
+        except Exception as exc:
+            fail("vote", exc)
     with out.lock:
         out.expected.setdefault(room_code, {}).update(mine)
         out.answers_written += len(mine)
         out.picks_asked += asked
+        out.votes_cast += cast
 
 
 def verify(store: Store, out: Outcome) -> dict[str, int]:
@@ -313,7 +343,13 @@ def run(
         url = cfg.db_url or f"sqlite:///{Path(tmp) / 'load.db'}"
         store = Store(url, movie_ids=catalogue.item_ids.tolist())
         rng = random.Random(cfg.seed)
-        rooms = [store.create_room(f"Load room {r + 1}").code for r in range(cfg.rooms)]
+        evening = Evening() if cfg.vote else None
+        rooms = []
+        for r in range(cfg.rooms):
+            hosted = store.create_hosted_room(f"Load room {r + 1}")
+            rooms.append(hosted.code)
+            if evening is not None:
+                evening.add_room(hosted.code, hosted.host_token)
         users = rng.sample(range(catalogue.n_users), cfg.members)
         jobs = []
         for i, user in enumerate(users):
@@ -340,13 +376,17 @@ def run(
                     timings,
                     out,
                     start,
+                    evening,
+                    cfg.seed * 1000 + i,
                 )
-                for room, name, plan, first in jobs
+                for i, (room, name, plan, first) in enumerate(jobs)
             ]
             for f in futures:
                 f.result(timeout=cfg.time_limit + 120)
         wall = time.perf_counter() - started
         checks = verify(store, out)
+        if evening is not None:
+            checks |= verify_votes(store, evening)
         backend = store.backend
         store.dispose()
 
@@ -367,6 +407,7 @@ def run(
         "answers_written": out.answers_written,
         "answers_per_s": round(out.answers_written / wall, 1) if wall > 0 else None,
         "picks_asked": out.picks_asked,
+        "votes_cast": out.votes_cast,
         "short_picks": out.short_picks,
         "stopped_early": out.stopped_early,
         "errors": len(out.errors),
@@ -384,48 +425,6 @@ def _torch_version() -> str | None:
         return f"{torch.__version__}, {torch.get_num_threads()} threads"
     except ImportError:
         return None
-
-
-def to_markdown(result: dict[str, Any]) -> str:
-    """A section for docs/BENCHMARKS.md."""
-    cfg = result["config"]
-    lat = result["latency"]
-    lines = [
-        "### Load: simulated members rating and asking for picks at once",
-        "",
-        f"{cfg['members']} members in {cfg['rooms']} rooms, all at once "
-        f"({cfg['threads'] or cfg['members']} threads); each gives {cfg['ratings']} star ratings "
-        f"and {cfg['unseen']} \"haven't seen it\", changes one answer, asks for the room's "
-        f"top-{cfg['k']} {cfg['picks']} times. Model `{cfg['model']}` ({result['model']['note']}); "
-        f"store: {result['machine']['database']}; {result['machine']['cpus']} CPUs, "
-        f"torch {result['machine']['torch']}.",
-        "",
-        "| step | n | p50 ms | p95 ms | p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    names = {
-        "group_picks": "group picks (store read + fold-in + blend)",
-        "recommend_only": "engine.group.recommend alone",
-        "set_rating": "save one answer",
-        "join": "join a room",
-        "mark_watched": "mark watched",
-    }
-    for key, label in names.items():
-        s = lat.get(key)
-        if s and s.get("n"):
-            lines.append(
-                f"| {label} | {s['n']} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} | "
-                f"{s['max_ms']} |"
-            )
-    lines += [
-        "",
-        f"Wall {result['wall_s']} s, {result['answers_written']} answers "
-        f"({result['answers_per_s']}/s), {result['picks_asked']} pick requests. "
-        f"Errors: {result['errors']}; lost answers: {result['lost']}; wrong: {result['wrong']}; "
-        f"unexpected: {result['extra']}; watched mismatches: {result['watched_mismatch']}; "
-        f"members stopped by the time limit: {result['stopped_early']}.",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _hide_password(arg: str) -> str:
@@ -458,11 +457,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db-url", default=None, help="a localhost database; default: temp SQLite")
     p.add_argument("--out", type=Path, default=None, help="folder for loadtest.json/.md")
     p.add_argument("--json", action="store_true", help="print the JSON figures instead")
+    p.add_argument("--no-vote", action="store_true", help="skip Tonight's vote")
     a = p.parse_args(argv)
     cfg = LoadConfig(
         rooms=a.rooms, members=a.members, ratings=a.ratings, unseen=a.unseen, picks=a.picks,
         model=a.model, strategy=a.strategy, k=a.k, threads=a.threads, time_limit=a.time_limit,
-        seed=a.seed, db_url=a.db_url,
+        seed=a.seed, db_url=a.db_url, vote=not a.no_vote,
     )  # fmt: skip
     try:
         result = run(cfg)

@@ -20,7 +20,13 @@ from engine.evaluate.report import markdown_table
 
 BEGIN = "<!-- BEGIN tools.bench -->"
 END = "<!-- END tools.bench -->"
-TITLE = "## App: app timings (get picks, cold start)"
+TITLE = "## App: app timings (get picks, cold start, waits in a browser)"
+BROWSER_WAITS = {
+    "tap": "rating tap → next film's card rendered",
+    "search": "last keystroke → search results shown",
+    "picks": "click on Picks → ten picks with bars shown",
+    "tally": "a member's last vote answer → host's tally updated",
+}
 
 
 def picks_table(picks: Mapping[str, Any]) -> pd.DataFrame:
@@ -54,6 +60,44 @@ def cold_table(cold: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"stage": list(stages.values()), "time s": [cold[k] for k in stages]})
 
 
+def browser_table(browser: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per wait people have in the browser, with its target."""
+    rows = []
+    for key, what in BROWSER_WAITS.items():
+        s = browser["waits"][key]
+        target = browser["targets_ms"][key]
+        rows.append(
+            {
+                "wait": what,
+                "median ms": s["median_ms"],
+                "p95 ms": s["p95_ms"],
+                "runs": s["n"],
+                "target ms": f"< {target}",
+                "median on target": "yes" if s["median_ms"] < target else "no",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def browser_lines(browser: Mapping[str, Any] | None) -> list[str]:
+    if not browser:
+        return []
+    if "skipped" in browser:
+        return [f"Waits in a browser: not measured ({browser['skipped']}).", ""]
+    taps = browser["taps_by_device"]
+    return [
+        f"Waits in a real browser: {browser['members']}, model `{browser['model']}`; "
+        f"{browser['method']}.",
+        "",
+        markdown_table(browser_table(browser)),
+        "",
+        f"Taps by device: phone median {taps['tap phone']['median_ms']} ms, laptop median "
+        f"{taps['tap laptop']['median_ms']} ms. The search figure includes the search box's "
+        "150 ms typing pause.",
+        "",
+    ]
+
+
 def render_block(
     result: Mapping[str, Any], command: str, machine: Mapping[str, str], when: datetime
 ) -> str:
@@ -77,8 +121,18 @@ def render_block(
         "",
         markdown_table(cold_table(cold)),
         "",
+        *browser_lines(result.get("browser")),
         f"- model: {result['model_cache']} (ready in {result['prepare_s']} s)",
         f"- method: {result['method']}",
+        *(
+            [
+                f"- load average (1 min) at the start and the end: "
+                f"{result['load_average'][0]} and {result['load_average'][1]} "
+                f"(the machine's other work, on {machine.get('cores', '?')})"
+            ]
+            if "load_average" in result
+            else []
+        ),
         *(f"- {name}: {value}" for name, value in machine.items()),
         f"- reproduce: `{command}`",
         END,

@@ -1,5 +1,8 @@
 """Explore page: what the model learned — a factor map, loved/hated films, film neighbourhoods,
-and who in the room has similar taste. Works without a room (films only)."""
+and who in the room has similar taste. Works without a room (films only).
+
+Settings keep their values across page switches by themselves (``persist_state="session"``).
+"""
 
 from __future__ import annotations
 
@@ -46,14 +49,37 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
     axes = [f"PC{i + 1}" for i in range(dims)]
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
     a = c1.selectbox(
-        "Horizontal axis", range(dims), 0, format_func=axes.__getitem__, key="mn_map_x"
+        "Horizontal axis",
+        range(dims),
+        0,
+        format_func=axes.__getitem__,
+        key="mn_map_x",
+        persist_state="session",
     )
-    b = c2.selectbox("Vertical axis", range(dims), 1, format_func=axes.__getitem__, key="mn_map_y")
-    colour = c3.radio("Colour by", ["genre", "year"], horizontal=True, key="mn_map_colour")
+    b = c2.selectbox(
+        "Vertical axis",
+        range(dims),
+        1,
+        format_func=axes.__getitem__,
+        key="mn_map_y",
+        persist_state="session",
+    )
+    colour = c3.radio(
+        "Colour by",
+        ["genre", "year"],
+        horizontal=True,
+        key="mn_map_colour",
+        persist_state="session",
+    )
     counts = services.get_catalogue().item_counts()
     default_min = 20 if (counts >= 20).sum() >= 100 else 1  # small datasets: show every film
     min_ratings = c4.slider(
-        "Only films with at least this many ratings", 1, 200, default_min, key="mn_map_min"
+        "Only films with at least this many ratings",
+        1,
+        200,
+        default_min,
+        key="mn_map_min",
+        persist_state="session",
     )
     if a == b:
         st.warning("Pick two different axes.")
@@ -91,9 +117,14 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
 def bias_view(model_name: str) -> None:
     c1, c2 = st.columns(2)
     min_ratings = c1.slider(
-        "Only films with at least this many ratings", 1, 300, 50, key="mn_bias_min"
+        "Only films with at least this many ratings",
+        1,
+        300,
+        50,
+        key="mn_bias_min",
+        persist_state="session",
     )
-    n = c2.slider("Films per list", 5, 30, 15, key="mn_bias_n")
+    n = c2.slider("Films per list", 5, 30, 15, key="mn_bias_n", persist_state="session")
     try:
         loved, hated = services.bias_ranking(model_name, min_ratings=min_ratings, n=n)
     except InsightUnavailable as exc:
@@ -123,9 +154,13 @@ def graph_view(model_name: str) -> None:
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     with c1:
         center = pick_film("mn_graph_film", "Film at the centre (type to search)", 20)
-    radius = c2.slider("Radius (hops)", 1, 3, 2, key="mn_graph_radius")
-    neighbours = c3.slider("Neighbours per film", 2, 10, 5, key="mn_graph_k")
-    min_ratings = c4.slider("Min. ratings", 0, 200, 20, step=5, key="mn_graph_min")
+    radius = c2.slider("Radius (hops)", 1, 3, 2, key="mn_graph_radius", persist_state="session")
+    neighbours = c3.slider(
+        "Neighbours per film", 2, 10, 5, key="mn_graph_k", persist_state="session"
+    )
+    min_ratings = c4.slider(
+        "Min. ratings", 0, 200, 20, step=5, key="mn_graph_min", persist_state="session"
+    )
     try:
         graph = services.ego_graph(model_name, center, radius, neighbours, min_ratings)
     except InsightUnavailable as exc:
@@ -149,8 +184,10 @@ def similar_view(model_name: str, room_code: str | None) -> None:
     with left:
         st.subheader("Films like…")
         item = pick_film("mn_similar_film", "Film (type to search)", 20)
-        k = st.slider("How many", 5, 30, 10, key="mn_similar_k")
-        min_ratings = st.slider("Min. ratings", 0, 200, 10, step=5, key="mn_similar_min")
+        k = st.slider("How many", 5, 30, 10, key="mn_similar_k", persist_state="session")
+        min_ratings = st.slider(
+            "Min. ratings", 0, 200, 10, step=5, key="mn_similar_min", persist_state="session"
+        )
         try:
             films = services.similar_films(model_name, item, k=k, min_ratings=min_ratings)
         except InsightUnavailable as exc:
@@ -209,6 +246,7 @@ def explore_page() -> None:
         format_func=VIEWS.__getitem__,
         default="map",
         key="mn_explore_view",
+        persist_state="session",
         label_visibility="collapsed",
     )
     if not model_ready(model_name):

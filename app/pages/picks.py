@@ -1,4 +1,12 @@
-"""Picks page: the films the whole room will enjoy, with everyone's predicted rating."""
+"""Picks page: the films the whole room will enjoy, with everyone's predicted rating, and
+Tonight's vote.
+
+Live: a small fragment polls the room's change stamp every few seconds and reruns the page only
+when something changed (a member rated, joined or voted); the blend is cached per room state, so
+only the first session to see a new state blends again. The settings (strategy, filters) are in
+the URL, so a refresh or a shared link shows the same picks; the model is the room's. The page
+never trains: a model not ready yet is a server job whose progress it shows.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ import streamlit as st
 from app import services, state
 from app.pages._common import model_ready
 from app.pages._models import room_model
+from app.pages._vote import vote_section, vote_starter
 from app.store import StoreError
 from app.widgets.film_card import film_card
 from app.widgets.group_score import score_caption
@@ -16,6 +25,13 @@ from app.widgets.text import md
 
 PRED = "pred:"
 TOP_K = 10
+POLL_EVERY = 1.5  # seconds between the page asking the store whether the room changed (1 ms)
+SHOWN_STAMP = "mn_picks_shown_stamp"
+DEFAULT_SCORE_LABEL = "Group score"
+# "Films we probably haven't all seen": engine.group.novelty's ν (0 off .. 1 strongest), which
+# re-ranks the strategy's own pool against the share of the room likely to have seen each film;
+# protocol G (docs/BENCHMARKS.md) measures what each ν costs in NDCG and gains in novelty
+NOVELTY = {"Off": 0.0, "A little": 0.25, "More": 0.5, "Mostly new to us": 1.0}
 
 
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
@@ -30,21 +46,36 @@ def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
         st.session_state["mn_flash"] = ("error", str(exc))
 
 
-def controls(room_code: str) -> dict:
-    """Strategy and filters, remembered in the session across pages; the model is the room's."""
+def controls(room_code: str) -> services.PicksOptions:
+    """Strategy, filters and novelty, each kept in the URL (``bind="query-params"``): a refresh or a
+    shared link shows the same picks, and they are still set after visiting another page. The
+    model is the room's (an operator setting), named in one caption line."""
     labels = services.strategies()
     left, right = st.columns(2)
-    strategy = left.selectbox(
-        "How to balance the group",
-        list(labels),
-        format_func=lambda n: labels[n],
-        key="mn_strategy",
-    )
-    left.caption(services.strategy_description(strategy))
+    with left:
+        strategy = st.selectbox(
+            "How to balance the group",
+            list(labels),
+            format_func=lambda n: labels[n],
+            key="strategy",
+            bind="query-params",
+        )
+        st.caption(services.strategy_description(strategy))
     with right:
         model = room_model(room_code)
     with st.expander("Filters"):
-        genres = st.multiselect("Genres (any of)", services.genres(), key="mn_genres")
+        novelty = st.select_slider(
+            "Films we probably haven't all seen",
+            list(NOVELTY),
+            value="Off",
+            key="novelty",
+            bind="query-params",
+            help="Trades a little predicted enjoyment for films fewer people have rated, so the "
+            "list is not only the classics most of you know.",
+        )
+        genres = st.multiselect(
+            "Genres (any of)", services.genres(), key="genres", bind="query-params"
+        )
         lo, hi = services.year_range()
         decades = list(range(lo // 10 * 10, hi // 10 * 10 + 10, 10))
         d_lo, d_hi = st.select_slider(
@@ -52,7 +83,8 @@ def controls(room_code: str) -> dict:
             decades,
             value=(decades[0], decades[-1]),
             format_func=lambda d: f"{d}s",
-            key="mn_decades",
+            key="decades",
+            bind="query-params",
         )
         min_ratings = st.slider(
             "Minimum popularity (people in the dataset who rated it)",
@@ -63,22 +95,35 @@ def controls(room_code: str) -> dict:
             # hybrid already weighs P(watch); the floor costs it little (docs/BENCHMARKS.md)
             10,
             step=5,
-            key="mn_min_ratings",
+            key="min_ratings",
+            bind="query-params",
         )
     years = None if (d_lo, d_hi) == (decades[0], decades[-1]) else (d_lo, d_hi + 9)
-    return {
-        "strategy": strategy,
-        "model_name": model,
-        "genres": genres,
-        "years": years,
-        "min_ratings": min_ratings,
-    }
+    return services.PicksOptions(
+        model_name=model,
+        strategy=strategy,
+        k=TOP_K,
+        genres=tuple(genres),
+        years=years,
+        min_ratings=int(min_ratings),
+        novelty=NOVELTY.get(str(novelty), 0.0),
+    )
+
+
+def score_label(picks: pd.DataFrame) -> str:
+    """What ``group_score`` is: the strategy's own label for the score it ranked by."""
+    return str(picks.attrs.get("score_label") or DEFAULT_SCORE_LABEL)
+
+
+def score_text(picks: pd.DataFrame, score: float) -> str:
+    unit = str(picks.attrs.get("score_unit", ""))
+    return f"{score_label(picks)}: {score:.2f}{unit}"
 
 
 def picks_table(picks: pd.DataFrame) -> pd.DataFrame:
     preds = [str(c) for c in picks.columns if str(c).startswith(PRED)]
     table = pd.DataFrame(picks[["rank", "label", "group_score", *preds]])
-    table.columns = ["#", "Film", "Group score", *(c[len(PRED) :] for c in preds)]
+    table.columns = ["#", "Film", score_label(picks), *(c[len(PRED) :] for c in preds)]
     return table
 
 
@@ -87,11 +132,14 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
     for row in picks.to_dict("records"):
         film = {**services.film(row["item"]), **row}  # adds the bare title for the poster
         bars = member_bars_html({c[len(PRED) :]: film[c] for c in preds})
-        with st.container(border=True):
-            card, action = st.columns([5, 1])
-            with card:
-                film_card(film, reason=f"#{film['rank']} · {film['reason']}", extra_html=bars)
-            action.button(
+        with st.container(border=True, key=f"mn_pick_{film['movieId']}"):
+            film_card(
+                film,
+                reason=f"#{film['rank']} · {film['reason']}",
+                extra_html=bars,
+                score=score_text(picks, float(film["group_score"])),
+            )
+            st.button(
                 "We watched it",
                 key=f"watched:{film['movieId']}",
                 on_click=_mark_watched,
@@ -99,15 +147,26 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
             )
 
 
-def explain_choice(code: str, picks: pd.DataFrame, options: dict, anyone_rated: bool) -> None:
+def explain_choice(code: str, picks: pd.DataFrame, options: services.PicksOptions) -> None:
     """What the group score is for this strategy, and which other choices give this room the
     very same list (so a choice that changes nothing says so)."""
     labels = services.strategies()
-    strategy = options["strategy"]
     st.caption(md(score_caption(picks.attrs)))
-    if not anyone_rated:  # every strategy shows the same popular films; the note above says so
+    people = services.room_people(code)
+    if not any(len(m.items) for m in people.members):  # every strategy shows the same films
         return
-    same = services.same_picks_as(code, k=TOP_K, **options)
+    if options.novelty:  # the comparison is of the strategies' own lists, without novelty
+        return
+    strategy = options.strategy or next(iter(labels))  # the default comes first
+    same = services.same_picks_as(
+        code,
+        strategy,
+        options.model_name,
+        TOP_K,
+        options.genres,
+        options.years,
+        options.min_ratings,
+    )
     if same:
         st.info(
             f"For this room, {md(labels[strategy])} gives the same {len(picks)} films in the "
@@ -133,6 +192,41 @@ def watched_list(code: str) -> None:
             )
 
 
+def who_is_missing(people: services.RoomPeople) -> None:
+    if not people.names:
+        st.info(
+            "Nobody has joined this room yet, so these are popular, well-rated films. Add "
+            "members on the Room page to get picks for your group."
+        )
+    elif not any(len(m.items) or len(m.seen) for m in people.members):
+        st.info(
+            "Nobody has rated any films yet, so these are popular, well-rated films. Rate a "
+            "few on the Room page to make them personal."
+        )
+    else:
+        quiet = [
+            n
+            for n, m in zip(people.names, people.members, strict=True)
+            if not len(m.items) and not len(m.seen)
+        ]
+        if quiet:
+            st.caption(
+                f"Not rated anything yet: {md(', '.join(quiet))} (counted as average taste)."
+            )
+
+
+@st.fragment(run_every=POLL_EVERY)
+def follow_room(code: str) -> None:
+    """Rerun the page when the room changed since it was drawn; otherwise do nothing (cheap:
+    one stamp read). Draws nothing."""
+    try:
+        now = services.get_store().room_stamp(code)
+    except StoreError:
+        return
+    if now != st.session_state.get(SHOWN_STAMP):
+        st.rerun(scope="app")
+
+
 def picks_page() -> None:
     store = services.get_store()
     current = state.current(store)
@@ -142,7 +236,7 @@ def picks_page() -> None:
     st.title("Tonight's picks")
     if current.room is None:
         if current.room_problem:
-            st.error(f"{current.room_problem} Check the link or code on the Room page.")
+            st.error(f"{current.room_problem} Or start a room on the Room page.")
         else:
             st.info(
                 "No room yet. Start or join a room on the Room page, rate a few films, then "
@@ -151,41 +245,33 @@ def picks_page() -> None:
         st.page_link("app/pages/room.py", label="Go to the Room page", icon=":material/group:")
         return
     room = current.room
+    shown = store.room_stamp(room.code)  # before reading anything: a later change reruns us
+    token = current.member.token if current.member else None
     st.caption(f"Room: {md(room.name)}")
-    people = services.room_people(room.code)
-    anyone_rated = any(len(m.items) for m in people.members)
-    if not people.names:
-        st.info(
-            "Nobody has joined this room yet, so these are popular, well-rated films. Add "
-            "members on the Room page to get picks for your group."
-        )
-    elif not anyone_rated:
-        st.info(
-            "Nobody has rated any films yet, so these are popular, well-rated films. Rate a "
-            "few on the Room page to make them personal."
-        )
-    else:
-        quiet = [n for n, m in zip(people.names, people.members, strict=True) if not len(m.items)]
-        if quiet:
-            st.caption(
-                f"Not rated anything yet: {md(', '.join(quiet))} (counted as average taste)."
-            )
+    open_vote = vote_section(room.code, token, current.host)
 
+    st.subheader("The group's picks")
+    who_is_missing(services.room_people(room.code))
     options = controls(room.code)
-    if not model_ready(options["model_name"]):
-        return
-    picks = services.group_picks(room.code, k=TOP_K, **options)
-    if picks.empty:
-        st.warning(
-            "No films match these filters. Widen the decades, lower the minimum "
-            "popularity, or drop a genre."
-        )
-    else:
-        explain_choice(room.code, picks, options, anyone_rated)
-        with st.expander("All picks as a table"):
-            st.dataframe(picks_table(picks), hide_index=True, width="stretch", key="picks_table")
-        pick_cards(room.code, picks)
+    if model_ready(options.model_name):
+        picks = services.room_picks(room.code, options).frame
+        if picks.empty:
+            st.warning(
+                "No films match these filters. Widen the decades, lower the minimum "
+                "popularity, or drop a genre."
+            )
+        else:
+            explain_choice(room.code, picks, options)
+            if current.host and open_vote is None:
+                vote_starter(room.code, current.host, picks)
+            with st.expander("All picks as a table"):
+                st.dataframe(
+                    picks_table(picks), hide_index=True, width="stretch", key="picks_table"
+                )
+            pick_cards(room.code, picks)
     watched_list(room.code)
+    st.session_state[SHOWN_STAMP] = shown
+    follow_room(room.code)
 
 
 picks_page()

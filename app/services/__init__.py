@@ -9,7 +9,8 @@ come back as values for the page to show.
 ``catalogue``: the films and lookups; ``models``: the shared fitted models (loaded, never trained
 in a request: training is a job, ``app.jobs``) and each room's model; ``rooms``: the store and
 what the engine does for a room; ``insights``: the Explore views; ``lab``: manifests, retrain
-jobs and the operator's decisions.
+jobs and the operator's decisions; ``search``: fuzzy title search; ``tonight``: what Tonight's
+vote decided.
 """
 
 from app.jobs.spec import DEFAULT_MODEL_ENV, FALLBACK_MODEL, PREFERRED_MODEL
@@ -77,36 +78,48 @@ from app.services.models import (
     wake_supervisor,
 )
 from app.services.rooms import (
+    PicksOptions,
     RoomPeople,
+    RoomPicks,
     get_store,
     group_picks,
     member_states,
     next_films,
     room_people,
+    room_picks,
     same_picks_as,
     strategies,
     strategy_description,
 )
+from app.services.search import MIN_QUERY, search_films
+from app.services.tonight import TONIGHT, Decision, decide, excluded_tonight
 
 __all__ = [
     "DATASET_PATH_KEY",
     "DEFAULT_MODEL_ENV",
     "FALLBACK_MODEL",
     "INSIGHT_FALLBACK",
+    "MIN_QUERY",
     "PREFERRED_MODEL",
     "SERVING_THREADS",
+    "TONIGHT",
+    "Decision",
     "FactorMap",
     "ModelNotReady",
     "ModelStatus",
     "ModelUnavailable",
+    "PicksOptions",
     "RoomPeople",
+    "RoomPicks",
     "bias_ranking",
     "cancel_job",
     "confirm_candidate",
     "dataset_path",
+    "decide",
     "default_model_name",
     "ego_graph",
     "ensure_model",
+    "excluded_tonight",
     "explore_model",
     "factor_map",
     "film",
@@ -142,7 +155,9 @@ __all__ = [
     "room_model",
     "room_model_families",
     "room_people",
+    "room_picks",
     "same_picks_as",
+    "search_films",
     "search_options",
     "set_dataset_path",
     "set_room_model",

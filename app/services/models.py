@@ -342,7 +342,8 @@ def preload(name: str | None = None) -> None:
         try:
             model_status(name)
         except Exception as exc:  # e.g. the database is down: the first request says so
-            print(f"[movienight] could not prepare the {name} model: {exc}", file=sys.stderr)
+            detail = getattr(exc, "detail", exc)  # the operator's text (a store error's path)
+            print(f"[movienight] could not prepare the {name} model: {detail}", file=sys.stderr)
 
     threading.Thread(target=load, daemon=True, name=f"preload-{name}").start()
 

@@ -1,19 +1,24 @@
-"""Rooms as the engine sees them: the shared store, each room's members with their ratings as
-item indices, and the two things the engine does for a room (group picks, films to rate next).
+"""Rooms as the engine sees them: the shared store, each room's members with their ratings (and
+films they have seen) as item indices, and the two things the engine does for a room (group
+picks, films to rate next).
+
+Picks are cached per *room state* (``Store.room_stamp``: members, answers, seen and watched
+films, votes) and settings, shared by every session: a page that polls for changes re-blends only
+when the room really changed, and switching back to a strategy already computed is instant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app.services.catalogue import get_catalogue, items_of, movie_index
-from app.services.models import get_model
-from app.store import Store, default_url
+from app.services.models import default_model_name, get_model, model_token
+from app.store import RoomStamp, Store, default_url
 from engine.group import Member
 from engine.models.base import Recommender, UserState
 
@@ -37,12 +42,14 @@ class RoomPeople:
 
 
 def room_people(room_code: str) -> RoomPeople:
-    """Every member of the room with their star ratings mapped to item indices (unseen answers
-    are not ratings and are left out; members who rated nothing are kept)."""
+    """Every member of the room with their star ratings mapped to item indices, and the films
+    they said they have seen without rating them (``Member.seen``; "haven't seen it" answers
+    are neither and are left out; members who rated nothing are kept)."""
     store = get_store()
     names = [m.name for m in store.members(room_code)]
     answers = store.room_answers(room_code)
     rated = answers.loc[answers["rating"].notna()]
+    seen_by = store.room_seen(room_code)
     index = movie_index()
     people = []
     for name in names:
@@ -50,7 +57,10 @@ def room_people(room_code: str) -> RoomPeople:
         items = index.get_indexer(mine["movie_id"].to_numpy(np.int64)).astype(np.int64)
         values = mine["rating"].to_numpy(np.float32)
         keep = items >= 0
-        people.append(Member(name, items[keep], values[keep]))
+        seen_ids = np.fromiter(sorted(seen_by.get(name, ())), dtype=np.int64)
+        seen = index.get_indexer(seen_ids).astype(np.int64)
+        seen = np.setdiff1d(seen[seen >= 0], items[keep])  # a rated film counts by its stars
+        people.append(Member(name, items[keep], values[keep], seen))
     return RoomPeople(names, people)
 
 
@@ -88,13 +98,18 @@ def group_picks(
     genres: Iterable[str] = (),
     years: tuple[int, int] | None = None,
     min_ratings: int = 0,
+    novelty: float = 0.0,
 ) -> pd.DataFrame:
-    """The room's top-k films (engine.group.recommend's frame), skipping films it watched."""
+    """The room's top-k films (engine.group.recommend's frame), computed now: skipping films it
+    watched and films ruled out for tonight (``tonight.excluded_tonight``: skipped in a vote, or
+    rejected by a vote without a match); ``novelty`` trades stars for less-seen films."""
+    from app.services.tonight import excluded_tonight
     from engine.group import DEFAULT_STRATEGY, Filters, recommend
 
     model, _ = get_model(model_name)
     people = room_people(room_code)
-    watched = items_of(get_store().watched(room_code))
+    store = get_store()
+    excluded = items_of(store.watched(room_code) | excluded_tonight(room_code))
     filters = Filters(genres=tuple(genres), years=years, min_ratings=int(min_ratings))
     return recommend(
         model,
@@ -102,9 +117,59 @@ def group_picks(
         people.members,
         strategy=strategy or DEFAULT_STRATEGY,
         k=k,
-        exclude=watched.tolist(),
+        exclude=excluded.tolist(),
         filters=filters,
+        novelty=novelty,
     )
+
+
+@dataclass(frozen=True)
+class PicksOptions:
+    """What a person chose on the Picks page (all hashable: part of the cache key)."""
+
+    model_name: str | None = None
+    strategy: str | None = None
+    k: int = 10
+    genres: tuple[str, ...] = ()
+    years: tuple[int, int] | None = None
+    min_ratings: int = 0
+    novelty: float = 0.0
+
+
+@dataclass(frozen=True)
+class RoomPicks:
+    """The room's picks for some options, and the room state (``Store.room_stamp``) they are
+    for: a live page blends again only when the stamp it polls differs."""
+
+    frame: pd.DataFrame
+    stamp: RoomStamp
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _cached_picks(
+    room_code: str, stamp: RoomStamp, model_key: tuple, options: PicksOptions
+) -> pd.DataFrame:
+    """One blend per (room state, model generation, options), shared by every session."""
+    return group_picks(
+        room_code,
+        options.model_name,
+        options.strategy,
+        options.k,
+        options.genres,
+        options.years,
+        options.min_ratings,
+        options.novelty,
+    )
+
+
+def room_picks(room_code: str, options: PicksOptions, stamp: RoomStamp | None = None) -> RoomPicks:
+    """The room's picks as of now (or as of ``stamp``, read by the caller just before), blended
+    only if this room state and these options have not been blended before (by any session).
+    Treat the frame as read-only."""
+    stamp = get_store().room_stamp(room_code) if stamp is None else stamp
+    name = options.model_name or default_model_name()
+    options = replace(options, model_name=name)
+    return RoomPicks(_cached_picks(room_code, stamp, model_token(name), options), stamp)
 
 
 def same_picks_as(

@@ -1,10 +1,11 @@
-"""Rooms, members, answers and watched films, persisted with SQLAlchemy.
+"""Rooms, members, answers and watched films, and the evening's vote, persisted with SQLAlchemy.
 
 ``Store`` is the repository the pages use (``app.store.store``); the rest of the package is what
 it stands on: ``errors`` (what a person can be told), ``schema`` (tables and records),
 ``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs); ``jobs``
 (training jobs shared by app replicas) and ``room_models`` (each room's model) keep their own
-tables. Import
+tables; ``tonight`` and ``tonight_schema`` hold the host's credential, seen films and Tonight's
+vote. Import
 from here: ``from app.store import Store, StoreError``.
 """
 
@@ -12,6 +13,7 @@ from app.store._sqlite import DB_FILENAME, DB_URL_ENV, default_url
 from app.store.errors import (
     DatabaseDamaged,
     DatabaseLocked,
+    DatabaseProblem,
     DatabaseReadOnly,
     DatabaseUnavailable,
     InvalidName,
@@ -25,6 +27,24 @@ from app.store.errors import (
 from app.store.jobs import Beat, Job, JobNotFound, JobQueue, JobState
 from app.store.schema import AnswerCount, Member, Room
 from app.store.store import Store
+from app.store.tonight import InvalidChoice, NotHost, RoomStamp, VoteUnavailable
+from app.store.tonight_schema import (
+    ACCEPTING,
+    CHOICES,
+    NO,
+    REWATCH,
+    RULE_ALL,
+    RULE_MAJORITY,
+    RULES,
+    SEEN_CHOICES,
+    SHORTLIST_MAX,
+    SHORTLIST_MIN,
+    SKIP,
+    YES,
+    HostedRoom,
+    Tally,
+    Vote,
+)
 from app.store.validate import (
     NAME_MAX,
     RATING_VALUES,
@@ -36,17 +56,32 @@ from app.store.validate import (
 )
 
 __all__ = [
+    "ACCEPTING",
+    "CHOICES",
     "DB_FILENAME",
     "DB_URL_ENV",
     "NAME_MAX",
+    "NO",
     "RATING_VALUES",
+    "REWATCH",
     "ROOM_NAME_MAX",
+    "RULES",
+    "RULE_ALL",
+    "RULE_MAJORITY",
+    "SEEN_CHOICES",
+    "SHORTLIST_MAX",
+    "SHORTLIST_MIN",
+    "SKIP",
+    "YES",
     "AnswerCount",
     "Beat",
     "DatabaseDamaged",
     "DatabaseLocked",
+    "DatabaseProblem",
     "DatabaseReadOnly",
     "DatabaseUnavailable",
+    "HostedRoom",
+    "InvalidChoice",
     "InvalidName",
     "InvalidRating",
     "Job",
@@ -56,11 +91,16 @@ __all__ = [
     "Member",
     "MemberNotFound",
     "NameTaken",
+    "NotHost",
     "Room",
     "RoomNotFound",
+    "RoomStamp",
     "Store",
     "StoreError",
+    "Tally",
     "UnknownMovie",
+    "Vote",
+    "VoteUnavailable",
     "check_movie_id",
     "check_rating",
     "clean_name",

@@ -2,9 +2,18 @@
 
 Every message says what happened and what the person can do about it; the subclasses let a
 caller react to one case (a taken name, a locked database) without parsing text.
+
+The database's own failures (``DatabaseProblem``) have two texts, because the page that shows
+them is a guest's: ``str(exc)`` says in plain words what happened and who can fix it, with no
+server path, URL or driver message; ``exc.detail`` is the operator's (where the database is,
+what the driver said, what to do), written to the server's log when the error is made.
 """
 
 from __future__ import annotations
+
+import logging
+
+LOG = logging.getLogger("movienight.store")
 
 
 class StoreError(Exception):
@@ -35,17 +44,46 @@ class UnknownMovie(StoreError):
     """A movieId that is not a positive integer, or not in the catalogue the store checks."""
 
 
-class DatabaseReadOnly(StoreError):
+class DatabaseProblem(StoreError):
+    """The database itself failed. ``str()`` is the class's ``for_guests`` text; ``detail`` is
+    the operator's text, logged once here so the organiser finds it in the server's output."""
+
+    for_guests = "The app's database is not working right now. Please tell the organiser."
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(self.for_guests)
+        self.detail = detail
+        LOG.warning("%s: %s", type(self).__name__, detail)
+
+
+class DatabaseReadOnly(DatabaseProblem):
     """The database file (or its folder) cannot be written."""
 
+    for_guests = (
+        "The app's database cannot be written to right now, so nothing can be saved. Please "
+        "tell the organiser (the details are in the server's log)."
+    )
 
-class DatabaseLocked(StoreError):
+
+class DatabaseLocked(DatabaseProblem):
     """Another program held the database longer than the busy timeout."""
 
+    for_guests = "The app's database is busy right now. Try again in a moment."
 
-class DatabaseDamaged(StoreError):
+
+class DatabaseDamaged(DatabaseProblem):
     """The database file is not a database or is corrupted."""
 
+    for_guests = (
+        "The app's database is damaged, so rooms cannot be opened. Please tell the organiser "
+        "(the details are in the server's log)."
+    )
 
-class DatabaseUnavailable(StoreError):
+
+class DatabaseUnavailable(DatabaseProblem):
     """The database cannot be opened or reached (bad URL, server down, missing driver)."""
+
+    for_guests = (
+        "The app's database cannot be reached right now. Try again in a moment; if it keeps "
+        "happening, tell the organiser (the details are in the server's log)."
+    )

@@ -27,6 +27,9 @@ from sqlalchemy import (
 
 from app.store.validate import NAME_MAX, ROOM_NAME_MAX
 
+CODE_BYTES = 18  # room codes: 144 bits -> 24 URL-safe characters (secrets.token_urlsafe)
+TOKEN_BYTES = 24  # member and host tokens: 192 bits -> 32 URL-safe characters
+
 # --------------------------------------------------------------------------- records
 
 

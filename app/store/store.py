@@ -23,6 +23,8 @@ from app.store._sqlite import Database, default_url
 from app.store.errors import MemberNotFound, NameTaken, RoomNotFound, StoreError, UnknownMovie
 from app.store.jobs import JobQueue
 from app.store.schema import (
+    CODE_BYTES,
+    TOKEN_BYTES,
     AnswerCount,
     Member,
     Room,
@@ -32,6 +34,7 @@ from app.store.schema import (
     rooms,
     watched,
 )
+from app.store.tonight import TonightStore
 from app.store.validate import (
     MAX_KEY_LEN,
     ROOM_NAME_MAX,
@@ -46,9 +49,6 @@ from app.store.validate import (
 if TYPE_CHECKING:
     import pandas as pd
 
-CODE_BYTES = 18  # 144 bits -> 24 URL-safe characters
-TOKEN_BYTES = 24  # 192 bits -> 32 URL-safe characters
-
 
 def _new_id(result: CursorResult[Any]) -> int:
     """The primary key a single-row INSERT created."""
@@ -58,8 +58,11 @@ def _new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
-class Store:
+class Store(TonightStore):
     """The app's persistence. Thread-safe; create one per process and share it.
+
+    Rooms, members, answers and watched films are here; the host's credential, seen films and
+    Tonight's vote come from ``TonightStore`` (``app.store.tonight``).
 
     ``movie_ids``: the catalogue's movieIds (a collection, or a predicate) so that answers for
     films that do not exist are refused with UnknownMovie; ``None`` only checks the id's form.

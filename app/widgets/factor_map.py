@@ -2,6 +2,14 @@
 
 Plotly renders hover text, legend entries and point labels as a small subset of HTML, so every
 title, genre and member name is HTML-escaped here (plotly decodes the entities for display).
+
+Phone first: the legend (or the year colour bar) sits below the plot, so the plot keeps the
+screen's whole width; members' name labels are placed around their stars so that two members
+with similar taste (stars close together) do not print their names over each other.
+
+Films are WebGL points (thousands of them), which plotly paints on a canvas *above* its SVG
+traces: members are therefore WebGL too (drawn after the films, so on top), and their names are
+annotations, which plotly draws above everything.
 """
 
 from __future__ import annotations
@@ -24,6 +32,72 @@ HOVER = (
 def axis_title(component: int, explained: Sequence[float] | np.ndarray) -> str:
     share = float(explained[component]) if component < len(explained) else float("nan")
     return f"PC{component + 1} ({share:.0%} of variance)"
+
+
+# Where a label can go around its point: a name, and the label box's offset from the point in
+# units of (box width, box height).
+LABEL_SPOTS: tuple[tuple[str, float, float], ...] = (
+    ("top center", -0.5, 0.55),
+    ("bottom center", -0.5, -1.55),
+    ("middle right", 0.1, -0.5),
+    ("middle left", -1.1, -0.5),
+    ("top right", 0.05, 0.55),
+    ("top left", -1.05, 0.55),
+    ("bottom right", 0.05, -1.55),
+    ("bottom left", -1.05, -1.55),
+)
+# Each spot as an annotation: (xanchor, yanchor, xshift px, yshift px) from the member's star.
+SPOT_ANCHORS: dict[str, tuple[str, str, int, int]] = {
+    "top center": ("center", "bottom", 0, 11),
+    "bottom center": ("center", "top", 0, -11),
+    "middle right": ("left", "middle", 11, 0),
+    "middle left": ("right", "middle", -11, 0),
+    "top right": ("left", "bottom", 7, 7),
+    "top left": ("right", "bottom", -7, 7),
+    "bottom right": ("left", "top", 7, -7),
+    "bottom left": ("right", "top", -7, -7),
+}
+CHAR_WIDTH = 0.016  # a label character's width, as a share of the x range (14 px font, ~620 px)
+LABEL_HEIGHT = 0.045  # a label's height, as a share of the y range
+
+
+def label_positions(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    names: Sequence[str],
+    span: tuple[float, float] | None = None,
+) -> list[str]:
+    """A label spot per member (a key of ``SPOT_ANCHORS``) so that their labels overlap each
+    other as little as possible.
+
+    Greedy, in order: each label takes the spot whose box (estimated from the name's length,
+    in units of the plot's ranges ``span``) overlaps the labels already placed least, preferring
+    the first spots (above the star) on ties. Plotly has no label collision avoidance of its own.
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if span is None:
+        span = (float(np.ptp(xs)) or 1.0, float(np.ptp(ys)) or 1.0)
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for px, py, name in zip(xs / span[0], ys / span[1], names, strict=True):
+        width, height = max(len(str(name)), 2) * CHAR_WIDTH, LABEL_HEIGHT
+        best, best_overlap = LABEL_SPOTS[0], np.inf
+        for spot in LABEL_SPOTS:
+            left, bottom = px + spot[1] * width, py + spot[2] * height
+            box = (left, bottom, left + width, bottom + height)
+            overlap = sum(_overlap(box, other) for other in placed)
+            if overlap < best_overlap - 1e-12:
+                best, best_overlap = spot, overlap
+        left, bottom = px + best[1] * width, py + best[2] * height
+        placed.append((left, bottom, left + width, bottom + height))
+        out.append(best[0])
+    return out
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    dx = min(a[2], b[2]) - max(a[0], b[0])
+    dy = min(a[3], b[3]) - max(a[1], b[1])
+    return dx * dy if dx > 0 and dy > 0 else 0.0
 
 
 def _customdata(films: pd.DataFrame) -> np.ndarray:
@@ -67,7 +141,13 @@ def factor_map_figure(
                     "opacity": 0.75,
                     "color": year[known],
                     "colorscale": "Viridis",
-                    "colorbar": {"title": {"text": "year"}},
+                    "colorbar": {
+                        "title": {"text": "year"},
+                        "orientation": "h",
+                        "y": -0.18,
+                        "yanchor": "top",
+                        "thickness": 12,
+                    },
                 },
                 showlegend=False,
             )
@@ -100,25 +180,46 @@ def factor_map_figure(
                 )
             )
     if len(members):
+        span = (
+            float(np.ptp(films["x"])) if len(films) else 1.0,
+            float(np.ptp(films["y"])) if len(films) else 1.0,
+        )
+        names = [str(m) for m in members["member"]]
+        xs, ys = members["x"].to_numpy(float), members["y"].to_numpy(float)
         fig.add_trace(
-            go.Scatter(
-                x=members["x"],
-                y=members["y"],
-                mode="markers+text",
+            go.Scattergl(
+                x=xs,
+                y=ys,
+                mode="markers",
                 name="room members",
-                text=[h(m) for m in members["member"]],
-                textposition="top center",
-                textfont={"size": 14, "color": "#111"},
+                text=[h(m) for m in names],
                 customdata=members["n_ratings"].astype(int),
                 hovertemplate="<b>%{text}</b><br>%{customdata} films rated<extra></extra>",
                 marker={
                     "symbol": "star",
-                    "size": 18,
+                    "size": 20,
                     "color": "#111",
                     "line": {"width": 1.5, "color": "#fff"},
                 },
             )
         )
+        for x, y, name, spot in zip(
+            xs, ys, names, label_positions(xs, ys, names, span), strict=True
+        ):
+            xanchor, yanchor, xshift, yshift = SPOT_ANCHORS[spot]
+            fig.add_annotation(
+                x=x,
+                y=y,
+                text=h(name),
+                showarrow=False,
+                xanchor=xanchor,
+                yanchor=yanchor,
+                xshift=xshift,
+                yshift=yshift,
+                font={"size": 14, "color": "#111"},
+                bgcolor="rgba(255,255,255,0.75)",
+                name=f"member:{h(name)}",
+            )
     a, b = components
     fig.update_layout(
         xaxis_title=axis_title(a, explained),
@@ -128,6 +229,11 @@ def factor_map_figure(
         legend={
             "itemsizing": "constant",
             "title": {"text": "main genre" if colour_by != "year" else ""},
+            "orientation": "h",  # below the plot: the plot keeps a phone's whole width
+            "x": 0,
+            "xanchor": "left",
+            "y": -0.14,
+            "yanchor": "top",
         },
         hoverlabel={"align": "left"},
     )

@@ -1,4 +1,5 @@
-"""A film as a card: generated poster, title, year, genre chips and an optional reason line."""
+"""A film as a card: generated poster, title, year, genre chips, an optional score and reason line,
+and an optional extra area (the per-member bars)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ def _year(value: object) -> str:
     return "" if text in ("", "<NA>", "nan", "None") else text
 
 
-def film_card_html(film: Mapping, reason: str | None = None, extra_html: str = "") -> str:
+def film_card_html(
+    film: Mapping, reason: str | None = None, extra_html: str = "", score: str | None = None
+) -> str:
     """The card's HTML; ``film`` has title, year and genres (a catalogue row). All text escaped;
-    ``extra_html`` must already be safe (e.g. from ``member_bars_html``)."""
+    ``extra_html`` must already be safe (e.g. from ``member_bars_html``) and goes in its own
+    area of the card (beside the poster on a desktop, the card's full width on a phone)."""
     title = str(film.get("title", ""))
     year = _year(film.get("year"))
     genres = parse_genres(film.get("genres"))
@@ -28,6 +32,8 @@ def film_card_html(film: Mapping, reason: str | None = None, extra_html: str = "
     )
     meta = h(year) if year else "year unknown"
     reason_html = f'<p class="mn-reason">{h(reason)}</p>' if reason else ""
+    score_html = f'<p class="mn-score">{h(score)}</p>' if score else ""
+    extra = f'<div class="mn-extra">{extra_html}</div>' if extra_html else ""
     poster = poster_data_uri(title, year, film.get("genres"))
     return (
         '<div class="mn-card">'
@@ -35,11 +41,13 @@ def film_card_html(film: Mapping, reason: str | None = None, extra_html: str = "
         '<div class="mn-body">'
         f'<p class="mn-title">{h(title)}</p>'
         f'<p class="mn-meta">{meta}</p>'
-        f"<div>{chips}</div>{reason_html}{extra_html}"
-        "</div></div>"
+        f"<div>{chips}</div>{score_html}{reason_html}"
+        f"</div>{extra}</div>"
     )
 
 
-def film_card(film: Mapping, reason: str | None = None, extra_html: str = "") -> None:
+def film_card(
+    film: Mapping, reason: str | None = None, extra_html: str = "", score: str | None = None
+) -> None:
     """Draw the card into the current container."""
-    st.html(film_card_html(film, reason, extra_html))
+    st.html(film_card_html(film, reason, extra_html, score))

@@ -12,14 +12,20 @@ from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 
 @dataclass(frozen=True)
 class Member:
-    """One person in the room: their star ratings (item indices and values).
+    """One person in the room: their star ratings (item indices and values), and the films they
+    said they have seen without giving stars (``seen``, item indices, none of them in ``items``).
 
-    "Haven't seen it" answers are not ratings and are not passed here.
+    A seen film is evidence of watching, not of liking: implicit models (and the hybrid's
+    implicit part) fold it in as watched, explicit models only ever see star ratings
+    (``engine.group.predict.fold_member``). Seen films stay candidates for the room: someone
+    may be happy to watch a film again. "Haven't seen it" answers are neither and are not
+    passed here.
     """
 
     name: str
     items: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     values: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    seen: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,37 @@ def validate_members(members: Sequence[Member], n_items: int) -> list[Member]:
             )
         if len(np.unique(items)) != len(items):
             raise ValueError(f"{name} rated the same film twice")
-        out.append(Member(name, items, values.astype(np.float32)))
+        seen_items = _seen_items(name, m.seen, items, n_items)
+        out.append(Member(name, items, values.astype(np.float32), seen_items))
     return out
+
+
+def _seen_items(name: str, seen: object, rated: np.ndarray, n_items: int) -> np.ndarray:
+    """A member's seen-without-stars films as unique int64 item indices, none of them rated."""
+    try:
+        raw = np.asarray(seen).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}'s seen films must be item indices (whole numbers)") from None
+    if not len(raw):
+        return np.empty(0, np.int64)
+    whole = np.issubdtype(raw.dtype, np.integer) or (
+        np.issubdtype(raw.dtype, np.floating) and np.all(raw == np.round(raw))
+    )
+    if not whole:
+        raise ValueError(f"{name}'s seen films must be item indices (whole numbers)")
+    items = raw.astype(np.int64)
+    if items.min() < 0 or items.max() >= n_items:
+        bad = items[(items < 0) | (items >= n_items)][:3].tolist()
+        raise ValueError(f"{name} has seen films {bad} that are not in the catalogue of {n_items}")
+    if len(np.unique(items)) != len(items):
+        raise ValueError(f"{name} lists the same seen film twice")
+    both = np.intersect1d(items, rated)
+    if len(both):
+        raise ValueError(
+            f"{name} rated films {both[:3].tolist()} and also lists them as seen without "
+            "stars; pass a rated film only once, with its stars"
+        )
+    return items
 
 
 def candidate_mask(

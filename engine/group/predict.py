@@ -4,20 +4,24 @@ Explicit models already speak stars. Implicit scores mean nothing across people,
 member's scores become their percentile rank mapped onto the star scale (``calibrate``); a model
 that ranks by something other than stars but can also estimate them (the hybrid's
 ``expected_stars``) shows members those stars while the blend uses its ranking.
+
+Films a member has seen without rating (``Member.seen``) are evidence of watching, which only
+a model of what people watch can use (``fold_member``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.group.members import Member
 from engine.group.strategies import rank_points
-from engine.models.base import FoldIn, StarEstimator
+from engine.models.base import FoldIn, StarEstimator, UserState
 
 
 class RoomModel(FoldIn, StarEstimator, Protocol):
@@ -27,6 +31,51 @@ class RoomModel(FoldIn, StarEstimator, Protocol):
 
     @property
     def n_items(self) -> int: ...
+
+
+@runtime_checkable
+class WatchedFoldIn(Protocol):
+    """A model made of a part that learns what people watch and a part that learns their stars
+    (the hybrid): it folds a person in with watched-only films going to the first part alone.
+    Checked with ``isinstance`` because a plain implicit or explicit model has no such split."""
+
+    def fold_in_watched(
+        self, items: ArrayLike, values: ArrayLike, watched: ArrayLike, watched_values: ArrayLike
+    ) -> UserState: ...
+
+
+def seen_weight(member: Member, catalogue: Ratings) -> float:
+    """The value a seen-without-stars film is folded in with by an implicit model: the member's
+    own mean rating (they watched it; whether they liked it is unknown, so it counts like an
+    average film of theirs), or the catalogue's typical rating when they rated nothing."""
+    return float(np.mean(member.values)) if len(member.values) else catalogue.stats.typical
+
+
+def fold_member(model: RoomModel, member: Member, catalogue: Ratings) -> UserState:
+    """The member as ``model`` sees them, with their seen films where the model can use them.
+
+    * explicit models take only star ratings: a film seen without stars says nothing about how
+      the member would rate others, so ``seen`` is left out;
+    * implicit models learn from what people watch: a seen film is folded in as watched, with
+      ``seen_weight`` where the model reads a value (e.g. ALS's confidence 1 + α·r);
+    * a model with both parts (``WatchedFoldIn``, the hybrid) gives seen films to its implicit
+      part only, and its expected stars stay those of the star ratings.
+    """
+    if not len(member.seen) or model.kind == "explicit":
+        return model.fold_in(member.items, member.values)
+    weight = np.full(len(member.seen), seen_weight(member, catalogue), np.float32)
+    if isinstance(model, WatchedFoldIn):
+        return model.fold_in_watched(member.items, member.values, member.seen, weight)
+    return model.fold_in(
+        np.concatenate([member.items, member.seen]),
+        np.concatenate([member.values.astype(np.float32), weight]),
+    )
+
+
+def informed(model: RoomModel, member: Member) -> bool:
+    """Whether the model learns anything about this member: star ratings, or seen films for a
+    model that reads watching. Members it learns nothing about get the prior."""
+    return bool(len(member.items)) or (bool(len(member.seen)) and model.kind != "explicit")
 
 
 def prior_scores(catalogue: Ratings) -> np.ndarray:
@@ -42,7 +91,8 @@ def member_predictions(
     Explicit models already speak stars. Implicit scores mean nothing across people, so each
     member's scores become their percentile rank, mapped through the catalogue's own rating
     star scale (a member's favourite ~5★, their median film ~the catalogue's mean rating).
-    Members who rated nothing get the prior (popular, well rated films).
+    Members the model learns nothing about (``informed``) get the prior (popular, well rated
+    films).
     """
     return member_matrices(model, catalogue, members)[0]
 
@@ -59,14 +109,13 @@ def member_matrices(
     """
     stats = catalogue.stats
     blend = np.empty((len(members), stats.n_items))
-    rated = [r for r, m in enumerate(members) if len(m.items)]
-    for r, m in enumerate(members):
-        if not len(m.items):
-            blend[r] = stats.prior
+    rated = [r for r, m in enumerate(members) if informed(model, m)]
+    for r in set(range(len(members))) - set(rated):
+        blend[r] = stats.prior
     shown = blend.copy()
     if rated:
         # one fold-in and one vectorised score call per member, never per film
-        states = [model.fold_in(members[r].items, members[r].values) for r in rated]
+        states = [fold_member(model, members[r], catalogue) for r in rated]
         scores = np.stack([_numpy(model.score(state)) for state in states])
         if model.kind == "explicit":  # the scores are stars
             blend[rated] = shown[rated] = scores

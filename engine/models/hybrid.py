@@ -34,11 +34,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.data.splits import validation_split
 from engine.metrics import topn_metrics
-from engine.models.base import Capability, ExplicitRecommender, Recommender, UserState
+from engine.models.base import (
+    Capability,
+    ExplicitRecommender,
+    Recommender,
+    UserState,
+    as_index_arrays,
+)
 from engine.models.config import Config, param
 from engine.models.torch_typed import floats
 from engine.progress import Progress, stage_progress
@@ -234,6 +241,30 @@ class Hybrid(Recommender):
             items,
             values,
             self.implicit.fold_in(items, values),
+            self.explicit.fold_in(items, values),
+        )
+
+    def fold_in_watched(
+        self, items: ArrayLike, values: ArrayLike, watched: ArrayLike, watched_values: ArrayLike
+    ) -> UserState:
+        """A new person from their star ratings plus films they watched without rating them.
+
+        Watched films are evidence for the implicit part only (what the person watches, folded
+        in with ``watched_values`` where that part reads a value); the explicit part, and so
+        ``expected_stars``, sees the star ratings alone. ``engine.group.predict.fold_member``
+        uses this for a room member's "seen it" answers.
+        """
+        self._check_fitted()
+        items, values = as_index_arrays(items, values, self.n_items)
+        both_items = np.concatenate([items, np.asarray(watched, dtype=np.int64).reshape(-1)])
+        both_values = np.concatenate(
+            [values, np.asarray(watched_values, dtype=np.float32).reshape(-1)]
+        )
+        both_items, both_values = as_index_arrays(both_items, both_values, self.n_items)
+        return self._state(
+            items,
+            values,
+            self.implicit.fold_in(both_items, both_values),
             self.explicit.fold_in(items, values),
         )
 

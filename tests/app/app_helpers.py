@@ -24,6 +24,7 @@ PAGES = {
 }
 TIMEOUT = 120  # the first run of a session loads the catalogue and trains the model
 FAST_MODEL = "baseline"
+DEFAULT_MODEL = "hybrid"  # what the app serves when nothing says otherwise
 
 
 @pytest.fixture
@@ -70,10 +71,15 @@ def texts(elements) -> list[str]:
 
 
 def all_messages(at: AppTest) -> str:
-    """Every alert, caption and markdown text on the page, joined (for 'says X' checks)."""
+    """Every alert, caption, markdown and HTML text on the page (HTML as the text a person
+    reads: tags dropped, entities decoded), joined (for 'says X' checks)."""
+    import html
+    import re
+
     parts = []
     for kind in (at.error, at.warning, at.info, at.success, at.caption, at.markdown, at.title):
         parts += texts(kind)
+    parts += [html.unescape(re.sub(r"<[^>]+>", " ", e.proto.body)) for e in at.html]
     return "\n".join(parts)
 
 
@@ -123,5 +129,48 @@ def frame_with(at: AppTest, column: str):
 
 
 def picks_frame(at: AppTest):
-    """The picks table on the Picks page as a DataFrame."""
-    return frame_with(at, "Group score")
+    """The picks table on the Picks page as a DataFrame: "#", "Film", the strategy's score (its
+    header is the strategy's own label), then one column per member."""
+    return frame_with(at, "#")
+
+
+def score_column(frame) -> str:
+    """The header of the picks table's score column (the strategy's label for its score)."""
+    return str(frame.columns[2])
+
+
+def member_counts(at: AppTest) -> dict[str, tuple[int, int]]:
+    """The Room page's member list: name -> (films rated, not seen), read from its HTML."""
+    import html
+    import re
+
+    for element in at.html:
+        body = element.proto.body
+        if 'class="mn-members"' in body:
+            rows = re.findall(
+                r'<span class="mn-who">(.*?)</span> <span class="mn-counts">(\d+) rated · '
+                r"(\d+) not seen</span>",
+                body,
+            )
+            return {html.unescape(n): (int(r), int(u)) for n, r, u in rows}
+    raise AssertionError("no member list on the page")
+
+
+def search(at: AppTest, query: str, movie_id: int | None = None) -> list[int]:
+    """Type ``query`` into the film search; with ``movie_id``, tap that result. Returns the
+    movieIds offered."""
+    at.text_input(key="search_film").input(query).run()
+    assert_ok(at)
+    offered = [
+        int(b.key.rsplit(":", 1)[1]) for b in at.button if b.key.startswith("search_film:pick:")
+    ]
+    if movie_id is not None:
+        at.button(key=f"search_film:pick:{movie_id}").click().run()
+        assert_ok(at)
+    return offered
+
+
+def host_room(at: AppTest, name: str) -> tuple[str, str]:
+    """Create a room in the page and return (code, host token from the URL)."""
+    code = create_room(at, name)
+    return code, at.query_params["host"]

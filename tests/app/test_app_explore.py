@@ -261,3 +261,26 @@ def test_members_the_model_cannot_place_are_named():
     at = open_app(room=code, page="explore")
     assert traces(figure(at), "room members")[0]["text"] == ["Ann", "Bob", "Cy"]
     assert "Not on the map" not in all_messages(at)
+
+
+@pytest.mark.slow
+def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkeypatch):
+    """Bug 1: with the app's default model (hybrid) the map said "its members appear on the map"
+    and then "No room members to show yet". Every member is placed, in the films' space."""
+    from app import services
+
+    monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(trained_hybrid))
+    monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", "hybrid")  # as on a fresh clone
+    from engine.insights import factor_map
+
+    code, _ = seed_room("Hybrid map", {"Ann": ANN, "Bob": BOB, "Cy": {}, "Dee": {1: 4.0}})
+    at = open_app(room=code, page="explore")
+    assert f"Film model: {services.model_label('hybrid')}." in all_messages(at)  # the default
+    (members,) = traces(figure(at), "room members")
+    assert members["text"] == ["Ann", "Bob", "Cy", "Dee"]
+    model, _ = services.get_model("hybrid")
+    states = services.member_states(code, model)
+    _, want, _ = factor_map(model, services.get_catalogue(), states, (0, 1), 20)
+    np.testing.assert_allclose(members["x"], want["x"], rtol=1e-5, atol=1e-7)
+    text = all_messages(at)
+    assert "No room members to show yet" not in text and "Not on the map" not in text

@@ -164,7 +164,7 @@ def test_guests_get_no_model_controls_on_picks_or_explore():
     picks = open_app(room=code, page="picks")
     assert "Film model: film and viewer averages (baseline)." in all_messages(picks)
     assert not [e for e in picks.expander if "organiser" in e.label]
-    assert [box.key for box in picks.selectbox] == ["mn_strategy"]
+    assert [box.key for box in picks.selectbox] == ["strategy"]
     text = all_messages(picks)
     assert "(implicit)" not in text and "(explicit)" not in text
     explore = open_app(room=code, page="explore")

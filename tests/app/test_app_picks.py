@@ -1,4 +1,5 @@
-"""AppTest tests of the Picks page: group picks, strategies, filters, watched films, models."""
+"""AppTest tests of the Picks page: group picks, strategies, filters, watched films, models, settings
+in the URL, live updates."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app_helpers import (
     open_app,
     picks_frame,
     queue_films,
+    score_column,
     seed_room,
     store,
 )
@@ -27,7 +29,7 @@ BOB = {318: 5.0, 356: 5.0, 527: 4.5, 260: 1.0, 2571: 1.5, 593: None}
 
 
 def member_columns(frame) -> list[str]:
-    return [c for c in frame.columns if c not in ("#", "Film", "Group score")]
+    return list(frame.columns[3:])
 
 
 def engine_picks(room_code: str, answers: dict[str, dict], strategy: str, exclude=()):
@@ -85,13 +87,13 @@ def test_strategy_selector_changes_the_blend():
 
     code, _ = seed_room("Strategies", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
-    assert at.selectbox(key="mn_strategy").value == DEFAULT_STRATEGY
+    assert at.selectbox(key="strategy").value == DEFAULT_STRATEGY
     for strategy, blend in [("least_misery", np.min), ("average", np.mean)]:
-        at.selectbox(key="mn_strategy").set_value(strategy).run()
+        at.selectbox(key="strategy").set_value(strategy).run()
         assert_ok(at)
         frame = picks_frame(at)
         preds = frame[["Ann", "Bob"]].to_numpy(float)
-        np.testing.assert_allclose(frame["Group score"], blend(preds, axis=1), atol=0.011)
+        np.testing.assert_allclose(frame[score_column(frame)], blend(preds, axis=1), atol=0.011)
         expected = engine_picks(code, {"Ann": ANN, "Bob": BOB}, strategy)
         assert frame["Film"].tolist() == expected["label"].tolist()
         rated = {services.film_by_movie_id(m)["label"] for m in {**ANN, **BOB}}
@@ -111,7 +113,7 @@ def test_the_page_says_what_the_score_is_and_which_choices_change_nothing():
     assert any(len(names) > 1 for names in same.values())
     at = open_app(room=code, page="picks")
     for name in ("average", "least_misery", "gfar", "xpo"):
-        at.selectbox(key="mn_strategy").set_value(name).run()
+        at.selectbox(key="strategy").set_value(name).run()
         assert_ok(at)
         assert md(f"Group score: {STRATEGIES[name].score_label}") in [c.value for c in at.caption]
         notes = [i.value for i in at.info if "changes nothing here" in i.value]
@@ -155,9 +157,9 @@ def test_filters_genre_decade_and_popularity():
     by_label = cat.movies.set_index("label")
     counts = dict(zip(cat.movies["label"], cat.item_counts(), strict=True))
 
-    at.multiselect(key="mn_genres").set_value(["Comedy"]).run()
-    at.select_slider(key="mn_decades").set_value((1980, 1990)).run()
-    at.slider(key="mn_min_ratings").set_value(20).run()
+    at.multiselect(key="genres").set_value(["Comedy"]).run()
+    at.select_slider(key="decades").set_value((1980, 1990)).run()
+    at.slider(key="min_ratings").set_value(20).run()
     assert_ok(at)
     frame = picks_frame(at)
     assert len(frame) == 10
@@ -166,9 +168,9 @@ def test_filters_genre_decade_and_popularity():
         assert 1980 <= by_label.loc[label, "year"] <= 1999
         assert counts[label] >= 20
 
-    at.multiselect(key="mn_genres").set_value(["Film-Noir", "Documentary"]).run()
-    at.select_slider(key="mn_decades").set_value((2010, 2010)).run()
-    at.slider(key="mn_min_ratings").set_value(100).run()
+    at.multiselect(key="genres").set_value(["Film-Noir", "Documentary"]).run()
+    at.select_slider(key="decades").set_value((2010, 2010)).run()
+    at.slider(key="min_ratings").set_value(100).run()
     assert_ok(at)
     assert "No films match these filters" in at.warning[0].value
 
@@ -191,16 +193,146 @@ def test_rooms_of_any_size_and_members_who_rated_nothing(n_members):
 def test_settings_survive_a_visit_to_another_page():
     code, _ = seed_room("Settings", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
-    at.selectbox(key="mn_strategy").set_value("least_misery").run()
-    at.multiselect(key="mn_genres").set_value(["Comedy"]).run()
-    at.slider(key="mn_min_ratings").set_value(25).run()
+    at.selectbox(key="strategy").set_value("least_misery").run()
+    at.multiselect(key="genres").set_value(["Comedy"]).run()
+    at.slider(key="min_ratings").set_value(25).run()
     before = picks_frame(at)["Film"].tolist()
     at.switch_page(PAGES["room"]).run()
     assert_ok(at)
-    assert "mn_strategy" not in [box.key for box in at.selectbox]  # really on another page
+    assert "strategy" not in [box.key for box in at.selectbox]  # really on another page
     at.switch_page(PAGES["picks"]).run()
     assert_ok(at)
-    assert at.selectbox(key="mn_strategy").value == "least_misery"
-    assert at.multiselect(key="mn_genres").value == ["Comedy"]
-    assert at.slider(key="mn_min_ratings").value == 25
+    assert at.selectbox(key="strategy").value == "least_misery"
+    assert at.multiselect(key="genres").value == ["Comedy"]
+    assert at.slider(key="min_ratings").value == 25
     assert picks_frame(at)["Film"].tolist() == before
+
+
+def test_settings_live_in_the_url_so_a_refresh_or_a_shared_link_shows_the_same_picks():
+    """Bug 6: strategy and filters are query parameters; a new session on such a URL (a refresh,
+    or a friend opening the shared link) shows those settings and the same list as the session
+    that chose them. (The browser writing the URL as they change is in test_browser.py.)"""
+    code, _ = seed_room("URL", {"Ann": ANN, "Bob": BOB})
+    at = open_app(room=code, page="picks")
+    at.selectbox(key="strategy").set_value("least_misery").run()
+    at.multiselect(key="genres").set_value(["Comedy", "Drama"]).run()
+    at.slider(key="min_ratings").set_value(25).run()
+    assert_ok(at)
+    chosen = picks_frame(at)["Film"].tolist()
+
+    from app_helpers import APP, TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    shared = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    shared.query_params.update(
+        {"room": code, "strategy": "Least misery", "genres": ["Comedy", "Drama"],
+         "min_ratings": "25"}
+    )  # fmt: skip
+    shared.switch_page(PAGES["picks"]).run()  # the link opens the Picks page itself
+    assert_ok(shared)
+    assert shared.selectbox(key="strategy").value == "least_misery"
+    assert shared.multiselect(key="genres").value == ["Comedy", "Drama"]
+    assert shared.slider(key="min_ratings").value == 25
+    assert picks_frame(shared)["Film"].tolist() == chosen
+
+
+def test_picks_follow_the_room_and_blend_only_when_it_changed(monkeypatch):
+    """Bug 3: a page that asks again gets the new room (a member joined and rated), and the
+    blend runs once per room state, however many sessions or polls ask."""
+    from app import services
+    from app.services import rooms
+
+    code, _tokens = seed_room("Live", {"Ann": ANN})
+    calls = []
+    real = rooms.group_picks
+    monkeypatch.setattr(rooms, "group_picks", lambda *a, **k: calls.append(a) or real(*a, **k))
+    options = services.PicksOptions(strategy="average", min_ratings=10)
+    first = services.room_picks(code, options)
+    again = services.room_picks(code, options)  # a poll with nothing changed
+    assert len(calls) == 1 and again.frame is first.frame and again.stamp == first.stamp
+
+    at = open_app(room=code, page="picks")
+    assert member_columns(picks_frame(at)) == ["Ann"]
+    cy = store().add_member(code, "Cy")
+    at.run()  # what the page's poll does when the stamp changed
+    assert member_columns(picks_frame(at)) == ["Ann", "Cy"]
+    assert "Not rated anything yet: Cy" in all_messages(at)
+    for movie_id, stars in BOB.items():
+        store().set_rating(cy.token, movie_id, stars)
+    at.run()
+    assert "Not rated anything yet" not in all_messages(at)
+    n = len(calls)
+    at.run()  # nothing changed since: the page is drawn from the cache
+    assert len(calls) == n
+
+
+def test_the_score_label_comes_from_the_strategy():
+    import pandas as pd
+
+    from app.pages.picks import picks_table, score_text
+
+    frame = pd.DataFrame(
+        {"rank": [1, 2], "label": ["A (2000)", "B (2001)"], "group_score": [0.9, 0.7],
+         "pred:Ann": [4.5, 4.0]}
+    )  # fmt: skip
+    frame.attrs.update(score_label="Borda points", score_unit=" pts")
+    assert list(picks_table(frame).columns) == ["#", "Film", "Borda points", "Ann"]
+    assert score_text(frame, 0.9) == "Borda points: 0.90 pts"
+
+
+def test_no_widget_is_set_twice(caplog):
+    """Bug 9: no 'created with a default value but also had its value set via the Session State
+    API' warning (it was logged for mn_decades after visiting another page)."""
+    import logging
+
+    from streamlit.elements.lib import policies
+
+    code, _ = seed_room("Warnings", {"Ann": ANN})
+    logger = logging.getLogger(policies.__name__)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    old = policies._shown_default_value_warning
+    policies._shown_default_value_warning = False
+    try:
+        at = open_app(room=code, page="picks")
+        at.select_slider(key="decades").set_value((1980, 1990)).run()
+        at.slider(key="min_ratings").set_value(20).run()
+        for page in ("room", "explore", "picks", "explore", "picks"):
+            at.switch_page(PAGES[page]).run()
+            assert_ok(at)
+        assert at.select_slider(key="decades").value == (1980, 1990)
+    finally:
+        logger.removeHandler(handler)
+        policies._shown_default_value_warning = old
+    assert not [r for r in records if "default value" in r.getMessage()]
+
+
+def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
+    """Issue 14, novelty: "films we probably haven't all seen" trades stars for less rated films
+    (its cost and gain are measured in protocol G, docs/BENCHMARKS.md)."""
+    from app import services
+
+    code, _ = seed_room("Novel", {"Ann": ANN, "Bob": BOB})
+    cat = services.get_catalogue()
+    count_of = dict(zip(cat.movies["label"], cat.item_counts(), strict=True))
+    at = open_app(room=code, page="picks")
+    assert at.select_slider(key="novelty").value == "Off"
+    plain = picks_frame(at)["Film"].tolist()
+    at.select_slider(key="novelty").set_value("Mostly new to us").run()
+    assert_ok(at)
+    novel = picks_frame(at)["Film"].tolist()
+    assert novel != plain
+    from app_helpers import APP, TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    shared = AppTest.from_file(str(APP), default_timeout=TIMEOUT)  # the link, with the setting
+    shared.query_params.update({"room": code, "novelty": "Mostly new to us"})
+    shared.switch_page(PAGES["picks"]).run()
+    assert_ok(shared)
+    assert shared.select_slider(key="novelty").value == "Mostly new to us"
+    assert picks_frame(shared)["Film"].tolist() == novel
+    median = float(np.median(cat.item_counts()[cat.item_counts() >= 10]))
+    assert np.mean([count_of[f] for f in novel]) < np.mean([count_of[f] for f in plain])
+    assert np.mean([count_of[f] for f in plain]) > median  # the canon, without novelty

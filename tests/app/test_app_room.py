@@ -10,17 +10,14 @@ from app_helpers import (
     app_env,  # noqa: F401  (fixture)
     assert_ok,
     create_room,
-    frame_with,
+    member_counts,
     open_app,
     queue_films,
+    search,
     store,
 )
 
 pytestmark = pytest.mark.usefixtures("app_env")
-
-
-def members_table(at):
-    return frame_with(at, "Films rated")
 
 
 def test_no_room_shows_how_to_start_and_rejects_bad_input():
@@ -71,10 +68,7 @@ def test_create_room_two_members_rate_and_host_sees_counts():
     assert store().answers(bob) == {bob_films[0]: 2.0, bob_films[1]: 0.5}
 
     host.run()
-    table = members_table(host)
-    counts = dict(zip(table["Member"], table["Films rated"], strict=True))
-    assert counts == {"Ann": 1, "Bob": 2}
-    assert dict(zip(table["Member"], table["Haven't seen"], strict=True)) == {"Ann": 1, "Bob": 0}
+    assert member_counts(host) == {"Ann": (1, 1), "Bob": (2, 0)}
 
     # The same name twice in a room is refused with a message.
     other = open_app(room=code)
@@ -95,7 +89,10 @@ def test_answers_survive_a_new_session_and_can_be_changed():
     assert any("1 rated, 0 not seen" in e.label for e in again.expander)
 
     # Change the answer through the search box: the stored rating is replaced, not duplicated.
-    again.selectbox(key="search_film").set_value(films[0]).run()
+    from app import services
+
+    title = services.film_by_movie_id(films[0])["title"]
+    assert films[0] in search(again, title, films[0])
     assert again.pills(key=f"search:{films[0]}").value == "3.5"  # shows the stored answer
     answer(again, films[0], "1.0", prefix="search")
     assert store().answers(token) == {films[0]: 1.0}
@@ -106,10 +103,32 @@ def test_search_box_rates_any_film():
     create_room(at, "Search room")
     token = add_member(at, "Dan")
     toy_story = 1  # movieId 1 is Toy Story (1995) in MovieLens
-    at.selectbox(key="search_film").set_value(toy_story).run()
+    assert search(at, "t") == []  # one letter matches half the catalogue: nothing yet
+    assert "two letters" in all_messages(at)
+    offered = search(at, "toy sto", toy_story)  # typed as the person types, before Enter
+    assert 1 <= len(offered) <= 8 and offered[0] == toy_story
     assert any("Toy Story" in h.proto.body for h in at.html)
     answer(at, toy_story, "5.0", prefix="search")
     assert store().answers(token)[toy_story] == 5.0
+
+
+def test_search_is_fuzzy_and_offers_the_film_people_mean():
+    """Bug 8: server-side fuzzy search over titles, at most 8 results, no select box with every
+    title in it."""
+    from app import services
+
+    at = open_app()
+    create_room(at, "Fuzzy room")
+    add_member(at, "Fay")
+    assert not [s for s in at.selectbox if s.key == "search_film"]  # no 9,066-option box
+    for query, movie_id in [("matirx", 2571), ("the matrix", 2571), ("amelie", 4973)]:
+        offered = search(at, query)
+        assert movie_id in offered[:3], (query, [services.film_by_movie_id(m) for m in offered])
+        assert len(offered) <= 8
+    offered = search(at, "star wars")
+    assert offered[0] in (260, 1196, 1210)  # the episodes people know come first
+    assert search(at, "zzzzqqqq") == []
+    assert "No film matches" in all_messages(at)
 
 
 def test_member_link_of_another_room_cannot_rate():
@@ -126,6 +145,7 @@ def test_member_link_of_another_room_cannot_rate():
 def test_unknown_room_code_and_bad_member_token_say_what_to_fix():
     at = open_app(room="not-a-real-room")
     assert at.error and "Check the link or code" in at.error[0].value
+    assert at.error[0].value.count("Check the link") == 1  # bug 9: the advice, once
     assert at.text_input(key="new_room_name")  # the way out is right there
 
     room = store().create_room("Real")
@@ -140,8 +160,8 @@ def test_a_full_room_of_twelve_shows_everyone_and_refuses_a_thirteenth():
 
     code, _ = seed_room("Twelve", {f"Friend {i}": ({1: 4.0} if i % 2 else {}) for i in range(12)})
     at = open_app(room=code)
-    table = members_table(at)
-    assert len(table) == 12 and table["Films rated"].sum() == 6
+    counts = member_counts(at)
+    assert len(counts) == 12 and sum(r for r, _ in counts.values()) == 6
     assert "full" in at.warning[0].value
     assert not any(t.key == "member_name" for t in at.text_input)
 
@@ -161,3 +181,78 @@ def test_film_cards_escape_titles_in_html_and_svg():
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     bars = member_bars_html({"<img src=x onerror=alert(1)>": 4.2, "Bo": 9.0})
     assert "<img" not in bars and "4.2★" in bars and "5.0★" in bars  # values clipped to 5
+
+
+def test_not_me_is_not_undone_by_the_back_button():
+    """Bug 7: after "Not me: switch member", Back brings the old URL (with the member token)
+    back into the same session; the page must stay signed out, not act as that member again."""
+    at = open_app()
+    code = create_room(at, "Shared phone")
+    token = add_member(at, "Gus")
+    assert "Gus" in all_messages(at) and at.pills
+    at.button(key="forget_member").click().run()
+    assert_ok(at)
+    assert "member" not in at.query_params and at.text_input(key="member_name")
+    at.query_params["member"] = token  # what the browser's Back button does
+    at.run()
+    assert_ok(at)
+    assert "member" not in at.query_params
+    assert at.text_input(key="member_name") and not at.pills
+    assert "Gus ·" not in all_messages(at)
+    # Someone else can now join on this phone; the old member link still works elsewhere.
+    add_member(at, "Hal")
+    assert "Hal" in all_messages(at)
+    elsewhere = open_app(room=code, member=token)
+    assert "Gus" in all_messages(elsewhere) and elsewhere.pills
+
+
+def test_the_member_sees_progress_and_the_way_to_the_picks_first():
+    at = open_app()
+    create_room(at, "Progress room")
+    add_member(at, "Ivy")
+    assert "Ivy · 0 rated · rate 3 films" in " ".join(all_messages(at).split())
+    for movie_id in queue_films(at)[:3]:
+        answer(at, movie_id, "4.0")
+    assert "Ivy · 3 rated · picks ready" in " ".join(all_messages(at).split())
+    links = [e for e in at.get("page_link") if "picks" in e.proto.page]
+    assert any("See the group's picks" in e.proto.label for e in links)
+    # on a phone the columns stack: what comes first in the page is what the member sees first
+    order = [getattr(e, "type", "") + ":" + str(getattr(e, "key", "")) for e in walk(at.main)]
+    first_link = next(i for i, e in enumerate(order) if e.startswith("page_link"))
+    first_card = next(i for i, e in enumerate(order) if e.startswith("button_group:rate:"))
+    assert first_link < first_card
+
+
+def walk(node):
+    """Elements in page order (depth first)."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from walk(child)
+
+
+def test_the_host_gets_a_qr_code_of_the_guest_link_and_guests_do_not():
+    from app.widgets.qr import qr_data_uri
+
+    at = open_app()
+    code = create_room(at, "QR room")
+    host = at.query_params["host"]
+    qr = [e.proto.body for e in at.html if "QR code of" in e.proto.body]
+    assert len(qr) == 1
+    link = qr[0].split("QR code of ", 1)[1].split('"', 1)[0]
+    assert f"room={code}" in link and host not in link and "member=" not in link
+    assert qr_data_uri(link) in qr[0]  # segno's SVG, inline: nothing loads from the internet
+    assert "http" not in qr_data_uri(link).split(",", 1)[0]
+    guest = open_app(room=code)
+    assert not [e for e in guest.html if "QR code of" in e.proto.body]
+
+
+def test_the_member_list_keeps_counts_whole_for_long_names():
+    """Bug 9: a long name must not push the counts out (they wrap in a list, not a table)."""
+    from app_helpers import seed_room
+
+    long = "Maximilian-Alexander von Featherstonehaugh"[:40]
+    code, _ = seed_room("Names", {long: {1: 4.0, 2: None}, "<i>Bo</i>": {}})
+    at = open_app(room=code)
+    assert member_counts(at) == {long: (1, 1), "<i>Bo</i>": (0, 0)}
+    body = next(e.proto.body for e in at.html if 'class="mn-members"' in e.proto.body)
+    assert "<i>" not in body and "&lt;i&gt;Bo" in body

@@ -12,10 +12,14 @@ pytestmark = [pytest.mark.browser]
 TOKEN = "browser-test-organiser-token"
 
 
-@pytest.fixture
-def operator_env(monkeypatch):
-    """The token the server is started with (the server fixture copies the environment)."""
-    monkeypatch.setenv("MOVIENIGHT_OPERATOR_TOKEN", TOKEN)
+@pytest.fixture(scope="module")
+def operator_env():
+    """The token the server is started with (the server fixture copies the environment). Module
+    scope, like ``server``: pytest sets up wider-scoped fixtures first, so a function-scoped one
+    would set the token after this module's server had started without it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOVIENIGHT_OPERATOR_TOKEN", TOKEN)
+        yield
 
 
 def test_a_guest_cannot_reach_retrain_and_the_organiser_can(

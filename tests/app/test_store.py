@@ -396,9 +396,11 @@ def test_a_read_only_database_says_so(db, store, room):
     store.dispose()
     ro = Store(f"sqlite:///file:{db}?mode=ro&uri=true")
     assert ro.answers(ann.token) == {1: 4.0}  # reading still works
-    with pytest.raises(DatabaseReadOnly, match=r"read-only.*writable") as err:
+    with pytest.raises(DatabaseReadOnly, match=r"cannot be written.*tell the organiser") as err:
         ro.set_rating(ann.token, 2, 3.0)
-    assert "OperationalError" not in str(err.value)
+    assert re.search(r"read-only.*writable", err.value.detail)  # the operator's text
+    assert str(db) in err.value.detail and str(db) not in str(err.value)
+    assert "OperationalError" not in err.value.detail
     with pytest.raises(DatabaseReadOnly):
         ro.create_room("x")
     ro.dispose()
@@ -425,8 +427,9 @@ def test_a_locked_database_says_so_and_works_once_released(db, store, room):
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(DatabaseLocked, match=r"locked by another program.*Try again"):
+        with pytest.raises(DatabaseLocked, match=r"busy right now\. Try again") as err:
             impatient.set_rating(ann.token, 1, 4.0)
+        assert re.search(r"locked by another program.*Try again", err.value.detail)
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -438,23 +441,29 @@ def test_a_locked_database_says_so_and_works_once_released(db, store, room):
 def test_a_file_that_is_not_a_database_says_so(tmp_path):
     bad = tmp_path / "movienight.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(DatabaseDamaged, match=r"damaged.*move it aside"):
+    with pytest.raises(DatabaseDamaged, match=r"damaged.*tell the organiser") as err:
         Store(f"sqlite:///{bad}")
+    assert re.search(r"damaged.*move it aside", err.value.detail) and str(bad) in err.value.detail
+    assert str(tmp_path) not in str(err.value)
 
 
 def test_bad_urls_and_missing_drivers_are_explained():
-    with pytest.raises(DatabaseUnavailable, match="not a database URL"):
+    with pytest.raises(DatabaseUnavailable) as err:
         Store("not a url at all")
-    with pytest.raises(DatabaseUnavailable, match="driver"):
+    assert "not a database URL" in err.value.detail
+    with pytest.raises(DatabaseUnavailable) as err:
         Store("mysql+nosuchdriver://u:secret@localhost/db")
+    assert "driver" in err.value.detail and "secret" not in err.value.detail
+    assert "localhost" not in str(err.value) and "mysql" not in str(err.value)
 
 
 def test_unreachable_server_is_explained_without_the_password():
     pytest.importorskip("psycopg")
     with pytest.raises(DatabaseUnavailable) as err:
         Store("postgresql+psycopg://u:hunter2@127.0.0.1:1/db?connect_timeout=2")
-    assert "hunter2" not in str(err.value)
-    assert "MOVIENIGHT_DB_URL" in str(err.value)
+    assert "hunter2" not in err.value.detail and "hunter2" not in str(err.value)
+    assert "MOVIENIGHT_DB_URL" in err.value.detail
+    assert "127.0.0.1" not in str(err.value)  # a guest reads str(); the operator the log
 
 
 def test_sql_in_input_is_data_not_code(store, room):
@@ -488,7 +497,7 @@ def test_plain_postgresql_urls_use_the_pinned_driver():
     for scheme in ("postgresql", "postgres"):
         with pytest.raises(DatabaseUnavailable) as err:
             Store(f"{scheme}://u:pw@127.0.0.1:1/db?connect_timeout=2")
-        assert "driver" not in str(err.value)  # it got as far as connecting
+        assert "driver" not in err.value.detail  # it got as far as connecting
 
 
 def test_last_change_moves_forward_with_each_answer(store, room):

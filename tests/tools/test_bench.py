@@ -100,6 +100,7 @@ def test_a_small_bench_run_writes_real_figures(tmp_path, monkeypatch, capsys):
     output = tmp_path / "BENCHMARKS.md"
     output.write_text(DOC)
     args = ["--model", "baseline", "--members", "3", "--ratings", "4", "--repeats", "2"]
+    args.append("--no-browser")  # the browser part has its own test below
     assert main([*args, "--output", str(output), "--json"]) == 0
     text = output.read_text()
     assert text.startswith(DOC) and text.count(BEGIN) == 1 and text.rstrip().endswith(END)
@@ -111,5 +112,71 @@ def test_a_small_bench_run_writes_real_figures(tmp_path, monkeypatch, capsys):
     assert total and float(total.group(1)) > 0
     assert "model `baseline`" in text and "torch threads 1" in text  # the serving threads
     printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {*RESULT, "machine", "command"} and printed["command"] == command
+    assert set(printed) == {*RESULT, "browser", "load_average", "machine", "command"}
+    assert "- load average (1 min) at the start and the end: " in text
+    assert printed["command"] == command and printed["browser"] == {"skipped": "--no-browser"}
+    assert "Waits in a browser: not measured (--no-browser)." in text
     assert printed["picks"]["page"]["runs"] == 2 and printed["picks"]["members"] == 3
+
+
+BROWSER = {
+    "members": "3 (two laptops, one phone)",
+    "model": "hybrid",
+    "waits": {
+        "tap": {"median_ms": 210.0, "p95_ms": 420.5, "max_ms": 500.0, "n": 24},
+        "search": {"median_ms": 290.0, "p95_ms": 350.0, "max_ms": 360.0, "n": 6},
+        "picks": {"median_ms": 640.0, "p95_ms": 1200.0, "max_ms": 1300.0, "n": 5},
+        "tally": {"median_ms": 1500.0, "p95_ms": 2600.0, "max_ms": 2700.0, "n": 6},
+    },
+    "taps_by_device": {
+        "tap phone": {"median_ms": 250.0, "p95_ms": 420.5, "max_ms": 500.0, "n": 8},
+        "tap laptop": {"median_ms": 200.0, "p95_ms": 400.0, "max_ms": 410.0, "n": 16},
+    },
+    "targets_ms": {"tap": 300, "search": 300, "picks": 1000, "tally": 5000},
+    "method": "headless Chromium",
+}
+
+
+def test_block_shows_the_browser_waits_against_their_targets():
+    text = render_block({**RESULT, "browser": BROWSER}, "python -m tools.bench", MACHINE, WHEN)
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in text.splitlines()}
+    tap = rows["rating tap → next film's card rendered"]
+    assert tap[1:5] == ["210.00", "420.50", "24", "< 300"] and tap[5].startswith("yes")
+    picks = rows["click on Picks → ten picks with bars shown"]
+    assert picks[4] == "< 1000" and picks[5].startswith("yes")
+    assert rows["last keystroke → search results shown"][5].startswith("yes")
+    assert "phone median 250.0 ms, laptop median 200.0 ms" in text
+    loaded = render_block({**RESULT, "load_average": [7.5, 6.1]}, "x", MACHINE, WHEN)
+    assert "- load average (1 min) at the start and the end: 7.5 and 6.1" in loaded
+    slow = {**BROWSER, "waits": {**BROWSER["waits"], "tally": {**BROWSER["waits"]["tally"],
+                                                              "median_ms": 6000.0}}}  # fmt: skip
+    text = render_block({**RESULT, "browser": slow}, "python -m tools.bench", MACHINE, WHEN)
+    row = next(line for line in text.splitlines() if line.startswith("| a member's last vote"))
+    assert row.rstrip(" |").endswith("no")
+
+
+def test_percentiles_are_nearest_rank():
+    from tools.browser_bench import summary
+
+    ms = [float(x) for x in range(1, 21)]  # 1..20
+    s = summary(ms)
+    assert (s["median_ms"], s["p95_ms"], s["max_ms"], s["n"]) == (10.5, 19.0, 20.0, 20)
+    assert summary([5.0])["p95_ms"] == 5.0 and summary([]) == {"n": 0}
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_tiny_browser_bench_measures_every_wait():
+    """One of each wait, with the fast model: the in-page timers resolve and the app behaves."""
+    from tools import browser_bench
+
+    why = browser_bench.available()
+    if why:
+        pytest.skip(why)
+    result = browser_bench.run("baseline", taps=1, searches=1, opens=1, votes=1)
+    waits = result["waits"]
+    assert waits["tap"]["n"] == 3 and waits["search"]["n"] == 1
+    assert waits["picks"]["n"] == 1 and waits["tally"]["n"] == 2
+    for name, s in waits.items():
+        assert 0 < s["median_ms"] <= s["p95_ms"] <= s["max_ms"] < 120_000, name
+    assert result["taps_by_device"]["tap phone"]["n"] == 1

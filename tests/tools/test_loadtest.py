@@ -35,13 +35,19 @@ def test_small_load_run_loses_nothing_and_reports_latency(embedded, baseline):
     assert result["ok"]
     assert (result["lost"], result["wrong"], result["extra"]) == (0, 0, 0)
     assert result["watched_mismatch"] == 0
-    assert result["answers_written"] == 9 * (6 + 2)
+    assert result["answers_written"] >= 9 * (6 + 2)  # plus stars given to films seen in the vote
     assert result["picks_asked"] == 9 * 2 and result["short_picks"] == 0
     picks = result["latency"]["group_picks"]
     assert picks["n"] == 18 and 0 < picks["p50_ms"] <= picks["p95_ms"] <= picks["max_ms"]
-    assert result["latency"]["set_rating"]["n"] == 9 * (6 + 2 + 1)  # one answer changed
+    stars_in_vote = result["latency"]["set_rating"]["n"] - 9 * (6 + 2 + 1)  # one changed
+    assert stars_in_vote > 0  # some members gave stars to films they had seen
+    # Tonight's vote in every room: 5 films per member, one answer changed, all counted
+    assert result["latency"]["open_vote"]["n"] == 3 and result["votes_cast"] == 9 * 6
+    assert result["latency"]["cast_vote"]["n"] == 9 * 6 and result["latency"]["tally"]["n"] == 9
+    assert (result["wrong_tally"], result["wrong_vote_answers"], result["wrong_seen"]) == (0, 0, 0)
     md = to_markdown(result)
     assert "| group picks" in md and "lost answers: 0" in md
+    assert "| answer one film of the vote | 54 |" in md and "Tallies that miscount: 0" in md
 
 
 def test_room_picker_reads_the_room_and_excludes_rated_and_watched(tmp_path, embedded, baseline):
@@ -140,3 +146,50 @@ def test_database_passwords_stay_out_of_the_figures():
     shown = _hide_password("postgresql+psycopg://u:hunter2@127.0.0.1:5432/db")
     assert "hunter2" not in shown and "127.0.0.1" in shown
     assert _hide_password("--rooms") == "--rooms"
+
+
+def test_verify_votes_catches_a_miscount_and_a_lost_seen_film(tmp_path):
+    from app.store import NO, REWATCH, YES
+    from tools.loadtest_evening import Evening, verify_votes
+
+    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
+    hosted = store.create_hosted_room("R")
+    ann = store.add_member(hosted.code, "Ann")
+    bob = store.add_member(hosted.code, "Bob")
+    evening = Evening()
+    evening.add_room(hosted.code, hosted.host_token)
+    vote = store.open_vote(hosted.code, hosted.host_token, [1, 2, 3])
+    evening.votes[hosted.code] = vote
+    for film, choice in ((1, YES), (2, REWATCH), (3, NO)):
+        store.cast_vote(ann.token, vote.id, film, choice)
+    evening.choices[hosted.code] = {
+        (ann.token, 1): YES,
+        (ann.token, 2): REWATCH,
+        (ann.token, 3): NO,
+    }
+    assert verify_votes(store, evening) == {
+        "wrong_tally": 0,
+        "wrong_vote_answers": 0,
+        "wrong_seen": 0,
+    }
+    store.cast_vote(bob.token, vote.id, 1, NO)  # a vote nobody recorded writing
+    store.set_seen(ann.token, 2, False)  # a seen film lost
+    assert verify_votes(store, evening) == {
+        "wrong_tally": 1,
+        "wrong_vote_answers": 0,
+        "wrong_seen": 1,
+    }
+    store.dispose()
+
+
+def test_room_picker_folds_in_seen_films(tmp_path, embedded, baseline):
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    hosted = store.create_hosted_room("R")
+    ann = store.add_member(hosted.code, "Ann")
+    ids = embedded.item_ids
+    store.set_rating(ann.token, int(ids[0]), 4.0)
+    store.set_seen(ann.token, int(ids[0]))  # rated as well: counts by its stars
+    store.set_seen(ann.token, int(ids[5]))
+    (member,), _ = RoomPicker(baseline, embedded).members(store, hosted.code)
+    assert member.items.tolist() == [0] and member.seen.tolist() == [5]
+    store.dispose()

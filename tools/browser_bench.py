@@ -1,0 +1,323 @@
+"""Protocol App in a real browser: how long people wait, measured in Chromium against a live
+``streamlit run`` server (part of ``python -m tools.bench``).
+
+Three members in one room, as an evening has it: the host on a laptop (1366×900), a friend on a
+laptop, a friend on a phone (390×844); the app's default model unless told otherwise. Four
+waits, each timed inside the page (``performance.now()`` and a ``MutationObserver``, so the
+figure is what the browser showed, not Playwright's polling):
+
+* **tap**: a rating tap → the next film's card rendered in the list (the answered film gone and
+  a film not shown before on screen);
+* **search**: the last keystroke of a title → its results shown (includes the search box's
+  150 ms typing pause, which is part of the wait);
+* **picks**: a click on the Picks link → all ten picks with their bars on screen;
+* **tally**: a member's last vote answer → the host's tally shows one more voter (measured from
+  the member's click in this process to the host's page changing, polled every 50 ms).
+
+Targets (DESIGN.md / issue 14, on 2 quiet cores): tap < 0.3 s, search < 0.3 s, Picks < 1 s,
+tally < 5 s.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE_SIZE = (390, 844)
+LAPTOP_SIZE = (1366, 900)
+TARGETS_MS = {"tap": 300, "search": 300, "picks": 1000, "tally": 5000}
+QUERIES = ("matrix", "star wars", "godfather", "amelie", "pulp fiction", "toy story", "alien")
+STEP_MS = 120_000
+TAP_LABELS = ("4★", "3½★", "5★", "2★", "4½★", "3★", "Haven't seen it")
+
+# In the page: tap a rating on the first card, resolve with the ms until a new film is shown.
+_TAP_JS = """(label) => new Promise((resolve) => {
+  const titles = () => Array.from(document.querySelectorAll('.mn-card .mn-title'))
+    .map(e => e.textContent);
+  const before = titles();
+  const answered = before[0];
+  const group = document.querySelector('[data-testid="stButtonGroup"]');
+  const button = Array.from(group.querySelectorAll('button'))
+    .find(b => b.textContent.trim() === label);
+  const done = () => { const now = titles();
+    return !now.includes(answered) && now.some(t => !before.includes(t)); };
+  const t0 = performance.now();
+  const obs = new MutationObserver(() => {
+    if (done()) { obs.disconnect(); resolve(performance.now() - t0); } });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+  button.click();
+  setTimeout(() => { obs.disconnect(); resolve(-1); }, 60000);
+})"""
+
+# In the page: watch the search results; resolve with ms from the last keystroke to results
+# that contain the expected title.
+_SEARCH_ARM_JS = """(expected) => {
+  window.__mnSearch = {last: 0, ms: null};
+  const input = document.querySelector('input[aria-label="Search for a film"]');
+  input.addEventListener('input', () => { window.__mnSearch.last = performance.now(); });
+  const found = () => Array.from(document.querySelectorAll('[class*="st-key-search_film-results"] button'))
+    .some(b => b.textContent.toLowerCase().includes(expected));
+  const obs = new MutationObserver(() => {
+    if (window.__mnSearch.last && found()) {
+      window.__mnSearch.ms = performance.now() - window.__mnSearch.last; obs.disconnect(); } });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+# In the page: click the Picks link, resolve with ms until ten picks with bars are shown.
+_PICKS_JS = """() => new Promise((resolve) => {
+  const link = Array.from(document.querySelectorAll('[data-testid="stSidebarNavLink"]'))
+    .find(a => a.textContent.includes('Picks'));
+  const ready = () => location.pathname.endsWith('/picks')
+    && document.querySelectorAll('.mn-bars').length >= 10;
+  const t0 = performance.now();
+  const obs = new MutationObserver(() => {
+    if (ready()) { obs.disconnect(); resolve(performance.now() - t0); } });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+  link.click();
+  setTimeout(() => { obs.disconnect(); resolve(-1); }, 60000);
+})"""
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    """median, p95 (nearest rank), max and n of a list of milliseconds."""
+    if not ms:
+        return {"n": 0}
+    xs = sorted(ms)
+    p95 = xs[min(len(xs) - 1, max(0, -(-95 * len(xs) // 100) - 1))]
+    return {
+        "median_ms": round(statistics.median(xs), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(xs[-1], 1),
+        "n": len(xs),
+    }
+
+
+def available() -> str | None:
+    """None when the browser bench can run here, else why not."""
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(model: str, db_url: str, log: Path) -> Iterator[str]:
+    """``streamlit run streamlit_app.py`` serving ``model`` by default; yields its URL."""
+    port = _free_port()
+    env = {**os.environ, "MOVIENIGHT_DB_URL": db_url, "MOVIENIGHT_DEFAULT_MODEL": model}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                "--server.port", str(port), "--server.address", "127.0.0.1",
+                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start:\n" + log.read_text()[-2000:])
+                time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _new_page(browser: Any, size: tuple[int, int]) -> Any:
+    """A page in its own browser context (its own cookies: another person), phone-like when
+    narrow."""
+    phone = size[0] < 640
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, is_mobile=phone, has_touch=phone
+    )
+    return context.new_page()
+
+
+def _settle(page: Any) -> None:
+    page.wait_for_timeout(500)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=STEP_MS)
+
+
+def _join(page: Any, url: str, name: str) -> None:
+    page.goto(url)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join as member").click()
+    page.wait_for_url(re.compile(r"member="), timeout=STEP_MS)
+    page.locator(".mn-card").first.wait_for(timeout=STEP_MS)
+    _settle(page)
+
+
+def _to_room(page: Any) -> None:
+    url = re.sub(r"/picks\?", "/?", page.url)
+    page.goto(url)
+    page.locator(".mn-card").first.wait_for(timeout=STEP_MS)
+    _settle(page)
+
+
+def _search(page: Any, query: str) -> float:
+    box = page.get_by_label("Search for a film")
+    box.fill("")
+    _settle(page)
+    page.evaluate(_SEARCH_ARM_JS, query.split()[0])
+    box.press_sequentially(query, delay=60)  # a person typing, ~16 characters a second
+    page.wait_for_function("() => window.__mnSearch.ms !== null", timeout=STEP_MS)
+    ms = float(page.evaluate("() => window.__mnSearch.ms"))
+    _settle(page)
+    return ms
+
+
+def _answer_all(page: Any, choices: list[str]) -> float:
+    """Answer every film on this member's ballot; returns the perf_counter of the last click."""
+    cards = page.locator('[class*="st-key-mn_ballot"]')
+    cards.nth(len(choices) - 1).wait_for(timeout=STEP_MS)
+    clicked = 0.0
+    for i, choice in enumerate(choices):
+        radio = (
+            cards.nth(i)
+            .locator('[data-testid="stButtonGroup"]')
+            .first.get_by_role("radio", name=choice, exact=True)
+        )
+        if i < len(choices) - 1:
+            radio.click()
+            radio.wait_for(timeout=STEP_MS)
+            page.wait_for_function(
+                "(el) => el.getAttribute('aria-checked') === 'true'",
+                arg=radio.element_handle(),
+                timeout=STEP_MS,
+            )
+        else:
+            clicked = time.perf_counter()
+            radio.click()
+    return clicked
+
+
+def run(
+    model: str, taps: int = 8, searches: int = 6, opens: int = 5, votes: int = 3
+) -> dict[str, Any]:
+    """The browser figures for one fresh room; raises when the app does not behave."""
+    from playwright.sync_api import sync_playwright
+
+    waits: dict[str, list[float]] = {"tap": [], "search": [], "picks": [], "tally": []}
+    by_device: dict[str, list[float]] = {"tap phone": [], "tap laptop": []}
+    with tempfile.TemporaryDirectory(prefix="movienight-browser-bench-") as tmp:
+        db = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        with app_server(model, db, Path(tmp) / "streamlit.log") as url, sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
+            host = _new_page(browser, LAPTOP_SIZE)
+            host.goto(url)
+            host.get_by_label("Room name").fill("Bench night")
+            host.get_by_role("button", name="Create room").click()
+            host.wait_for_url(re.compile(r"host="), timeout=STEP_MS)
+            _settle(host)
+            room_link = re.sub(r"&(host|member)=[^&]*", "", host.url)
+            _join(host, host.url, "Host")
+            friend = _new_page(browser, LAPTOP_SIZE)
+            _join(friend, room_link, "Laptop friend")
+            phone = _new_page(browser, PHONE_SIZE)
+            _join(phone, room_link, "Phone friend")
+            members = [(host, "laptop"), (friend, "laptop"), (phone, "phone")]
+
+            for i in range(taps):
+                for page, device in members:
+                    ms = float(page.evaluate(_TAP_JS, TAP_LABELS[i % len(TAP_LABELS)]))
+                    if ms < 0:
+                        raise RuntimeError("a rating tap showed no new film within 60 s")
+                    waits["tap"].append(ms)
+                    by_device[f"tap {device}"].append(ms)
+            for page, _ in members:
+                _settle(page)
+
+            for i in range(searches):
+                page = members[i % len(members)][0]
+                waits["search"].append(_search(page, QUERIES[i % len(QUERIES)]))
+
+            for i in range(opens):
+                page = members[i % len(members)][0]
+                ms = float(page.evaluate(_PICKS_JS))
+                if ms < 0:
+                    raise RuntimeError("Picks did not show ten picks within 60 s")
+                waits["picks"].append(ms)
+                _settle(page)
+                _to_room(page)
+
+            for page, _ in members:  # everyone on Picks for the votes
+                if not page.url.split("?")[0].endswith("/picks"):
+                    page.evaluate(_PICKS_JS)
+                _settle(page)
+            for v in range(votes):
+                host.get_by_role("button", name=re.compile("Start the vote")).click()
+                host.get_by_text("0 of 3 have voted").wait_for(timeout=STEP_MS)
+                _settle(host)
+                _answer_all(host, ["Yes", "Yes", "Not tonight", "Yes", "Yes"])
+                host.get_by_text("1 of 3 have voted").wait_for(timeout=STEP_MS)
+                for n, page in enumerate((friend, phone), start=2):
+                    clicked = _answer_all(page, ["Yes", "Not tonight", "Yes", "Yes", "Yes"])
+                    host.wait_for_function(
+                        f"() => document.body.innerText.includes('{n} of 3 have voted')",
+                        polling=50,
+                        timeout=STEP_MS,
+                    )
+                    waits["tally"].append((time.perf_counter() - clicked) * 1000)
+                host.get_by_role("button", name=re.compile("Close the vote")).click()
+                host.get_by_text(re.compile("It's a match|No film on the shortlist")).wait_for(
+                    timeout=STEP_MS
+                )
+                _settle(host)
+                if v < votes - 1:
+                    for page, _ in members:
+                        _settle(page)
+            browser.close()
+    return {
+        "members": "3 (host and a friend on 1366×900 laptops, a friend on a 390×844 phone)",
+        "model": model,
+        "waits": {name: summary(ms) for name, ms in waits.items()},
+        "taps_by_device": {name: summary(ms) for name, ms in by_device.items()},
+        "targets_ms": TARGETS_MS,
+        "method": "headless Chromium (Playwright) against `streamlit run`; in-page timers",
+    }
