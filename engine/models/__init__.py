@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "ranking": "engine.models.ranking:BilinearRanking",
     "ranking-mlp": "engine.models.ranking:MLPRanking",
     "hybrid": "engine.models.hybrid:Hybrid",
+    "graph": "engine.models.graph_embedding:GraphEmbedding",
 }
 
 
