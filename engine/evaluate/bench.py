@@ -30,6 +30,7 @@ PROTOCOLS: dict[str, str] = {
     "G": "engine.evaluate.protocol_g",
     "Elicit": "engine.evaluate.protocol_elicit",
     "S": "engine.evaluate.protocol_s",
+    "Graph": "engine.evaluate.protocol_graph",
 }
 DEFAULT_OUTPUT = Path("docs/BENCHMARKS.md")
 QUICK_USERS = 150
