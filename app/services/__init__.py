@@ -30,7 +30,10 @@ from app.services.catalogue import (
     year_range,
 )
 from app.services.insights import (
+    COWATCH_MODEL,
     INSIGHT_FALLBACK,
+    SIMILARITY_BASES,
+    SIMILARITY_EXPLAINED,
     FactorMap,
     bias_ranking,
     ego_graph,
@@ -39,6 +42,7 @@ from app.services.insights import (
     n_components,
     similar_films,
     similar_members,
+    similarity_model,
 )
 from app.services.lab import (
     cancel_job,
@@ -88,12 +92,15 @@ from app.services.rooms import (
 )
 
 __all__ = [
+    "COWATCH_MODEL",
     "DATASET_PATH_KEY",
     "DEFAULT_MODEL_ENV",
     "FALLBACK_MODEL",
     "INSIGHT_FALLBACK",
     "PREFERRED_MODEL",
     "SERVING_THREADS",
+    "SIMILARITY_BASES",
+    "SIMILARITY_EXPLAINED",
     "FactorMap",
     "ModelNotReady",
     "ModelStatus",
@@ -146,6 +153,7 @@ __all__ = [
     "set_room_model",
     "similar_films",
     "similar_members",
+    "similarity_model",
     "strategies",
     "strategy_description",
     "take_dataset_note",

@@ -261,3 +261,39 @@ def test_members_the_model_cannot_place_are_named():
     at = open_app(room=code, page="explore")
     assert traces(figure(at), "room members")[0]["text"] == ["Ann", "Bob", "Cy"]
     assert "Not on the map" not in all_messages(at)
+
+
+FAST_GRAPH = {"factors": 16, "walks_per_film": 2, "epochs": 1, "seed": 0}
+
+
+def test_similar_films_by_who_watched_them_together():
+    """The choice of what "similar" means: taste factors (the room's model) by default, or the
+    graph embeddings (films the same people liked), each explained in one line; the list then
+    is the graph model's own neighbours."""
+    from app import services
+    from engine.artifacts import ArtifactError, read_manifest
+    from engine.train import model_dir, train_model
+
+    catalogue = services.get_catalogue()
+    try:
+        read_manifest(model_dir(catalogue, "graph"))
+    except ArtifactError:
+        train_model("graph", catalogue, params=FAST_GRAPH)
+    at = show(open_app(page="explore"), "similar")
+    assert services.SIMILARITY_EXPLAINED["taste"] in all_messages(at)
+    taste = frame_with(at, "Genres")
+    at.segmented_control(key="mn_similar_basis").set_value("together").run()
+    assert_ok(at)
+    assert services.SIMILARITY_EXPLAINED["together"] in all_messages(at)
+    together = frame_with(at, "Genres")
+    model, _ = services.get_model("graph")
+    item = at.selectbox(key="mn_similar_film").value
+    expected = services.similar_films("graph", item, k=10, min_ratings=10)
+    assert together["Film"].tolist() == expected["label"].tolist()
+    assert together["Film"].tolist() != taste["Film"].tolist()
+    assert model.name == "graph"
+    # the film neighbourhood offers the same choice
+    show(at, "graph")
+    at.segmented_control(key="mn_graph_basis").set_value("together").run()
+    assert_ok(at)
+    assert "films within 2 hops" in all_messages(at)
