@@ -287,7 +287,7 @@ def test_similar_films_by_who_watched_them_together():
     assert services.SIMILARITY_EXPLAINED["together"] in all_messages(at)
     together = frame_with(at, "Genres")
     model, _ = services.get_model("graph")
-    item = at.selectbox(key="mn_similar_film").value
+    item = int(at.selectbox(key="mn_similar_film").value)
     expected = services.similar_films("graph", item, k=10, min_ratings=10)
     assert together["Film"].tolist() == expected["label"].tolist()
     assert together["Film"].tolist() != taste["Film"].tolist()
