@@ -72,7 +72,9 @@ def run_processes(url: str, room_code: str, n: int, prefix: str = "p") -> dict[s
     out, errors = {}, []
     try:
         for _ in procs:
-            status, name, payload = results.get(timeout=180)
+            status, name, payload = results.get(
+                timeout=600
+            )  # a hang guard: spawn is slow on a loaded machine
             if status == "ok":
                 out[name] = payload
             else:
