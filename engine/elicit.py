@@ -9,6 +9,13 @@ default:
   answers say little about taste).
 - ``entropy``: log-popularity × entropy of the film's rating distribution (Rashid et al., IUI 2002):
   known films that people disagree about.
+- ``entropy0``: Rashid, Karypis & Riedl's Entropy0 (SIGKDD Explorations 2008): the entropy of a
+  film's ratings over *all* users with "not rated" as one more category, weighted ½ against 1
+  for each rating value, so an obscure film (almost everyone in "not rated") scores low and a
+  well-known divisive one high: popularity and informativeness in one number.
+- ``igcn``: Rashid et al.'s IGCN (same paper): the films whose answer best tells apart the
+  clusters of users the member could belong to, over everyone for the first answers and then
+  over their nearest training users (``engine.elicit_igcn``).
 - ``adaptive``: after every answer, the films whose predicted rating is still most uncertain
   given the answers so far, weighted by the chance that this person has seen them. Uncertainty
   is the posterior variance of a ridge fold-in in the model's factor space
@@ -30,12 +37,13 @@ from typing import Protocol
 import numpy as np
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.elicit_igcn import igcn_key
+from engine.group.novelty import seen_probability
 from engine.group.strategies import top_k
 
 DEFAULT_ELICITATION = "adaptive"
 
 RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
-SEEN_DAMPING = 20.0  # pseudo-users of plain popularity mixed into the co-occurrence estimate
 SEEN_POWER = 0.5  # how much "probably seen" matters against "informative" (tuned, protocol F b)
 
 
@@ -71,11 +79,13 @@ def _answered(
     return items, values, every
 
 
-def _pick(key: np.ndarray, answered: np.ndarray, n: int) -> list[int]:
+def _pick(key: np.ndarray, answered: np.ndarray, n: int, catalogue: Ratings) -> list[int]:
+    """The n best films by ``key`` not yet answered; ties go to the more rated film, never to
+    catalogue position (unless the counts tie too)."""
     key = np.nan_to_num(np.asarray(key, dtype=np.float64), nan=0.0, posinf=1e300, neginf=-1e300)
     key[answered] = -np.inf
     available = len(key) - len(np.unique(answered))
-    return [int(i) for i in top_k(key, min(n, available))]
+    return [int(i) for i in top_k(key, min(n, available), catalogue.stats.counts)]
 
 
 # ---------------------------------------------------------------------------- strategies
@@ -92,7 +102,7 @@ def _random(
     # seeded by the answers so far: the same state always gets the same questions
     seed = [len(items), len(answered), int(np.sort(answered).sum()) if len(answered) else 0]
     key = np.random.default_rng(seed).random(catalogue.n_items)
-    return _pick(key, answered, n)
+    return _pick(key, answered, n, catalogue)
 
 
 def _popularity(
@@ -103,7 +113,7 @@ def _popularity(
     answered: np.ndarray,
     n: int,
 ) -> list[int]:
-    return _pick(catalogue.stats.counts, answered, n)
+    return _pick(catalogue.stats.counts, answered, n, catalogue)
 
 
 def _entropy(
@@ -115,22 +125,52 @@ def _entropy(
     n: int,
 ) -> list[int]:
     s = catalogue.stats
-    return _pick(np.log1p(s.counts) * s.entropy, answered, n)
+    return _pick(np.log1p(s.counts) * s.entropy, answered, n, catalogue)
 
 
-def seen_probability(catalogue: Ratings, items: np.ndarray) -> np.ndarray:
-    """P(this member has seen each film): popularity among training users who saw the member's
-    rated films (weighted by how many they share), damped towards overall popularity."""
-    s = catalogue.stats
-    if len(items) == 0:
-        return s.popularity
-    # users' overlap with the member's films, then what those users watched
-    member = np.zeros(s.seen_by.shape[0], np.float32)
-    member[items] = 1.0
-    overlap = s.seen_by.T @ member  # two sparse mat-vecs, no row slicing
-    total = float(overlap.sum())
-    co = s.seen_by @ overlap
-    return (co + SEEN_DAMPING * s.popularity) / (total + SEEN_DAMPING)
+ENTROPY0_MISSING_WEIGHT = 0.5  # Rashid et al. 2008: the "not rated" category counts half
+_ENTROPY0: dict[str, np.ndarray] = {}  # per catalogue fingerprint: computed once per catalogue
+
+
+def entropy0(catalogue: Ratings, missing_weight: float = ENTROPY0_MISSING_WEIGHT) -> np.ndarray:
+    """Entropy0 per film: −(1/Σw) Σ_j w_j p_j log2 p_j over the categories "not rated" (p_0 =
+    share of users who did not rate it, weight ``missing_weight``) and each half-star value
+    (share of users who gave it, weight 1)."""
+    key = f"{catalogue.fingerprint}:{missing_weight}"
+    if key not in _ENTROPY0:
+        n_users = max(catalogue.n_users, 1)
+        bins = np.clip(np.round((catalogue.values - MIN_RATING) * 2).astype(np.int64), 0, 9)
+        hist = np.bincount(catalogue.items * 10 + bins, minlength=catalogue.n_items * 10)
+        hist = hist.reshape(catalogue.n_items, 10).astype(np.float64)
+        missing = n_users - hist.sum(axis=1, keepdims=True)
+        p = np.hstack([missing, hist]) / n_users
+        w = np.array([missing_weight] + [1.0] * 10)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(p > 0, p * np.log2(p), 0.0)
+        _ENTROPY0[key] = -(terms * w).sum(axis=1) / w.sum()
+    return _ENTROPY0[key]
+
+
+def _entropy0(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    return _pick(entropy0(catalogue), answered, n, catalogue)
+
+
+def _igcn(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    return _pick(igcn_key(catalogue, items, values), answered, n, catalogue)
 
 
 def _adaptive(
@@ -179,12 +219,16 @@ STRATEGIES: dict[str, Strategy] = {
     "random": _random,
     "popularity": _popularity,
     "entropy": _entropy,
+    "entropy0": _entropy0,
+    "igcn": _igcn,
     "adaptive": _adaptive,
 }
 LABELS = {
     "random": "Random films",
     "popularity": "Most rated films",
     "entropy": "Well-known films people disagree about",
+    "entropy0": "Films most people can place on the scale (Entropy0)",
+    "igcn": "Films that tell apart the kinds of viewer you could be (IGCN)",
     "adaptive": "Adaptive: what tells us most about you",
 }
 
@@ -234,6 +278,7 @@ __all__ = [
     "STRATEGIES",
     "ElicitModel",
     "elicitor",
+    "entropy0",
     "next_films",
     "seen_probability",
 ]

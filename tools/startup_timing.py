@@ -9,8 +9,11 @@ drives it with headless Chromium (Debian's, as the browser tests do):
 3. create a room, join, rate three films, open Picks → the picks drawn ("first answers to
    personal picks").
 
-It prints one line per figure. The checkout needs its ``.venv`` (the start's pip step is then a
-no-op when requirements.txt is unchanged). Offline; nothing is written outside the checkout.
+It prints one line per figure and, unless ``--no-docs``, writes them with the machine, its load
+average and the command into docs/BENCHMARKS.md's ``tools.startup_timing`` block (which the
+engine's bench keeps). ``--fresh`` measures a first start *and then* a cached start. The checkout
+needs its ``.venv`` (the start's pip step is then a no-op when requirements.txt is unchanged).
+Offline; nothing is written outside the checkout and that one file.
 """
 
 from __future__ import annotations
@@ -114,13 +117,55 @@ def run(repo: Path, fresh: bool) -> dict[str, float]:
     return figures
 
 
+def render_block(runs: dict[str, dict[str, float]], command: str, load: str) -> str:
+    """The docs block: one column per start (first, cached), one row per figure."""
+    from engine.evaluate.report import machine_info
+    from tools.docs_block import markers
+
+    begin, end = markers("startup_timing")
+    names = list(dict.fromkeys(name for figures in runs.values() for name in figures))
+    lines = [
+        begin,
+        "## App: start-up (first start on a fresh checkout, cached start, answers → picks)",
+        "",
+        f"Measured by `{command}` on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
+        f"load average before the run {load}; machine: "
+        + ", ".join(f"{k} {v}" for k, v in machine_info().items())
+        + ". Not part of `python -m engine bench`.",
+        "",
+        "| figure | " + " | ".join(runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
+    for name in names:
+        cells = [f"{runs[start][name]:.1f}" if name in runs[start] else "" for start in runs]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(end)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from tools.docs_block import write_named_block
+
     parser = argparse.ArgumentParser(prog="python -m tools.startup_timing")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to start")
-    parser.add_argument("--fresh", action="store_true", help="delete its data/ first")
+    parser.add_argument(
+        "--fresh", action="store_true", help="delete its data/ first, then also time a cached start"
+    )
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    for name, value in run(args.repo.resolve(), args.fresh).items():
-        print(f"{name}: {value:.1f}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    runs: dict[str, dict[str, float]] = {}
+    if args.fresh:
+        runs["first start"] = run(args.repo.resolve(), fresh=True)
+    runs["cached start"] = run(args.repo.resolve(), fresh=False)
+    for start, figures in runs.items():
+        for name, value in figures.items():
+            print(f"{start}: {name}: {value:.1f}")
+    if not args.no_docs:
+        command = "python -m tools.startup_timing" + (" --fresh" if args.fresh else "")
+        write_named_block(args.docs, "startup_timing", render_block(runs, command, load))
+        print(f"wrote {args.docs}")
     return 0
 
 

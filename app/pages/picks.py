@@ -10,6 +10,7 @@ from app.pages._common import model_ready
 from app.pages._models import room_model
 from app.store import StoreError
 from app.widgets.film_card import film_card
+from app.widgets.group_score import score_caption
 from app.widgets.member_bars import member_bars_html
 from app.widgets.text import md
 
@@ -98,6 +99,22 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
             )
 
 
+def explain_choice(code: str, picks: pd.DataFrame, options: dict, anyone_rated: bool) -> None:
+    """What the group score is for this strategy, and which other choices give this room the
+    very same list (so a choice that changes nothing says so)."""
+    labels = services.strategies()
+    strategy = options["strategy"]
+    st.caption(md(score_caption(picks.attrs)))
+    if not anyone_rated:  # every strategy shows the same popular films; the note above says so
+        return
+    same = services.same_picks_as(code, k=TOP_K, **options)
+    if same:
+        st.info(
+            f"For this room, {md(labels[strategy])} gives the same {len(picks)} films in the "
+            f"same order as {md(', '.join(same))}: choosing between them changes nothing here."
+        )
+
+
 def watched_list(code: str) -> None:
     watched = sorted(services.get_store().watched(code))
     if not watched:
@@ -136,12 +153,13 @@ def picks_page() -> None:
     room = current.room
     st.caption(f"Room: {md(room.name)}")
     people = services.room_people(room.code)
+    anyone_rated = any(len(m.items) for m in people.members)
     if not people.names:
         st.info(
             "Nobody has joined this room yet, so these are popular, well-rated films. Add "
             "members on the Room page to get picks for your group."
         )
-    elif not any(len(m.items) for m in people.members):
+    elif not anyone_rated:
         st.info(
             "Nobody has rated any films yet, so these are popular, well-rated films. Rate a "
             "few on the Room page to make them personal."
@@ -163,6 +181,7 @@ def picks_page() -> None:
             "popularity, or drop a genre."
         )
     else:
+        explain_choice(room.code, picks, options, anyone_rated)
         with st.expander("All picks as a table"):
             st.dataframe(picks_table(picks), hide_index=True, width="stretch", key="picks_table")
         pick_cards(room.code, picks)

@@ -87,6 +87,7 @@ from app.services.rooms import (
     member_states,
     next_films,
     room_people,
+    same_picks_as,
     strategies,
     strategy_description,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "room_model",
     "room_model_families",
     "room_people",
+    "same_picks_as",
     "search_options",
     "set_dataset_path",
     "set_room_model",

@@ -107,6 +107,31 @@ def group_picks(
     )
 
 
+def same_picks_as(
+    room_code: str,
+    strategy: str,
+    model_name: str | None = None,
+    k: int = 10,
+    genres: Iterable[str] = (),
+    years: tuple[int, int] | None = None,
+    min_ratings: int = 0,
+) -> list[str]:
+    """Labels of the other strategies that give this room exactly ``strategy``'s list (the
+    same films in the same order), so the page never offers a choice that changes nothing
+    without saying so. The members are folded in once for all strategies."""
+    from engine.group import STRATEGIES, Filters, distinct_lists, recommend_each
+
+    model, _ = get_model(model_name)
+    people = room_people(room_code)
+    watched = items_of(get_store().watched(room_code))
+    filters = Filters(genres=tuple(genres), years=years, min_ratings=int(min_ratings))
+    frames = recommend_each(
+        model, get_catalogue(), people.members, k=k, exclude=watched.tolist(), filters=filters
+    )
+    same = next(names for names in distinct_lists(frames) if strategy in names)
+    return [STRATEGIES[n].label for n in same if n != strategy]
+
+
 def _split_answers(
     answers: Mapping[int, float | None], index: pd.Index
 ) -> tuple[dict[int, float], set[int]]:

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     ratings = load_data(args.data)
     if args.search == "fair":
-        return _fair(ratings, progress=not args.no_progress)
+        return _fair(ratings, progress=not args.no_progress, single=args.data is not None)
     from engine.tuning import run_search
 
     protocol, best, table = run_search(args.search, ratings, seed=args.seed, metric=args.metric)
@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fair(ratings, progress: bool) -> int:
-    from engine.evaluate.protocol_g import tune_fair
+def _fair(ratings, progress: bool, single: bool) -> int:
+    from engine.evaluate.generalise import describe
+    from engine.evaluate.group_tuning import tune_fair
     from engine.progress import Progress, silent, tqdm_progress
-    from engine.tuning import fair_verdict
 
     bars = []
 
@@ -58,13 +58,10 @@ def _fair(ratings, progress: bool) -> int:
         return bar
 
     try:
-        table = tune_fair(ratings, progress_factory=progress_factory)
+        result = tune_fair({"data": ratings} if single else None, progress_factory=progress_factory)
     finally:
         for close in bars:
             close()
-    worst, best = fair_verdict(table)
-    with pd.option_context("display.width", 200, "display.max_rows", 500):
-        print(table.round(3).to_string(index=False))
-        print(worst.round(3).to_string())
-    print(f"best for fair (meets the G target on every model, largest mean min-NDCG gain): {best}")
+    print(result.text())
+    print(f"default strategy: {result.best['strategy']} ({describe(result.best)})")
     return 0

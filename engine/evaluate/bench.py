@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,8 @@ PROTOCOLS: dict[str, str] = {
     "Graph": "engine.evaluate.protocol_graph",
 }
 DEFAULT_OUTPUT = Path("docs/BENCHMARKS.md")
+# Protocols whose figures are times: with --jobs they run after the others, alone on the machine.
+TIMING_PROTOCOLS = ("S",)
 QUICK_USERS = 150
 QUICK_MIN_RATERS = 3
 
@@ -146,8 +149,14 @@ def bench(
     show_progress: bool = False,
     command: str = "python -m engine bench",
     echo: Callable[[str], None] = lambda text: None,
+    jobs: int = 1,
 ) -> BenchRun:
-    """Run ``protocols`` on ``ratings`` (subsampled first when ``quick``) and render the report."""
+    """Run ``protocols`` on ``ratings`` (subsampled first when ``quick``) and render the report.
+
+    ``jobs > 1`` runs the quality protocols in that many worker processes at once (each with its
+    share of the cores, no progress bars) and the timing protocols (``TIMING_PROTOCOLS``) after
+    them, alone; figures are the same as with ``jobs=1`` (every protocol seeds itself), only the
+    fit seconds inside quality tables are measured on a shared machine."""
     from engine.device import resolve
 
     started = now()
@@ -173,16 +182,64 @@ def bench(
             return update
 
         ctx.progress_factory = bar
-    results = []
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    by_name: dict[str, ProtocolResult] = {}
+    if jobs > 1:
+        parallel = [name for name in protocols if name not in TIMING_PROTOCOLS]
+        for name, result in _run_in_processes(parallel, ctx, jobs):
+            by_name[name] = result
+            echo(format_result(result))
     for name in protocols:
+        if name in by_name:
+            continue
         result = run_protocol(name, ctx)
         while closers:
             closers.pop()()
-        results.append(result)
+        by_name[name] = result
         echo(format_result(result))
+    results = [by_name[name] for name in protocols]
     seconds = time.perf_counter() - start
     document = render(results, command, data, started, seconds, device=ctx.device, quick=quick)
     return BenchRun(results, document, seconds)
+
+
+def _run_in_processes(
+    names: Sequence[str], ctx: BenchContext, jobs: int
+) -> Iterator[tuple[str, ProtocolResult]]:
+    """Each of ``names`` in a spawned worker process, ``jobs`` at a time, as they finish.
+
+    Why processes, not threads: the protocols' evaluation loops are Python and numpy code that
+    holds the GIL, and torch's own threads do not keep two cores busy on data this small."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    settings = {
+        "ratings": ctx.ratings,
+        "quick": ctx.quick,
+        "models": ctx.models,
+        "device": ctx.device,
+        "peers": ctx.peers,
+        "skip_slow_peers": ctx.skip_slow_peers,
+        "retrain_ks": ctx.retrain_ks,
+    }
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, max(1, len(names))), mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        futures = {
+            pool.submit(_protocol_in_worker, name, settings, threads): name for name in names
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _protocol_in_worker(name: str, settings: dict[str, Any], threads: int) -> ProtocolResult:
+    """One protocol in a worker process with ``threads`` torch threads (module level: spawn
+    pickles it by name)."""
+    torch.set_num_threads(threads)
+    return run_protocol(name, BenchContext(**settings))
 
 
 def format_result(result: ProtocolResult) -> str:

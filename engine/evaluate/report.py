@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -294,22 +295,27 @@ def now() -> datetime:
 # file between these lines; the engine never runs it, and keeps that block as it finds it.
 TOOLS_BEGIN = "<!-- BEGIN tools.bench -->"
 TOOLS_END = "<!-- END tools.bench -->"
+# Any tool outside the engine may keep a block of its own: ``<!-- BEGIN tools.<name> -->`` …
+# ``<!-- END tools.<name> -->`` (tools.bench, tools.startup_timing).
+_TOOLS_BLOCK_BEGIN = re.compile(r"<!-- BEGIN (tools\.[A-Za-z_]+) -->")
 
 
 def kept_blocks(existing: str) -> list[str]:
-    """Every ``TOOLS_BEGIN`` … ``TOOLS_END`` block of ``existing`` (markers included), verbatim.
+    """Every tools block of ``existing`` (``<!-- BEGIN tools.x -->`` to its own ``<!-- END
+    tools.x -->``, markers included), verbatim and in order.
 
     A BEGIN without its END raises ValueError: overwriting would lose whatever follows it."""
     blocks: list[str] = []
     rest = existing
-    while (start := rest.find(TOOLS_BEGIN)) >= 0:
-        end = rest.find(TOOLS_END, start)
+    while (begin := _TOOLS_BLOCK_BEGIN.search(rest)) is not None:
+        end_marker = f"<!-- END {begin.group(1)} -->"
+        end = rest.find(end_marker, begin.start())
         if end < 0:
             raise ValueError(
-                f"{TOOLS_BEGIN} without {TOOLS_END}: mend the file before the bench overwrites it"
+                f"{begin.group(0)} without {end_marker}: mend the file before the bench overwrites it"
             )
-        end += len(TOOLS_END)
-        blocks.append(rest[start:end])
+        end += len(end_marker)
+        blocks.append(rest[begin.start() : end])
         rest = rest[end:]
     return blocks
 

@@ -27,6 +27,8 @@ REGISTRY: dict[str, str] = {
     "ranking": "engine.models.ranking:BilinearRanking",
     "ranking-mlp": "engine.models.ranking:MLPRanking",
     "hybrid": "engine.models.hybrid:Hybrid",
+    "lmf": "engine.models.lmf:LogisticMF",
+    "embedding-nn": "engine.models.embedding_nn:EmbeddingNN",
     "graph": "engine.models.graph_embedding:GraphEmbedding",
 }
 

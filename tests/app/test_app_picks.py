@@ -81,10 +81,11 @@ def test_ui_flow_two_members_rate_then_get_picks():
 
 def test_strategy_selector_changes_the_blend():
     from app import services
+    from engine.group import DEFAULT_STRATEGY
 
     code, _ = seed_room("Strategies", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
-    assert at.selectbox(key="mn_strategy").value == "fair"  # engine.group.DEFAULT_STRATEGY
+    assert at.selectbox(key="mn_strategy").value == DEFAULT_STRATEGY
     for strategy, blend in [("least_misery", np.min), ("average", np.mean)]:
         at.selectbox(key="mn_strategy").set_value(strategy).run()
         assert_ok(at)
@@ -95,6 +96,32 @@ def test_strategy_selector_changes_the_blend():
         assert frame["Film"].tolist() == expected["label"].tolist()
         rated = {services.film_by_movie_id(m)["label"] for m in {**ANN, **BOB}}
         assert not set(frame["Film"]) & rated  # nobody is offered a film they rated or saw
+
+
+def test_the_page_says_what_the_score_is_and_which_choices_change_nothing():
+    from app.widgets.text import md
+    from engine.group import STRATEGIES, distinct_lists
+
+    answers = {"Ann": ANN, "Bob": BOB}
+    code, _ = seed_room("Same lists", answers)
+    # what the engine gives for each strategy, independent of the page
+    frames = {name: engine_picks(code, answers, name) for name in STRATEGIES}
+    same = {n: names for names in distinct_lists(frames) for n in names}
+    # the fast test model (biases only) ranks alike for everyone, so choices must agree
+    assert any(len(names) > 1 for names in same.values())
+    at = open_app(room=code, page="picks")
+    for name in ("average", "least_misery", "gfar", "xpo"):
+        at.selectbox(key="mn_strategy").set_value(name).run()
+        assert_ok(at)
+        assert md(f"Group score: {STRATEGIES[name].score_label}") in [c.value for c in at.caption]
+        notes = [i.value for i in at.info if "changes nothing here" in i.value]
+        others = [STRATEGIES[n].label for n in same[name] if n != name]
+        if others:
+            assert len(notes) == 1 and notes[0].endswith(
+                f"as {md(', '.join(others))}: choosing between them changes nothing here."
+            )
+        else:
+            assert not notes
 
 
 def test_we_watched_it_removes_the_film_and_undo_brings_it_back():

@@ -205,6 +205,20 @@ def test_the_report_keeps_the_tools_bench_block_untouched(tmp_path):
     assert target.read_text().endswith("half a block")  # refused, not overwritten
 
 
+def test_the_report_keeps_every_tools_block_each_to_its_own_end(tmp_path):
+    from engine.evaluate.report import write_report
+
+    bench = "<!-- BEGIN tools.bench -->\n## App\n<!-- END tools.bench -->"
+    start = "<!-- BEGIN tools.startup_timing -->\n## Start\n<!-- END tools.startup_timing -->"
+    target = tmp_path / "BENCHMARKS.md"
+    target.write_text(f"# old\n\n{bench}\n\nbetween\n\n{start}\n")
+    write_report(target, "# new\n")
+    assert target.read_text() == f"# new\n\n{bench}\n\n{start}\n"
+    target.write_text(f"# old\n<!-- BEGIN tools.startup_timing -->\n{bench}\n")  # wrong END
+    with pytest.raises(ValueError, match=r"tools\.startup_timing"):
+        write_report(target, "# new\n")
+
+
 def test_quick_f_folds_in_and_compares_with_a_retrain(embedded):
     run = bench(embedded, ["F"], quick=True, models=["baseline", "popularity"], peers=False)
     (f,) = run.results
@@ -227,20 +241,54 @@ def test_quick_f_folds_in_and_compares_with_a_retrain(embedded):
 
 
 def test_quick_elicitation_comparison_is_its_own_protocol(embedded):
+    from engine.evaluate.protocol_elicit import BASELINE, QUICK_ANSWERS, STRATEGIES
+
     result = run_protocol(
         "Elicit", BenchContext(ratings=quick_sample(embedded), quick=True, models=["mf"])
     )
     assert result.status == "ok", result.notes
-    table = result.table.set_index("elicitation")
+    table = result.table
     assert list(table["model"].unique()) == ["mf"]
-    assert set(table.index) == {
-        "random",
-        "popularity",
-        "entropy",
-        "adaptive (default)",
-        "(random reveal, variant a)",
-    }
-    assert table["ndcg"].between(0, 1).all() and (table["answers"] <= 10).all()
-    assert table["users"].iloc[0] == 12  # quick runs ask 12 new members
-    # asking what people have probably seen gets more answers than asking at random
-    assert table.loc["adaptive (default)", "answers"] >= table.loc["random", "answers"]
+    assert set(table["elicitation"]) == {*STRATEGIES, BASELINE}
+    assert sorted(table["answers"].unique()) == list(QUICK_ANSWERS)
+    assert table["NDCG@10"].between(0, 1).all() and (table["RMSE"] > 0).all()
+    assert (table["answers obtained"] <= table["answers"]).all()
+    # random reveals draw from the answerable half: it always gets its answers
+    random = table[table["elicitation"] == "random"]
+    assert (random["answers obtained"] == random["answers"]).all()
+    # the baseline's ranking does not depend on answers: the same test films, the same NDCG
+    assert table[table["elicitation"] == BASELINE]["NDCG@10"].nunique() == 1
+
+
+def test_quick_g_reports_both_vocabularies_and_the_novelty_trade(embedded):
+    from engine import group
+
+    result = run_protocol(
+        "G", BenchContext(ratings=quick_sample(embedded), quick=True, models=["mf"])
+    )
+    assert result.status == "ok", result.notes
+    table = result.table
+    assert set(group.STRATEGIES) <= set(table["strategy"])
+    for column in ("mean_ndcg", "min_ndcg", "zero_recall", "nDCG@20", "min nDCG@20", "zRecall@20"):
+        assert table[column].between(0, 1).all(), column
+    assert (table.loc[table["strategy"] == "average", "top-10 ≠ average"] == 0).all()
+    names = list(result.extra_tables)
+    paper = result.extra_tables[next(n for n in names if "paper's terms" in n)]
+    assert {"nDCG@20", "min nDCG@20", "zRecall@20", "DFH@20", "Recall@20"} <= set(paper.columns)
+    assert set(paper["cell"]) >= {"all", "random"}
+    novelty = result.extra_tables[next(n for n in names if "novelty" in n)]
+    assert len(novelty) == 4  # novelty 0 and the three measured settings
+    assert any("the goal" in note for note in result.notes)
+
+
+def test_jobs_run_the_protocols_in_processes_with_the_same_figures(embedded):
+    models = ["baseline", "popularity"]
+    one = bench(embedded, ["R", "E"], quick=True, models=models, peers=False)
+    two = bench(embedded, ["R", "E"], quick=True, models=models, peers=False, jobs=2)
+    assert [r.name for r in two.results] == [r.name for r in one.results]  # the order asked for
+    for a, b in zip(one.results, two.results, strict=True):
+        assert a.status == b.status == "ok"
+        timed = [c for c in a.table.columns if "fit" in str(c) or "second" in str(c)]
+        pd.testing.assert_frame_equal(a.table.drop(columns=timed), b.table.drop(columns=timed))
+    with pytest.raises(ValueError, match="jobs"):
+        bench(embedded, ["E"], quick=True, models=models, peers=False, jobs=0)

@@ -141,3 +141,87 @@ def test_bad_input_gets_a_clear_error(model, catalogue, kwargs, message):
     args = {"rated": {}, "unseen": set(), "n": 3} | kwargs
     with pytest.raises(ValueError, match=message):
         next_films(model, catalogue, **args)
+
+
+def test_entropy0_by_hand():
+    # 4 users. Film 0: users 0, 1 gave 4★ → p(not rated) = ½, p(4★) = ½.
+    # Film 1: all four, two 5★ and two 1★ → p(5★) = p(1★) = ½, nobody "not rated".
+    # Film 2: one 3★ → p(not rated) = ¾, p(3★) = ¼. Weights: ½ for "not rated", 1 per value
+    # (11 categories: Σw = 10.5). Entropy0 = −Σ w p log2 p / 10.5.
+    stars = {(1, 0): 5.0, (1, 1): 5.0, (1, 2): 1.0, (1, 3): 1.0, (2, 0): 3.0}
+    cat = ratings_with_counts([2, 4, 1], lambda i, u: stars.get((i, u), 4.0))
+    h = elicit.entropy0(cat)
+    assert h[0] == pytest.approx((0.5 * 0.5 + 0.5) / 10.5)
+    assert h[1] == pytest.approx(1.0 / 10.5)
+    assert h[2] == pytest.approx((0.5 * 0.75 * -np.log2(0.75) + 0.25 * 2) / 10.5)
+    # the divisive film everyone knows first, the obscure one last
+    assert next_films(None, cat, {}, set(), 3, "entropy0") == [1, 0, 2]
+
+
+def test_information_gain_by_hand():
+    from engine.elicit_igcn import information_gain
+
+    # 4 users in two clusters (0, 0, 1, 1): H(C) = 1 bit.
+    # Film 0: cluster 0 gives 5★, cluster 1 gives 1★ → the answer names the cluster: IG = 1.
+    # Film 1: everyone 4★ → says nothing: IG = 0.
+    # Film 2: only user 0 (5★): "5★" → cluster 0 (H = 0, weight ¼); "not rated" → users 1, 2, 3
+    # with labels (0, 1, 1): H = H(⅓, ⅔) = 0.9183, weight ¾ → IG = 1 − 0.6887 = 0.3113.
+    stars = {(0, 0): 5.0, (0, 1): 5.0, (0, 2): 1.0, (0, 3): 1.0, (2, 0): 5.0}
+    cat = ratings_with_counts([4, 4, 1], lambda i, u: stars.get((i, u), 4.0))
+    labels = np.array([0, 0, 1, 1])
+    ig = information_gain(cat, labels, np.arange(4))
+    h = -(1 / 3 * np.log2(1 / 3) + 2 / 3 * np.log2(2 / 3))
+    assert np.allclose(ig, [1.0, 0.0, 1.0 - 0.75 * h])
+    # over users 0 and 1 alone (one cluster) no film can tell anything apart
+    assert np.allclose(information_gain(cat, labels, np.array([0, 1])), 0.0)
+
+
+def test_neighbours_by_hand():
+    from engine.elicit_igcn import neighbours
+
+    # films 0–2; user 4 rated only film 2. Centred on their own means, over films 0 and 1:
+    # user 0 (5, 1, 3) → (2, −2); user 1 (1, 5, 3) → (−2, 2); user 2 (2, 1, 5), mean 8/3 →
+    # (−2/3, −5/3); user 3 (5, 4.5, 5), mean 29/6 → (1/6, −1/3).
+    # The member answered film 0 = 5, film 1 = 2 → (1.5, −1.5). Cosines: user 0 1, user 1 −1,
+    # user 2 1.5 / (1.795 · 2.121) = 0.39, user 3 0.75 / (0.373 · 2.121) = 0.95. (Uncentred,
+    # user 2 would beat user 3: 0.32 against 0.05.) User 4 shares no answered film.
+    table = {0: (5.0, 1.0, 3.0), 1: (1.0, 5.0, 3.0), 2: (2.0, 1.0, 5.0), 3: (5.0, 4.5, 5.0)}
+    cat = ratings_with_counts([4, 4, 5], lambda i, u: table[u][i] if u in table else 2.0)
+    answered, values = np.array([0, 1]), np.array([5.0, 2.0])
+    assert list(neighbours(cat, answered, values, 2)) == [0, 3]
+    assert list(neighbours(cat, answered, values, 10)) == [0, 1, 2, 3]
+
+
+def two_taste_groups() -> Ratings:
+    """Users 0–5 love films 0–5 and hate 6–11, users 6–11 the reverse; film 12 is 3.5 for all."""
+
+    def stars(i, u):
+        if i == 12:
+            return 3.5
+        return 5.0 if (i < 6) == (u < 6) else 1.0
+
+    return ratings_with_counts([12] * 13, stars)
+
+
+def test_igcn_asks_what_separates_taste_groups():
+    from engine.elicit_igcn import user_clusters
+
+    cat = two_taste_groups()
+    # identical users share a cluster: exactly the two taste groups
+    labels = user_clusters(cat)
+    assert len(set(labels[:6])) == 1 and len(set(labels[6:])) == 1 and labels[0] != labels[6]
+    first = next_films(None, cat, {}, set(), 3, "igcn")
+    assert 12 not in first  # every divisive film names the group (1 bit); film 12 says nothing
+
+
+def test_igcn_narrows_to_the_members_neighbourhood(monkeypatch):
+    from engine import elicit_igcn
+
+    cat = two_taste_groups()
+    monkeypatch.setattr(elicit_igcn, "NEIGHBOURS", 6)
+    before = elicit_igcn.igcn_key(cat, np.array([0, 1]), np.array([5.0, 5.0]))
+    assert np.allclose(before[:12], 1.0) and before[12] == pytest.approx(0.0)
+    # after WARMUP (3) answers like group A the neighbourhood is group A alone (6 users, one
+    # cluster): no film tells anything apart any more
+    after = elicit_igcn.igcn_key(cat, np.array([0, 1, 6]), np.array([5.0, 5.0, 1.0]))
+    assert np.allclose(after, 0.0)

@@ -22,17 +22,19 @@ from engine.models.base import UserState, as_index_arrays
 P = np.array([[5.0, 2.0, 3.5, 4.0], [1.0, 4.5, 3.5, 3.0]])
 
 
-def order(strategy: str, pred: np.ndarray = P, k: int = 4) -> list[int]:
-    return group.blend(pred, strategy, k)[0].tolist()
+def order(strategy: str, pred: np.ndarray = P, k: int = 4, tiebreak=None) -> list[int]:
+    return group.blend(pred, strategy, k, tiebreak).positions.tolist()
 
 
-def test_average_ranks_by_mean_and_breaks_ties_by_index():
-    assert order("average") == [2, 3, 1, 0]  # films 2 and 3 tie at 3.5: lower index first
+def test_average_ranks_by_mean_and_breaks_ties_by_the_tiebreak():
+    # films 2 and 3 tie at 3.5: the caller's tie-break (e.g. the prior) decides, never the index
+    assert order("average", tiebreak=np.array([0.0, 0.0, 1.0, 2.0])) == [3, 2, 1, 0]
+    assert order("average", tiebreak=np.array([0.0, 0.0, 2.0, 1.0])) == [2, 3, 1, 0]
 
 
 def test_least_misery_ranks_by_the_unhappiest_member():
     assert order("least_misery") == [2, 3, 1, 0]
-    assert group.blend(P, "least_misery", 1)[1].tolist() == [3.5]
+    assert group.blend(P, "least_misery", 1).scores.tolist() == [3.5]
 
 
 def test_most_pleasure_ranks_by_the_happiest_member():
@@ -49,7 +51,7 @@ def test_average_without_misery_puts_vetoed_films_last():
 
 def test_multiplicative_orders_by_product():
     assert order("multiplicative") == [2, 3, 1, 0]
-    scores = group.blend(P, "multiplicative", 4)[1]
+    scores = group.blend(P, "multiplicative", 4).scores
     assert np.allclose(scores, np.sqrt([12.25, 12, 9, 5]))  # geometric mean, product's order
 
 
@@ -70,15 +72,6 @@ def test_borda_ignores_each_members_scale():
     assert order("borda", loud, 3) == [1, 0, 2]
 
 
-def test_gfar_greedy_serves_every_member():
-    # member A's top films are 0 and 1, member B's is 2: the second pick goes to B
-    rel = np.array([[1.0, 0.9, 0.0], [0.0, 0.0, 0.8]])
-    picks, gains, whom = group.greedy_coverage(rel, 3)
-    assert picks.tolist() == [0, 2, 1]
-    assert np.allclose(gains, [1.0, 0.8, 0.0])
-    assert whom[:2].tolist() == [0, 1]
-
-
 def test_fair_covers_the_outvoted_member_where_average_does_not():
     # three members love films 0–3 (which the fourth hates); the fourth loves film 5 (3★ for
     # the others). Means: 4.0, 3.925, 3.85, 3.775, 2.0, 3.5
@@ -91,10 +84,14 @@ def test_fair_covers_the_outvoted_member_where_average_does_not():
     assert order("fair", pred, 3) == [0, 5, 1]  # the group's favourite, then the outvoted one's
 
 
-def test_top_k_is_deterministic_under_ties():
+def test_top_k_settles_ties_by_the_tiebreaks_in_turn():
     key = np.array([1.0, 2.0, 2.0, 2.0, 0.0])
-    assert group.top_k(key, 2).tolist() == [1, 2]
+    assert group.top_k(key, 2).tolist() == [1, 2]  # no tie-break: position, the last resort
     assert group.top_k(key, 10).tolist() == [1, 2, 3, 0, 4]
+    first = np.array([0.0, 1.0, 5.0, 5.0, 0.0])
+    second = np.array([0.0, 9.0, 1.0, 2.0, 0.0])
+    assert group.top_k(key, 3, [first, second]).tolist() == [3, 2, 1]
+    assert group.top_k(key, 2, first).tolist() == [2, 3]
     assert group.top_k(np.empty(0), 3).tolist() == []
 
 
@@ -102,9 +99,10 @@ def test_every_strategy_returns_k_distinct_films():
     rng = np.random.default_rng(0)
     pred = rng.uniform(0.5, 5.0, (5, 40))
     for name in group.STRATEGIES:
-        chosen, scores, whom = group.blend(pred, name, 10)
+        picked = group.blend(pred, name, 10)
+        chosen = picked.positions
         assert len(chosen) == len(set(chosen.tolist())) == 10, name
-        assert len(scores) == len(whom) == 10, name
+        assert len(picked.scores) == len(picked.served) == 10, name
 
 
 def test_calibration_removes_scale():
@@ -189,9 +187,11 @@ def test_frame_shape_and_columns(model, catalogue):
 def test_average_matches_a_direct_computation(model, catalogue):
     members = room(("Ana", [0]), ("Ben", [1]))
     out = recommend(model, catalogue, members, strategy="average", k=N)
-    mean = (model.rows[0] + model.rows[1]) / 2
+    rows = model.rows.astype(np.float32).astype(np.float64)  # what the model's tensors hold
+    mean = (rows[0] + rows[1]) / 2
     mean[[0, 1]] = -np.inf  # rated films are never picked
-    expected = np.lexsort((np.arange(N), -mean))[: N - 2]
+    prior = group.prior_scores(catalogue)  # equal means fall back to the prior, never the index
+    expected = np.lexsort((np.arange(N), -prior, -mean))[: N - 2]
     assert out["item"].tolist() == expected.tolist()
     assert np.allclose(out["group_score"], mean[expected], atol=1e-3)
 
@@ -247,7 +247,9 @@ def test_reason_for_a_big_happy_room():
 def test_empty_room_gets_popular_well_rated_films(catalogue):
     out = recommend(None, catalogue, [], k=5)
     prior = group.prior_scores(catalogue)
-    assert out["item"].tolist() == np.lexsort((np.arange(N), -prior))[:5].tolist()
+    counts = catalogue.item_counts()
+    assert out["item"].tolist() == np.lexsort((np.arange(N), -counts, -prior))[:5].tolist()
+    assert out.attrs["score_label"] == group.PRIOR_LABEL
     assert out["reason"].str.startswith("popular and well rated").all()
     assert not [c for c in out.columns if c.startswith("pred:")]
 
@@ -331,86 +333,111 @@ def test_bad_input_gets_a_clear_error(model, catalogue, kwargs, message):
         recommend(model, catalogue, **args)
 
 
-# ---------------------------------------------------------------------------- protocol G pieces
+# ---------------------------------------------------------------------------- what the frame says
 
 
-def _pool(corr: np.ndarray, relevant=None, revealed=None):
-    from engine.evaluate.protocol_g import Pool
-
-    n = len(corr)
-    revealed = revealed or [(np.array([100 + i]), np.array([4.0], np.float32)) for i in range(n)]
-    return Pool(np.arange(n), revealed, relevant or [np.array([i]) for i in range(n)], corr)
-
-
-def test_make_groups_respects_similar_and_divergent_definitions():
-    from engine.evaluate.protocol_g import make_groups
-
-    rng = np.random.default_rng(0)
-    n = 14
-    corr = rng.uniform(-0.5, 0.8, (n, n))
-    corr = (corr + corr.T) / 2
-    corr[rng.random((n, n)) < 0.2] = np.nan  # some pairs share too few films to measure
-    corr = np.where(np.isnan(corr) | np.isnan(corr.T), np.nan, corr)
-    np.fill_diagonal(corr, np.nan)
-    pool = _pool(corr)
-    for size in (2, 3, 4):
-        for g in make_groups(pool, size, "similar", 10, np.random.default_rng(1)):
-            sub = np.nan_to_num(corr[np.ix_(g, g)], nan=-1)
-            assert len(set(g)) == size and (sub >= 0.3).any(axis=1).all()
-        for g in make_groups(pool, size, "divergent", 10, np.random.default_rng(1)):
-            sub = corr[np.ix_(g, g)]
-            assert not (np.nan_to_num(sub, nan=-1) >= 0.1).any()
-            assert (np.nan_to_num(sub, nan=1) < 0.1).any(axis=1).all()
-        a = make_groups(pool, size, "random", 5, np.random.default_rng(2))
-        assert [x.tolist() for x in a] == [
-            x.tolist() for x in make_groups(pool, size, "random", 5, np.random.default_rng(2))
-        ]
+def test_each_strategy_says_what_its_score_is(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]), ("Cy", [2]))
+    for name, strat in group.STRATEGIES.items():
+        out = recommend(model, catalogue, members, strategy=name, k=8)
+        assert out.attrs["strategy"] == name
+        assert out.attrs["score_label"] == strat.score_label and strat.score_label
+        assert out.attrs["score_order"] in ("descending", "ascending")
+        assert out.attrs["score_scale"] == "stars"  # FakeModel is explicit
+        assert out.attrs["novelty"] == 0.0
 
 
-def test_evaluate_groups_matches_hand_computed_ndcg():
-    from engine.evaluate.protocol_g import evaluate_groups
+def test_least_misery_score_and_reason_name_the_least_happy_member(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]), ("Cy", [2]))
+    out = recommend(model, catalogue, members, strategy="least_misery", k=5)
+    for _, row in out.iterrows():
+        stars = {n: row[f"pred:{n}"] for n in ("Ana", "Ben", "Cy")}
+        low = min(stars, key=lambda n: stars[n])
+        assert row["group_score"] == pytest.approx(stars[low], abs=0.01)
+        assert row["reason"].startswith(f"least happy: {low} ~{stars[low]:.1f}★")
+    assert out["group_score"].is_monotonic_decreasing
 
-    pred = np.ones((2, 12))
-    pred[0, 0] = 5.0  # member 0's only relevant film
-    pred[1, 1] = 5.0  # member 1's; the average ranks film 0 first, film 1 second (tie by index)
-    pool = _pool(
-        np.full((2, 2), np.nan),
-        relevant=[np.array([0]), np.array([1])],
-        revealed=[(np.array([10]), np.array([4.0])), (np.array([11]), np.array([4.0]))],
+
+def test_reasons_differ_by_strategy(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]), ("Cy", [2]))
+    first = {
+        name: recommend(model, catalogue, members, strategy=name, k=3)["reason"].iloc[0]
+        for name in group.STRATEGIES
+    }
+    assert first["average"].startswith("group mean ~")
+    assert first["most_pleasure"].startswith("happiest: ")
+    assert "top 20" in first["gfar"] and "top 20" in first["fair"]
+    assert "ways to weigh your wishes" in first["xpo"]
+    assert len(set(first.values())) >= len(first) - 2  # a reason of its own, nearly always
+
+
+def test_agreeing_strategies_are_named_together(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]))
+    frames = {s: recommend(model, catalogue, members, strategy=s, k=5) for s in group.STRATEGIES}
+    groups = group.distinct_lists(frames)
+    assert sorted(n for names in groups for n in names) == sorted(group.STRATEGIES)
+    for names in groups:
+        lists = {tuple(frames[n]["item"]) for n in names}
+        assert len(lists) == 1  # the same list within a group
+    heads = [tuple(frames[names[0]]["item"]) for names in groups]
+    assert len(set(heads)) == len(heads)  # different lists across groups
+
+
+def test_recommend_each_is_recommend_for_every_strategy(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]))
+    each = group.recommend_each(model, catalogue, members, k=5, exclude=iter([3]))
+    assert list(each) == list(group.STRATEGIES)
+    for name, frame in each.items():
+        alone = recommend(model, catalogue, members, strategy=name, k=5, exclude=[3])
+        pd.testing.assert_frame_equal(frame, alone)
+        assert frame.attrs == alone.attrs
+    # an empty room: every strategy gives the prior's list
+    empty = group.recommend_each(None, catalogue, [], ["average", "gfar"], k=4)
+    assert [frame.attrs["strategy"] for frame in empty.values()] == ["prior", "prior"]
+    assert empty["gfar"].equals(recommend(None, catalogue, [], k=4))
+
+
+def test_novelty_trades_enjoyment_for_less_seen_films(model, catalogue):
+    members = room(("Ana", [0]), ("Ben", [1]))
+    plain = recommend(model, catalogue, members, strategy="average", k=6)
+    assert plain.equals(recommend(model, catalogue, members, "average", k=6, novelty=0.0))
+    novel = recommend(model, catalogue, members, strategy="average", k=6, novelty=1.0)
+    counts = catalogue.item_counts()
+    assert counts[novel["item"]].mean() < counts[plain["item"]].mean()
+    assert novel.attrs["novelty"] == 1.0
+    # the members' own predicted stars are still shown undiscounted
+    assert np.allclose(novel["pred:Ana"], model.rows[0][novel["item"]], atol=0.01)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "high", True])
+def test_novelty_outside_zero_to_one_is_a_clear_error(model, catalogue, bad):
+    with pytest.raises(ValueError, match="novelty must be"):
+        recommend(model, catalogue, room(("Ana", [0])), novelty=bad)
+
+
+def test_novelty_reranks_the_strategys_pool_by_hand():
+    from engine.group.novelty import novelty_rerank
+
+    # the strategy's pool of 5, best first; one member's P(seen) for those films
+    picked = group.Selection(
+        np.array([10, 11, 12, 13, 14]), np.array([5.0, 4.9, 4.8, 4.7, 4.6]), np.full(5, -1)
     )
-    table = evaluate_groups(pred, pool, {("random", 2): [np.array([0, 1])]}, ["average"])
-    row = table[table.strategy == "average"].iloc[0]
-    second = 1 / np.log2(3)
-    assert row.mean_ndcg == pytest.approx((1 + second) / 2)
-    assert row.min_ndcg == pytest.approx(second)
-    assert row.disagreement == pytest.approx(1 - second)
-    assert row.zero_recall == 0.0
-    own = table[table.strategy == "own top-10"].iloc[0]
-    assert own.mean_ndcg == pytest.approx(1.0)  # each member's own list puts their film first
+    seen = np.zeros((1, 20))
+    seen[0, [10, 11, 12, 13, 14]] = [0.9, 0.8, 0.0, 0.5, 0.0]
+    # standing 1, .8, .6, .4, .2 minus ½·seen: .55, .40, .60, .15, .20
+    out = novelty_rerank(picked, seen, 0.5, 3)
+    assert out.positions.tolist() == [12, 10, 11]
+    assert np.allclose(out.scores, [0.6, 0.55, 0.4])
+    assert np.allclose(out.own_scores, [4.8, 5.0, 4.9])  # the strategy's own, for reasons
+    assert novelty_rerank(picked, seen, 0.0, 3) is picked  # off: untouched
 
 
-def test_run_folds_pools_independent_splits_and_scores_named_selectors(embedded):
-    from engine.data.splits import split_f
-    from engine.evaluate.protocol_g import run_folds, summarise
-    from engine.models import create
+def test_seen_probability_without_ratings_is_popularity(catalogue):
+    from engine.group.novelty import seen_probability
 
-    def worst_first(pred: np.ndarray, k: int):  # the opposite of average: must score lower
-        chosen = group.top_k(-pred.mean(0), k)
-        return chosen, pred.mean(0)[chosen], np.full(len(chosen), -1)
-
-    runs = run_folds(
-        embedded,
-        ["popularity"],
-        create,
-        {"average": group.STRATEGIES["average"].select, "worst": worst_first},
-        fold_seeds=(1, 2),
-        count=3,
-    )
-    (table,) = [pd.concat(t) for t in runs.tables.values()]
-    assert sorted(table["fold"].unique()) == [1, 2]
-    assert set(table["strategy"]) == {"average", "worst", "own top-10"}
-    assert np.array_equal(runs.first_split.new_users, split_f(embedded, seed=1).new_users)
-    assert not np.array_equal(runs.first_split.new_users, split_f(embedded, seed=2).new_users)
-    by = summarise(table).set_index("strategy")
-    assert by.loc["average", "mean_ndcg"] > by.loc["worst", "mean_ndcg"]
-    assert by.loc["worst", "zero_recall"] > by.loc["average", "zero_recall"]
+    p = seen_probability(catalogue, np.empty(0, np.int64))
+    assert np.allclose(p, catalogue.item_counts() / catalogue.n_users)
+    # films 0 and 7 are rated by user 0 alone: someone who saw film 0 more likely saw film 7
+    # (1 co-viewer + 20 pseudo-users at popularity 1/7) / 21 = 0.1837 > 1/7
+    q = seen_probability(catalogue, np.array([0]))
+    assert q[7] == pytest.approx((1 + 20 / 7) / 21) and q[7] > p[7]

@@ -80,10 +80,20 @@ settings.register_profile(
     kind=st.sampled_from(["explicit", "implicit"]),
     watched=st.lists(st.integers(0, N - 1), max_size=5),
     min_ratings=st.integers(0, 4),
+    novelty=st.sampled_from([0.0, 0.3, 1.0]),
 )
-def test_any_valid_room_gives_a_well_formed_frame(room, strategy, k, kind, watched, min_ratings):
+def test_any_valid_room_gives_a_well_formed_frame(
+    room, strategy, k, kind, watched, min_ratings, novelty
+):
     out = recommend(
-        MODELS[kind], CATALOGUE, room, strategy, k, watched, Filters(min_ratings=min_ratings)
+        MODELS[kind],
+        CATALOGUE,
+        room,
+        strategy,
+        k,
+        watched,
+        Filters(min_ratings=min_ratings),
+        novelty=novelty,
     )
     rated = set().union(*(set(m.items.tolist()) for m in room)) if room else set()
     allowed = set(np.flatnonzero(CATALOGUE.item_counts() >= min_ratings)) - rated - set(watched)
@@ -93,7 +103,12 @@ def test_any_valid_room_gives_a_well_formed_frame(room, strategy, k, kind, watch
     assert [c for c in out.columns if c.startswith("pred:")] == [f"pred:{m.name}" for m in room]
     for m in room:
         assert out[f"pred:{m.name}"].between(0.5, 5.0).all()
-    assert np.isfinite(out["group_score"].astype(float)).all()
+    scores = out["group_score"].astype(float).to_numpy()
+    assert np.isfinite(scores).all()
+    # the score is what the strategy ranked by: monotone down the list, in its stated direction
+    step = np.diff(scores) * (1 if out.attrs["score_order"] == "ascending" else -1)
+    if out.attrs["strategy"] != "average_without_misery":  # falls within its two parts
+        assert (step >= -1e-4).all(), (out.attrs, scores)
     assert out["reason"].map(lambda r: isinstance(r, str) and len(r) > 0).all()
 
 

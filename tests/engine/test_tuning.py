@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,20 +56,51 @@ def test_metric_option_ranks_by_that_column():
         search("knn", {"neighbours": [5]}, data, protocol="R", metric="rmse")
 
 
-def test_fair_verdict_picks_the_setting_that_meets_the_target_on_every_model():
-    from engine.tuning import fair_verdict
-
+def _prepared(changes: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """A dataset's change table (what ``group_tuning.prepare`` returns) from per-candidate
+    (nDCG@20 change %, min nDCG@20 change %), the same on two models and both cells."""
     rows = []
-    for model in ("hybrid", "mf"):
-        rows.append({"model": model, "strategy": "average", "mean_ndcg_change_%": 0.0,
-                     "min_ndcg_change_%": 0.0, "zero_recall_change": 0.0})  # fmt: skip
-        # A: better everywhere; B: bigger min gain but loses 5 % mean NDCG on mf
-        rows.append({"model": model, "strategy": "A", "mean_ndcg_change_%": -1.0,
-                     "min_ndcg_change_%": 5.0, "zero_recall_change": -0.02})  # fmt: skip
-        rows.append({"model": model, "strategy": "B",
-                     "mean_ndcg_change_%": -5.0 if model == "mf" else 1.0,
-                     "min_ndcg_change_%": 20.0, "zero_recall_change": -0.05})  # fmt: skip
-    worst, best = fair_verdict(pd.DataFrame(rows))
-    assert best == "A"
-    assert worst.loc["B", "worst_mean"] == -5.0 and worst.loc["A", "avg_min"] == 5.0
-    assert list(worst.index) == ["B", "A"]  # by mean min-member gain, largest first
+    for model in ("hybrid", "als"):
+        for cell in ("all", "divergent"):
+            for strategy, (ndcg, low) in {"average": (0.0, 0.0), **changes}.items():
+                rows.append([model, cell, strategy, ndcg, low, -0.01])
+    columns = ["model", "cell", "strategy", "ndcg20_change_%", "min_ndcg20_change_%",
+               "zrecall20_change"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_guarded_gain_counts_only_candidates_within_the_ndcg_floor():
+    from engine.tuning import guarded_gain
+
+    assert guarded_gain({"worst ndcg20 %": -1.5, "worst min ndcg20 %": 7.0}) == 7.0
+    assert np.isnan(guarded_gain({"worst ndcg20 %": -2.5, "worst min ndcg20 %": 30.0}))
+    assert np.isnan(guarded_gain({"worst ndcg20 %": float("nan"), "worst min ndcg20 %": 1.0}))
+
+
+def test_fair_is_the_default_only_if_its_worst_case_beats_gfar():
+    from engine.evaluate.generalise import describe, worst_case
+    from engine.evaluate.group_tuning import evaluate, settings
+
+    grid = {"top_n": (10, 20), "like_at": (3.75,)}
+    g, a, b = (describe(s) for s in settings(grid))  # gfar, fair top_n=10 and top_n=20
+
+    def choose(tables: dict[str, pd.DataFrame]):
+        datasets = {name: name for name in tables}  # prepare() receives these and looks up
+        return worst_case(
+            evaluate, settings(grid), datasets, "guarded min ndcg20 %", prepare=tables.__getitem__
+        )
+
+    # fair A gains 6 % everywhere; fair B 30 % on one dataset but loses 5 % nDCG@20 on the
+    # other (outside the floor: never chosen); GFAR gains 2 % → fair A is the default
+    tables = {
+        "embedded": _prepared({g: (0.5, 2.0), a: (-1.0, 6.0), b: (1.0, 30.0)}),
+        "synthetic": _prepared({g: (0.5, 2.0), a: (-1.0, 6.0), b: (-5.0, 30.0)}),
+    }
+    result = choose(tables)
+    assert result.best == {"strategy": "fair", "top_n": 10, "like_at": 3.75}
+    worst = result.summary.set_index("setting")["worst"]
+    assert worst[a] == 6.0 and np.isnan(worst[b]) and worst[g] == 2.0
+    # GFAR's worst case at 6 % too: a tie goes to GFAR, listed first
+    for table in tables.values():
+        table.loc[table["strategy"] == g, "min_ndcg20_change_%"] = 6.0
+    assert choose(tables).best == {"strategy": "gfar"}
