@@ -150,7 +150,28 @@ def bias_view(model_name: str) -> None:
     )
 
 
+def similarity_basis(model_name: str, key: str) -> str | None:
+    """Which films count as alike: by the film model's taste factors or by who watched them
+    together (the graph embeddings), explained in one line; None while that model is not ready."""
+    basis = st.segmented_control(
+        "Similar by",
+        list(services.SIMILARITY_BASES),
+        format_func=services.SIMILARITY_BASES.__getitem__,
+        default="taste",
+        key=key,
+        label_visibility="collapsed",
+    )
+    basis = basis or "taste"
+    st.caption(services.SIMILARITY_EXPLAINED[basis])
+    chosen = services.similarity_model(model_name, basis)
+    return chosen if chosen == model_name or model_ready(chosen) else None
+
+
 def graph_view(model_name: str) -> None:
+    chosen = similarity_basis(model_name, "mn_graph_basis")
+    if chosen is None:
+        return
+    model_name = chosen
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     with c1:
         center = pick_film("mn_graph_film", "Film at the centre (type to search)", 20)
@@ -183,13 +204,16 @@ def similar_view(model_name: str, room_code: str | None) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Films like…")
+        films_model = similarity_basis(model_name, "mn_similar_basis")
         item = pick_film("mn_similar_film", "Film (type to search)", 20)
         k = st.slider("How many", 5, 30, 10, key="mn_similar_k", persist_state="session")
         min_ratings = st.slider(
             "Min. ratings", 0, 200, 10, step=5, key="mn_similar_min", persist_state="session"
         )
         try:
-            films = services.similar_films(model_name, item, k=k, min_ratings=min_ratings)
+            if films_model is None:
+                raise InsightUnavailable("The watched-together film vectors are being trained.")
+            films = services.similar_films(films_model, item, k=k, min_ratings=min_ratings)
         except InsightUnavailable as exc:
             st.info(str(exc))
         else:

@@ -31,7 +31,10 @@ from app.services.catalogue import (
     year_range,
 )
 from app.services.insights import (
+    COWATCH_MODEL,
     INSIGHT_FALLBACK,
+    SIMILARITY_BASES,
+    SIMILARITY_EXPLAINED,
     FactorMap,
     bias_ranking,
     ego_graph,
@@ -40,6 +43,7 @@ from app.services.insights import (
     n_components,
     similar_films,
     similar_members,
+    similarity_model,
 )
 from app.services.lab import (
     cancel_job,
@@ -95,6 +99,7 @@ from app.services.search import MIN_QUERY, search_films
 from app.services.tonight import TONIGHT, Decision, decide, excluded_tonight
 
 __all__ = [
+    "COWATCH_MODEL",
     "DATASET_PATH_KEY",
     "DEFAULT_MODEL_ENV",
     "FALLBACK_MODEL",
@@ -102,6 +107,8 @@ __all__ = [
     "MIN_QUERY",
     "PREFERRED_MODEL",
     "SERVING_THREADS",
+    "SIMILARITY_BASES",
+    "SIMILARITY_EXPLAINED",
     "TONIGHT",
     "Decision",
     "FactorMap",
@@ -163,6 +170,7 @@ __all__ = [
     "set_room_model",
     "similar_films",
     "similar_members",
+    "similarity_model",
     "strategies",
     "strategy_description",
     "take_dataset_note",

@@ -28,6 +28,29 @@ from engine.data.ratings import Ratings
 from engine.models.base import Recommender
 
 INSIGHT_FALLBACK = "mf"
+# What "similar films" can mean on Explore: the chosen model's taste factors, or the film
+# embeddings learned from the co-liked film graph (``engine.models.graph_embedding``).
+COWATCH_MODEL = "graph"
+SIMILARITY_BASES: dict[str, str] = {
+    "taste": "Similar by taste factors",
+    "together": "Similar by who watched them together",
+}
+SIMILARITY_EXPLAINED: dict[str, str] = {
+    "taste": "Taste factors: films that the same kind of viewer rates highly, from the film "
+    "model's learned factors.",
+    "together": "Watched together: films that the same people liked, from embeddings learned on "
+    "walks through the graph of films liked by the same people.",
+}
+
+
+def similarity_model(model_name: str, basis: str) -> str:
+    """The model whose film vectors say which films are alike for ``basis`` (a key of
+    ``SIMILARITY_BASES``): ``model_name`` itself for taste, the graph embeddings otherwise."""
+    if basis == "taste":
+        return model_name
+    if basis == "together":
+        return COWATCH_MODEL
+    raise ValueError(f"basis must be one of {', '.join(SIMILARITY_BASES)}, not {basis!r}")
 
 
 def insight_models() -> list[str]:

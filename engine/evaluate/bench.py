@@ -31,6 +31,7 @@ PROTOCOLS: dict[str, str] = {
     "G": "engine.evaluate.protocol_g",
     "Elicit": "engine.evaluate.protocol_elicit",
     "S": "engine.evaluate.protocol_s",
+    "Graph": "engine.evaluate.protocol_graph",
 }
 DEFAULT_OUTPUT = Path("docs/BENCHMARKS.md")
 # Protocols whose figures are times: with --jobs they run after the others, alone on the machine.

@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "hybrid": "engine.models.hybrid:Hybrid",
     "lmf": "engine.models.lmf:LogisticMF",
     "embedding-nn": "engine.models.embedding_nn:EmbeddingNN",
+    "graph": "engine.models.graph_embedding:GraphEmbedding",
 }
 
 

@@ -57,7 +57,9 @@ TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
-ImplicitPart = Literal["als", "ease", "ease-foldin", "knn", "lmf", "ranking", "ranking-mlp"]
+ImplicitPart = Literal[
+    "als", "ease", "ease-foldin", "knn", "lmf", "ranking", "ranking-mlp", "graph"
+]
 ExplicitPart = Literal["pmf", "mf", "bpmf"]
 
 

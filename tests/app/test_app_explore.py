@@ -284,3 +284,39 @@ def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkey
     np.testing.assert_allclose(members["x"], want["x"], rtol=1e-5, atol=1e-7)
     text = all_messages(at)
     assert "No room members to show yet" not in text and "Not on the map" not in text
+
+
+FAST_GRAPH = {"factors": 16, "walks_per_film": 2, "epochs": 1, "seed": 0}
+
+
+def test_similar_films_by_who_watched_them_together():
+    """The choice of what "similar" means: taste factors (the room's model) by default, or the
+    graph embeddings (films the same people liked), each explained in one line; the list then
+    is the graph model's own neighbours."""
+    from app import services
+    from engine.artifacts import ArtifactError, read_manifest
+    from engine.train import model_dir, train_model
+
+    catalogue = services.get_catalogue()
+    try:
+        read_manifest(model_dir(catalogue, "graph"))
+    except ArtifactError:
+        train_model("graph", catalogue, params=FAST_GRAPH)
+    at = show(open_app(page="explore"), "similar")
+    assert services.SIMILARITY_EXPLAINED["taste"] in all_messages(at)
+    taste = frame_with(at, "Genres")
+    at.segmented_control(key="mn_similar_basis").set_value("together").run()
+    assert_ok(at)
+    assert services.SIMILARITY_EXPLAINED["together"] in all_messages(at)
+    together = frame_with(at, "Genres")
+    model, _ = services.get_model("graph")
+    item = int(at.selectbox(key="mn_similar_film").value)
+    expected = services.similar_films("graph", item, k=10, min_ratings=10)
+    assert together["Film"].tolist() == expected["label"].tolist()
+    assert together["Film"].tolist() != taste["Film"].tolist()
+    assert model.name == "graph"
+    # the film neighbourhood offers the same choice
+    show(at, "graph")
+    at.segmented_control(key="mn_graph_basis").set_value("together").run()
+    assert_ok(at)
+    assert "films within 2 hops" in all_messages(at)

@@ -42,6 +42,7 @@ FAST: dict[str, dict[str, Any]] = {
         "implicit_params": {"factors": 4, "epochs": 8},
         "explicit_params": {"factors": 3, "epochs": 12},
     },
+    "graph": {"factors": 16, "batch_size": 512},
 }
 # How closely folding in a training user's own ratings gives back their fitted scores
 # (correlation over all films). Exact for models whose person is their ratings (kNN, EASE);
