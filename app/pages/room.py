@@ -274,8 +274,9 @@ def rating_cards(token: str) -> None:
 def your_answers(answers: dict[int, float | None]) -> None:
     """What the member answered so far (as of the last full page run: taps redraw only their
     card; the status line at the top keeps the live count)."""
-    rated = sum(r is not None for r in answers.values())
-    with st.expander(f"Your answers ({rated} rated, {len(answers) - rated} not seen)"):
+    # No counts in the label: taps redraw only their own card, so a count drawn with the page
+    # went stale ("0 rated" under a status line saying "3 rated"); the status line counts live.
+    with st.expander("Your answers"):
         if not answers:
             st.write("Nothing yet.")
             return
