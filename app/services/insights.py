@@ -17,6 +17,7 @@ import streamlit as st
 
 from app.services.catalogue import get_catalogue
 from app.services.models import (
+    INSIGHT_FALLBACK,
     default_model_name,
     get_model,
     model_family,
@@ -27,7 +28,6 @@ from app.services.rooms import member_states
 from engine.data.ratings import Ratings
 from engine.models.base import Recommender
 
-INSIGHT_FALLBACK = "mf"
 # What "similar films" can mean on Explore: the chosen model's taste factors, or the film
 # embeddings learned from the co-liked film graph (``engine.models.graph_embedding``).
 COWATCH_MODEL = "graph"

@@ -13,7 +13,7 @@ from typing import Any
 from app.jobs.spec import JobSpec
 from app.services.catalogue import dataset_path, get_catalogue
 from app.services.models import wake_supervisor
-from app.services.rooms import get_store
+from app.services.store import get_store
 from app.store import Job
 from engine.models import Param
 

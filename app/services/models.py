@@ -256,7 +256,7 @@ def _serve_spec(name: str, catalogue: Ratings) -> JobSpec:
 def wake_supervisor() -> None:
     """Have this process's job supervisor look for work now (started if it was idle)."""
     from app.jobs.supervisor import supervisor_for
-    from app.services.rooms import get_store
+    from app.services.store import get_store
 
     supervisor_for(get_store().url, str(data_dir())).wake()
 
@@ -265,7 +265,7 @@ def model_status(name: str | None = None) -> ModelStatus:
     """Ready, or the progress of the job making it. A model nobody asked for yet is asked for
     now (a "serve" job with its default hyperparameters); nothing waits here. A failed job is
     left as it is: the operator retries it from the Lab."""
-    from app.services.rooms import get_store
+    from app.services.store import get_store
 
     name = name or default_model_name()
     _check_family(name)
@@ -320,7 +320,7 @@ def ensure_model(name: str | None = None, echo: Progress | None = None) -> Recom
     """Train ``name`` now if it is missing (in this thread, or following the replica that is
     training it) and return it. For tools and tests; pages use ``model_status``."""
     from app.jobs import ensure
-    from app.services.rooms import get_store
+    from app.services.store import get_store
 
     name = name or default_model_name()
     _check_family(name)
@@ -379,7 +379,7 @@ def trained_models(names: list[str] | None = None) -> list[str]:
 def room_model(room_code: str | None) -> str:
     """The model a room's pages use: the operator's choice for the room if it is still a room
     model, else the app's default (also without a room)."""
-    from app.services.rooms import get_store
+    from app.services.store import get_store
     from app.store import StoreError
 
     if room_code:
@@ -395,7 +395,7 @@ def room_model(room_code: str | None) -> str:
 def set_room_model(room_code: str, name: str | None) -> None:
     """Set a room's model (None: back to the default); an operator action, the page checks
     the credential. Only a trained room model can be chosen (``ValueError`` otherwise)."""
-    from app.services.rooms import get_store
+    from app.services.store import get_store
 
     if name is not None and name not in trained_models(room_model_families()):
         raise ValueError(
@@ -405,11 +405,13 @@ def set_room_model(room_code: str, name: str | None) -> None:
     get_store().set_room_model(room_code, name)
 
 
+# The model Explore falls back to when neither the room's nor the default has film vectors.
+INSIGHT_FALLBACK = "mf"
+
+
 def explore_model(room_code: str | None) -> str:
     """The model Explore draws: the room's model when it has film vectors to draw, else the
     default's, else mf (the plainest vectors to read)."""
-    from app.services.insights import INSIGHT_FALLBACK
-
     for name in (room_model(room_code), default_model_name()):
         family = model_family(name)
         if family is not None and "item_vectors" in family.capabilities:

@@ -18,19 +18,10 @@ import streamlit as st
 
 from app.services.catalogue import get_catalogue, items_of, movie_index
 from app.services.models import default_model_name, get_model, model_token
-from app.store import RoomStamp, Store, default_url
+from app.services.store import get_store
+from app.store import RoomStamp
 from engine.group import Member
 from engine.models.base import Recommender, UserState
-
-
-@st.cache_resource(show_spinner=False)
-def _store(url: str) -> Store:
-    return Store(url)
-
-
-def get_store() -> Store:
-    """The shared store (SQLite under data/ unless MOVIENIGHT_DB_URL says otherwise)."""
-    return _store(default_url())
 
 
 @dataclass(frozen=True)

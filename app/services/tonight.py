@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app.services.rooms import get_store
+from app.services.store import get_store
 from app.store import NO, REWATCH, RULE_MAJORITY, SKIP, YES, Tally
 
 TONIGHT = timedelta(hours=12)

@@ -28,7 +28,7 @@ PROTOCOLS: dict[str, str] = {
     "E": "engine.evaluate.protocol_e",
     "R": "engine.evaluate.protocol_r",
     "F": "engine.evaluate.protocol_f",
-    "G": "engine.evaluate.protocol_g",
+    "G": "engine.evaluate.protocol_g_report",
     "Elicit": "engine.evaluate.protocol_elicit",
     "S": "engine.evaluate.protocol_s",
     "Graph": "engine.evaluate.protocol_graph",

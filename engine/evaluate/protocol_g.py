@@ -41,7 +41,7 @@ from engine.evaluate.group_metrics import (
     member_figures,
 )
 from engine.evaluate.group_setup import KINDS, Pool, build_pool, make_groups
-from engine.evaluate.report import BenchContext, ProtocolResult
+from engine.evaluate.report import BenchContext
 from engine.group import Selector
 from engine.group.novelty import novelty_rerank, pool_size, seen_probability
 from engine.models.base import Recommender
@@ -190,7 +190,7 @@ def blend_timing(
     }
 
 
-def _models(ctx: BenchContext) -> list[str]:
+def models_to_measure(ctx: BenchContext) -> list[str]:
     from engine.models import REGISTRY
 
     wanted = [m for m in G_MODELS if m in REGISTRY and (ctx.models is None or m in ctx.models)]
@@ -286,32 +286,6 @@ def run_folds(
     return out
 
 
-def run(ctx: BenchContext) -> ProtocolResult:
-    """Protocol G per model in ``G_MODELS``, pooled over ``FOLD_SEEDS``; the paper's metrics,
-    the distinct-list counts, the novelty trade-off and the per-split check as extra tables."""
-    from engine.evaluate.protocol_g_report import report
-
-    start = time.perf_counter()
-    seeds = FOLD_SEEDS[:1] if ctx.quick else FOLD_SEEDS
-    count = 4 if ctx.quick else GROUPS_PER_FOLD
-    sizes = (2, 4, 8) if ctx.quick else SIZES
-    models = _models(ctx)
-    novelty = {models[0]: novelty_variants(group.DEFAULT_STRATEGY, NOVELTY_VALUES)}
-    runs = run_folds(
-        ctx.ratings,
-        models,
-        ctx.create,
-        list(group.STRATEGIES),
-        seeds,
-        GROUP_SEED,
-        count,
-        ctx.progress_factory,
-        sizes=sizes,
-        extra=novelty,
-    )
-    return report(runs, seeds, count, sizes, time.perf_counter() - start)
-
-
 __all__ = [
     "FOLD_SEEDS",
     "GROUPS_PER_FOLD",
@@ -323,10 +297,10 @@ __all__ = [
     "Variant",
     "blend_timing",
     "evaluate_groups",
+    "models_to_measure",
     "named",
     "novelty_variants",
     "popularity_ranks",
-    "run",
     "run_folds",
     "summarise",
 ]

@@ -1,7 +1,10 @@
-"""Protocol G's tables and verdicts from its per-group records (``protocol_g.run_folds``)."""
+"""Protocol G's entry point (``run``) and its tables and verdicts from the per-group records of
+``protocol_g.run_folds``. The run lives here, above the evaluation, so that the evaluation never
+imports its report (no import circle)."""
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 import numpy as np
@@ -9,8 +12,22 @@ import pandas as pd
 
 from engine import group
 from engine.evaluate.group_metrics import PAPER, distinct_from_base, paired_table
-from engine.evaluate.protocol_g import OWN, POPULAR_FLOOR, FoldResults, blend_timing, summarise
-from engine.evaluate.report import ProtocolResult
+from engine.evaluate.protocol_g import (
+    FOLD_SEEDS,
+    GROUP_SEED,
+    GROUPS_PER_FOLD,
+    NOVELTY_VALUES,
+    OWN,
+    POPULAR_FLOOR,
+    SIZES,
+    FoldResults,
+    blend_timing,
+    models_to_measure,
+    novelty_variants,
+    run_folds,
+    summarise,
+)
+from engine.evaluate.report import BenchContext, ProtocolResult
 
 Record = dict[str, object]
 
@@ -224,4 +241,28 @@ def report(
     )
 
 
-__all__ = ["ANCHOR", "compact", "goal_verdict", "novelty_table", "report"]
+def run(ctx: BenchContext) -> ProtocolResult:
+    """Protocol G per model in ``G_MODELS``, pooled over ``FOLD_SEEDS``; the paper's metrics,
+    the distinct-list counts, the novelty trade-off and the per-split check as extra tables."""
+    start = time.perf_counter()
+    seeds = FOLD_SEEDS[:1] if ctx.quick else FOLD_SEEDS
+    count = 4 if ctx.quick else GROUPS_PER_FOLD
+    sizes = (2, 4, 8) if ctx.quick else SIZES
+    models = models_to_measure(ctx)
+    novelty = {models[0]: novelty_variants(group.DEFAULT_STRATEGY, NOVELTY_VALUES)}
+    runs = run_folds(
+        ctx.ratings,
+        models,
+        ctx.create,
+        list(group.STRATEGIES),
+        seeds,
+        GROUP_SEED,
+        count,
+        ctx.progress_factory,
+        sizes=sizes,
+        extra=novelty,
+    )
+    return report(runs, seeds, count, sizes, time.perf_counter() - start)
+
+
+__all__ = ["ANCHOR", "compact", "goal_verdict", "novelty_table", "report", "run"]
