@@ -51,7 +51,7 @@ def settle(page: Page) -> None:
 
 
 def run(repo: Path, fresh: bool) -> dict[str, float]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     if fresh:
         shutil.rmtree(repo / "data", ignore_errors=True)
@@ -92,13 +92,17 @@ def run(repo: Path, fresh: bool) -> dict[str, float]:
             page.wait_for_url(re.compile(r"room="), timeout=STEP_MS)
             page.get_by_label("Your name").fill("Ann")
             page.get_by_role("button", name="Join as member").click()
-            page.get_by_text("Rating as Ann").wait_for(timeout=STEP_MS)
+            page.locator(".mn-status").get_by_text("Ann").wait_for(timeout=STEP_MS)
+            page.locator(".mn-card").first.wait_for(timeout=STEP_MS)
             settle(page)
-            for n, label in enumerate(["4½★", "2★", "5★"], start=1):
+            for label in ["4½★", "2★", "5★"]:
+                # a tap redraws only its card: the next film takes the first card's place
+                title = page.locator(".mn-card .mn-title").first.inner_text()
                 group = page.locator('[data-testid="stButtonGroup"]').first
                 group.get_by_role("radio", name=label, exact=True).click()
-                page.get_by_text(re.compile(rf"Your answers: {n} rated")).wait_for(timeout=STEP_MS)
-                settle(page)
+                expect(page.locator(".mn-card .mn-title").first).not_to_have_text(
+                    title, timeout=STEP_MS
+                )
             answered = time.perf_counter()
             page.get_by_role("link", name="Picks").first.click()
             page.get_by_role("heading", name="Tonight's picks").wait_for(timeout=STEP_MS)
