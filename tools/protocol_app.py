@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 from engine.evaluate.report import markdown_table
+from tools.docs_block import markers, replace_named_block, write_named_block
 
-BEGIN = "<!-- BEGIN tools.bench -->"
-END = "<!-- END tools.bench -->"
+BEGIN, END = markers("bench")
 TITLE = "## App: app timings (get picks, cold start, waits in a browser)"
 BROWSER_WAITS = {
     "tap": "rating tap → next film's card rendered",
@@ -142,22 +142,10 @@ def render_block(
 
 def replace_block(document: str, block: str) -> str:
     """``document`` with its tools.bench block replaced by ``block`` (appended when absent);
-    everything outside the block is kept byte for byte."""
-    start = document.find(BEGIN)
-    if start < 0:
-        head = document.rstrip("\n")
-        return f"{head}\n\n{block}\n" if head else f"{block}\n"
-    end = document.find(END, start)
-    if end < 0:
-        raise ValueError(
-            f"the document has {BEGIN!r} but no {END!r} after it; mend or remove the partial "
-            "block by hand, so nothing after it is lost"
-        )
-    return document[:start] + block + document[end + len(END) :]
+    everything outside the block is kept byte for byte (``tools.docs_block``)."""
+    return replace_named_block(document, "bench", block)
 
 
 def write_block(path: Path, block: str) -> None:
     """Put ``block`` into the file at ``path`` (created when missing)."""
-    document = path.read_text(encoding="utf-8") if path.exists() else ""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(replace_block(document, block), encoding="utf-8")
+    write_named_block(path, "bench", block)
