@@ -8,6 +8,7 @@ and ``app.jobs.swap`` decides whether it replaces the live model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.jobs.spec import JobSpec
@@ -79,29 +80,28 @@ def retry_job(job_id: int) -> Job:
     return again
 
 
-def confirm_candidate(job_id: int) -> Job:
-    """The operator saw both scores and wants the candidate live: swap it in now."""
-    from app.jobs.swap import promote_candidate
-
+def _decide(job_id: int, act: Callable[[JobSpec], None], swapped: bool, decision: str) -> Job:
+    """Carry out the operator's decision on a retrain waiting for review, and record it."""
     jobs = get_store().jobs
     job = jobs.get(job_id)
     if job.state != "review":
         raise ValueError("This retrain is not waiting for a decision any more.")
-    promote_candidate(JobSpec.of(job))
-    decision = "put live by the operator after comparing the scores"
-    jobs.settle(job_id, "done", {**job.result, "swapped": True, "decision": decision})
+    act(JobSpec.of(job))
+    jobs.settle(job_id, "done", {**job.result, "swapped": swapped, "decision": decision})
     return jobs.get(job_id)
+
+
+def confirm_candidate(job_id: int) -> Job:
+    """The operator saw both scores and wants the candidate live: swap it in now."""
+    from app.jobs.swap import promote_candidate
+
+    decision = "put live by the operator after comparing the scores"
+    return _decide(job_id, promote_candidate, True, decision)
 
 
 def keep_live_model(job_id: int) -> Job:
     """The operator keeps the live model: the candidate is deleted."""
     from app.jobs.swap import discard_candidate
 
-    jobs = get_store().jobs
-    job = jobs.get(job_id)
-    if job.state != "review":
-        raise ValueError("This retrain is not waiting for a decision any more.")
-    discard_candidate(JobSpec.of(job))
     decision = "the operator kept the live model; the candidate was deleted"
-    jobs.settle(job_id, "done", {**job.result, "swapped": False, "decision": decision})
-    return jobs.get(job_id)
+    return _decide(job_id, discard_candidate, False, decision)
