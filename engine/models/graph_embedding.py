@@ -19,6 +19,15 @@ threshold + 1, so 5★ counts twice what 4★ does), and a film scores its cosin
 that mean. Fold-in is that formula, instant and exact: a training user folded in from their own
 ratings gets exactly their trained scores. Someone who liked nothing gets the prior, the films
 most people liked.
+
+Films off the graph (no co-like edge: no walk ever visits them) rank after every film on it.
+Their vectors were never trained by a walk: they are their initial noise and, with side
+information, the mean of their genre and decade embeddings, which says what kind of film they
+are, not that anyone watches them with what this person liked. Ranked by that alone they filled
+the top of the list with obscure films of the right genre (protocol R, first measured: NDCG@10
+0.025 against popularity's 0.145, coverage 0.16). This is word2vec's vocabulary rule (the
+source recommends only items in its vocabulary), kept as an order so every film still has a
+score.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ from engine.models.base import Capability, Recommender, UserState, to_tensor
 from engine.models.config import Config, param
 from engine.models.skipgram import SkipGramNet, SkipGramSchedule, side_info, train_skipgram
 from engine.progress import Progress, stage_progress
+
+OFF_GRAPH_SHIFT = 2.0  # scores of unit-vector products lie in [−1, 1]: −2 puts them after all
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class GraphEmbedding(Recommender):
     config: GraphConfig
     _vectors: torch.Tensor  # unit film vectors [n_items, factors]
     _likes: torch.Tensor  # people who liked each film in training
+    _on_graph: torch.Tensor  # films with at least one co-like edge (bool)
     _train: sp.csr_matrix
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
@@ -119,6 +131,7 @@ class GraphEmbedding(Recommender):
         vectors = net.film_vectors(train.n_items)
         self._vectors = F.normalize(vectors, dim=1)
         self._likes = to_tensor(graph.likes, torch.float32, self.device)
+        self._on_graph = to_tensor(graph.degree() > 0, torch.bool, self.device)
         self._train = train.csr()
         self.info.update(
             {
@@ -161,10 +174,14 @@ class GraphEmbedding(Recommender):
         """Someone who liked nothing yet: the films most people liked first."""
         return torch.log1p(self._likes)
 
+    def _off_graph_last(self, scores: torch.Tensor) -> torch.Tensor:
+        """Films off the graph after every film on it, in their own order (rows or one row)."""
+        return torch.where(self._on_graph, scores, scores - OFF_GRAPH_SHIFT)
+
     def _score_state(self, state: UserState) -> torch.Tensor:
         if state.vector is None:
             return self._prior()
-        return self._vectors @ state.vector.to(self.device)
+        return self._off_graph_last(self._vectors @ state.vector.to(self.device))
 
     def _score_users(self, users: np.ndarray) -> torch.Tensor:
         rows = self._train[users]
@@ -176,7 +193,7 @@ class GraphEmbedding(Recommender):
         members = (dense @ self._vectors) / to_tensor(
             np.maximum(totals, 1e-12), torch.float32, self.device
         )[:, None]
-        scores = members @ self._vectors.T
+        scores = self._off_graph_last(members @ self._vectors.T)
         nobody = to_tensor(totals == 0, torch.bool, self.device)
         if bool(nobody.any()):
             scores[nobody] = self._prior()
@@ -192,6 +209,7 @@ class GraphEmbedding(Recommender):
         return {
             "film_vectors": self._vectors,
             "likes": self._likes,
+            "on_graph": self._on_graph,
             "train_indptr": torch.as_tensor(t.indptr.astype(np.int64)),
             "train_indices": torch.as_tensor(t.indices.astype(np.int64)),
             "train_data": torch.as_tensor(t.data.astype(np.float32)),
@@ -202,6 +220,9 @@ class GraphEmbedding(Recommender):
         if vectors.shape != (self.n_items, self.config.factors):
             raise ValueError(f"film vectors {tuple(vectors.shape)} do not match the manifest")
         self._vectors, self._likes = vectors.to(self.device), tensors["likes"].to(self.device)
+        # saved before off-graph films were ranked last: every film counts as on the graph
+        on_graph = tensors.get("on_graph", torch.ones(self.n_items, dtype=torch.bool))
+        self._on_graph = on_graph.to(device=self.device, dtype=torch.bool)
         self._train = sp.csr_matrix(
             (
                 tensors["train_data"].cpu().numpy(),

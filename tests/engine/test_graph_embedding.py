@@ -9,7 +9,7 @@ import torch
 
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue, planted_implicit
-from engine.evaluate.protocol_graph import held_out_pairs, pair_cosines, roc_auc
+from engine.evaluate.protocol_graph import held_out_pairs, in_graph, pair_cosines, roc_auc
 from engine.models import create
 
 FAST = {"factors": 16, "batch_size": 512, "walks_per_film": 6}
@@ -63,6 +63,30 @@ def test_similar_films_share_the_community(fitted):
         assert (community[items] == community[film]).all()
 
 
+def test_films_off_the_graph_rank_after_every_film_on_it():
+    """Film 40 is only ever rated 3★ (never liked): no edge, no walk. It ranks below every film
+    on the graph for any member, whatever its (untrained) vector says; the films on the graph
+    keep the order of their products with the member."""
+    base = planted_implicit(n_users=80, n_items=40, n_clusters=2, per_user=8, seed=2)
+    frame = pd.DataFrame(
+        {
+            "userId": base.user_ids[base.users],
+            "movieId": base.item_ids[base.items],
+            "rating": base.values,
+        }
+    )
+    extra = pd.DataFrame({"userId": base.user_ids[:5], "movieId": 41, "rating": 3.0})
+    data = Ratings.from_frames(pd.concat([frame, extra]), catalogue(41), name="off-graph")
+    model = create("graph", device="cpu", min_count=1, **FAST).fit(data)
+    off = int(np.flatnonzero(data.item_ids == 41)[0])
+    state = model.fold_in([0, 2], [5.0, 4.0])
+    scores = model.score(state).numpy()
+    on = np.delete(np.arange(data.n_items), off)
+    assert scores[off] < scores[on].min()
+    raw = model.item_vectors() @ state.vector.numpy()
+    np.testing.assert_array_equal(np.argsort(-scores[on]), np.argsort(-raw[on]))
+
+
 # ---------------------------------------------------------------------------- protocol Graph
 def test_auc_by_hand():
     assert roc_auc(np.array([3.0, 1.0]), np.array([2.0, 0.0])) == pytest.approx(3 / 4)
@@ -95,6 +119,15 @@ def test_held_out_pairs_are_only_linked_by_a_test_like():
     assert len(negatives) == 3
     for i, j in negatives.tolist():
         assert i < j and (i, j) not in co_liked and j <= 4  # film 5 has no rating at all
+
+
+def test_films_in_the_graph_are_those_with_a_default_edge():
+    """The default graph needs two co-likers (min_count 2) at ≥ 4★: films 0 and 1 are liked by
+    both people, film 2 by one of them, film 3 only at 3★, film 4 by nobody."""
+    rows = [(1, 1, 5.0), (1, 2, 4.0), (1, 3, 4.5), (2, 1, 4.0), (2, 2, 5.0), (2, 4, 3.0)]
+    f = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
+    train = Ratings.from_frames(f, catalogue(5), name="hand")
+    assert in_graph(train).tolist() == [True, True, False, False, False]
 
 
 def test_graph_embeddings_tell_held_out_pairs_from_random_ones():

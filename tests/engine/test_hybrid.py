@@ -12,6 +12,7 @@ from engine.data.splits import split_r
 from engine.data.synthetic import catalogue
 from engine.evaluate.protocols import evaluate_r
 from engine.models import create
+from engine.models.hybrid import combine, log_softmax_rows, star_weights
 
 IMPLICIT = {"regularization": 20.0, "min_count": 1}
 EXPLICIT = {"factors": 2, "epochs": 10}
@@ -63,6 +64,7 @@ def test_beta_zero_is_the_implicit_ranking(data):
         explicit_params=EXPLICIT,
         beta=0.0,
         temperature=1.0,
+        beta_answers=0.0,
     ).fit(data)
     users = np.arange(0, 200, 11)
     ours, implicit = model.score_users(users), model.implicit.score_users(users)
@@ -122,3 +124,80 @@ def test_fit_progress_moves_through_every_stage(data):
     inner = [d / t for d, t, m in seen if m.startswith("fitting pmf: sweep")]
     assert len(inner) == EXPLICIT["epochs"] and inner[0] > 2 / 3 and inner[-1] == 1.0
     assert any(m.startswith("calibrating") for _, _, m in seen)
+
+
+# ---------------------------------------------------------------------------- β by evidence
+def test_star_weight_grows_with_what_is_known_by_hand():
+    """β_n = β·n/(n + k): β = 8, k = 7: nothing known 0, one film 1, seven films 4, seventy
+    films 8·70/77; k = 0 is the full β for everyone."""
+    np.testing.assert_allclose(star_weights(8.0, [0, 1, 7, 70], 7.0), [0, 1, 4, 560 / 77])
+    np.testing.assert_allclose(star_weights(8.0, [0, 1, 70], 0.0), [8, 8, 8])
+
+
+def test_combine_weighs_each_row_by_its_own_beta():
+    log_watch = torch.log(torch.tensor([[0.5, 0.5], [0.5, 0.5]]))
+    stars = torch.tensor([[5.0, 2.5], [5.0, 2.5]])
+    out = combine(log_watch, stars, np.array([0.0, 2.0]))
+    expected = torch.log(torch.tensor(0.5)) + torch.tensor([[0.0, 0.0], [0.0, 2 * np.log(0.5)]])
+    torch.testing.assert_close(out, expected.float())
+
+
+def test_a_person_is_scored_with_the_weight_of_their_own_evidence(fitted):
+    """score = log softmax(implicit / T) + β_n · log(stars / 5), n the person's ratings."""
+    train, _, model = fitted
+    model_k = model.beta_answers
+    items, values = train.user_items(7)
+    for n in (1, 3, len(items)):
+        state = model.fold_in(items[:n], values[:n])
+        imp = model.implicit.score(state.extra["implicit"])[None]
+        stars = model.explicit.score(state.extra["explicit"])[None]
+        weight = star_weights(model.beta, [n], model_k)
+        expected = combine(log_softmax_rows(imp, model.temperature), stars, weight)[0]
+        torch.testing.assert_close(model.score(state), expected)
+
+
+def cult_and_crowd(n_users=200, n_crowd=80, n_cult=20, per_user=12, seed=0) -> Ratings:
+    """``watch_and_like``'s four clusters (people watch their own cluster's films and rate
+    them by planted quality) plus cult films, each rated 5★ by three random people. Someone
+    known from one answer is predicted high stars for every cult film (its film bias) that
+    nobody will watch: trusting their stars fully ranks the cult films first."""
+    rng = np.random.default_rng(seed)
+    quality = rng.uniform(1.5, 5.0, n_crowd)
+    rows = []
+    for u in range(n_users):
+        pool = np.flatnonzero(np.arange(n_crowd) % 4 == u % 4)
+        chosen = rng.choice(pool, size=per_user, replace=False)
+        noise = rng.normal(0, 0.3, per_user)
+        stars = np.clip(np.round((quality[chosen] + noise) * 2) / 2, 0.5, 5)
+        rows.append(pd.DataFrame({"userId": u + 1, "movieId": chosen + 1, "rating": stars}))
+    for film in range(n_crowd, n_crowd + n_cult):
+        fans = rng.choice(n_users, size=3, replace=False)
+        rows.append(pd.DataFrame({"userId": fans + 1, "movieId": film + 1, "rating": 5.0}))
+    return Ratings.from_frames(pd.concat(rows), catalogue(n_crowd + n_cult), name="cult")
+
+
+def test_fitted_k_is_the_few_answer_validation_best_and_damps_one_answer_stars():
+    train, _ = split_r(cult_and_crowd())
+    model = create(
+        "hybrid", implicit="ease", implicit_params=IMPLICIT, explicit_params=EXPLICIT
+    ).fit(train)
+    table = model.info["validation_few_answer_ndcg_by_k"]
+    assert model.beta_answers == float(max(table, key=table.__getitem__))
+    assert model.beta > 0  # people known from all their films: their stars help
+    assert model.beta_answers > 0, table  # known from a few: the full β loses on validation
+    assert table[str(model.beta_answers)] > table["0.0"] + 0.05
+
+
+def test_a_model_saved_before_k_loads_with_the_full_beta(fitted):
+    """Calibration saved as (T, β), before k existed: k = 0, so it ranks as when it was saved."""
+    _, _, model = fitted
+    tensors = model.state_tensors()
+    tensors["calibration"] = tensors["calibration"][:2]
+    clone = create("hybrid", implicit="ease", implicit_params=IMPLICIT, explicit_params=EXPLICIT)
+    clone.n_users, clone.n_items, clone.info = model.n_users, model.n_items, dict(model.info)
+    clone.load_state_tensors(tensors)
+    assert (clone.temperature, clone.beta, clone.beta_answers) == (
+        model.temperature,
+        model.beta,
+        0.0,
+    )
