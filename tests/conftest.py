@@ -11,6 +11,17 @@ os.environ.setdefault("MOVIENIGHT_DEVICE", "cpu")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module of tiny-tensor model tests (its module-scoped fits too):
+    thread hand-offs cost more than they save on a shared 2-core machine. Opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def embedded():
     """The embedded MovieLens sample (cached as parquet after the first load)."""

@@ -65,13 +65,7 @@ NAMES = sorted(REGISTRY)
 USERS = (0, 1, 2, 40)  # training users of each taste
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: thread hand-offs cost more than they save on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_every_registered_model_has_fast_settings():

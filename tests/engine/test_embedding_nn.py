@@ -13,13 +13,7 @@ from engine.data.synthetic import catalogue
 from engine.models import create
 from engine.models.embedding_nn import EmbeddingNN, emb_sz_rule
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_fastai_embedding_sizes_and_layers():

@@ -15,12 +15,7 @@ from engine.models import create
 FAST = {"factors": 16, "batch_size": 512, "walks_per_film": 6}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

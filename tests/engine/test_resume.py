@@ -27,12 +27,7 @@ def data():
     return planted_explicit(n_users=60, n_items=40, density=0.3, seed=2).ratings
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def learned(model) -> dict[str, torch.Tensor]:
