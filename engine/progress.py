@@ -31,6 +31,20 @@ def stage_progress(progress: Progress, stage: int, stages: int, label: str) -> P
     return update
 
 
+def span_progress(progress: Progress, start: float, end: float, label: str) -> Progress:
+    """The share ``start``..``end`` (fractions of 0..1) of ``progress``'s bar for one phase of
+    a longer step: the phase's own ``(done, total)`` moves the bar within its share, so a step
+    made of unequal phases (fits, then searches) never stands still for a whole phase."""
+    steps = 100
+
+    def update(done: int, total: int, message: str = "") -> None:
+        inner = min(max(done / max(total, 1), 0.0), 1.0)
+        text = f"{label}: {message}" if message else label
+        progress(int(steps * (start + (end - start) * inner)), steps, text)
+
+    return update
+
+
 def tqdm_progress(desc: str) -> tuple[Progress, Callable[[], None]]:
     """A Progress backed by a tqdm bar, and a function that closes it."""
     from tqdm.auto import tqdm

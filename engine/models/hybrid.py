@@ -69,7 +69,7 @@ from engine.models.base import (
 )
 from engine.models.config import Config, param
 from engine.models.torch_typed import floats
-from engine.progress import Progress, stage_progress
+from engine.progress import Progress, silent, span_progress, stage_progress
 
 if TYPE_CHECKING:
     from engine.checkpoint import Checkpoint
@@ -233,9 +233,25 @@ class Hybrid(Recommender):
         None)."""
         temperature, beta = self.config.temperature, self.config.beta
         beta_answers = self.config.beta_answers
+        report = progress or silent
         implicit, explicit = self._components()
-        _fit_part(implicit, fit_part, None, checkpoint, "calibration-implicit")
-        _fit_part(explicit, fit_part, progress, checkpoint, "calibration-explicit")
+        # Every phase moves the bar (a first start showed one phase's message for minutes):
+        # the two fits, then the searches, in shares of the calibration's part of the bar.
+        _fit_part(
+            implicit,
+            fit_part,
+            span_progress(report, 0.0, 0.15, f"fitting {self.config.implicit}"),
+            checkpoint,
+            "calibration-implicit",
+        )
+        _fit_part(
+            explicit,
+            fit_part,
+            span_progress(report, 0.15, 0.55, f"fitting {self.config.explicit}"),
+            checkpoint,
+            "calibration-explicit",
+        )
+        report(56, 100, "choosing the temperature and β")
         tr, va = fit_part.csr(), val.csr()
         users = np.flatnonzero(np.diff(va.indptr) > 0)
         imp = implicit.score_users(users).double()
@@ -274,7 +290,15 @@ class Hybrid(Recommender):
             beta = BETAS[int(np.argmax(table))]
             self.info["validation_ndcg_by_beta"] = dict(zip(map(str, BETAS), table, strict=True))
         if beta_answers is None:
-            beta_answers = self._fit_beta_answers(implicit, explicit, tr, va, temperature, beta)
+            beta_answers = self._fit_beta_answers(
+                implicit,
+                explicit,
+                tr,
+                va,
+                temperature,
+                beta,
+                span_progress(report, 0.6, 1.0, "choosing how much to trust few answers (k)"),
+            )
         return temperature, beta, beta_answers
 
     def _fit_beta_answers(
@@ -285,6 +309,7 @@ class Hybrid(Recommender):
         va: sp.csr_matrix,
         temperature: float,
         beta: float,
+        progress: Progress = silent,
     ) -> float:
         """k in ``BETA_ANSWERS`` with the best mean NDCG@10 over (validation user, n): the user
         folded into both parts from n ∈ ``FEW_ANSWERS`` of their training films (seeded draws,
@@ -293,7 +318,10 @@ class Hybrid(Recommender):
         rng = np.random.default_rng(self.config.validation_seed)
         totals = np.zeros(len(BETA_ANSWERS))
         count = 0
-        for u in range(tr.shape[0]):
+        n_users = tr.shape[0]
+        for u in range(n_users):
+            if u % 25 == 0:
+                progress(u, n_users, f"validation user {u}/{n_users}")
             held = va.indices[va.indptr[u] : va.indptr[u + 1]]
             liked = held[va.data[va.indptr[u] : va.indptr[u + 1]] >= 4]
             items = tr.indices[tr.indptr[u] : tr.indptr[u + 1]].astype(np.int64)
