@@ -8,25 +8,18 @@ title reruns only the search.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
 from app import services, state
+from app.pages._deck import deck_section
 from app.store import AnswerCount, StoreError, parse_room_code
-from app.widgets.film_card import film_card
-from app.widgets.film_search import film_search
 from app.widgets.qr import show_qr
-from app.widgets.rating_row import rating_row
 from app.widgets.text import h, md
 
 MAX_MEMBERS = 12
-BATCH = 5  # rating cards on screen; each answer brings a new film chosen with it in mind
-READY_AT = 3  # star ratings after which a member's own taste shapes the picks well
 LIVE_EVERY = "3s"
 FLASH = "mn_flash"
 PICKS_PAGE = "app/pages/picks.py"
-_MISSING = object()
 
 
 def flash(kind: str, message: str) -> None:
@@ -157,148 +150,29 @@ def invite(code: str, is_host: bool, n_members: int) -> None:
 # --------------------------------------------------------------------------- where I stand
 
 
-def status_line(name: str, counts: AnswerCount | None) -> str:
-    """ "Ann · 3 rated · picks ready" (or how many more ratings make the picks personal)."""
-    rated = counts.rated if counts else 0
-    if rated >= READY_AT:
-        ready = "picks ready"
-    elif rated == 0:
-        ready = f"rate {READY_AT} films for picks that fit you"
-    else:
-        ready = f"rate {READY_AT - rated} more for picks that fit you"
-    return f'<p class="mn-status"><b>{h(name)}</b> · {rated} rated · {ready}</p>'
+def status_line(name: str) -> str:
+    """Whose phone this is. The member's own count lives in the rating deck, where it moves
+    with each tap; this bar carries the room's news (a vote opening) and the way to the picks."""
+    return f'<p class="mn-status"><b>{h(name)}</b></p>'
 
 
 @st.fragment(run_every=LIVE_EVERY)
 def status_bar(code: str, name: str) -> None:
-    """The member's progress and the way to the picks, at the top; live, so a vote the host
-    opens shows up here within seconds."""
+    """Who is rating and the way to the picks, at the top; live, so a vote the host opens shows
+    up here within seconds."""
     store = services.get_store()
     try:
-        counts = store.answer_counts(code).get(name)
         vote = store.latest_vote(code)
     except StoreError as exc:
         st.error(str(exc))
         return
     with st.container(key="mn_status_bar", horizontal=True, gap="small"):
-        st.html(status_line(name, counts), width="stretch")
+        st.html(status_line(name), width="stretch")
         if vote is not None and vote.is_open:
             st.page_link(
                 PICKS_PAGE, label="Tonight's vote is open: vote now", icon=":material/how_to_vote:"
             )
         st.page_link(PICKS_PAGE, label="See the group's picks", icon=":material/movie:")
-
-
-# --------------------------------------------------------------------------- rating
-
-
-def _saver(token: str, movie_id: int, title: str, then: Callable[[], None] | None = None):
-    def save(answered: bool, stars: float | None) -> None:
-        store = services.get_store()
-        try:
-            if answered:
-                store.set_rating(token, movie_id, stars)
-            else:
-                store.clear_rating(token, movie_id)
-        except StoreError as exc:
-            flash("error", f"Could not save your answer for {md(title)}: {exc}")
-            return
-        if then is not None:
-            then()
-
-    return save
-
-
-def rate_card(
-    token: str,
-    movie_id: int,
-    key: str,
-    current: object = _MISSING,
-    then: Callable[[], None] | None = None,
-) -> None:
-    info = services.film_by_movie_id(movie_id)
-    if info is None:
-        return
-    with st.container(border=True):
-        film_card(info)
-        rating_row(key, current, _saver(token, movie_id, info["title"], then))
-
-
-def _queue_key(token: str) -> str:
-    return f"mn_queue:{token}"
-
-
-def _replace_in_queue(token: str, slot: int) -> None:
-    """After an answer: the slot's film gives way to the next one the elicitation engine picks
-    with every answer so far in mind (run in the answer's callback, before the slot redraws)."""
-    queue: list[int] = st.session_state.get(_queue_key(token), [])
-    more = services.next_films(token, n=BATCH + len(queue))
-    fresh = [m for m in more if m not in queue]
-    if slot < len(queue):
-        if fresh:
-            queue[slot] = fresh[0]
-        else:
-            queue.pop(slot)
-    st.session_state[_queue_key(token)] = queue
-
-
-@st.fragment
-def rating_slot(token: str, slot: int) -> None:
-    """One of the cards to rate. A tap saves the answer and reruns only this slot, where the
-    next film takes the answered one's place: one card is redrawn per tap, not the page."""
-    queue: list[int] = st.session_state.get(_queue_key(token), [])
-    if slot >= len(queue):
-        return
-    movie_id = queue[slot]
-    rate_card(token, movie_id, key=f"rate:{movie_id}", then=lambda: _replace_in_queue(token, slot))
-
-
-def rating_cards(token: str) -> None:
-    """Five films to rate, chosen by the elicitation engine; each card is its own fragment."""
-    answers = services.get_store().answers(token)
-    st.subheader("Rate some films")
-    st.caption("Half stars welcome. “Haven't seen it” is fine too: it helps just as much.")
-    key = _queue_key(token)
-    queue = [m for m in st.session_state.get(key, []) if m not in answers]
-    if len(queue) < BATCH:  # top up; the new films adapt to the answers given so far
-        more = services.next_films(token, n=BATCH + len(queue))  # never waits for training
-        queue += [m for m in more if m not in queue][: BATCH - len(queue)]
-    st.session_state[key] = queue
-    if not queue:
-        st.info("You have answered every film we could ask about. Thank you!")
-    for slot in range(len(queue)):
-        rating_slot(token, slot)
-    your_answers(answers)
-
-
-def your_answers(answers: dict[int, float | None]) -> None:
-    """What the member answered so far (as of the last full page run: taps redraw only their
-    card; the status line at the top keeps the live count)."""
-    # No counts in the label: taps redraw only their own card, so a count drawn with the page
-    # went stale ("0 rated" under a status line saying "3 rated"); the status line counts live.
-    with st.expander("Your answers"):
-        if not answers:
-            st.write("Nothing yet.")
-            return
-        rows = []
-        for movie_id, stars in answers.items():
-            info = services.film_by_movie_id(movie_id)
-            label = info["label"] if info else f"movieId {movie_id}"
-            rows.append(
-                f"<li>{h(label)}: {'haven’t seen it' if stars is None else f'{stars:.1f} ★'}</li>"
-            )
-        st.html(f'<ul class="mn-answers">{"".join(rows)}</ul>')
-        st.caption("To change an answer, find the film with the search box.")
-
-
-@st.fragment
-def search_section(token: str) -> None:
-    """Find any film by typing part of its title, and rate it; only this part reruns."""
-    st.subheader("Rate any film")
-    chosen = film_search("search_film")
-    if chosen is not None:
-        answers = services.get_store().answers(token)
-        rate_card(token, chosen, key=f"search:{chosen}", current=answers.get(chosen, _MISSING))
 
 
 # --------------------------------------------------------------------------- the page
@@ -335,13 +209,14 @@ def room_page() -> None:
         st.caption("You are the host of this room.")
     main, side = st.columns([3, 2], gap="large")
     with main:
-        if current.is_host:
-            invite(room.code, True, n_members)
         if member is None:
+            if current.is_host:
+                invite(room.code, True, n_members)
             join_form(room.code, n_members)
-        else:  # rating never waits for a model: the cards come from the catalogue first
-            rating_cards(member.token)
-            search_section(member.token)
+        else:  # the card to rate first (whole on a phone's first screen), then the invite
+            deck_section(member.token, member.name)
+            if current.is_host:
+                invite(room.code, True, n_members)
     with side:
         members_panel(room.code)
         if not current.is_host:

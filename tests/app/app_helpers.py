@@ -9,10 +9,13 @@ per pytest run.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Widget
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -97,15 +100,68 @@ def add_member(at: AppTest, name: str) -> str:
     return at.query_params.get("member", "")
 
 
+def deck(at: AppTest) -> dict:
+    """The data the rating deck (a browser component, which AppTest cannot run) was given:
+    ``cards`` (the films to rate next), ``answers``, ``ack``, ``retry``..."""
+    found = [e for e in at.get("bidi_component") if e.proto.component_name.endswith("rating_deck")]
+    assert found, "no rating deck on the page"
+    proto = found[0].proto
+    return json.loads(proto.json or proto.mixed.json)
+
+
 def queue_films(at: AppTest) -> list[int]:
-    """movieIds of the rating cards the elicitation engine put on the page."""
-    return [int(p.key.split(":", 1)[1]) for p in at.pills if p.key.startswith("rate:")]
+    """movieIds of the cards the elicitation engine gave the deck, the one on screen first."""
+    return [int(card["id"]) for card in deck(at)["cards"]]
 
 
-def answer(at: AppTest, movie_id: int, option: str, prefix: str = "rate") -> None:
-    """Click a rating pill: '0.5'..'5.0' or 'unseen'."""
-    at.pills(key=f"{prefix}:{movie_id}").set_value(option).run()
+class _DeckState(Widget):
+    """Stands in for the deck's browser side in the element tree, so ``at.run()`` sends the
+    state the deck's JavaScript sends after a tap: ``{"queue": {mount, answers: [...]}}``."""
+
+    def __init__(self, node, value: dict) -> None:
+        self.proto, self.root, self.type = node.proto, node.root, "bidi_component"
+        self.id, self.disabled, self._value = node.proto.id, False, value
+        self.key = None
+
+    @property
+    def value(self) -> dict:
+        return self._value
+
+    @property
+    def _widget_state(self) -> WidgetState:
+        ws = WidgetState()
+        ws.id = self.id
+        ws.json_value = json.dumps(self._value)
+        return ws
+
+
+def _replace_node(block, old, new) -> bool:
+    for index, child in list(getattr(block, "children", {}).items()):
+        if child is old:
+            block.children[index] = new
+            return True
+        if _replace_node(child, old, new):
+            return True
+    return False
+
+
+def send_deck_queue(at: AppTest, answers: list[dict], mount: str = "apptest") -> None:
+    """Send the deck's queue state as its JavaScript does (every unacknowledged answer, each
+    ``{"seq", "movie", "stars"}``), and run."""
+    node = next(e for e in at.get("bidi_component") if e.proto.component_name.endswith("deck"))
+    value = {"queue": {"mount": mount, "answers": answers, "attempt": 0}}
+    assert _replace_node(at._tree, node, _DeckState(node, value))
+    at.run()
     assert_ok(at)
+
+
+def answer(at: AppTest, movie_id: int, option: str) -> None:
+    """Tap a rating on the deck: '0.5'..'5.0' or 'unseen' (the deck queues it with the next
+    sequence number of this page load; the server has acknowledged the earlier ones)."""
+    seq = getattr(at, "_deck_seq", 0) + 1
+    at._deck_seq = seq  # type: ignore[attr-defined]
+    stars = None if option == "unseen" else float(option)
+    send_deck_queue(at, [{"seq": seq, "movie": movie_id, "stars": stars}])
 
 
 def seed_room(name: str, members: dict[str, dict[int, float | None]]) -> tuple[str, dict[str, str]]:
@@ -154,20 +210,6 @@ def member_counts(at: AppTest) -> dict[str, tuple[int, int]]:
             )
             return {html.unescape(n): (int(r), int(u)) for n, r, u in rows}
     raise AssertionError("no member list on the page")
-
-
-def search(at: AppTest, query: str, movie_id: int | None = None) -> list[int]:
-    """Type ``query`` into the film search; with ``movie_id``, tap that result. Returns the
-    movieIds offered."""
-    at.text_input(key="search_film").input(query).run()
-    assert_ok(at)
-    offered = [
-        int(b.key.rsplit(":", 1)[1]) for b in at.button if b.key.startswith("search_film:pick:")
-    ]
-    if movie_id is not None:
-        at.button(key=f"search_film:pick:{movie_id}").click().run()
-        assert_ok(at)
-    return offered
 
 
 def host_room(at: AppTest, name: str) -> tuple[str, str]:

@@ -10,12 +10,14 @@ from app_helpers import (
     app_env,  # noqa: F401  (fixture)
     assert_ok,
     create_room,
+    deck,
     member_counts,
     open_app,
     queue_films,
-    search,
     store,
 )
+
+from app.services.deck import SPARE_CARDS
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("app_env")
 def test_no_room_shows_how_to_start_and_rejects_bad_input():
     at = open_app()
     assert "Movie Night" in at.title[0].value
-    assert not at.pills  # nothing to rate before a room exists
+    assert not at.get("bidi_component")  # nothing to rate before a room exists
 
     at.text_input(key="new_room_name").input("   ")
     at.button(key="FormSubmitter:create_room-Create room").click().run()
@@ -50,16 +52,17 @@ def test_create_room_two_members_rate_and_host_sees_counts():
     assert ann and host.query_params["room"] == code
     assert any(f"member={ann}" in c.value for c in host.code)  # her own link in a copy box
     films = queue_films(host)
-    assert len(films) == 5 and len(set(films)) == 5
+    assert len(films) == SPARE_CARDS + 1 and len(set(films)) == len(films)
     answer(host, films[0], "4.5")
     answer(host, films[1], "unseen")
     assert store().answers(ann) == {films[0]: 4.5, films[1]: None}
-    assert films[0] not in queue_films(host)  # answered films leave the queue...
-    assert len(queue_films(host)) == 5  # ...and new ones, chosen with the answers, take their place
+    assert deck(host)["ack"]["seq"] == 2  # the deck may forget both answers
+    assert films[0] not in queue_films(host)  # answered films leave the deck...
+    assert len(queue_films(host)) == SPARE_CARDS + 1  # ...and new ones, chosen with them, come
 
     # A friend opens the room link on their own phone and joins at the same time.
     friend = open_app(room=code)
-    assert not friend.pills  # a visitor cannot rate before adding themselves
+    assert not friend.get("bidi_component")  # a visitor cannot rate before adding themselves
     bob = add_member(friend, "Bob")
     assert bob and bob != ann
     bob_films = queue_films(friend)
@@ -87,49 +90,51 @@ def test_answers_survive_a_new_session_and_can_be_changed():
     assert "Cleo" in all_messages(again)
     assert films[0] not in queue_films(again)
     assert store().answers(token) == {films[0]: 3.5}
-    assert any(e.label == "Your answers" for e in again.expander)
+    shown = deck(again)
+    assert shown["answers"] == {str(films[0]): 3.5}  # "Your answers" lists it, with its title
+    assert shown["known"][str(films[0])]["id"] == films[0]
 
-    # Change the answer through the search box: the stored rating is replaced, not duplicated.
-    from app import services
-
-    title = services.film_by_movie_id(films[0])["title"]
-    assert films[0] in search(again, title, films[0])
-    assert again.pills(key=f"search:{films[0]}").value == "3.5"  # shows the stored answer
-    answer(again, films[0], "1.0", prefix="search")
+    # Change the answer (the deck brings the film back from "Your answers" or the search):
+    # the stored rating is replaced, not duplicated.
+    answer(again, films[0], "1.0")
     assert store().answers(token) == {films[0]: 1.0}
 
 
-def test_search_box_rates_any_film():
-    at = open_app()
-    create_room(at, "Search room")
-    token = add_member(at, "Dan")
-    toy_story = 1  # movieId 1 is Toy Story (1995) in MovieLens
-    assert search(at, "t") == []  # one letter matches half the catalogue: nothing yet
-    assert "two letters" in all_messages(at)
-    offered = search(at, "toy sto", toy_story)  # typed as the person types, before Enter
-    assert 1 <= len(offered) <= 8 and offered[0] == toy_story
-    assert any("Toy Story" in h.proto.body for h in at.html)
-    answer(at, toy_story, "5.0", prefix="search")
-    assert store().answers(token)[toy_story] == 5.0
-
-
-def test_search_is_fuzzy_and_offers_the_film_people_mean():
-    """Bug 8: server-side fuzzy search over titles, at most 8 results, no select box with every
-    title in it."""
+def test_search_finds_films_as_people_type_them():
+    """The server's fuzzy search (used for catalogues too large to send to the browser): typos,
+    articles, accents; the films people know first; at most 8 results."""
     from app import services
 
-    at = open_app()
-    create_room(at, "Fuzzy room")
-    add_member(at, "Fay")
-    assert not [s for s in at.selectbox if s.key == "search_film"]  # no 9,066-option box
+    def ids(query: str) -> list[int]:
+        return [int(services.film(i)["movieId"]) for i in services.search_films(query)]
+
+    assert ids("t") == []  # one letter matches half the catalogue: nothing yet
+    assert ids("toy sto")[0] == 1  # Toy Story (1995), typed as the person types
     for query, movie_id in [("matirx", 2571), ("the matrix", 2571), ("amelie", 4973)]:
-        offered = search(at, query)
-        assert movie_id in offered[:3], (query, [services.film_by_movie_id(m) for m in offered])
+        offered = ids(query)
+        assert movie_id in offered[:3], (query, offered)
         assert len(offered) <= 8
-    offered = search(at, "star wars")
-    assert offered[0] in (260, 1196, 1210)  # the episodes people know come first
-    assert search(at, "zzzzqqqq") == []
-    assert "No film matches" in all_messages(at)
+    assert ids("star wars")[0] in (260, 1196, 1210)  # the episodes people know come first
+    assert ids("zzzzqqqq") == []
+
+
+def test_the_browser_gets_every_title_once_in_natural_form():
+    """The deck searches in the browser: the index holds every film, titles as people write
+    them ("The Matrix", not "Matrix, The"), and is sent only when asked for and not held."""
+    from app import services
+    from app.services.deck import title_index
+
+    index = title_index()
+    assert index is not None
+    cat = services.get_catalogue()
+    assert len(index["ids"]) == len(index["titles"]) == cat.n_items
+    assert index["titles"][index["ids"].index(2571)] == "The Matrix"
+    assert all(0 <= p <= 100 for p in index["popularity"])
+
+    at = open_app()
+    create_room(at, "Index room")
+    add_member(at, "Dan")
+    assert deck(at)["index_available"] and deck(at)["index"] is None  # not before it is asked
 
 
 def test_member_link_of_another_room_cannot_rate():
@@ -139,7 +144,7 @@ def test_member_link_of_another_room_cannot_rate():
     intruder = s.add_member(room_b.code, "Eve").token
     at = open_app(room=room_a.code, member=intruder)
     assert "different room" in all_messages(at)
-    assert not at.pills  # no rating controls for someone else's room
+    assert not at.get("bidi_component")  # no rating controls for someone else's room
     assert s.answers(intruder) == {}
 
 
@@ -153,7 +158,7 @@ def test_unknown_room_code_and_bad_member_token_say_what_to_fix():
     at = open_app(room=room.code, member="forged-token")
     assert at.error
     assert at.text_input(key="member_name")  # can add themselves instead
-    assert not at.pills
+    assert not at.get("bidi_component")
 
 
 def test_a_full_room_of_twelve_shows_everyone_and_refuses_a_thirteenth():
@@ -190,7 +195,7 @@ def test_not_me_is_not_undone_by_the_back_button():
     at = open_app()
     code = create_room(at, "Shared phone")
     token = add_member(at, "Gus")
-    assert "Gus" in all_messages(at) and at.pills
+    assert "Gus" in all_messages(at) and at.get("bidi_component")
     at.button(key="forget_member").click().run()
     assert_ok(at)
     assert "member" not in at.query_params and at.text_input(key="member_name")
@@ -198,29 +203,31 @@ def test_not_me_is_not_undone_by_the_back_button():
     at.run()
     assert_ok(at)
     assert "member" not in at.query_params
-    assert at.text_input(key="member_name") and not at.pills
+    assert at.text_input(key="member_name") and not at.get("bidi_component")
     assert "Gus ·" not in all_messages(at)
     # Someone else can now join on this phone; the old member link still works elsewhere.
     add_member(at, "Hal")
     assert "Hal" in all_messages(at)
     elsewhere = open_app(room=code, member=token)
-    assert "Gus" in all_messages(elsewhere) and elsewhere.pills
+    assert "Gus" in all_messages(elsewhere) and elsewhere.get("bidi_component")
 
 
 def test_the_member_sees_progress_and_the_way_to_the_picks_first():
     at = open_app()
     create_room(at, "Progress room")
     add_member(at, "Ivy")
-    assert "Ivy · 0 rated · rate 3 films" in " ".join(all_messages(at).split())
+    assert deck(at)["name"] == "Ivy" and deck(at)["answers"] == {}
     for movie_id in queue_films(at)[:3]:
         answer(at, movie_id, "4.0")
-    assert "Ivy · 3 rated · picks ready" in " ".join(all_messages(at).split())
+    shown = deck(at)
+    rated = sum(stars is not None for stars in shown["answers"].values())
+    assert rated == 3 >= shown["ready_at"]  # the deck says "3 rated · picks ready"
     links = [e for e in at.get("page_link") if "picks" in e.proto.page]
     assert any("See the group's picks" in e.proto.label for e in links)
     # on a phone the columns stack: what comes first in the page is what the member sees first
     order = [getattr(e, "type", "") + ":" + str(getattr(e, "key", "")) for e in walk(at.main)]
     first_link = next(i for i, e in enumerate(order) if e.startswith("page_link"))
-    first_card = next(i for i, e in enumerate(order) if e.startswith("button_group:rate:"))
+    first_card = next(i for i, e in enumerate(order) if e.startswith("bidi_component"))
     assert first_link < first_card
 
 

@@ -24,6 +24,7 @@ from app_helpers import (
 )
 
 from app import services
+from app.services.deck import SPARE_CARDS
 
 pytestmark = pytest.mark.usefixtures("app_env")
 JARGON = re.compile(r"sweep|epoch|τ|calibrat|fingerprint|checksum|sha256|/tmp|data/models", re.I)
@@ -93,7 +94,7 @@ def test_clicking_elsewhere_or_another_session_never_restarts_the_training(untra
         at.switch_page(PAGES["room"]).run()
         assert_ok(at)
         films = queue_films(at)
-        assert len(films) == 5
+        assert len(films) == SPARE_CARDS + 1
         answer(at, films[0], "4.0")
         assert services.get_store().answers(tokens["Ann"]) == {films[0]: 4.0}  # saved at once
         at.switch_page(PAGES["explore"]).run()

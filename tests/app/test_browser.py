@@ -62,6 +62,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Served(str):
+    """The server's URL (a ``str``, for ``page.goto``) that also knows the server's database,
+    so a test can check what was saved against what was tapped."""
+
+    db_url: str
+
+    def store(self):
+        from app.store import Store
+
+        return Store(self.db_url)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, trained_hybrid):
     """``streamlit run streamlit_app.py`` with the app's own default model and a private
@@ -70,7 +82,7 @@ def server(tmp_path_factory, trained_hybrid):
     port = free_port()
     env = {
         **os.environ,
-        "MOVIENIGHT_DB_URL": f"sqlite:///{tmp / 'movienight.db'}",
+        "MOVIENIGHT_DB_URL": (db_url := f"sqlite:///{tmp / 'movienight.db'}"),
         "MOVIENIGHT_DATA_DIR": str(trained_hybrid),  # the hybrid is there, trained
     }
     env.pop("MOVIENIGHT_DEFAULT_MODEL", None)  # what a fresh clone serves: the hybrid
@@ -84,7 +96,8 @@ def server(tmp_path_factory, trained_hybrid):
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = Served(f"http://127.0.0.1:{port}")
+    url.db_url = db_url
     try:
         deadline = time.monotonic() + STARTUP_S
         while True:

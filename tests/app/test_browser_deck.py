@@ -1,0 +1,184 @@
+"""The rating deck in a real browser: taps answered in the browser, every answer saved once.
+
+Each test drives headless Chromium on a 390×844 phone against a live server with the app's
+default model (``server`` from test_browser.py) and checks the database against what was
+tapped: a burst of taps within a second, the same burst over a slow websocket (800 ms each
+way), the socket closed in the middle of a burst, and a reload (no answered film comes back).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from test_browser import (  # noqa: F401  (fixtures)
+    CHROMIUM,
+    PHONE,
+    STEP_MS,
+    TAP_PX,
+    browser,
+    server,
+    settle,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+
+STAR_LABELS = {0.5: "0.5 stars", 1.0: "1 star", 2.0: "2 stars", 3.5: "3.5 stars", 4.0: "4 stars"}
+BURST = [4.0, 3.5, None, 2.0, 4.0, 1.0, None, 3.5, 0.5, 4.0]  # None: "haven't seen it"
+SAVED_MS = 60_000  # every answer in the database, on busy CI cores
+
+
+def join_room(page, server_url: str, room: str = "Deck night", name: str = "Maya") -> str:
+    """A new room with one member on ``page``; returns the member token."""
+    page.goto(server_url)
+    page.get_by_label("Room name").fill(room)
+    page.get_by_role("button", name="Create room").click()
+    page.wait_for_url(re.compile(r"room="), timeout=STEP_MS)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join as member").click()
+    page.wait_for_url(re.compile(r"member="), timeout=STEP_MS)
+    page.locator(".deck .title").wait_for(timeout=STEP_MS)
+    settle(page)
+    return re.search(r"member=([^&]+)", page.url).group(1)
+
+
+def tap(page, stars: float | None) -> str:
+    """Tap a rating on the card on screen; returns the title that was answered."""
+    title = page.locator(".deck .title").inner_text()
+    name = "Haven't seen it" if stars is None else STAR_LABELS[stars]
+    page.locator(".deck").get_by_role("radio", name=name, exact=True).click()
+    return title
+
+
+def wait_saved(page) -> None:
+    """Until the deck says every answer is acknowledged by the server (Playwright's locators
+    see into the deck's shadow root; ``document.querySelector`` would not)."""
+    sync_api.expect(page.locator(".deck .sync")).to_have_attribute(
+        "data-pending", "0", timeout=SAVED_MS
+    )
+
+
+def test_a_burst_of_ten_taps_saves_ten_answers_in_order(server, browser):  # noqa: F811
+    page = browser.new_context(**PHONE).new_page()
+    token = join_room(page, server)
+    card = page.locator(".deck .card").bounding_box()
+    stars = page.locator(".deck .stars").bounding_box()
+    assert card["y"] >= 0 and stars["y"] + stars["height"] <= 844  # first screen, whole card
+    heights = page.locator(".deck button.star, .deck button.unseen").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert min(heights) >= TAP_PX, heights
+    films: list[int] = []
+    started = time.monotonic()
+    for stars_given in BURST:
+        films.append(int(page.locator(".deck .card").get_attribute("data-movie")))
+        tap(page, stars_given)
+    burst_s = time.monotonic() - started
+    assert len(set(films)) == len(films)  # a new film after every tap, none shown twice
+    wait_saved(page)
+    saved = server.store().answers(token)
+    assert saved == dict(zip(films, BURST, strict=True)), (burst_s, saved)
+    # after a reload no answered film comes back, and the count is the saved one
+    page.reload()
+    page.locator(".deck .title").wait_for(timeout=STEP_MS)
+    settle(page)
+    assert int(page.locator(".deck .card").get_attribute("data-movie")) not in films
+    rated = sum(s is not None for s in BURST)
+    sync_api.expect(page.locator(".deck .head")).to_contain_text(f"{rated} rated")
+
+
+# Slow or broken networks, made inside the page: every websocket message is held back by
+# ``window.__mnDelay`` ms in each direction, and ``window.__mnSockets`` lets a test close them
+# (Streamlit reconnects by itself). Taps are timed in the page: from the click event to the
+# first animation frame after the card on screen changed.
+NETWORK = """
+(() => {
+  const Native = window.WebSocket;
+  window.__mnDelay = 0;
+  window.__mnSockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__mnSockets.push(this);
+      const add = this.addEventListener.bind(this);
+      const later = (fn) => (e) => {
+        const d = window.__mnDelay;
+        if (d) setTimeout(() => fn.call(this, e), d); else fn.call(this, e);
+      };
+      this.addEventListener = (type, fn, opts) =>
+        add(type, type === 'message' ? later(fn) : fn, opts);
+      let handler = null;
+      Object.defineProperty(this, 'onmessage', {
+        get: () => handler,
+        set: (fn) => { handler = fn; add('message', later((e) => handler && handler(e))); },
+      });
+    }
+    send(data) {
+      const d = window.__mnDelay;
+      if (d) setTimeout(() => { if (this.readyState === 1) super.send(data); }, d);
+      else super.send(data);
+    }
+  };
+})();
+"""
+TIMING = """
+() => {
+  const host = [...document.querySelectorAll('*')].find(e => e.shadowRoot?.querySelector('.deck'));
+  const root = host.shadowRoot;
+  window.__mnTapMs = [];
+  let clicked = null;
+  root.addEventListener('click', (e) => { if (e.target.closest('.stars')) clicked = e.timeStamp; }, true);
+  const title = root.querySelector('.deck .title');
+  new MutationObserver(() => {
+    if (clicked === null) return;
+    const t0 = clicked; clicked = null;
+    requestAnimationFrame((frame) => window.__mnTapMs.push(frame - t0));
+  }).observe(title, {childList: true, characterData: true, subtree: true});
+}
+"""
+
+
+def burst(page, answers: list[float | None], gap_ms: int = 60) -> list[int]:
+    films = []
+    for stars in answers:
+        films.append(int(page.locator(".deck .card").get_attribute("data-movie")))
+        tap(page, stars)
+        page.wait_for_timeout(gap_ms)
+    return films
+
+
+def test_taps_over_a_slow_socket_change_cards_at_once_and_every_answer_lands(server, browser):  # noqa: F811
+    page = browser.new_context(**PHONE).new_page()
+    page.add_init_script(NETWORK)
+    token = join_room(page, server, "Slow night", "Ana")
+    page.evaluate(TIMING)
+    page.evaluate("() => { window.__mnDelay = 800; }")
+    films = burst(page, BURST[:6])
+    tap_ms = page.evaluate("() => window.__mnTapMs")
+    assert len(tap_ms) == 6 and max(tap_ms) < 100, tap_ms  # cards change in the browser
+    wait_saved(page)
+    assert server.store().answers(token) == dict(zip(films, BURST[:6], strict=True))
+
+
+def test_a_socket_closed_in_the_middle_of_a_burst_loses_nothing_and_doubles_nothing(
+    server,  # noqa: F811
+    browser,  # noqa: F811
+):
+    page = browser.new_context(**PHONE).new_page()
+    page.add_init_script(NETWORK)
+    token = join_room(page, server, "Flaky night", "Ben")
+    films = burst(page, BURST[:4])
+    page.evaluate("() => window.__mnSockets.forEach(s => s.close())")  # e.g. a lift, a tunnel
+    films += burst(page, BURST[4:])
+    wait_saved(page)
+    saved = server.store().answers(token)
+    assert saved == dict(zip(films, BURST, strict=True))
+    assert len(saved) == len(BURST)  # one row per film: the replayed answers were not doubled
