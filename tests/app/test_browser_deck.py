@@ -20,6 +20,7 @@ from test_browser import (  # noqa: F401  (fixtures)
     browser,
     server,
     settle,
+    shot,
 )
 
 pytestmark = [
@@ -45,33 +46,46 @@ def join_room(page, server_url: str, room: str = "Deck night", name: str = "Maya
     page.get_by_label("Your name").fill(name)
     page.get_by_role("button", name="Join as member").click()
     page.wait_for_url(re.compile(r"member="), timeout=STEP_MS)
-    page.locator(".deck .title").wait_for(timeout=STEP_MS)
+    on_deck(page, ".title").wait_for(timeout=STEP_MS)
     settle(page)
     return re.search(r"member=([^&]+)", page.url).group(1)
 
 
 def tap(page, stars: float | None) -> str:
     """Tap a rating on the card on screen; returns the title that was answered."""
-    title = page.locator(".deck .title").inner_text()
+    title = on_deck(page, ".title").inner_text()
     name = "Haven't seen it" if stars is None else STAR_LABELS[stars]
-    page.locator(".deck").get_by_role("radio", name=name, exact=True).click()
+    on_deck(page, ".stars").get_by_role("radio", name=name, exact=True).click()
     return title
 
 
+def on_deck(page, selector: str):
+    """The deck's ``selector`` as shown (Playwright's locators see into the deck's shadow root).
+    Streamlit can hold an old mounted instance for a moment after a reconnect; both draw the
+    same state, and the one on screen is the one a person taps."""
+    return page.locator(f".deck {selector}:visible").last
+
+
+SYNCED_JS = """() => {
+  const syncs = [...document.querySelectorAll('*')].filter(e => e.shadowRoot)
+    .flatMap(e => [...e.shadowRoot.querySelectorAll('.deck .sync')]);
+  return syncs.length > 0 && syncs.every(s => s.dataset.pending === '0');
+}"""
+
+
 def wait_saved(page) -> None:
-    """Until the deck says every answer is acknowledged by the server (Playwright's locators
-    see into the deck's shadow root; ``document.querySelector`` would not)."""
-    sync_api.expect(page.locator(".deck .sync")).to_have_attribute(
-        "data-pending", "0", timeout=SAVED_MS
-    )
+    """Until the deck says every answer is acknowledged by the server."""
+    page.wait_for_function(SYNCED_JS, timeout=SAVED_MS)
 
 
 def test_a_burst_of_ten_taps_saves_ten_answers_in_order(server, browser):  # noqa: F811
     page = browser.new_context(**PHONE).new_page()
     token = join_room(page, server)
-    card = page.locator(".deck .card").bounding_box()
-    stars = page.locator(".deck .stars").bounding_box()
-    assert card["y"] >= 0 and stars["y"] + stars["height"] <= 844  # first screen, whole card
+    shot(page, "phone-deck-01-first-card")
+    card = on_deck(page, ".card").bounding_box()
+    stars = on_deck(page, ".stars").bounding_box()
+    assert card and stars, "no card to rate on screen"
+    assert card["y"] >= 0 and stars["y"] + stars["height"] <= 844, (card, stars)  # first screen
     heights = page.locator(".deck button.star, .deck button.unseen").evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().height)"
     )
@@ -79,7 +93,7 @@ def test_a_burst_of_ten_taps_saves_ten_answers_in_order(server, browser):  # noq
     films: list[int] = []
     started = time.monotonic()
     for stars_given in BURST:
-        films.append(int(page.locator(".deck .card").get_attribute("data-movie")))
+        films.append(int(on_deck(page, ".card").get_attribute("data-movie")))
         tap(page, stars_given)
     burst_s = time.monotonic() - started
     assert len(set(films)) == len(films)  # a new film after every tap, none shown twice
@@ -88,11 +102,11 @@ def test_a_burst_of_ten_taps_saves_ten_answers_in_order(server, browser):  # noq
     assert saved == dict(zip(films, BURST, strict=True)), (burst_s, saved)
     # after a reload no answered film comes back, and the count is the saved one
     page.reload()
-    page.locator(".deck .title").wait_for(timeout=STEP_MS)
+    on_deck(page, ".title").wait_for(timeout=STEP_MS)
     settle(page)
-    assert int(page.locator(".deck .card").get_attribute("data-movie")) not in films
+    assert int(on_deck(page, ".card").get_attribute("data-movie")) not in films
     rated = sum(s is not None for s in BURST)
-    sync_api.expect(page.locator(".deck .head")).to_contain_text(f"{rated} rated")
+    sync_api.expect(on_deck(page, ".head")).to_contain_text(f"{rated} rated")
 
 
 # Slow or broken networks, made inside the page: every websocket message is held back by
@@ -149,7 +163,7 @@ TIMING = """
 def burst(page, answers: list[float | None], gap_ms: int = 60) -> list[int]:
     films = []
     for stars in answers:
-        films.append(int(page.locator(".deck .card").get_attribute("data-movie")))
+        films.append(int(on_deck(page, ".card").get_attribute("data-movie")))
         tap(page, stars)
         page.wait_for_timeout(gap_ms)
     return films
@@ -163,7 +177,8 @@ def test_taps_over_a_slow_socket_change_cards_at_once_and_every_answer_lands(ser
     page.evaluate("() => { window.__mnDelay = 800; }")
     films = burst(page, BURST[:6])
     tap_ms = page.evaluate("() => window.__mnTapMs")
-    assert len(tap_ms) == 6 and max(tap_ms) < 100, tap_ms  # cards change in the browser
+    # the card changes long before any answer from the server could arrive (800 ms each way)
+    assert len(tap_ms) == 6 and max(tap_ms) < 400, tap_ms
     wait_saved(page)
     assert server.store().answers(token) == dict(zip(films, BURST[:6], strict=True))
 

@@ -126,7 +126,7 @@ class Deck {
     this.wantIndex = false;
     this.query = "";
     this.serverResults = null;
-    this.root = null;
+    this.views = new Map(); // parent element -> its DOM (one per mounted instance)
     this.timer = null;
   }
 
@@ -248,10 +248,13 @@ class Deck {
     this.cards = [card.id, ...this.cards.filter((id) => id !== card.id)];
     this.forced = true;
     this.query = "";
-    if (this.ui) this.ui.search.value = "";
+    for (const ui of this.views.values()) ui.search.value = "";
     this.render();
-    this.ui.stars[4].focus({ preventScroll: true });
-    this.ui.card.scrollIntoView({ block: "nearest" });
+    const ui = this.view();
+    if (ui) {
+      ui.stars[4].focus({ preventScroll: true });
+      ui.card.scrollIntoView({ block: "nearest" });
+    }
   }
 
   tick() {
@@ -264,6 +267,9 @@ class Deck {
   }
 
   build(parent) {
+    // Streamlit may hold two mounted instances for a moment (the old one until a rerun ends,
+    // e.g. after a reconnect): each gets its own DOM, all drawn from this one state.
+    const ui = {};
     const root = el("div", "deck");
     root.setAttribute("role", "region");
     root.setAttribute("aria-label", "Rate films");
@@ -328,7 +334,7 @@ class Deck {
     search.addEventListener("input", () => {
       this.query = search.value;
       this.needIndex();
-      this.renderResults();
+      this.render();
       if (!this.index && this.data && !this.data.index_available) this.askServer();
     });
     searchBox.append(label, search, hint, results);
@@ -336,7 +342,7 @@ class Deck {
     const mineSummary = el("summary", "", "Your answers");
     const mineList = el("ul", "mine-list");
     mine.append(mineSummary, mineList);
-    mine.addEventListener("toggle", () => this.renderMine());
+    mine.addEventListener("toggle", () => this.renderMine(ui));
     root.append(head, card, group, foot, empty, searchBox, mine);
     root.addEventListener("keydown", (e) => {
       if (e.target === search) return;
@@ -345,8 +351,20 @@ class Deck {
       else if (e.key === "0" || e.key.toLowerCase() === "n") this.answer(null);
     });
     parent.append(root);
-    this.root = root;
-    this.ui = { head, card, poster, posterGenre, posterTitle, posterYear, title, meta, prior, group, stars, unseen, backBtn, sync, empty, search, hint, results, mine, mineSummary, mineList };
+    ui.root = root;
+    Object.assign(ui, { head, card, poster, posterGenre, posterTitle, posterYear, title, meta, prior, group, stars, unseen, backBtn, sync, empty, search, hint, results, mine, mineSummary, mineList });
+    this.views.set(parent, ui);
+  }
+
+  view() {
+    // The most recently mounted view that is still in the page.
+    let last = null;
+    for (const [parent, ui] of this.views) {
+      const host = parent.host || parent;
+      if (host.isConnected) last = ui;
+      else this.views.delete(parent);
+    }
+    return last;
   }
 
   needIndex() {
@@ -366,8 +384,12 @@ class Deck {
   }
 
   render() {
-    const ui = this.ui;
-    if (!ui || !this.data) return;
+    this.view(); // forget views whose element left the page
+    for (const ui of this.views.values()) this.renderView(ui);
+  }
+
+  renderView(ui) {
+    if (!this.data) return;
     const { rated } = this.ratedCount();
     const ready = this.data.ready_at || 3;
     const need = ready - rated;
@@ -402,13 +424,12 @@ class Deck {
     else ui.sync.textContent = this.history.length ? "All answers saved" : "";
     ui.sync.dataset.pending = String(waiting);
     ui.mineSummary.textContent = `Your answers (${this.ratedCount().answered})`;
-    if (ui.mine.open) this.renderMine();
-    this.renderResults();
+    if (ui.mine.open) this.renderMine(ui);
+    this.renderResults(ui);
   }
 
-  renderResults() {
-    const ui = this.ui;
-    if (!ui) return;
+  renderResults(ui) {
+    if (ui.search.value !== this.query) ui.search.value = this.query;
     const q = this.query.trim();
     let found = [];
     if (this.index) found = searchIndex(this.index, q);
@@ -429,8 +450,7 @@ class Deck {
     }
   }
 
-  renderMine() {
-    const ui = this.ui;
+  renderMine(ui) {
     const merged = new Map(this.saved);
     for (const a of this.pending) merged.set(a.movie, a.stars);
     ui.mineList.textContent = "";
@@ -460,10 +480,7 @@ export default function (component) {
     DECKS.set(id, deck);
   }
   deck.setStateValue = setStateValue;
-  if (!deck.root || !parentElement.contains(deck.root)) {
-    deck.ui = null;
-    deck.build(parentElement);
-  }
+  if (!deck.views.has(parentElement)) deck.build(parentElement);
   deck.receive(data || {});
   deck.render();
   if (!deck.timer) deck.timer = setInterval(() => deck.tick(), 1000);
