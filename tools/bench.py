@@ -158,6 +158,18 @@ def bench_cold(model: str, env: dict[str, str]) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def bench_deck(model: str, enabled: bool) -> dict[str, Any]:
+    """The rating deck's burst, slow-socket, CPU and ramp figures, or why there are none."""
+    from tools import browser_bench, deck_bench
+
+    if not enabled:
+        return {"skipped": "--no-browser"}
+    why = browser_bench.available()
+    if why:
+        return {"skipped": why}
+    return deck_bench.run(model)
+
+
 def bench_browser(model: str, enabled: bool) -> dict[str, Any]:
     """The browser figures, or why there are none."""
     from tools import browser_bench
@@ -194,6 +206,7 @@ def measure(
             "cold_start": bench_cold(model, dict(os.environ)),
             "picks": bench_picks(model, members, ratings, repeats),
             "browser": bench_browser(model, browser),
+            "deck": bench_deck(model, browser),
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "machine": {
                 "python": platform.python_version(),

@@ -95,7 +95,7 @@ def watch(url: str, taps: int = 10, before_ms: int = 8000, after_ms: int = 25000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Watch one phone session's websocket frames.")
     parser.add_argument("url", help="a running app, e.g. http://localhost:8501")
     parser.add_argument("--taps", type=int, default=10)
     args = parser.parse_args()

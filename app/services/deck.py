@@ -25,9 +25,10 @@ from app.services.store import get_store
 from engine.data.catalogue import parse_genres
 from engine.data.ratings import Ratings
 
-#: Cards the browser holds beyond the one on screen: a tap never waits for the server while the
-#: member taps faster than about one card per round trip times this.
-SPARE_CARDS = 6
+#: Cards the browser holds beyond the one on screen: a tap never waits for the server unless
+#: the member answers more than this many films within one round trip (a burst of 10 taps in
+#: a second over a socket that holds every message back 800 ms each way still finds a card).
+SPARE_CARDS = 12
 #: Catalogues up to this many films are searched in the browser (the embedded sample's 9,066
 #: titles are ~250 KB of JSON, sent once, when the search box is first used); larger ones are
 #: searched on the server (rapidfuzz, ``app.services.search``), a round trip per pause in typing.

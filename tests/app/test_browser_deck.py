@@ -24,6 +24,8 @@ from test_browser import (  # noqa: F401  (fixtures)
     shot,
 )
 
+from tools.deck_bench import NETWORK_JS
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
@@ -110,40 +112,10 @@ def test_a_burst_of_ten_taps_saves_ten_answers_in_order(server, browser):  # noq
     sync_api.expect(on_deck(page, ".head")).to_contain_text(f"{rated} rated")
 
 
-# Slow or broken networks, made inside the page: every websocket message is held back by
-# ``window.__mnDelay`` ms in each direction, and ``window.__mnSockets`` lets a test close them
-# (Streamlit reconnects by itself). Taps are timed in the page: from the click event to the
+# Slow or broken networks are made inside the page (``tools.deck_bench.NETWORK_JS``: every
+# websocket message held back ``window.__mnDelay`` ms each way, sockets closable; Streamlit
+# reconnects by itself). Taps are timed in the page: from the click event to the
 # first animation frame after the card on screen changed.
-NETWORK = """
-(() => {
-  const Native = window.WebSocket;
-  window.__mnDelay = 0;
-  window.__mnSockets = [];
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      window.__mnSockets.push(this);
-      const add = this.addEventListener.bind(this);
-      const later = (fn) => (e) => {
-        const d = window.__mnDelay;
-        if (d) setTimeout(() => fn.call(this, e), d); else fn.call(this, e);
-      };
-      this.addEventListener = (type, fn, opts) =>
-        add(type, type === 'message' ? later(fn) : fn, opts);
-      let handler = null;
-      Object.defineProperty(this, 'onmessage', {
-        get: () => handler,
-        set: (fn) => { handler = fn; add('message', later((e) => handler && handler(e))); },
-      });
-    }
-    send(data) {
-      const d = window.__mnDelay;
-      if (d) setTimeout(() => { if (this.readyState === 1) super.send(data); }, d);
-      else super.send(data);
-    }
-  };
-})();
-"""
 TIMING = """
 () => {
   const host = [...document.querySelectorAll('*')].find(e => e.shadowRoot?.querySelector('.deck'));
@@ -172,7 +144,7 @@ def burst(page, answers: list[float | None], gap_ms: int = 60) -> list[int]:
 
 def test_taps_over_a_slow_socket_change_cards_at_once_and_every_answer_lands(server, browser):  # noqa: F811
     page = browser.new_context(**PHONE).new_page()
-    page.add_init_script(NETWORK)
+    page.add_init_script(NETWORK_JS)
     token = join_room(page, server, "Slow night", "Ana")
     page.evaluate(TIMING)
     page.evaluate("() => { window.__mnDelay = 800; }")
@@ -189,7 +161,7 @@ def test_a_socket_closed_in_the_middle_of_a_burst_loses_nothing_and_doubles_noth
     browser,  # noqa: F811
 ):
     page = browser.new_context(**PHONE).new_page()
-    page.add_init_script(NETWORK)
+    page.add_init_script(NETWORK_JS)
     token = join_room(page, server, "Flaky night", "Ben")
     films = burst(page, BURST[:4])
     page.evaluate("() => window.__mnSockets.forEach(s => s.close())")  # e.g. a lift, a tunnel

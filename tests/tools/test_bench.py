@@ -112,10 +112,11 @@ def test_a_small_bench_run_writes_real_figures(tmp_path, monkeypatch, capsys):
     assert total and float(total.group(1)) > 0
     assert "model `baseline`" in text and "torch threads 1" in text  # the serving threads
     printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {*RESULT, "browser", "load_average", "machine", "command"}
+    assert set(printed) == {*RESULT, "browser", "deck", "load_average", "machine", "command"}
     assert "- load average (1 min) at the start and the end: " in text
     assert printed["command"] == command and printed["browser"] == {"skipped": "--no-browser"}
     assert "Waits in a browser: not measured (--no-browser)." in text
+    assert "The rating deck under stress: not measured (--no-browser)." in text
     assert printed["picks"]["page"]["runs"] == 2 and printed["picks"]["members"] == 3
 
 
@@ -123,8 +124,9 @@ BROWSER = {
     "members": "3 (two laptops, one phone)",
     "model": "hybrid",
     "waits": {
-        "tap": {"median_ms": 210.0, "p95_ms": 420.5, "max_ms": 500.0, "n": 24},
-        "search": {"median_ms": 290.0, "p95_ms": 350.0, "max_ms": 360.0, "n": 6},
+        "tap": {"median_ms": 21.0, "p95_ms": 42.5, "max_ms": 50.0, "n": 24},
+        "saved": {"median_ms": 300.0, "p95_ms": 700.0, "max_ms": 800.0, "n": 24},
+        "search": {"median_ms": 90.0, "p95_ms": 150.0, "max_ms": 160.0, "n": 6},
         "picks": {"median_ms": 640.0, "p95_ms": 1200.0, "max_ms": 1300.0, "n": 5},
         "tally": {"median_ms": 1500.0, "p95_ms": 2600.0, "max_ms": 2700.0, "n": 6},
     },
@@ -132,7 +134,7 @@ BROWSER = {
         "tap phone": {"median_ms": 250.0, "p95_ms": 420.5, "max_ms": 500.0, "n": 8},
         "tap laptop": {"median_ms": 200.0, "p95_ms": 400.0, "max_ms": 410.0, "n": 16},
     },
-    "targets_ms": {"tap": 300, "search": 300, "picks": 1000, "tally": 5000},
+    "targets_ms": {"tap": 100, "saved": 0, "search": 100, "picks": 1000, "tally": 5000},
     "method": "headless Chromium",
 }
 
@@ -140,11 +142,13 @@ BROWSER = {
 def test_block_shows_the_browser_waits_against_their_targets():
     text = render_block({**RESULT, "browser": BROWSER}, "python -m tools.bench", MACHINE, WHEN)
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in text.splitlines()}
-    tap = rows["rating tap → next film's card rendered"]
-    assert tap[1:5] == ["210.00", "420.50", "24", "< 300"] and tap[5].startswith("yes")
+    tap = rows["rating tap → next film's card on screen (in the browser)"]
+    assert tap[1:5] == ["21.00", "42.50", "24", "< 100"] and tap[5].startswith("yes")
+    saved = rows["rating tap → the server acknowledged it saved"]
+    assert saved[4] == "—"  # the round trip has no target: it is shown to tell the two apart
     picks = rows["click on Picks → ten picks with bars shown"]
     assert picks[4] == "< 1000" and picks[5].startswith("yes")
-    assert rows["last keystroke → search results shown"][5].startswith("yes")
+    assert rows["last keystroke → search results shown (in the browser)"][5].startswith("yes")
     assert "phone median 250.0 ms, laptop median 200.0 ms" in text
     loaded = render_block({**RESULT, "load_average": [7.5, 6.1]}, "x", MACHINE, WHEN)
     assert "- load average (1 min) at the start and the end: 7.5 and 6.1" in loaded
@@ -175,8 +179,57 @@ def test_a_tiny_browser_bench_measures_every_wait():
         pytest.skip(why)
     result = browser_bench.run("baseline", taps=1, searches=1, opens=1, votes=1)
     waits = result["waits"]
-    assert waits["tap"]["n"] == 3 and waits["search"]["n"] == 1
+    assert waits["tap"]["n"] == waits["saved"]["n"] == 3 and waits["search"]["n"] == 1
     assert waits["picks"]["n"] == 1 and waits["tally"]["n"] == 2
     for name, s in waits.items():
         assert 0 < s["median_ms"] <= s["p95_ms"] <= s["max_ms"] < 120_000, name
     assert result["taps_by_device"]["tap phone"]["n"] == 1
+
+
+DECK = {
+    "model": "hybrid",
+    "burst": {
+        "taps": 10,
+        "saved_right": 10,
+        "extra_rows": 0,
+        "no_new_card": 0,
+        "card_ms": {"median_ms": 4.0, "p95_ms": 12.0, "max_ms": 12.0, "n": 10},
+        "all_saved_ms": 900.0,
+    },
+    "slow_socket": {
+        "taps": 10,
+        "saved_right": 9,
+        "extra_rows": 0,
+        "no_new_card": 1,
+        "card_ms": {"median_ms": 4.0, "p95_ms": 9.0, "max_ms": 9.0, "n": 9},
+        "all_saved_ms": 3500.0,
+        "delay_ms_each_way": 800,
+    },
+    "server_cpu_ms_per_answer": 12.5,
+    "ramp": [
+        {
+            "members": 1,
+            "tap": {"p95_ms": 10.0},
+            "last_saved_after_last_tap": {"p95_ms": 300.0},
+            "server_cpu_share": 0.1,
+        },
+        {
+            "members": 3,
+            "tap": {"p95_ms": 12.0},
+            "last_saved_after_last_tap": {"p95_ms": 1500.0},
+            "server_cpu_share": 0.9,
+        },
+    ],
+    "saved_limit_ms": 1000,
+}
+
+
+def test_block_reports_the_deck_as_checked_against_the_database():
+    text = render_block({**RESULT, "deck": DECK}, "python -m tools.bench", MACHINE, WHEN)
+    assert "| 10 taps within 1 s | 10 of 10 | 0 | 0 | 4.0 / 12.0 | 900.00 |" in text
+    assert "| 9 of 10 | 0 | 1 |" in text  # a lost answer and a tap with no card are shown
+    assert "Server CPU per answer: 12.5 ms" in text
+    assert "The ramp stopped at 3 members" in text
+    calm = {**DECK, "ramp": DECK["ramp"][:1]}
+    text = render_block({**RESULT, "deck": calm}, "python -m tools.bench", MACHINE, WHEN)
+    assert "the steps ran out, not the server" in text

@@ -398,7 +398,10 @@ class Deck {
     const movie = this.cards[0];
     const film = movie === undefined ? null : this.films.get(movie);
     ui.card.hidden = ui.group.hidden = !film;
-    ui.empty.hidden = !!film || !this.data.cards_done;
+    ui.empty.hidden = !!film;
+    ui.empty.textContent = this.data.cards_done
+      ? "You have answered every film we could ask about. Thank you!"
+      : "More films on their way…";
     if (film) {
       const genre = film.genres && film.genres.length ? film.genres[0] : "";
       ui.poster.style.background = this.colour(genre);
