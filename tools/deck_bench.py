@@ -7,8 +7,9 @@ Four figures, each checked against the database, not only timed:
 * **slow socket**: the same with every websocket message held back 800 ms in each direction
   (``NETWORK_JS``, inside the page): the cards must still change within a frame or two, and
   every answer must land;
-* **server CPU per answer**: the server process's CPU time (``/proc/<pid>/stat``) over a run of
-  taps, divided by the answers saved;
+* **server CPU per answer**: the server process's CPU time (``/proc/<pid>/stat``) over the
+  burst, less what the same page costs idle for as long (its live parts poll), divided by the
+  answers saved;
 * **members per process**: 1, 3, 6 … members in one browser tapping at once, every ~0.7 s; tap
   (card on screen) and saved (acknowledged) p95 per step, until the saved p95 crosses 1 s or the
   steps run out. The tap itself is answered in the browser, so it does not grow with the room;
@@ -112,6 +113,15 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _idle_cpu_rate(page: Any, pid: int, seconds: float = 6.0) -> float:
+    """The server's CPU seconds per second while the page only keeps its live parts up to
+    date (the members list and status line poll every 3 s): subtracted from a burst's CPU, so
+    the figure per answer is the answer's own cost."""
+    cpu0, wall0 = _cpu_seconds(pid), time.monotonic()
+    page.wait_for_timeout(int(seconds * 1000))
+    return (_cpu_seconds(pid) - cpu0) / (time.monotonic() - wall0)
+
+
 def _phone(browser: Any, network: bool = False) -> Any:
     context = browser.new_context(
         viewport={"width": PHONE_SIZE[0], "height": PHONE_SIZE[1]}, is_mobile=True, has_touch=True
@@ -210,9 +220,11 @@ def run(model: str) -> dict[str, Any]:
             room = _new_room(browser, url, "Deck bench")
             page = _phone(browser, network=True)
             token = _join(page, room, "Burst")
-            cpu0 = _cpu_seconds(pid)
+            idle = _idle_cpu_rate(page, pid)
+            cpu0, wall0 = _cpu_seconds(pid), time.monotonic()
             burst = _checked_burst(page, store, token, gap_ms=80)
-            cpu_per_answer = (_cpu_seconds(pid) - cpu0) / len(BURST_STARS)
+            busy = _cpu_seconds(pid) - cpu0 - idle * (time.monotonic() - wall0)
+            cpu_per_answer = busy / len(BURST_STARS)
             slow_page = _phone(browser, network=True)
             slow_token = _join(slow_page, room, "Slow")
             slow_page.evaluate(f"() => {{ window.__mnDelay = {SLOW_MS}; }}")

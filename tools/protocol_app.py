@@ -150,7 +150,8 @@ def deck_lines(deck: Mapping[str, Any] | None) -> list[str]:
         markdown_table(pd.DataFrame(rows)),
         "",
         f"Server CPU per answer: {deck['server_cpu_ms_per_answer']} ms (the server process's "
-        "CPU time over the burst, divided by the answers saved).",
+        "CPU time over the burst, less the idle page's polling for as long, divided by the "
+        "answers saved).",
         "",
         "Members per process, each tapping every 0.7 s on a phone in one browser:",
         "",
