@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-
 from engine.artifacts import load_model, save_model
+
 from engine.data.synthetic import PlantedTastes, planted_tastes
 from engine.models import REGISTRY, Recommender, create, model_class
 from engine.models.base import ExplicitRecommender, UserState
@@ -48,12 +48,13 @@ FAST: dict[str, dict[str, Any]] = {
 # (correlation over all films). Exact for models whose person is their ratings (kNN, EASE);
 # a fresh solve of the same objective elsewhere; BPMF averages draws, the MLP fold-in is a
 # few Adam steps on the expected loss. embedding-nn's fold-in is a MAP estimate around the
-# average person, while training shaped people with batch statistics and decoupled weight decay:
-# on planted tastes it keeps a person's order of films but is up to ~0.5★ milder on the films of
-# other tastes.
+# average person, solved to convergence, while training shaped people with batch statistics and
+# decoupled weight decay: for a few people of planted tastes it is milder on the films of other
+# tastes (seeds 0–2, one or two threads: the four USERS correlate 0.99 or more and stay within
+# 0.15★ on average; the worst of all 120 people, seeds 0 and 3: 0.92; KI-3 in docs/KNOWN_ISSUES.md).
 FOLD_IN_CORRELATION = {"bpmf": 0.9, "ranking": 0.9, "ranking-mlp": 0.8, "embedding-nn": 0.9}
 # mean |folded − fitted| stars; BPMF: each draw's mean vs the draw
-FOLD_IN_STARS = {"bpmf": 0.3, "embedding-nn": 0.6}
+FOLD_IN_STARS = {"bpmf": 0.3, "embedding-nn": 0.3}
 # The same ranking for everyone: these recover what they model (how often, how well a film is
 # rated) instead of a person's taste.
 NOT_PERSONAL = {"popularity", "baseline"}
