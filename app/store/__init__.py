@@ -2,32 +2,37 @@
 
 ``Store`` is the repository the pages use (``app.store.store``); the rest of the package is what
 it stands on: ``errors`` (what a person can be told), ``schema`` (tables and records),
-``validate`` (checks on input) and ``_sqlite`` (engine, transactions, SQLite's needs); ``jobs``
+``validate`` (checks on input) and ``database`` (engine, transactions, SQLite's and
+PostgreSQL's needs), ``stamp`` (a room's change stamp); ``jobs``
 (training jobs shared by app replicas) and ``room_models`` (each room's model) keep their own
 tables; ``tonight`` and ``tonight_schema`` hold the host's credential, seen films and Tonight's
-vote. Import
+vote. Every exception is in ``errors``. Import
 from here: ``from app.store import Store, StoreError``.
 """
 
-from app.store._sqlite import DB_FILENAME, DB_URL_ENV, default_url
+from app.store.database import DB_FILENAME, DB_URL_ENV, default_url
 from app.store.errors import (
     DatabaseDamaged,
     DatabaseLocked,
     DatabaseProblem,
     DatabaseReadOnly,
     DatabaseUnavailable,
+    InvalidChoice,
     InvalidName,
     InvalidRating,
+    JobNotFound,
     MemberNotFound,
     NameTaken,
+    NotHost,
     RoomNotFound,
     StoreError,
     UnknownMovie,
+    VoteUnavailable,
 )
-from app.store.jobs import Beat, Job, JobNotFound, JobQueue, JobState
+from app.store.jobs import Beat, Job, JobQueue, JobState
 from app.store.schema import AnswerCount, Member, Room
+from app.store.stamp import RoomStamp
 from app.store.store import Store
-from app.store.tonight import InvalidChoice, NotHost, RoomStamp, VoteUnavailable
 from app.store.tonight_schema import (
     ACCEPTING,
     CHOICES,

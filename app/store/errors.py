@@ -44,6 +44,22 @@ class UnknownMovie(StoreError):
     """A movieId that is not a positive integer, or not in the catalogue the store checks."""
 
 
+class NotHost(StoreError):
+    """A host action without the room's host link (a guest, or a room made before hosts)."""
+
+
+class VoteUnavailable(StoreError):
+    """No open vote to answer or close, or one already open when opening another."""
+
+
+class InvalidChoice(StoreError):
+    """A vote answer that is not one of the four choices, or a film not on the shortlist."""
+
+
+class JobNotFound(StoreError):
+    """No training job has this id (the database was reset, or the id is wrong)."""
+
+
 class DatabaseProblem(StoreError):
     """The database itself failed. ``str()`` is the class's ``for_guests`` text; ``detail`` is
     the operator's text, logged once here so the organiser finds it in the server's output."""

@@ -36,8 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from app.store._sqlite import Database
-from app.store.errors import StoreError
+from app.store.database import Database
+from app.store.errors import JobNotFound, StoreError
 from app.store.schema import UTCDateTime, metadata
 
 JobState = Literal["queued", "running", "review", "done", "failed", "cancelled"]
@@ -139,10 +139,6 @@ def _job_from(row: Any) -> Job:
         started_at=row.started_at,
         finished_at=row.finished_at,
     )
-
-
-class JobNotFound(StoreError):
-    """No training job has this id (the database was reset, or the id is wrong)."""
 
 
 class JobQueue:

@@ -3,7 +3,7 @@
 The store keeps MovieLens **movieId**s (stable across retrains), never model item indices. A
 member's token is the only authority over that member's answers: every write takes the token,
 never a member id. All SQL is built with SQLAlchemy Core, so every value is a bound parameter;
-connections, transactions and SQLite's needs live in ``app.store._sqlite``.
+connections, transactions and each database's needs live in ``app.store.database``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from app.store import room_models
-from app.store._sqlite import Database, default_url
+from app.store.database import Database, default_url
 from app.store.errors import MemberNotFound, NameTaken, RoomNotFound, StoreError, UnknownMovie
 from app.store.jobs import JobQueue
 from app.store.schema import (
@@ -28,12 +28,12 @@ from app.store.schema import (
     AnswerCount,
     Member,
     Room,
-    UTCDateTime,
     answers,
     members,
     rooms,
     watched,
 )
+from app.store.stamp import RoomStamp, room_stamp
 from app.store.tonight import TonightStore
 from app.store.validate import (
     MAX_KEY_LEN,
@@ -363,20 +363,12 @@ class Store(TonightStore):
             ).all()
         return {r.name: AnswerCount(int(r.rated), int(r.answered - r.rated)) for r in rows}
 
-    def rating_counts(self, room_code: str) -> dict[str, int]:
-        """Member name -> number of star ratings ("haven't seen" answers not counted)."""
-        return {name: c.rated for name, c in self.answer_counts(room_code).items()}
-
-    def last_change(self, room_code: str) -> datetime | None:
-        """When any answer in the room last changed (cheap poll for a live host view)."""
+    def room_stamp(self, room_code: str) -> RoomStamp:
+        """A value that changes whenever anything that shapes the room's picks changes
+        (``app.store.stamp``): a page compares it with the last one to know whether to draw
+        again."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
-            value = conn.execute(
-                select(func.max(answers.c.updated_at))
-                .select_from(answers.join(members, answers.c.member_id == members.c.id))
-                .where(members.c.room_id == room.id)
-            ).scalar()
-        return UTCDateTime().process_result_value(value, None)
+            return room_stamp(conn, self._room_row(conn, room_code).id)
 
     # ---------------------------------------------------------------- watched
 

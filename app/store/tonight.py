@@ -1,5 +1,5 @@
-"""The store's part for the evening's decision: the host's credential, seen films, Tonight's vote,
-and a cheap stamp of everything in a room that changes its picks.
+"""The store's part for the evening's decision: the host's credential, seen films and Tonight's
+vote (the room's change stamp is ``app.store.stamp``).
 
 ``TonightStore`` is a mixin of ``Store`` (``app.store.store``), using its connections and
 lookups. Authority is the same as for answers: a member's token is the only way to write that
@@ -20,8 +20,8 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from app.store.errors import StoreError
-from app.store.schema import CODE_BYTES, TOKEN_BYTES, answers, members, rooms, watched
+from app.store.errors import InvalidChoice, NotHost, StoreError, VoteUnavailable
+from app.store.schema import CODE_BYTES, TOKEN_BYTES, answers, members, rooms
 from app.store.tonight_schema import (
     CHOICES,
     RULES,
@@ -38,21 +38,6 @@ from app.store.tonight_schema import (
     votes,
 )
 from app.store.validate import MAX_KEY_LEN, ROOM_NAME_MAX, clean_name
-
-
-class NotHost(StoreError):
-    """A host action without the room's host link (a guest, or a room made before hosts)."""
-
-
-class VoteUnavailable(StoreError):
-    """No open vote to answer or close, or one already open when opening another."""
-
-
-class InvalidChoice(StoreError):
-    """A vote answer that is not one of the four choices, or a film not on the shortlist."""
-
-
-RoomStamp = tuple[Any, ...]
 
 
 class TonightStore:
@@ -362,32 +347,3 @@ class TonightStore:
             if int(r.movie_id) in counts:
                 counts[int(r.movie_id)][str(r.choice)] = int(r.n)
         return Tally(vote, counts, int(voted), int(n_members))
-
-    # ---------------------------------------------------------------- change stamp
-
-    def room_stamp(self, room_code: str) -> RoomStamp:
-        """A value that changes whenever anything that shapes the room's picks changes: members,
-        answers, seen films, watched films and votes: a count and a latest time per table, read
-        in one statement over indexed columns (live pages ask every second or two). A page
-        compares it with the last one to know whether to draw (and blend) again."""
-        with self._conn() as conn:
-            room = self._room_row(conn, room_code)
-            mine = select(members.c.id).where(members.c.room_id == room.id).scalar_subquery()
-
-            def count_and_max(table: Any, column: Any, where: Any) -> list[Any]:
-                return [
-                    select(func.count()).select_from(table).where(where).scalar_subquery(),
-                    select(func.max(column)).where(where).scalar_subquery(),
-                ]
-
-            columns = [
-                *count_and_max(members, members.c.id, members.c.room_id == room.id),
-                *count_and_max(answers, answers.c.updated_at, answers.c.member_id.in_(mine)),
-                *count_and_max(seen, seen.c.updated_at, seen.c.member_id.in_(mine)),
-                *count_and_max(watched, watched.c.watched_at, watched.c.room_id == room.id),
-                *count_and_max(votes, votes.c.closed_at, votes.c.room_id == room.id),
-                *count_and_max(
-                    vote_answers, vote_answers.c.updated_at, vote_answers.c.member_id.in_(mine)
-                ),
-            ]
-            return tuple(conn.execute(select(*columns)).one())

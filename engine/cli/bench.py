@@ -15,7 +15,7 @@ from engine.cli.common import add_data_options, load_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.evaluate.bench import PROTOCOLS
+    from engine.evaluate.run_protocols import PROTOCOLS
 
     p = sub.add_parser(
         "bench", help="run the offline benchmark protocols and write docs/BENCHMARKS.md"
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this run, for the report."""
-    from engine.evaluate.bench import PROTOCOLS, parse_protocols
+    from engine.evaluate.run_protocols import PROTOCOLS, parse_protocols
 
     parts = ["python", "-m", "engine", "bench"]
     if parse_protocols(args.protocols) != list(PROTOCOLS):
@@ -78,7 +78,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def output_path(args: argparse.Namespace) -> Path | None:
     """Where the report goes: --output if given; docs/BENCHMARKS.md only for a full default run."""
-    from engine.evaluate.bench import DEFAULT_OUTPUT, PROTOCOLS, parse_protocols
+    from engine.evaluate.run_protocols import DEFAULT_OUTPUT, PROTOCOLS, parse_protocols
 
     if args.output:
         return Path(args.output)
@@ -87,8 +87,8 @@ def output_path(args: argparse.Namespace) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.evaluate.bench import bench, parse_ks, parse_models, parse_protocols
     from engine.evaluate.report import write_report
+    from engine.evaluate.run_protocols import bench, parse_ks, parse_models, parse_protocols
 
     protocols = parse_protocols(args.protocols)
     models = parse_models(args.models)

@@ -180,6 +180,10 @@ class Config:
     cannot exist; ``dataclasses.replace`` makes a changed copy, checked again."""
 
     _declarations: ClassVar[dict[type, tuple[Param, ...]]] = {}
+    # Saved manifests outlive names: ``RENAMED`` maps a name an older manifest may carry to
+    # today's, and ``RETIRED`` names (settings a model no longer has) are dropped on load.
+    RENAMED: ClassVar[dict[str, str]] = {}
+    RETIRED: ClassVar[frozenset[str]] = frozenset()
 
     seed: int = param(
         0, low=0, high=2**32 - 1, help="random seed: the same seed gives the same fit"
@@ -231,6 +235,13 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Self:
+        """A config from saved or typed values; older names are renamed or dropped (see
+        ``RENAMED`` and ``RETIRED``), any other unknown name is refused."""
+        values = {
+            cls.RENAMED.get(name, name): value
+            for name, value in values.items()
+            if name not in cls.RETIRED
+        }
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:

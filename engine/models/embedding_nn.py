@@ -22,10 +22,16 @@ schedule through torch's ``OneCycleLR`` (warm-up over the first 25 %, cosine ann
 Unlike a dot-product model there are no biases and a person's embedding is not in the film
 embeddings' space (the MLP compares them). So:
 
-- fold-in is Adam steps on a new member's embedding p (everything else frozen, batchnorm in eval
-  mode) on the squared error summed over their ratings plus λ|p − p̄|², a Gaussian prior around
-  the average person p̄ that weighs less the more they rated, started from p̄; the embedding
-  lives in ``UserState.extra``;
+- fold-in is the MAP estimate of a new member's embedding p (everything else frozen, batchnorm
+  in eval mode): the squared error summed over their ratings plus λ|p − p̄|², a Gaussian prior
+  around the average person p̄ that weighs less the more they rated. The objective is not
+  convex (the MLP), so it is solved to convergence, in float64, by L-BFGS from several starts:
+  p̄ and the training people whose embeddings already fit the member's ratings best; the start
+  that ends lowest wins (the ReLUs make the objective piecewise smooth, so the solve stops where
+  the objective stops falling rather than at a zero gradient). A fixed number of Adam steps
+  from p̄ stopped short of the minimum for most people, and where it stopped depended on
+  rounding, i.e. on the CPU; this solve ends at the same embedding on any CPU and thread count. The embedding lives in
+  ``UserState.extra``;
 - ``UserState.vector`` is the person's *direction among the film embeddings*: the ridge regression
   of their predicted stars (centred) on the film embeddings (centred), so on a factor map they
   point towards the films the model predicts they rate highly;
@@ -34,6 +40,7 @@ embeddings' space (the MLP compares them). So:
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -51,7 +58,7 @@ from engine.models.base import (
     to_tensor,
 )
 from engine.models.config import Config, param
-from engine.models.torch_typed import descend, solve
+from engine.models.torch_typed import backward, descend, lbfgs_step, solve
 from engine.progress import Progress
 
 LOW, HIGH = 0.0, 5.5
@@ -90,19 +97,24 @@ class EmbeddingNNConfig(Config):
         0.1, low=0, high=10, help="AdamW's decoupled weight decay (not on batchnorm or biases)"
     )
     batch_size: int = param(64, low=1, high=2**31 - 1, help="ratings per AdamW step")
-    # fold-in: 100 Adam steps and a pull of 30 towards the average person reproduced training
-    # people best on planted tastes (worst correlation 0.97 over 18 people; 10 gave 0.84, 100
-    # gave 0.96); not yet tuned on MovieLens by protocol F
     foldin_steps: int = param(
-        100, low=0, high=10_000, quick=20, help="Adam steps on a new member's embedding"
+        100, low=0, high=10_000, quick=20, help="L-BFGS iterations of a new member's fold-in (0: p̄)"
     )
-    foldin_lr: float = param(0.05, low=0, high=10, low_open=True, help="fold-in's Adam step size")
+    foldin_starts: int = param(
+        4,
+        low=1,
+        high=1024,
+        help="fold-in's starts: p̄ and the training people that fit the member's ratings best",
+    )
     foldin_regularization: float = param(
         30.0,
         low=0,
         high=1e6,
         help="λ of fold-in's pull λ|p − p̄|² towards the average person's embedding p̄",
     )
+
+    # fold-in was a fixed number of Adam steps with this step size; the solve needs none
+    RETIRED: ClassVar[frozenset[str]] = frozenset({"foldin_lr"})
 
 
 class _EmbeddingNN(nn.Module):
@@ -224,25 +236,65 @@ class EmbeddingNN(ExplicitRecommender):
         return self.net.user.weight.mean(0)
 
     def _fold_in(self, items: np.ndarray, values: np.ndarray) -> UserState:
-        """Adam steps on the new member's embedding, everything else frozen: squared error summed
-        over their ratings plus ``foldin_regularization``·|p − p̄|² (p̄: the average person)."""
+        """The MAP embedding of a new member (see the module docstring); p̄ without ratings."""
+        if not len(items) or not self.config.foldin_steps:
+            return self._state(items, values, self._mean_embedding())
+        return self._state(items, values, self._map_embedding(items, values))
+
+    def _double_net(self) -> _EmbeddingNN:
+        """A float64 copy of the frozen network, made once per fitted network: fold-in's
+        solve in float64 ends where it ends whatever the CPU's vector width."""
+        cached = getattr(self, "_net64", None)
+        if cached is None or cached[0] is not self.net:
+            cached = (self.net, copy.deepcopy(self.net).double())
+            self._net64 = cached
+        return cached[1]
+
+    def _map_embedding(self, items: np.ndarray, values: np.ndarray) -> torch.Tensor:
+        """argmin_p Σ (r̂(p, i) − r_i)² + λ|p − p̄|², by L-BFGS from ``foldin_starts`` starts."""
         cfg = self.config
-        anchor = self._mean_embedding()
-        p = anchor.clone()
-        if len(items) and cfg.foldin_steps:
-            q = self.net.item.weight[to_tensor(items, torch.long, self.device)]
-            r = to_tensor(values, torch.float32, self.device)
-            p.requires_grad_(True)
-            opt = torch.optim.Adam([p], lr=cfg.foldin_lr)
-            for _ in range(cfg.foldin_steps):
-                pred = self.net.stars(p.expand(len(q), -1), q)
-                loss = (pred - r).square().sum() + cfg.foldin_regularization * (
-                    (p - anchor).square().sum()
-                )
-                opt.zero_grad(set_to_none=True)
-                descend(loss, opt)
-            p = p.detach()
-        return self._state(items, values, p)
+        net = self._double_net()
+        anchor = net.user.weight.mean(0)
+        q = net.item.weight[to_tensor(items, torch.long, self.device)]
+        r = to_tensor(values, torch.float64, self.device)
+
+        def objective(p: torch.Tensor) -> torch.Tensor:  # [b, du] -> [b]
+            b, n = len(p), len(q)
+            stars = net.stars(p.repeat_interleave(n, 0), q.repeat(b, 1)).reshape(b, n)
+            return (stars - r).square().sum(1) + cfg.foldin_regularization * (
+                (p - anchor).square().sum(1)
+            )
+
+        candidates = torch.cat([anchor[None], net.user.weight])
+        chunk = max(1, 2**16 // len(q))
+        with torch.no_grad():
+            fit = torch.cat(
+                [objective(candidates[s : s + chunk]) for s in range(0, len(candidates), chunk)]
+            )
+        # stable order: equal objectives keep p̄ and the lower person index first
+        order = torch.sort(fit, stable=True).indices[: cfg.foldin_starts]
+        p = candidates[order].clone().requires_grad_(True)
+        opt = torch.optim.LBFGS(
+            [p],
+            lr=1.0,
+            max_iter=cfg.foldin_steps,
+            tolerance_grad=1e-10,
+            tolerance_change=1e-14,
+            history_size=20,
+            line_search_fn="strong_wolfe",
+        )
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad(set_to_none=True)
+            total = objective(p).sum()  # the starts are independent: one sum, separate minima
+            backward(total)
+            return total
+
+        lbfgs_step(opt, closure)
+        with torch.no_grad():  # the starts stay in the running: the result never fits worse
+            ends = torch.cat([p.detach(), candidates[order]])
+            best = int(torch.argmin(objective(ends)))
+        return ends[best].float()
 
     def _state(self, items: np.ndarray, values: np.ndarray, embedding: torch.Tensor) -> UserState:
         return UserState(

@@ -76,7 +76,7 @@ if TYPE_CHECKING:
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-BETA_ANSWERS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+BETA_KS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
 FEW_ANSWERS = (1, 2, 3, 5, 10, 20)  # the evidence sizes k is fitted on: a new member's first
 
 
@@ -109,7 +109,7 @@ class HybridConfig(Config):
         high=1000,
         help="weight β of log E[rating]; None: chosen on validation (NDCG@10)",
     )
-    beta_answers: float | None = param(
+    beta_k: float | None = param(
         None,
         low=0,
         high=1e6,
@@ -119,6 +119,8 @@ class HybridConfig(Config):
     validation_seed: int = param(
         100, low=0, high=2**32 - 1, help="seed of the validation split T, β and k are fitted on"
     )
+
+    RENAMED: ClassVar[dict[str, str]] = {"beta_answers": "beta_k"}  # as older manifests say
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -139,12 +141,12 @@ def log_softmax_rows(scores: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.log_softmax(scores.double() / temperature, dim=1).float()
 
 
-def star_weights(beta: float, answers: ArrayLike, beta_answers: float) -> np.ndarray:
+def star_weights(beta: float, answers: ArrayLike, beta_k: float) -> np.ndarray:
     """β_n = β · n / (n + k) for each person known from n films (β itself when k = 0)."""
     n = np.asarray(answers, dtype=np.float64)
-    if beta_answers <= 0:
+    if beta_k <= 0:
         return np.full_like(n, beta)
-    return beta * n / (n + beta_answers)
+    return beta * n / (n + beta_k)
 
 
 def combine(log_watch: torch.Tensor, stars: torch.Tensor, beta: float | np.ndarray) -> torch.Tensor:
@@ -168,7 +170,7 @@ class Hybrid(Recommender):
 
     temperature: float
     beta: float
-    beta_answers: float  # k in β_n = β·n/(n+k)
+    beta_k: float  # k in β_n = β·n/(n+k)
     implicit: Recommender
     explicit: Recommender
 
@@ -183,17 +185,17 @@ class Hybrid(Recommender):
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
         checkpoint = self._checkpoint
-        given = (cfg.temperature, cfg.beta, cfg.beta_answers)
+        given = (cfg.temperature, cfg.beta, cfg.beta_k)
         stages = 3 if None in given else 2
-        if cfg.temperature is not None and cfg.beta is not None and cfg.beta_answers is not None:
-            self.temperature, self.beta, self.beta_answers = (
+        if cfg.temperature is not None and cfg.beta is not None and cfg.beta_k is not None:
+            self.temperature, self.beta, self.beta_k = (
                 cfg.temperature,
                 cfg.beta,
-                cfg.beta_answers,
+                cfg.beta_k,
             )
         elif checkpoint is None or checkpoint.resume(self, train) < 1:
             progress(0, stages, "calibrating on a validation split")
-            self.temperature, self.beta, self.beta_answers = self._calibrate(
+            self.temperature, self.beta, self.beta_k = self._calibrate(
                 *validation_split(train, "R", seed=cfg.validation_seed),
                 progress=stage_progress(progress, 0, stages, "calibrating on a validation split"),
                 checkpoint=checkpoint,
@@ -232,7 +234,7 @@ class Hybrid(Recommender):
         the same users known from only a few films (each only where the config leaves it
         None)."""
         temperature, beta = self.config.temperature, self.config.beta
-        beta_answers = self.config.beta_answers
+        beta_k = self.config.beta_k
         report = progress or silent
         implicit, explicit = self._components()
         # Every phase moves the bar (a first start showed one phase's message for minutes):
@@ -289,8 +291,8 @@ class Hybrid(Recommender):
                 table.append(float(np.nanmean(out["ndcg"])))
             beta = BETAS[int(np.argmax(table))]
             self.info["validation_ndcg_by_beta"] = dict(zip(map(str, BETAS), table, strict=True))
-        if beta_answers is None:
-            beta_answers = self._fit_beta_answers(
+        if beta_k is None:
+            beta_k = self._fit_beta_k(
                 implicit,
                 explicit,
                 tr,
@@ -299,9 +301,9 @@ class Hybrid(Recommender):
                 beta,
                 span_progress(report, 0.6, 1.0, "choosing how much to trust few answers (k)"),
             )
-        return temperature, beta, beta_answers
+        return temperature, beta, beta_k
 
-    def _fit_beta_answers(
+    def _fit_beta_k(
         self,
         implicit: Recommender,
         explicit: Recommender,
@@ -311,12 +313,12 @@ class Hybrid(Recommender):
         beta: float,
         progress: Progress = silent,
     ) -> float:
-        """k in ``BETA_ANSWERS`` with the best mean NDCG@10 over (validation user, n): the user
+        """k in ``BETA_KS`` with the best mean NDCG@10 over (validation user, n): the user
         folded into both parts from n ∈ ``FEW_ANSWERS`` of their training films (seeded draws,
         n below their count), ranked among the films they have no training rating for, against
         their validation films rated ≥ 4."""
         rng = np.random.default_rng(self.config.validation_seed)
-        totals = np.zeros(len(BETA_ANSWERS))
+        totals = np.zeros(len(BETA_KS))
         count = 0
         n_users = tr.shape[0]
         for u in range(n_users):
@@ -337,31 +339,31 @@ class Hybrid(Recommender):
                 stars.append(explicit.score(explicit.fold_in(items[pick], values[pick])))
             log_watch = log_softmax_rows(torch.stack(watch).cpu(), temperature)
             star_rows = torch.stack(stars).cpu()
-            # every k at once: [len(BETA_ANSWERS) · len(sizes), n_items], top 10 by topk (a
+            # every k at once: [len(BETA_KS) · len(sizes), n_items], top 10 by topk (a
             # full sort per row, as topn_metrics does, was two thirds of this search's time)
             scores = torch.cat(
-                [combine(log_watch, star_rows, star_weights(beta, sizes, k)) for k in BETA_ANSWERS]
+                [combine(log_watch, star_rows, star_weights(beta, sizes, k)) for k in BETA_KS]
             )
             scores[:, torch.as_tensor(items)] = -torch.inf
             top = torch.topk(scores, 10, dim=1).indices.numpy()
             rows = len(top)
             ndcg = list_metrics(list(top), [items] * rows, [liked] * rows, k=10)["ndcg"]
-            totals += np.nansum(ndcg.reshape(len(BETA_ANSWERS), len(sizes)), axis=1)
+            totals += np.nansum(ndcg.reshape(len(BETA_KS), len(sizes)), axis=1)
             count += len(sizes)
         if count == 0:
             return 0.0
         table = (totals / count).tolist()
         self.info["validation_few_answer_ndcg_by_k"] = dict(
-            zip(map(str, BETA_ANSWERS), table, strict=True)
+            zip(map(str, BETA_KS), table, strict=True)
         )
-        return BETA_ANSWERS[int(np.argmax(table))]
+        return BETA_KS[int(np.argmax(table))]
 
     def _set_info(self) -> None:
         self.info.update(
             {
                 "temperature": float(self.temperature),
                 "beta": float(self.beta),
-                "beta_answers": float(self.beta_answers),
+                "beta_k": float(self.beta_k),
                 "implicit": self.config.implicit,
                 "explicit": self.config.explicit,
                 "explicit_info": dict(self.explicit.info),
@@ -427,7 +429,7 @@ class Hybrid(Recommender):
 
     def _star_weights(self, answers: ArrayLike) -> np.ndarray:
         """β_n for people known from ``answers`` star ratings each."""
-        return star_weights(self.beta, answers, self.beta_answers)
+        return star_weights(self.beta, answers, self.beta_k)
 
     def _score_state(self, state: UserState) -> torch.Tensor:
         imp = self.implicit.score(state.extra["implicit"])[None]
@@ -474,14 +476,14 @@ class Hybrid(Recommender):
 
     # ------------------------------------------------------------------ persistence
     def _calibration(self) -> torch.Tensor:
-        return torch.tensor([self.temperature, self.beta, self.beta_answers], dtype=torch.float64)
+        return torch.tensor([self.temperature, self.beta, self.beta_k], dtype=torch.float64)
 
     def _load_calibration(self, calibration: torch.Tensor) -> None:
         """(T, β, k). A model saved before k existed holds (T, β); it gets k = 0, the ranking
         it was saved with."""
         values = floats(calibration)
         self.temperature, self.beta = values[0], values[1]
-        self.beta_answers = values[2] if len(values) > 2 else 0.0
+        self.beta_k = values[2] if len(values) > 2 else 0.0
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
         """The calibration (T, β and β's validation table): what the hybrid itself checkpoints
@@ -520,8 +522,8 @@ class Hybrid(Recommender):
         self._load_calibration(tensors["calibration"])
         if not math.isfinite(self.temperature) or self.temperature <= 0:
             raise ValueError("saved temperature must be a positive number")
-        if not math.isfinite(self.beta_answers) or self.beta_answers < 0:
-            raise ValueError("saved beta_answers must be a number ≥ 0")
+        if not math.isfinite(self.beta_k) or self.beta_k < 0:
+            raise ValueError("saved beta_k must be a number ≥ 0")
         self._train = sp.csr_matrix(
             (
                 tensors["train_data"].cpu().numpy(),

@@ -10,6 +10,8 @@ unchecked call to this file (one narrow ``pyright: ignore`` per door).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -64,6 +66,16 @@ def descend(loss: Tensor, optimiser: torch.optim.Optimizer) -> None:
     """One gradient step: ``loss.backward()`` then ``optimiser.step()``."""
     loss.backward()  # pyright: ignore[reportUnknownMemberType]
     optimiser.step()  # pyright: ignore[reportUnknownMemberType]
+
+
+def backward(loss: Tensor) -> None:
+    """``loss.backward()``."""
+    loss.backward()  # pyright: ignore[reportUnknownMemberType]
+
+
+def lbfgs_step(optimiser: torch.optim.LBFGS, closure: Callable[[], Tensor]) -> None:
+    """``LBFGS.step(closure)``: iterations until convergence or ``max_iter``."""
+    optimiser.step(closure)  # pyright: ignore[reportUnknownMemberType, reportArgumentType]
 
 
 def floats(tensor: Tensor) -> list[float]:

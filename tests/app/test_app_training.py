@@ -32,12 +32,15 @@ JARGON = re.compile(r"sweep|epoch|τ|calibrat|fingerprint|checksum|sha256|/tmp|d
 
 @pytest.fixture
 def untrained(app_env, tmp_path, monkeypatch):  # noqa: F811  (after app_env)
-    """A data dir with the films but no trained model."""
+    """A data dir with the films but no trained model, and a database with no jobs yet:
+    ``app_env`` trains the fast model through a job in its database when it is the session's
+    first test, and that job must not count among the ones a test here watches."""
     shared = Path(os.environ["MOVIENIGHT_DATA_DIR"]) / "datasets"
     own = tmp_path / "data"
     if shared.is_dir():
         shutil.copytree(shared, own / "datasets")
     monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(own))
+    monkeypatch.setenv("MOVIENIGHT_DB_URL", f"sqlite:///{tmp_path / 'untrained.db'}")
     return own
 
 

@@ -99,7 +99,7 @@ def assert_converged(store: Store, room_code: str, expected: dict[str, dict]) ->
             for m, r in zip(rows["movie_id"], rows["rating"], strict=True)
         }
         assert got == answers, name
-    counts = store.rating_counts(room_code)
+    counts = {name: c.rated for name, c in store.answer_counts(room_code).items()}
     assert counts == {
         name: sum(v is not None for v in answers.values()) for name, answers in expected.items()
     }

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-
 from engine.artifacts import load_model, save_model
+
 from engine.data.synthetic import PlantedTastes, planted_tastes
 from engine.models import REGISTRY, Recommender, create, model_class
 from engine.models.base import ExplicitRecommender, UserState
@@ -48,12 +48,13 @@ FAST: dict[str, dict[str, Any]] = {
 # (correlation over all films). Exact for models whose person is their ratings (kNN, EASE);
 # a fresh solve of the same objective elsewhere; BPMF averages draws, the MLP fold-in is a
 # few Adam steps on the expected loss. embedding-nn's fold-in is a MAP estimate around the
-# average person, while training shaped people with batch statistics and decoupled weight decay:
-# on planted tastes it keeps a person's order of films but is up to ~0.5★ milder on the films of
-# other tastes.
+# average person, solved to convergence, while training shaped people with batch statistics and
+# decoupled weight decay: for a few people of planted tastes it is milder on the films of other
+# tastes (seeds 0–2, one or two threads: the four USERS correlate 0.99 or more and stay within
+# 0.15★ on average; the worst of all 120 people, seeds 0 and 3: 0.92; KI-3 in docs/KNOWN_ISSUES.md).
 FOLD_IN_CORRELATION = {"bpmf": 0.9, "ranking": 0.9, "ranking-mlp": 0.8, "embedding-nn": 0.9}
 # mean |folded − fitted| stars; BPMF: each draw's mean vs the draw
-FOLD_IN_STARS = {"bpmf": 0.3, "embedding-nn": 0.6}
+FOLD_IN_STARS = {"bpmf": 0.3, "embedding-nn": 0.3}
 # The same ranking for everyone: these recover what they model (how often, how well a film is
 # rated) instead of a person's taste.
 NOT_PERSONAL = {"popularity", "baseline"}
@@ -147,7 +148,7 @@ def test_fold_in_of_a_training_user_gives_back_their_scores(fitted, tastes):
 def test_a_new_person_gets_their_taste(fitted, tastes):
     """Fold-in from a few ratings, no retraining: films of the person's taste come first."""
     if fitted.name in NOT_PERSONAL:
-        return
+        pytest.skip(f"{fitted.name} ranks films the same for everyone: no taste to recover")
     taste = tastes.item_cluster == 1
     loved = np.flatnonzero(taste)[:4]
     scores = fitted.score(fitted.fold_in(loved, [5.0, 4.5, 5.0, 4.5])).numpy()
@@ -161,7 +162,7 @@ def test_a_persons_vector_lives_among_the_film_vectors(fitted, tastes):
     """Where a model has film vectors, a folded-in person has a vector of the same length, and
     it points towards their taste: the factor map can place them among the films."""
     if "item_vectors" not in fitted.capabilities:
-        return
+        pytest.skip(f"{fitted.name} has no film vectors: nothing to place a person among")
     vectors = fitted.item_vectors()
     assert vectors is not None
     for user in USERS:
@@ -207,7 +208,7 @@ def test_declared_capabilities_work_and_undeclared_ones_say_none(fitted, tastes)
 def test_explicit_scores_are_stars_and_predict_matches_them(fitted, tastes):
     if not isinstance(fitted, ExplicitRecommender):
         assert fitted.kind == "implicit"
-        return
+        pytest.skip(f"{fitted.name} is implicit: its scores are a preference, not stars")
     assert fitted.kind == "explicit" and "expected_stars" in fitted.capabilities
     users = np.array([0, 0, 5, 7])
     items = np.array([1, 2, 3, 59])

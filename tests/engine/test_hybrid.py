@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from engine.artifacts import MANIFEST, load_model, save_model
 
 from engine.data.ratings import Ratings
 from engine.data.splits import split_r
@@ -64,7 +67,7 @@ def test_beta_zero_is_the_implicit_ranking(data):
         explicit_params=EXPLICIT,
         beta=0.0,
         temperature=1.0,
-        beta_answers=0.0,
+        beta_k=0.0,
     ).fit(data)
     users = np.arange(0, 200, 11)
     ours, implicit = model.score_users(users), model.implicit.score_users(users)
@@ -145,7 +148,7 @@ def test_combine_weighs_each_row_by_its_own_beta():
 def test_a_person_is_scored_with_the_weight_of_their_own_evidence(fitted):
     """score = log softmax(implicit / T) + β_n · log(stars / 5), n the person's ratings."""
     train, _, model = fitted
-    model_k = model.beta_answers
+    model_k = model.beta_k
     items, values = train.user_items(7)
     for n in (1, 3, len(items)):
         state = model.fold_in(items[:n], values[:n])
@@ -182,10 +185,10 @@ def test_fitted_k_is_the_few_answer_validation_best_and_damps_one_answer_stars()
         "hybrid", implicit="ease", implicit_params=IMPLICIT, explicit_params=EXPLICIT
     ).fit(train)
     table = model.info["validation_few_answer_ndcg_by_k"]
-    assert model.beta_answers == float(max(table, key=table.__getitem__))
+    assert model.beta_k == float(max(table, key=table.__getitem__))
     assert model.beta > 0  # people known from all their films: their stars help
-    assert model.beta_answers > 0, table  # known from a few: the full β loses on validation
-    assert table[str(model.beta_answers)] > table["0.0"] + 0.05
+    assert model.beta_k > 0, table  # known from a few: the full β loses on validation
+    assert table[str(model.beta_k)] > table["0.0"] + 0.05
 
 
 def test_a_model_saved_before_k_loads_with_the_full_beta(fitted):
@@ -196,8 +199,22 @@ def test_a_model_saved_before_k_loads_with_the_full_beta(fitted):
     clone = create("hybrid", implicit="ease", implicit_params=IMPLICIT, explicit_params=EXPLICIT)
     clone.n_users, clone.n_items, clone.info = model.n_users, model.n_items, dict(model.info)
     clone.load_state_tensors(tensors)
-    assert (clone.temperature, clone.beta, clone.beta_answers) == (
+    assert (clone.temperature, clone.beta, clone.beta_k) == (
         model.temperature,
         model.beta,
         0.0,
     )
+
+
+def test_a_manifest_that_calls_k_beta_answers_still_loads(fitted, tmp_path):
+    """Manifests saved before k was named ``beta_k`` carry it as ``beta_answers``: they load,
+    with the value under its new name, and score as the model that was saved."""
+    _, _, model = fitted
+    path = save_model(model, tmp_path / "hybrid")
+    manifest = json.loads((path / MANIFEST).read_text())
+    manifest["hyperparameters"].pop("beta_k")
+    manifest["hyperparameters"]["beta_answers"] = 5.0
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    loaded = load_model(path, device="cpu")
+    assert loaded.config.beta_k == 5.0
+    np.testing.assert_allclose(loaded.score(3).numpy(), model.score(3).numpy(), rtol=1e-5)

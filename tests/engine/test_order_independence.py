@@ -11,8 +11,8 @@ from engine.data import Ratings, split_e, split_f, split_r, validation_split
 from engine.data.movielens import load_folder
 from engine.data.ratings import canonical_order
 from engine.data.synthetic_movielens import synthetic_movielens
-from engine.evaluate.bench import run_protocol
 from engine.evaluate.report import BenchContext
+from engine.evaluate.run_protocols import run_protocol
 
 SIZES = {"n_users": 150, "n_items": 800, "n_ratings": 9_000}
 

@@ -8,9 +8,9 @@ import pytest
 
 from engine.data.splits import split_e, split_r, validation_split
 from engine.data.synthetic import planted_explicit, planted_implicit
-from engine.evaluate.bench import bench
 from engine.evaluate.protocols import evaluate_e, evaluate_r
 from engine.evaluate.report import OURS
+from engine.evaluate.run_protocols import bench
 
 surprise = pytest.importorskip("surprise", reason="peers come from requirements-bench.txt")
 

@@ -11,9 +11,9 @@ import pytest
 from engine.data.splits import split_f
 from engine.data.synthetic_movielens import synthetic_movielens
 from engine.evaluate import protocol_f
-from engine.evaluate.bench import parse_ks, run_protocol
 from engine.evaluate.protocols import evaluate_f, reveal_random
 from engine.evaluate.report import OURS, BenchContext
+from engine.evaluate.run_protocols import parse_ks, run_protocol
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.evaluate import bench as bench_module
-from engine.evaluate.bench import bench, parse_models, parse_protocols, quick_sample, run_protocol
+from engine.evaluate import run_protocols
 from engine.evaluate.report import (
     OURS,
     BenchContext,
@@ -17,6 +16,13 @@ from engine.evaluate.report import (
     add_ratio,
     markdown_table,
     render,
+)
+from engine.evaluate.run_protocols import (
+    bench,
+    parse_models,
+    parse_protocols,
+    quick_sample,
+    run_protocol,
 )
 
 
@@ -35,9 +41,11 @@ def _table(run, name: str) -> pd.DataFrame:
 
 def test_quick_sample_is_small_and_reindexed(embedded):
     sample = quick_sample(embedded)
-    assert sample.n_users == bench_module.QUICK_USERS
+    assert sample.n_users == run_protocols.QUICK_USERS
     assert 500 < sample.n_items < embedded.n_items
-    assert sample.item_counts().min() >= bench_module.QUICK_MIN_RATERS  # every kept film has raters
+    assert (
+        sample.item_counts().min() >= run_protocols.QUICK_MIN_RATERS
+    )  # every kept film has raters
     assert set(sample.item_ids) <= set(embedded.item_ids)
 
 
@@ -93,12 +101,12 @@ def test_quick_peers_run_on_the_same_split(embedded):
 
 
 def test_missing_and_failing_protocols_are_reported(monkeypatch, embedded):
-    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.evaluate.no_such_protocol")
+    monkeypatch.setitem(run_protocols.PROTOCOLS, "G", "engine.evaluate.no_such_protocol")
     ctx = BenchContext(ratings=quick_sample(embedded), quick=True)
     missing = run_protocol("G", ctx)  # a protocol that does not import fails, loudly
     assert missing.status == "failed" and "ModuleNotFoundError" in missing.notes[0]
     assert "no_such_protocol" in missing.notes[0]
-    monkeypatch.setitem(bench_module.PROTOCOLS, "G", "engine.metrics")  # has no run()
+    monkeypatch.setitem(run_protocols.PROTOCOLS, "G", "engine.metrics")  # has no run()
     failed = run_protocol("G", ctx)
     assert failed.status == "failed" and "AttributeError" in failed.notes[0]
 
@@ -107,7 +115,7 @@ def test_parse_options():
     assert parse_protocols("e, r,g") == ["E", "R", "G"]
     with pytest.raises(ValueError, match="unknown protocol 'App'"):
         parse_protocols("App")  # the app's timings are tools' bench, not the engine's
-    assert parse_protocols(None) == list(bench_module.PROTOCOLS)
+    assert parse_protocols(None) == list(run_protocols.PROTOCOLS)
     with pytest.raises(ValueError, match="unknown protocol 'X'"):
         parse_protocols("E,X")
     assert parse_models("mf,baseline") == ["mf", "baseline"]
@@ -159,7 +167,7 @@ def test_cli_quick_writes_only_where_told(tmp_path, monkeypatch):
     class Args:
         output = None
         quick = True
-        protocols = ",".join(bench_module.PROTOCOLS)
+        protocols = ",".join(run_protocols.PROTOCOLS)
         models = None
 
     assert output_path(Args) is None  # a quick run never overwrites docs/BENCHMARKS.md

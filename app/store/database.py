@@ -1,4 +1,5 @@
-"""Database plumbing under the store: the SQLAlchemy engine, transactions, and what SQLite needs.
+"""Database plumbing under the store: the SQLAlchemy engine, transactions, and what each
+database needs (SQLite by default, PostgreSQL or any SQLAlchemy URL on request).
 
 SQLite at ``data/movienight.db`` by default (WAL, so readers never wait for a writer, and a busy
 timeout with ``BEGIN IMMEDIATE`` writes, so concurrent writers queue instead of failing); any
