@@ -157,6 +157,35 @@ def same_picks_as(
     return [STRATEGIES[n].label for n in same if n != strategy]
 
 
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _cached_same(
+    room_code: str, stamp: RoomStamp, model_key: tuple, options: PicksOptions
+) -> list[str]:
+    """``same_picks_as`` once per (room state, model generation, options), for every session."""
+    return same_picks_as(
+        room_code,
+        options.strategy or "",
+        options.model_name,
+        options.k,
+        options.genres,
+        options.years,
+        options.min_ratings,
+    )
+
+
+def room_same_picks(
+    room_code: str, options: PicksOptions, stamp: RoomStamp | None = None
+) -> list[str]:
+    """``same_picks_as`` for the room as of now (or ``stamp``), blended only if this room state
+    and these options have not been compared before: a live page asks on every redraw."""
+    from engine.group import DEFAULT_STRATEGY
+
+    stamp = get_store().room_stamp(room_code) if stamp is None else stamp
+    name = options.model_name or default_model_name()
+    options = replace(options, model_name=name, strategy=options.strategy or DEFAULT_STRATEGY)
+    return list(_cached_same(room_code, stamp, model_token(name), options))
+
+
 def _split_answers(
     answers: Mapping[int, float | None], index: pd.Index
 ) -> tuple[dict[int, float], set[int]]:
