@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from app.services.room_input import room_input
 from app.store import Store, StoreError
 from tools.loadtest_evening import Evening, open_for_room, verify_votes, vote_in_room
 from tools.loadtest_report import to_markdown
@@ -104,7 +105,7 @@ def latency_summary(seconds: list[float]) -> dict[str, float]:
 
 
 class RoomPicker:
-    """Group picks for a room, as the app computes them: store -> engine.group.recommend.
+    """Group picks for a room, as the app computes them: ``room_input`` -> engine.group.recommend.
 
     Answers are stored by MovieLens movieId; the engine wants item indices of ``catalogue``.
     Films no longer in the catalogue are skipped (a retrain on other data must not crash picks).
@@ -129,31 +130,17 @@ class RoomPicker:
         self.index = pd.Index(catalogue.item_ids)
 
     def members(self, store: Store, room_code: str) -> tuple[list[Any], list[int]]:
-        """The room's members as engine.group.Member (star ratings, and films seen without
-        stars) and watched items."""
-        people = store.members(room_code)
-        frame = store.room_answers(room_code)
-        frame["item"] = self.index.get_indexer(frame["movie_id"].to_numpy(np.int64))
-        rated = frame.loc[frame["rating"].notna() & (frame["item"] >= 0)]
-        seen_by = store.room_seen(room_code)
-        out = []
-        for person in people:
-            mine = rated.loc[rated["member_id"] == person.id]
-            items = mine["item"].to_numpy(np.int64)
-            seen_ids = np.fromiter(sorted(seen_by.get(person.name, ())), dtype=np.int64)
-            seen = self.index.get_indexer(seen_ids).astype(np.int64)
-            seen = np.setdiff1d(seen[seen >= 0], items)
-            stars = mine["rating"].to_numpy(np.float32)
-            out.append(self.group.Member(person.name, items, stars, seen))
-        watched_ids = np.fromiter(store.watched(room_code), dtype=np.int64)
-        watched = [int(i) for i in self.index.get_indexer(watched_ids) if i >= 0]
-        return out, watched
+        """The room as the app gives it to the engine (``app.services.room_input``): members
+        (star ratings, and films seen without stars) and the items out of its lists (watched,
+        or ruled out by tonight's votes)."""
+        room = room_input(store, room_code, self.index)
+        return room.members, room.exclude
 
     def __call__(self, store: Store, room_code: str) -> pd.DataFrame:
-        members, watched = self.members(store, room_code)
+        members, exclude = self.members(store, room_code)
         started = time.perf_counter()
         picks = self.group.recommend(
-            self.model, self.catalogue, members, self.strategy, self.k, exclude=watched
+            self.model, self.catalogue, members, self.strategy, self.k, exclude=exclude
         )
         if self.timings is not None:
             self.timings.add("recommend_only", time.perf_counter() - started)

@@ -61,36 +61,39 @@ def _close(code: str, host: str) -> None:
 
 
 def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
-    """The host's control: open a vote on the top films of the list shown."""
+    """The host's control, one tap away: a button that opens a vote on the top films of the
+    list shown, and beside it a small panel for how many films and what counts as a match."""
     films = [int(m) for m in picks["movieId"]]
     if len(films) < SHORTLIST_MIN:
         return
-    with st.container(border=True, key="mn_vote_starter"):
-        st.markdown(
-            "**Tonight's vote**: everyone says yes or no to the top films on their own phone; "
-            "the app finds the one you all accept."
-        )
-        most = min(len(films), SHORTLIST_MAX)
-        least = min(SHORTLIST_DEFAULT, most)
-        n = (
-            st.slider("Films on the shortlist", least, most, least, key="mn_vote_n")
-            if most > least
-            else most
-        )
-        rule = st.radio(
-            "A match is a film that…",
-            list(RULE_LABELS),
-            format_func=RULE_LABELS.__getitem__,
-            horizontal=True,
-            key="mn_vote_rule",
-        )
-        st.button(
-            f"Start the vote on the top {n}",
-            type="primary",
-            key="mn_vote_open",
-            on_click=_open,
-            args=(code, host, films[:n], rule),
-        )
+    row = st.container(horizontal=True, vertical_alignment="center", key="mn_vote_starter")
+    with row:
+        start = st.empty()
+        with st.popover("Vote options"):
+            st.markdown(
+                "**Tonight's vote**: everyone says yes or no to the top films on their own "
+                "phone; the app finds the one you all accept."
+            )
+            most = min(len(films), SHORTLIST_MAX)
+            least = min(SHORTLIST_DEFAULT, most)
+            n = (
+                st.slider("Films on the shortlist", least, most, least, key="mn_vote_n")
+                if most > least
+                else most
+            )
+            rule = st.radio(
+                "A match is a film that…",
+                list(RULE_LABELS),
+                format_func=RULE_LABELS.__getitem__,
+                key="mn_vote_rule",
+            )
+    start.button(
+        f"Start the vote on the top {n}",
+        type="primary",
+        key="mn_vote_open",
+        on_click=_open,
+        args=(code, host, films[:n], rule),
+    )
 
 
 # --------------------------------------------------------------------------- a member's ballot

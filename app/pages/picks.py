@@ -1,14 +1,19 @@
-"""Picks page: the films the whole room will enjoy, with everyone's predicted rating, and
-Tonight's vote.
+"""Picks page: the films the whole room will enjoy, each saying in plain words why it suits whom,
+and Tonight's vote.
 
-Live: a small fragment polls the room's change stamp every few seconds and reruns the page only
-when something changed (a member rated, joined or voted); the blend is cached per room state, so
-only the first session to see a new state blends again. The settings (strategy, filters) are in
-the URL, so a refresh or a shared link shows the same picks; the model is the room's. The page
-never trains: a model not ready yet is a server job whose progress it shows.
+Live without ever rerunning the whole page on its own: the vote and the list are each a fragment
+(``st.fragment(run_every=...)``) that reads the room's change stamp every few seconds and redraws
+in place, so a setting the person just chose (in the URL) is never overwritten by a rerun the
+server started. The blend is cached per room state, so a redraw with nothing changed costs a few
+store reads. The strategy is the one control above the list; filters, the model, the strategy's
+own score and citation, and the table sit below it. The settings are in the URL, so a refresh or
+a shared link shows the same picks; the model is the room's. The page never trains: a model not
+ready yet is a server job whose progress it shows.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -18,15 +23,16 @@ from app.pages._common import model_ready
 from app.pages._models import room_model
 from app.pages._vote import vote_section, vote_starter
 from app.store import StoreError
-from app.widgets.film_card import film_card
 from app.widgets.group_score import score_caption
 from app.widgets.member_bars import member_bars_html
+from app.widgets.pick_card import pick_card_html, why_line
 from app.widgets.text import md
 
 PRED = "pred:"
 TOP_K = 10
-POLL_EVERY = 1.5  # seconds between the page asking the store whether the room changed (1 ms)
-SHOWN_STAMP = "mn_picks_shown_stamp"
+POLL_EVERY = 1.5  # seconds between the live parts asking the store whether the room changed
+FLASH = "mn_flash"
+CSS = Path(__file__).resolve().parents[2] / "assets" / "picks.css"
 DEFAULT_SCORE_LABEL = "Group score"
 # "Films we probably haven't all seen": engine.group.novelty's ν (0 off .. 1 strongest), which
 # re-ranks the strategy's own pool against the share of the room likely to have seen each film;
@@ -34,35 +40,42 @@ DEFAULT_SCORE_LABEL = "Group score"
 NOVELTY = {"Off": 0.0, "A little": 0.25, "More": 0.5, "Mostly new to us": 1.0}
 
 
+def _show_flash() -> None:
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if message:
+        getattr(st, kind)(message)
+
+
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
     store = services.get_store()
     try:
         if watched:
             store.mark_watched(code, movie_id)
-            st.session_state["mn_flash"] = ("success", f"Marked {md(title)} as watched.")
+            st.session_state[FLASH] = ("success", f"Marked {md(title)} as watched.")
         else:
             store.unmark_watched(code, movie_id)
     except StoreError as exc:
-        st.session_state["mn_flash"] = ("error", str(exc))
+        st.session_state[FLASH] = ("error", str(exc))
 
 
-def controls(room_code: str) -> services.PicksOptions:
-    """Strategy, filters and novelty, each kept in the URL (``bind="query-params"``): a refresh or a
-    shared link shows the same picks, and they are still set after visiting another page. The
-    model is the room's (an operator setting), named in one caption line."""
+def strategy_choice() -> str:
+    """How to balance the group: the one setting above the list, kept in the URL."""
     labels = services.strategies()
-    left, right = st.columns(2)
-    with left:
-        strategy = st.selectbox(
+    return str(
+        st.selectbox(
             "How to balance the group",
             list(labels),
             format_func=lambda n: labels[n],
             key="strategy",
             bind="query-params",
         )
-        st.caption(services.strategy_description(strategy))
-    with right:
-        model = room_model(room_code)
+    )
+
+
+def controls(room_code: str, strategy: str) -> services.PicksOptions:
+    """Filters and novelty, each kept in the URL (``bind="query-params"``): a refresh or a
+    shared link shows the same picks, and they are still set after visiting another page. The
+    model is the room's (an operator setting), named in one caption line."""
     with st.expander("Filters"):
         novelty = st.select_slider(
             "Films we probably haven't all seen",
@@ -98,6 +111,7 @@ def controls(room_code: str) -> services.PicksOptions:
             key="min_ratings",
             bind="query-params",
         )
+    model = room_model(room_code)
     years = None if (d_lo, d_hi) == (decades[0], decades[-1]) else (d_lo, d_hi + 9)
     return services.PicksOptions(
         model_name=model,
@@ -128,45 +142,42 @@ def picks_table(picks: pd.DataFrame) -> pd.DataFrame:
 
 
 def pick_cards(code: str, picks: pd.DataFrame) -> None:
+    """One compact card per pick: why it suits whom in plain words; the strategy's own reason,
+    its score and everyone's bar under "Details"; "We watched it" takes it off the list."""
     preds = [c for c in picks.columns if c.startswith(PRED)]
-    for row in picks.to_dict("records"):
+    ranks: dict = picks.attrs.get("member_ranks", {})
+    strategy = services.strategies().get(str(picks.attrs.get("strategy")))
+    for j, row in enumerate(picks.to_dict("records")):
         film = {**services.film(row["item"]), **row}  # adds the bare title for the poster
-        bars = member_bars_html({c[len(PRED) :]: film[c] for c in preds})
+        stars = {c[len(PRED) :]: float(film[c]) for c in preds}
+        why = why_line(stars, {n: int(r[j]) for n, r in ranks.items()}) or str(film["reason"])
+        how = f"{strategy}: {film['reason']}" if strategy else str(film["reason"])
+        details = [how, score_text(picks, float(film["group_score"]))]
         with st.container(border=True, key=f"mn_pick_{film['movieId']}"):
-            film_card(
-                film,
-                reason=f"#{film['rank']} · {film['reason']}",
-                extra_html=bars,
-                score=score_text(picks, float(film["group_score"])),
-            )
+            st.html(pick_card_html(film, why, details, member_bars_html(stars)))
             st.button(
                 "We watched it",
                 key=f"watched:{film['movieId']}",
+                type="tertiary",
                 on_click=_mark_watched,
                 args=(code, int(film["movieId"]), str(film["title"]), True),
             )
 
 
-def explain_choice(code: str, picks: pd.DataFrame, options: services.PicksOptions) -> None:
-    """What the group score is for this strategy, and which other choices give this room the
-    very same list (so a choice that changes nothing says so)."""
+def explain_choice(
+    code: str, picks: pd.DataFrame, options: services.PicksOptions, people: services.RoomPeople
+) -> None:
+    """What the strategy is and what its group score means, and which other choices give this
+    room the very same list (so a choice that changes nothing says so)."""
     labels = services.strategies()
+    strategy = options.strategy or next(iter(labels))  # the default comes first
+    st.caption(services.strategy_description(strategy))
     st.caption(md(score_caption(picks.attrs)))
-    people = services.room_people(code)
     if not any(len(m.items) for m in people.members):  # every strategy shows the same films
         return
     if options.novelty:  # the comparison is of the strategies' own lists, without novelty
         return
-    strategy = options.strategy or next(iter(labels))  # the default comes first
-    same = services.same_picks_as(
-        code,
-        strategy,
-        options.model_name,
-        TOP_K,
-        options.genres,
-        options.years,
-        options.min_ratings,
-    )
+    same = services.room_same_picks(code, options)
     if same:
         st.info(
             f"For this room, {md(labels[strategy])} gives the same {len(picks)} films in the "
@@ -216,23 +227,53 @@ def who_is_missing(people: services.RoomPeople) -> None:
 
 
 @st.fragment(run_every=POLL_EVERY)
-def follow_room(code: str) -> None:
-    """Rerun the page when the room changed since it was drawn; otherwise do nothing (cheap:
-    one stamp read). Draws nothing."""
+def live_vote(code: str, token: str | None, host: str | None) -> None:
+    """Tonight's vote (ballot, tally, result), redrawn in place every ``POLL_EVERY`` s."""
+    _show_flash()
     try:
-        now = services.get_store().room_stamp(code)
-    except StoreError:
+        vote_section(code, token, host)
+    except StoreError as exc:  # the database is unreachable for a moment: say so, keep polling
+        st.warning(str(exc))
+
+
+@st.fragment(run_every=POLL_EVERY)
+def live_picks(code: str, options: services.PicksOptions, host: str | None) -> None:
+    """The list for the room as it is now, redrawn in place every ``POLL_EVERY`` s (from the
+    cache while the room's stamp is unchanged): who has not rated yet, the host's vote button,
+    the cards, how they were chosen (and the table), the films watched together."""
+    _show_flash()
+    try:
+        stamp = services.get_store().room_stamp(code)
+        people = services.room_people(code)
+        vote = services.get_store().latest_vote(code)
+    except StoreError as exc:
+        st.warning(str(exc))
         return
-    if now != st.session_state.get(SHOWN_STAMP):
-        st.rerun(scope="app")
+    who_is_missing(people)
+    if model_ready(options.model_name):
+        picks = services.room_picks(code, options, stamp).frame
+        if picks.empty:
+            st.warning(
+                "No films match these filters. Widen the decades, lower the minimum "
+                "popularity, or drop a genre."
+            )
+        else:
+            if host and (vote is None or not vote.is_open):
+                vote_starter(code, host, picks)
+            pick_cards(code, picks)
+            with st.expander("How these picks were chosen"):
+                explain_choice(code, picks, options, people)
+                st.dataframe(
+                    picks_table(picks), hide_index=True, width="stretch", key="picks_table"
+                )
+    watched_list(code)
 
 
 def picks_page() -> None:
     store = services.get_store()
     current = state.current(store)
-    kind, message = st.session_state.pop("mn_flash", (None, None))
-    if message:
-        getattr(st, kind)(message)
+    st.html(f"<style>{CSS.read_text(encoding='utf-8')}</style>")
+    _show_flash()
     st.title("Tonight's picks")
     if current.room is None:
         if current.room_problem:
@@ -245,33 +286,15 @@ def picks_page() -> None:
         st.page_link("app/pages/room.py", label="Go to the Room page", icon=":material/group:")
         return
     room = current.room
-    shown = store.room_stamp(room.code)  # before reading anything: a later change reruns us
     token = current.member.token if current.member else None
     st.caption(f"Room: {md(room.name)}")
-    open_vote = vote_section(room.code, token, current.host)
-
+    live_vote(room.code, token, current.host)
     st.subheader("The group's picks")
-    who_is_missing(services.room_people(room.code))
-    options = controls(room.code)
-    if model_ready(options.model_name):
-        picks = services.room_picks(room.code, options).frame
-        if picks.empty:
-            st.warning(
-                "No films match these filters. Widen the decades, lower the minimum "
-                "popularity, or drop a genre."
-            )
-        else:
-            explain_choice(room.code, picks, options)
-            if current.host and open_vote is None:
-                vote_starter(room.code, current.host, picks)
-            with st.expander("All picks as a table"):
-                st.dataframe(
-                    picks_table(picks), hide_index=True, width="stretch", key="picks_table"
-                )
-            pick_cards(room.code, picks)
-    watched_list(room.code)
-    st.session_state[SHOWN_STAMP] = shown
-    follow_room(room.code)
+    strategy = strategy_choice()
+    slot = st.container()  # the list goes here, above the settings it depends on
+    options = controls(room.code, strategy)
+    with slot:
+        live_picks(room.code, options, current.host)
 
 
 picks_page()

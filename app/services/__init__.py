@@ -8,7 +8,8 @@ come back as values for the page to show.
 
 ``catalogue``: the films and lookups; ``models``: the shared fitted models (loaded, never trained
 in a request: training is a job, ``app.jobs``) and each room's model; ``rooms``: the store and
-what the engine does for a room; ``insights``: the Explore views; ``lab``: manifests, retrain
+what the engine does for a room; ``room_input``: the one way from a
+room in the store to the engine's input; ``insights``: the Explore views; ``lab``: manifests, retrain
 jobs and the operator's decisions; ``search``: fuzzy title search; ``tonight``: what Tonight's
 vote decided.
 """
@@ -81,8 +82,8 @@ from app.services.models import (
     use_serving_threads,
     wake_supervisor,
 )
+from app.services.room_input import PicksOptions, RoomInput, room_input
 from app.services.rooms import (
-    PicksOptions,
     RoomPeople,
     RoomPicks,
     get_store,
@@ -91,6 +92,7 @@ from app.services.rooms import (
     next_films,
     room_people,
     room_picks,
+    room_same_picks,
     same_picks_as,
     strategies,
     strategy_description,
@@ -116,6 +118,7 @@ __all__ = [
     "ModelStatus",
     "ModelUnavailable",
     "PicksOptions",
+    "RoomInput",
     "RoomPeople",
     "RoomPicks",
     "bias_ranking",
@@ -159,10 +162,12 @@ __all__ = [
     "ready_model",
     "request_retrain",
     "retry_job",
+    "room_input",
     "room_model",
     "room_model_families",
     "room_people",
     "room_picks",
+    "room_same_picks",
     "same_picks_as",
     "search_films",
     "search_options",

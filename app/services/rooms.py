@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.services.catalogue import get_catalogue, items_of, movie_index
+from app.services.catalogue import get_catalogue, movie_index
 from app.services.models import default_model_name, get_model, model_token
+from app.services.room_input import PicksOptions, room_input, room_members
 from app.services.store import get_store
 from app.store import RoomStamp
 from engine.group import Member
@@ -34,25 +35,9 @@ class RoomPeople:
 
 def room_people(room_code: str) -> RoomPeople:
     """Every member of the room with their star ratings mapped to item indices, and the films
-    they said they have seen without rating them (``Member.seen``; "haven't seen it" answers
-    are neither and are left out; members who rated nothing are kept)."""
-    store = get_store()
-    names = [m.name for m in store.members(room_code)]
-    answers = store.room_answers(room_code)
-    rated = answers.loc[answers["rating"].notna()]
-    seen_by = store.room_seen(room_code)
-    index = movie_index()
-    people = []
-    for name in names:
-        mine = rated.loc[rated["member"] == name]
-        items = index.get_indexer(mine["movie_id"].to_numpy(np.int64)).astype(np.int64)
-        values = mine["rating"].to_numpy(np.float32)
-        keep = items >= 0
-        seen_ids = np.fromiter(sorted(seen_by.get(name, ())), dtype=np.int64)
-        seen = index.get_indexer(seen_ids).astype(np.int64)
-        seen = np.setdiff1d(seen[seen >= 0], items[keep])  # a rated film counts by its stars
-        people.append(Member(name, items[keep], values[keep], seen))
-    return RoomPeople(names, people)
+    they said they have seen without rating them (``room_input.room_members``)."""
+    names, members = room_members(get_store(), room_code, movie_index())
+    return RoomPeople(names, members)
 
 
 def member_states(room_code: str | None, model: Recommender) -> dict[str, UserState]:
@@ -91,40 +76,24 @@ def group_picks(
     min_ratings: int = 0,
     novelty: float = 0.0,
 ) -> pd.DataFrame:
-    """The room's top-k films (engine.group.recommend's frame), computed now: skipping films it
-    watched and films ruled out for tonight (``tonight.excluded_tonight``: skipped in a vote, or
-    rejected by a vote without a match); ``novelty`` trades stars for less-seen films."""
-    from app.services.tonight import excluded_tonight
-    from engine.group import DEFAULT_STRATEGY, Filters, recommend
+    """The room's top-k films (engine.group.recommend's frame), computed now from
+    ``room_input`` (members; films watched or ruled out tonight skipped; filters);
+    ``novelty`` trades stars for less-seen films."""
+    from engine.group import DEFAULT_STRATEGY, recommend
 
     model, _ = get_model(model_name)
-    people = room_people(room_code)
-    store = get_store()
-    excluded = items_of(store.watched(room_code) | excluded_tonight(room_code))
-    filters = Filters(genres=tuple(genres), years=years, min_ratings=int(min_ratings))
+    options = PicksOptions(model_name, strategy, k, tuple(genres), years, int(min_ratings))
+    room = room_input(get_store(), room_code, movie_index(), options)
     return recommend(
         model,
         get_catalogue(),
-        people.members,
+        room.members,
         strategy=strategy or DEFAULT_STRATEGY,
         k=k,
-        exclude=excluded.tolist(),
-        filters=filters,
+        exclude=room.exclude,
+        filters=room.filters,
         novelty=novelty,
     )
-
-
-@dataclass(frozen=True)
-class PicksOptions:
-    """What a person chose on the Picks page (all hashable: part of the cache key)."""
-
-    model_name: str | None = None
-    strategy: str | None = None
-    k: int = 10
-    genres: tuple[str, ...] = ()
-    years: tuple[int, int] | None = None
-    min_ratings: int = 0
-    novelty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -173,19 +142,48 @@ def same_picks_as(
     min_ratings: int = 0,
 ) -> list[str]:
     """Labels of the other strategies that give this room exactly ``strategy``'s list (the
-    same films in the same order), so the page never offers a choice that changes nothing
-    without saying so. The members are folded in once for all strategies."""
-    from engine.group import STRATEGIES, Filters, distinct_lists, recommend_each
+    same films in the same order), from the same ``room_input`` as ``group_picks``, so the page
+    never offers a choice that changes nothing without saying so. The members are folded in
+    once for all strategies."""
+    from engine.group import STRATEGIES, distinct_lists, recommend_each
 
     model, _ = get_model(model_name)
-    people = room_people(room_code)
-    watched = items_of(get_store().watched(room_code))
-    filters = Filters(genres=tuple(genres), years=years, min_ratings=int(min_ratings))
+    options = PicksOptions(model_name, strategy, k, tuple(genres), years, int(min_ratings))
+    room = room_input(get_store(), room_code, movie_index(), options)
     frames = recommend_each(
-        model, get_catalogue(), people.members, k=k, exclude=watched.tolist(), filters=filters
+        model, get_catalogue(), room.members, k=k, exclude=room.exclude, filters=room.filters
     )
     same = next(names for names in distinct_lists(frames) if strategy in names)
     return [STRATEGIES[n].label for n in same if n != strategy]
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _cached_same(
+    room_code: str, stamp: RoomStamp, model_key: tuple, options: PicksOptions
+) -> list[str]:
+    """``same_picks_as`` once per (room state, model generation, options), for every session."""
+    return same_picks_as(
+        room_code,
+        options.strategy or "",
+        options.model_name,
+        options.k,
+        options.genres,
+        options.years,
+        options.min_ratings,
+    )
+
+
+def room_same_picks(
+    room_code: str, options: PicksOptions, stamp: RoomStamp | None = None
+) -> list[str]:
+    """``same_picks_as`` for the room as of now (or ``stamp``), blended only if this room state
+    and these options have not been compared before: a live page asks on every redraw."""
+    from engine.group import DEFAULT_STRATEGY
+
+    stamp = get_store().room_stamp(room_code) if stamp is None else stamp
+    name = options.model_name or default_model_name()
+    options = replace(options, model_name=name, strategy=options.strategy or DEFAULT_STRATEGY)
+    return list(_cached_same(room_code, stamp, model_token(name), options))
 
 
 def _split_answers(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.services.store import get_store
-from app.store import NO, REWATCH, RULE_MAJORITY, SKIP, YES, Tally
+from app.store import NO, REWATCH, RULE_MAJORITY, SKIP, YES, Store, Tally
 
 TONIGHT = timedelta(hours=12)
 CLOSEST = 3
@@ -70,10 +70,10 @@ def decide(tally: Tally) -> Decision:
     return Decision(None, closest, rejected, skipped)
 
 
-def excluded_tonight(room_code: str, now: datetime | None = None) -> set[int]:
+def ruled_out(store: Store, room_code: str, now: datetime | None = None) -> set[int]:
     """movieIds out of the room's picks tonight: skipped by someone in any vote of the last
-    ``TONIGHT`` hours, or rejected by a closed vote that found no match."""
-    store = get_store()
+    ``TONIGHT`` hours, or rejected by a closed vote that found no match. Takes the store, so
+    ``room_input`` (and tools outside the app) can call it without a running app."""
     since = (now or datetime.now(UTC)) - TONIGHT
     out: set[int] = set()
     for vote in store.votes_since(room_code, since):
@@ -82,3 +82,8 @@ def excluded_tonight(room_code: str, now: datetime | None = None) -> set[int]:
         if not vote.is_open:
             out |= decision.rejected
     return out
+
+
+def excluded_tonight(room_code: str, now: datetime | None = None) -> set[int]:
+    """``ruled_out`` for the shared store."""
+    return ruled_out(get_store(), room_code, now)

@@ -88,7 +88,9 @@ def recommend(
     frame's attrs say what it is: ``strategy``, ``score_label`` (in words), ``score_unit``
     ("★", or "" for a plain number), ``score_order`` ("descending": falls down the list;
     "ascending": a running total that builds up), ``score_scale`` ("stars", or "rank-calibrated
-    stars" when the model ranks by something other than stars), and ``novelty``.
+    stars" when the model ranks by something other than stars), ``novelty``, and
+    ``member_ranks`` ({name: each row's 0-based place in that member's own ranking, capped at
+    10; 10 also for a member who rated nothing}), so a page can say in whose top 10 a pick is.
 
     ``novelty`` (0 = off … 1 = strongest) trades predicted enjoyment against the chance each
     member has seen the film already (``engine.group.novelty``). Fewer than k rows only when
@@ -226,6 +228,7 @@ def _ranked(
         score_order=strat.score_order if novelty == 0 else "descending",
         score_scale="rank-calibrated stars" if room.calibrated else "stars",
         novelty=novelty,
+        member_ranks={name: ranks[r].tolist() for r, name in enumerate(names)},
     )
     return frame
 

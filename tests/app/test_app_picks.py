@@ -336,3 +336,21 @@ def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
     median = float(np.median(cat.item_counts()[cat.item_counts() >= 10]))
     assert np.mean([count_of[f] for f in novel]) < np.mean([count_of[f] for f in plain])
     assert np.mean([count_of[f] for f in plain]) > median  # the canon, without novelty
+
+
+def test_the_same_films_note_is_compared_once_per_room_state(monkeypatch):
+    """The live list redraws every few seconds; the comparison of every strategy's list behind
+    "gives the same films as" runs once per room state and options, like the blend."""
+    from app import services
+    from app.services import rooms
+
+    code, tokens = seed_room("Same once", {"Ann": ANN, "Bob": BOB})
+    calls = []
+    real = rooms.same_picks_as
+    monkeypatch.setattr(rooms, "same_picks_as", lambda *a, **k: calls.append(a) or real(*a, **k))
+    options = services.PicksOptions(strategy="average", min_ratings=10)
+    first = services.room_same_picks(code, options)
+    assert services.room_same_picks(code, options) == first and len(calls) == 1
+    store().set_rating(tokens["Ann"], 1, 4.0)  # the room changed: compared again
+    services.room_same_picks(code, options)
+    assert len(calls) == 2

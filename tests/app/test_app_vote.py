@@ -182,3 +182,47 @@ def test_seen_it_feeds_back_into_the_members_picks():
     assert films[0] in index[bob_member.items].tolist()  # seen with stars: a rating
     # "Seen it, skip" takes the film out of the room's picks tonight, even while voting
     assert services.film_by_movie_id(films[1])["label"] not in set(picks_frame(host.run())["Film"])
+
+
+def test_the_same_films_note_describes_the_list_shown_in_a_room_with_a_vote(monkeypatch):
+    """The note "X gives the same films as Y" and the list shown come from one room input: with
+    the top pick skipped in a vote, both blends leave it out, and the strategies the note names
+    are exactly those whose shown list is this one."""
+    import engine.group
+    from app import services
+    from app.widgets.text import md
+    from engine.group import STRATEGIES
+
+    host, (bob,), _code = hosted_room()
+    films = open_the_vote(host)
+    vote(bob, films[:1], ["skip"])  # the top pick is out of every list tonight
+    excludes: dict[str, list[list[int]]] = {"list": [], "note": []}
+    for fn, kind in (("recommend", "list"), ("recommend_each", "note")):
+        real = getattr(engine.group, fn)
+
+        def spy(*a, _real=real, _kind=kind, **k):
+            excludes[_kind].append(sorted(k["exclude"]))
+            return _real(*a, **k)
+
+        monkeypatch.setattr(engine.group, fn, spy)
+    shown, notes = {}, {}
+    for name in STRATEGIES:
+        host.selectbox(key="strategy").set_value(name).run()
+        assert_ok(host)
+        shown[name] = picks_frame(host)["Film"].tolist()
+        found = [i.value for i in host.info if "changes nothing here" in i.value]
+        assert len(found) <= 1
+        notes[name] = found[0] if found else ""
+    skipped = services.film_by_movie_id(films[0])
+    assert excludes["list"] and excludes["note"]
+    for exclude in excludes["list"] + excludes["note"]:
+        assert exclude == excludes["list"][0] and skipped["item"] in exclude
+    for name in STRATEGIES:
+        assert skipped["label"] not in shown[name] and len(shown[name]) == 10
+        same = [STRATEGIES[o].label for o in STRATEGIES if o != name and shown[o] == shown[name]]
+        if same:
+            assert notes[name].endswith(
+                f"as {md(', '.join(same))}: choosing between them changes nothing here."
+            ), (name, notes[name])
+        else:
+            assert notes[name] == "", (name, notes[name])

@@ -184,6 +184,22 @@ def test_frame_shape_and_columns(model, catalogue):
     assert np.allclose(out["pred:Ben"], model.rows[1][out["item"]], atol=0.01)
 
 
+def test_member_ranks_say_where_each_pick_is_in_each_members_own_list(model, catalogue):
+    """``attrs["member_ranks"]``: a pick's place in each member's own ranking of the films the
+    room can be shown (films better for that member, counted by hand), capped at 10; a member
+    who rated nothing has no list of their own."""
+    members = room(("Ana", [0]), ("Ben", [1, 4]), ("Quiet", []))
+    out = recommend(model, catalogue, members, strategy="average", k=N - 3)
+    ranks = out.attrs["member_ranks"]
+    cand = np.setdiff1d(np.arange(N), [0, 1, 4])
+    for name, row in (("Ana", 0), ("Ben", 1)):  # rows by the best rated film's index mod 3
+        stars = model.rows[row]
+        by_hand = [min(int((stars[cand] > stars[i]).sum()), 10) for i in out["item"]]
+        assert ranks[name] == by_hand
+        assert sorted(by_hand)[:10] == list(range(10))  # all of their top 10 is in the list
+    assert ranks["Quiet"] == [10] * len(out)
+
+
 def test_average_matches_a_direct_computation(model, catalogue):
     members = room(("Ana", [0]), ("Ben", [1]))
     out = recommend(model, catalogue, members, strategy="average", k=N)

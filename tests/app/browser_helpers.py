@@ -1,0 +1,128 @@
+"""What a real-browser test needs: a live ``streamlit run`` server on a database it names, headless
+Debian Chromium (Playwright), waiting for a rerun to finish, and whole-page screenshots.
+
+The server takes the database URL from its caller, so a test can arrange a room straight in the
+store (``app.store.Store`` on the same URL) and look at it in the browser.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_S = 120  # server start
+STEP_MS = 90_000  # one Streamlit rerun on 2 shared cores, first page loads included
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(db_url: str, data_dir: Path, log_path: Path) -> Iterator[str]:
+    """``streamlit run streamlit_app.py`` with the app's own default model (read from
+    ``data_dir``, trained there before) on ``db_url``; yields its URL. On exit the server stops
+    and its log must hold no traceback."""
+    port = free_port()
+    env = {**os.environ, "MOVIENIGHT_DB_URL": db_url, "MOVIENIGHT_DATA_DIR": str(data_dir)}
+    env.pop("MOVIENIGHT_DEFAULT_MODEL", None)  # what a fresh clone serves
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    server_log = log_path.read_text()
+    assert "Traceback" not in server_log, server_log[-3000:]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright (its own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def settle(page: Any, timeout_ms: int = STEP_MS) -> None:
+    """Wait until Streamlit finished the current rerun (its status widget goes away)."""
+    page.wait_for_timeout(600)  # the status widget appears a moment after a rerun starts
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+
+
+def shot(page: Any, name: str, full: bool = True) -> Path:
+    """A screenshot into test-artifacts/: the whole page (Streamlit scrolls inside its own
+    container, so the viewport is made as tall as the page, same width, and put back after), or
+    with ``full=False`` only what the screen shows."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    if not full:
+        page.screenshot(path=str(path))
+        return path
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => Math.max(document.body.scrollHeight,
+             ...Array.from(document.querySelectorAll('[data-testid="stMain"], section'))
+                .map(e => e.scrollHeight))"""
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 16000)})
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path
