@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import networkx as nx
 import numpy as np
@@ -33,33 +34,21 @@ import pandas as pd
 import torch
 
 from engine.data.ratings import Ratings
+from engine.genres import NO_GENRE, main_genres, natural_labels
 from engine.models.base import Recommender, UserState
-
-#: MovieLens tags that are formats rather than genres; a film's main genre is one only as a last resort.
-_NOT_GENRES = frozenset({"IMAX"})
-#: The main genre of a film that lists none.
-NO_GENRE = "(no genre)"
 
 
 class InsightUnavailable(ValueError):
     """The model cannot give this view (e.g. it has no film vectors or no biases); says which."""
 
 
-def main_genres(catalogue: Ratings) -> np.ndarray:
-    """One genre per film, for colouring and grouping: its *rarest* genre in the catalogue.
+class SimilarItems(Protocol):
+    """What neighbour lists and graphs need: a model, or an ``engine.similarity`` measure."""
 
-    MovieLens lists genres alphabetically, so the first one is nearly always Action or Adventure;
-    the rarest one is the most telling ("Animation" for Toy Story rather than "Adventure").
-    Genres come from ``catalogue.stats`` (the one parser); a film without any gets ``NO_GENRE``.
-    """
-    stats = catalogue.stats
-    counts = {g: int(stats.genre_mask(g).sum()) for g in stats.genres}
+    @property
+    def n_items(self) -> int: ...
 
-    def pick(genres: list[str]) -> str:
-        real = [g for g in genres if g not in _NOT_GENRES] or genres
-        return min(real, key=lambda g: (counts[g], g)) if real else NO_GENRE
-
-    return np.array([pick(g) for g in stats.genre_lists], dtype=object)
+    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def _film_frame(catalogue: Ratings, items: np.ndarray) -> pd.DataFrame:
@@ -69,7 +58,7 @@ def _film_frame(catalogue: Ratings, items: np.ndarray) -> pd.DataFrame:
         {
             "item": items.astype(np.int64),
             "movieId": movies["movieId"].to_numpy()[items],
-            "label": movies["label"].to_numpy()[items],
+            "label": natural_labels(catalogue)[items],
             "title": movies["title"].to_numpy()[items],
             "year": movies["year"].array[items],
             "genres": movies["genres"].to_numpy()[items],
@@ -91,10 +80,11 @@ def _item_vectors(model: Recommender) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float64)
 
 
-def _check_catalogue(model: Recommender, catalogue: Ratings) -> None:
+def _check_catalogue(model: Recommender | SimilarItems, catalogue: Ratings) -> None:
     if model.n_items != catalogue.n_items:
         raise ValueError(
-            f"the {model.name!r} model knows {model.n_items} films but the catalogue has "
+            f"the {getattr(model, 'name', 'film')!r} model knows {model.n_items} films but "
+            f"the catalogue has "
             f"{catalogue.n_items}; retrain it on this dataset"
         )
 
@@ -214,7 +204,7 @@ def bias_ranking(
 
 # ---------------------------------------------------------------------------------- neighbours
 def _neighbours(
-    model: Recommender, item: int, k: int, eligible: np.ndarray | None
+    model: SimilarItems, item: int, k: int, eligible: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``model.similar_items`` restricted to ``eligible`` films (a boolean mask), best first.
 
@@ -241,7 +231,7 @@ def _eligible(catalogue: Ratings, min_ratings: int) -> np.ndarray | None:
 
 
 def similar_films(
-    model: Recommender, catalogue: Ratings, item: int, k: int = 10, min_ratings: int = 0
+    model: SimilarItems, catalogue: Ratings, item: int, k: int = 10, min_ratings: int = 0
 ) -> pd.DataFrame:
     """The ``k`` films most similar to ``item`` by the model, with ``similarity``, best first."""
     _check_catalogue(model, catalogue)
@@ -317,7 +307,7 @@ def _check_item(catalogue: Ratings, item: int) -> None:
 
 
 def similarity_graph(
-    model: Recommender,
+    model: SimilarItems,
     catalogue: Ratings,
     center: int,
     radius: int = 2,
@@ -382,3 +372,18 @@ def similarity_graph(
         if not graph.has_edge(u, v) or graph[u][v]["weight"] < w:
             graph.add_edge(int(u), int(v), weight=float(w))
     return graph
+
+
+__all__ = [
+    "NO_GENRE",
+    "PCA",
+    "InsightUnavailable",
+    "SimilarItems",
+    "bias_ranking",
+    "factor_map",
+    "main_genres",
+    "member_similarity",
+    "similar_films",
+    "similar_members",
+    "similarity_graph",
+]

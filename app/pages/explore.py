@@ -1,29 +1,25 @@
-"""Explore page: what the model learned — a factor map, loved/hated films, film neighbourhoods,
-and who in the room has similar taste. Works without a room (films only).
+"""Explore page: films like the ones you know, as a graph you can tap through or a list with
+reasons, a taste map with the room's members on it, and the films people love or hate more
+than their tastes predict. Works without a room (films only).
 
-Settings keep their values across page switches by themselves (``persist_state="session"``).
+Where you are (view, centre film, what "similar" means, the trail back) lives in the URL
+(``app.pages._explore_state``), so a tab change or a reload keeps it; the film views live in
+``app.pages._explore_graph``.
 """
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from app import services, state
+from app.pages import _explore_graph as films_views
+from app.pages import _explore_state as url
 from app.pages._common import model_ready
 from app.pages._models import explore_model
 from app.widgets.bias_chart import HATED_COLOUR, LOVED_COLOUR, bias_figure
-from app.widgets.ego_graph import neighbourhood_table, show_ego_graph
 from app.widgets.factor_map import factor_map_figure
 from app.widgets.text import md
 from engine.insights import InsightUnavailable
-
-VIEWS = {
-    "map": "Factor map",
-    "bias": "Loved & hated",
-    "graph": "Film neighbourhood",
-    "similar": "Similar films & members",
-}
 
 
 def choose_model(room_code: str | None) -> str | None:
@@ -34,11 +30,45 @@ def choose_model(room_code: str | None) -> str | None:
     return explore_model(room_code)
 
 
-def pick_film(key: str, label: str, min_ratings: int = 1) -> int:
-    """A searchable film picker over the catalogue, most rated first; returns an item index."""
-    items = services.popular_items(min_ratings) or services.popular_items()
-    labels = services.get_catalogue().labels
-    return st.selectbox(label, items, format_func=lambda i: str(labels[i]), key=key)
+def _map_controls(dims: int) -> tuple[int, int, str, int]:
+    """Which two taste axes, colour and films the map shows; kept per session."""
+    names = [f"Taste axis {i + 1}" + (" (strongest)" if i == 0 else "") for i in range(dims)]
+    with st.expander("Map settings", expanded=False):
+        c1, c2 = st.columns(2)
+        a = c1.selectbox(
+            "Across",
+            range(dims),
+            0,
+            format_func=names.__getitem__,
+            key="mn_map_x",
+            persist_state="session",
+        )
+        b = c2.selectbox(
+            "Up and down",
+            range(dims),
+            1,
+            format_func=names.__getitem__,
+            key="mn_map_y",
+            persist_state="session",
+        )
+        colour = st.radio(
+            "Colour films by",
+            ["genre", "year"],
+            horizontal=True,
+            key="mn_map_colour",
+            persist_state="session",
+        )
+        counts = services.get_catalogue().item_counts()
+        default_min = 20 if (counts >= 20).sum() >= 100 else 1  # small datasets: every film
+        min_ratings = st.slider(
+            "Only films with at least this many ratings",
+            1,
+            200,
+            default_min,
+            key="mn_map_min",
+            persist_state="session",
+        )
+    return int(a), int(b), str(colour), int(min_ratings)
 
 
 def factor_map_view(model_name: str, room_code: str | None) -> None:
@@ -46,41 +76,7 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
     if dims < 2:
         st.info(f"The {model_name} model has fewer than two factors; there is no map to draw.")
         return
-    axes = [f"PC{i + 1}" for i in range(dims)]
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
-    a = c1.selectbox(
-        "Horizontal axis",
-        range(dims),
-        0,
-        format_func=axes.__getitem__,
-        key="mn_map_x",
-        persist_state="session",
-    )
-    b = c2.selectbox(
-        "Vertical axis",
-        range(dims),
-        1,
-        format_func=axes.__getitem__,
-        key="mn_map_y",
-        persist_state="session",
-    )
-    colour = c3.radio(
-        "Colour by",
-        ["genre", "year"],
-        horizontal=True,
-        key="mn_map_colour",
-        persist_state="session",
-    )
-    counts = services.get_catalogue().item_counts()
-    default_min = 20 if (counts >= 20).sum() >= 100 else 1  # small datasets: show every film
-    min_ratings = c4.slider(
-        "Only films with at least this many ratings",
-        1,
-        200,
-        default_min,
-        key="mn_map_min",
-        persist_state="session",
-    )
+    a, b, colour, min_ratings = _map_controls(dims)
     if a == b:
         st.warning("Pick two different axes.")
         return
@@ -92,17 +88,25 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
         st.info(str(exc))
         return
     films, members, explained = found.films, found.members, found.explained
+    # a phone scrolls past a still picture; moving and zooming is asked for
+    interact = st.toggle("Move & zoom the map", key="mn_map_interact")
     st.plotly_chart(
         factor_map_figure(films, members, explained, (a, b), colour),
         key="mn_factor_map",
         width="stretch",
+        config={
+            "staticPlot": not interact,
+            "scrollZoom": interact,
+            "displayModeBar": interact,
+            "doubleClick": "reset",
+        },
     )
     st.caption(
-        f"{len(films):,} films, each placed by its learned vector; films close together are "
-        f"liked by the same people. The two axes carry {explained[a] + explained[b]:.0%} of the "
-        "variance between films. A member's star points the way their taste leans: films "
-        "further out in that direction are ones the model expects them to enjoy more; a member "
-        "who has rated nothing sits in the middle."
+        f"{len(films):,} films: films close together are liked by the same people, and each "
+        "axis runs between the kinds of films named at its ends. A member's star points the "
+        "way their taste leans (the furthest member is drawn near the edge): films further out "
+        "that way are ones the model expects them to enjoy more; a member who has rated "
+        "nothing sits in the middle."
     )
     if found.unplaced:
         st.caption(
@@ -134,128 +138,65 @@ def bias_view(model_name: str) -> None:
         st.warning("No film has that many ratings; lower the minimum.")
         return
     st.caption(
-        "A film's bias is how much better (or worse) people rate it than their tastes and the "
-        "film's genre-like factors would predict: the cult favourites and the disappointments."
+        "How much better (or worse) people rate a film than their tastes would predict: the "
+        "cult favourites and the disappointments."
     )
     left, right = st.columns(2)
     left.plotly_chart(
-        bias_figure(loved, "Loved beyond their factors", LOVED_COLOUR),
+        bias_figure(loved, "Loved more than expected", LOVED_COLOUR),
         key="mn_bias_loved",
         width="stretch",
+        config={"staticPlot": True},
     )
     right.plotly_chart(
-        bias_figure(hated, "Rated below their factors", HATED_COLOUR),
+        bias_figure(hated, "Liked less than expected", HATED_COLOUR),
         key="mn_bias_hated",
         width="stretch",
+        config={"staticPlot": True},
     )
 
 
-def similarity_basis(model_name: str, key: str) -> str | None:
-    """Which films count as alike: by the film model's taste factors or by who watched them
-    together (the graph embeddings), explained in one line; None while that model is not ready."""
-    basis = st.segmented_control(
-        "Similar by",
-        list(services.SIMILARITY_BASES),
-        format_func=services.SIMILARITY_BASES.__getitem__,
-        default="taste",
-        key=key,
-        label_visibility="collapsed",
-    )
-    basis = basis or "taste"
-    st.caption(services.SIMILARITY_EXPLAINED[basis])
-    chosen = services.similarity_model(model_name, basis)
-    return chosen if chosen == model_name or model_ready(chosen) else None
-
-
-def graph_view(model_name: str) -> None:
-    chosen = similarity_basis(model_name, "mn_graph_basis")
-    if chosen is None:
+def members_alike(model_name: str, room_code: str | None) -> None:
+    st.subheader("Members alike")
+    if room_code and not model_ready(model_name):
         return
-    model_name = chosen
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
-    with c1:
-        center = pick_film("mn_graph_film", "Film at the centre (type to search)", 20)
-    radius = c2.slider("Radius (hops)", 1, 3, 2, key="mn_graph_radius", persist_state="session")
-    neighbours = c3.slider(
-        "Neighbours per film", 2, 10, 5, key="mn_graph_k", persist_state="session"
-    )
-    min_ratings = c4.slider(
-        "Min. ratings", 0, 200, 20, step=5, key="mn_graph_min", persist_state="session"
-    )
-    try:
-        graph = services.ego_graph(model_name, center, radius, neighbours, min_ratings)
-    except InsightUnavailable as exc:
-        st.info(str(exc))
+    if not room_code:
+        st.info("Join a room on the Room page to compare its members' tastes.")
         return
-    st.caption(
-        f"{graph.number_of_nodes()} films within {radius} hops of "
-        f"{md(graph.nodes[center]['label'])}: each film is linked to its {neighbours} most similar "
-        "films. Size = how many people rated it, colour = its most distinctive genre. Drag to "
-        "explore, hover for details."
-    )
-    show_ego_graph(graph)
-    with st.expander("The films in this graph"):
-        st.dataframe(
-            neighbourhood_table(graph), hide_index=True, width="stretch", key="mn_graph_table"
+    pairs = services.similar_members(model_name, room_code)
+    people = services.room_people(room_code)
+    quiet = [n for n, m in zip(people.names, people.members, strict=True) if not len(m.items)]
+    if pairs.empty:
+        st.info("Once at least two members have rated some films, their tastes appear here.")
+    else:
+        table = pairs.rename(
+            columns={"member": "Member", "other": "Alike with", "similarity": "Similarity"}
         )
+        table["Similarity"] = table["Similarity"].round(2)
+        st.dataframe(table, hide_index=True, width="stretch", key="mn_similar_members")
+        st.caption(
+            "Similarity of the members' taste vectors: 1 = the same taste, 0 = unrelated, "
+            "−1 = opposite."
+        )
+    if quiet:
+        st.caption(f"Not rated anything yet: {md(', '.join(quiet))}.")
 
 
-def similar_view(model_name: str, room_code: str | None) -> None:
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Films like…")
-        films_model = similarity_basis(model_name, "mn_similar_basis")
-        item = pick_film("mn_similar_film", "Film (type to search)", 20)
-        k = st.slider("How many", 5, 30, 10, key="mn_similar_k", persist_state="session")
-        min_ratings = st.slider(
-            "Min. ratings", 0, 200, 10, step=5, key="mn_similar_min", persist_state="session"
-        )
-        try:
-            if films_model is None:
-                raise InsightUnavailable("The watched-together film vectors are being trained.")
-            films = services.similar_films(films_model, item, k=k, min_ratings=min_ratings)
-        except InsightUnavailable as exc:
-            st.info(str(exc))
-        else:
-            table = pd.DataFrame(
-                {
-                    "Film": films["label"],
-                    "Similarity": films["similarity"].round(3),
-                    "Genres": films["genres"].str.replace("|", ", ", regex=False),
-                    "Ratings": films["n_ratings"],
-                }
-            )
-            st.dataframe(table, hide_index=True, width="stretch", key="mn_similar_films")
-    with right:
-        st.subheader("Members alike")
-        if not room_code:
-            st.info("Join a room on the Room page to compare its members' tastes.")
-            return
-        pairs = services.similar_members(model_name, room_code)
-        people = services.room_people(room_code)
-        quiet = [n for n, m in zip(people.names, people.members, strict=True) if not len(m.items)]
-        if pairs.empty:
-            st.info("Once at least two members have rated some films, their tastes appear here.")
-        else:
-            table = pairs.rename(
-                columns={"member": "Member", "other": "Alike with", "similarity": "Similarity"}
-            )
-            table["Similarity"] = table["Similarity"].round(2)
-            st.dataframe(table, hide_index=True, width="stretch", key="mn_similar_members")
-            st.caption(
-                "Similarity of the members' taste vectors: 1 = the same taste, 0 = unrelated, "
-                "−1 = opposite."
-            )
-        if quiet:
-            st.caption(f"Not rated anything yet: {md(', '.join(quiet))}.")
+def _show_flash() -> None:
+    kind, message = st.session_state.pop("mn_flash", (None, None))
+    if kind == "success":
+        st.success(message)
+    elif kind == "error":
+        st.error(message)
 
 
 def explore_page() -> None:
     st.title("🔭 Explore")
+    url.sync()
     current = state.current(services.get_store())
     room_code = current.room.code if current.room else None
     if current.room is not None:
-        st.caption(f"Room: {md(current.room.name)} — its members appear on the map.")
+        st.caption(f"Room: {md(current.room.name)} — its members appear on the graph and map.")
     elif current.room_problem:
         st.warning(f"{current.room_problem} Showing films only.")
     else:
@@ -263,25 +204,34 @@ def explore_page() -> None:
     model_name = choose_model(room_code)
     if model_name is None:
         return
-    # segmented control: its options are real buttons (role "radio"), easy to tap on a phone
-    view = st.segmented_control(
+    films_views.handle_actions(current)
+    _show_flash()
+    # segmented control: real buttons (role "radio"), easy to tap; tapping the chosen one again
+    # clears it, and the view stays what the URL says
+    chosen = st.segmented_control(
         "View",
-        list(VIEWS),
-        format_func=VIEWS.__getitem__,
-        default="map",
+        list(url.VIEWS),
+        format_func=url.VIEWS.__getitem__,
+        default=url.view(),
         key="mn_explore_view",
-        persist_state="session",
         label_visibility="collapsed",
     )
+    url.set_view(chosen)
+    view = url.view()
+    films_views.rate_panel(current)
+    films_views.shortlist_panel(current)
+    if view == "graph":
+        films_views.graph_view(model_name, room_code, current)
+        return
+    if view == "similar":
+        films_views.similar_view(model_name)
+        members_alike(model_name, room_code)
+        return
     if not model_ready(model_name):
         return
     if view == "bias":
         bias_view(model_name)
-    elif view == "graph":
-        graph_view(model_name)
-    elif view == "similar":
-        similar_view(model_name, room_code)
-    else:  # also when the control is cleared
+    else:
         factor_map_view(model_name, room_code)
 
 

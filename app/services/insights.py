@@ -14,6 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from app.services.catalogue import get_catalogue
 from app.services.models import (
@@ -26,31 +27,77 @@ from app.services.models import (
 )
 from app.services.rooms import member_states
 from engine.data.ratings import Ratings
+from engine.insights import SimilarItems
 from engine.models.base import Recommender
+from engine.similarity import CoWatch, VectorSimilarity
+from engine.similarity import link_reason as reason
 
-# What "similar films" can mean on Explore: the chosen model's taste factors, or the film
-# embeddings learned from the co-liked film graph (``engine.models.graph_embedding``).
-COWATCH_MODEL = "graph"
+# What "similar films" can mean on Explore (``engine.similarity``): films the same people watched,
+# with popularity damped (the default: the best sequel hit rate and genre overlap in protocol
+# Similar, docs/BENCHMARKS.md, and built from the ratings in milliseconds, so nobody waits), or
+# the film model's taste factors, damped the same way.
+COWATCH_MODEL = "co-watched"
+DEFAULT_BASIS = "together"
 SIMILARITY_BASES: dict[str, str] = {
-    "taste": "Similar by taste factors",
-    "together": "Similar by who watched them together",
+    "together": "Watched by the same people",
+    "taste": "Liked by the same kind of viewer",
 }
 SIMILARITY_EXPLAINED: dict[str, str] = {
-    "taste": "Taste factors: films that the same kind of viewer rates highly, from the film "
-    "model's learned factors.",
-    "together": "Watched together: films that the same people liked, from embeddings learned on "
-    "walks through the graph of films liked by the same people.",
+    "together": "Films the same people watched, most telling first: a film everybody has seen "
+    "counts for less, and films of the same kind come first.",
+    "taste": "Films the film model expects the same kind of viewer to enjoy, from the tastes it "
+    "learned; a film everybody has seen counts for less.",
 }
+#: The one rating threshold for neighbour lists and graphs (protocol Similar measures with it):
+#: a film needs this many ratings to be shown as a neighbour (10 let one fan's Elektra sit next
+#: to The Fellowship of the Ring).
+MIN_RATINGS = 20
 
 
 def similarity_model(model_name: str, basis: str) -> str:
-    """The model whose film vectors say which films are alike for ``basis`` (a key of
-    ``SIMILARITY_BASES``): ``model_name`` itself for taste, the graph embeddings otherwise."""
+    """Which source ``basis`` (a key of ``SIMILARITY_BASES``) reads: the co-watching counts, or
+    ``model_name``'s taste factors."""
     if basis == "taste":
         return model_name
     if basis == "together":
         return COWATCH_MODEL
     raise ValueError(f"basis must be one of {', '.join(SIMILARITY_BASES)}, not {basis!r}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _cowatch(fingerprint: str, _cat: Ratings) -> CoWatch:
+    return CoWatch.build(_cat)
+
+
+def cowatch() -> CoWatch:
+    """The catalogue's co-watching counts (built once per catalogue, in milliseconds)."""
+    cat = get_catalogue()
+    return _cowatch(cat.fingerprint, cat)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _taste(token: tuple, _model: Recommender, _cat: Ratings) -> SimilarItems:
+    vectors = _model.item_vectors()
+    if vectors is None:
+        return _model  # a model without vectors lists its own neighbours (EASE, kNN)
+    if isinstance(vectors, torch.Tensor):
+        vectors = vectors.detach().float().cpu().numpy()
+    return VectorSimilarity.build(np.asarray(vectors), _cat.stats.counts)
+
+
+def similarity_source(model_name: str, basis: str) -> SimilarItems:
+    """What lists ``basis``'s neighbours: the co-watching counts or the model's damped vectors."""
+    if similarity_model(model_name, basis) == COWATCH_MODEL:
+        return cowatch()
+    model, _ = get_model(model_name)
+    return _taste(model_token(model_name), model, get_catalogue())
+
+
+def link_reason(a: int, b: int) -> str:
+    """Why films ``a`` and ``b`` are linked, in plain words ("61 people loved both · both
+    animation and family")."""
+    genres = get_catalogue().stats.genre_lists
+    return reason(cowatch(), genres[a], genres[b], a, b)
 
 
 def insight_models() -> list[str]:
@@ -136,12 +183,17 @@ def bias_ranking(
     return _bias_ranking(token, int(min_ratings), int(n), model, get_catalogue())
 
 
-def similar_films(model_name: str, item: int, k: int = 10, min_ratings: int = 0) -> pd.DataFrame:
-    """The ``k`` films most like ``item`` by the model, with their similarity, best first."""
+def similar_films(
+    model_name: str, item: int, k: int = 10, basis: str = DEFAULT_BASIS
+) -> pd.DataFrame:
+    """The ``k`` films most like ``item`` by ``basis``, best first, each with ``why`` (plain
+    words) and its ``similarity`` score."""
     from engine.insights import similar_films as neighbours
 
-    model, _ = get_model(model_name)
-    return neighbours(model, get_catalogue(), int(item), k=int(k), min_ratings=int(min_ratings))
+    source = similarity_source(model_name, basis)
+    films = neighbours(source, get_catalogue(), int(item), k=int(k), min_ratings=MIN_RATINGS)
+    films["why"] = [link_reason(int(item), int(j)) for j in films["item"]]
+    return films
 
 
 def similar_members(model_name: str, room_code: str | None) -> pd.DataFrame:
@@ -152,28 +204,89 @@ def similar_members(model_name: str, room_code: str | None) -> pd.DataFrame:
     return pairs(model, member_states(room_code, model), get_catalogue())
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _ego_graph(
-    token: tuple,
-    center: int,
-    radius: int,
-    neighbours: int,
-    min_ratings: int,
-    _model: Recommender,
-    _cat: Ratings,
+    token: tuple, center: int, radius: int, neighbours: int, _source: SimilarItems, _cat: Ratings
 ) -> nx.Graph:
     from engine.insights import similarity_graph
 
-    return similarity_graph(_model, _cat, center, radius, neighbours, min_ratings)
+    graph = similarity_graph(_source, _cat, center, radius, neighbours, MIN_RATINGS)
+    genres = _cat.stats.genre_lists
+    for u, v, data in graph.edges(data=True):
+        data["reason"] = reason(cowatch(), genres[u], genres[v], u, v)
+    return graph
 
 
 def ego_graph(
-    model_name: str, center: int, radius: int = 2, neighbours: int = 5, min_ratings: int = 0
+    model_name: str,
+    center: int,
+    radius: int = 1,
+    neighbours: int = 6,
+    basis: str = DEFAULT_BASIS,
 ) -> nx.Graph:
-    """The films within ``radius`` hops of ``center`` in the model's nearest-neighbour graph
-    (``engine.insights.similarity_graph``); the page renders it."""
+    """The films within ``radius`` hops of ``center`` in ``basis``'s nearest-neighbour graph
+    (``engine.insights.similarity_graph``), each link with its plain-word ``reason``; the
+    default (one hop, six neighbours) fits a phone screen. Cached; treat it as read-only."""
+    source = similarity_source(model_name, basis)
+    token = (basis, model_token(model_name) if basis == "taste" else get_catalogue().fingerprint)
+    return _ego_graph(token, int(center), int(radius), int(neighbours), source, get_catalogue())
+
+
+@dataclass(frozen=True)
+class MemberMark:
+    """One member's stars for one film: ``rated`` (their answer) or ``predicted`` (the model's
+    expectation; None where the model knows no stars)."""
+
+    member: str
+    rated: float | None
+    predicted: float | None
+
+
+def member_marks(
+    model_name: str, room_code: str | None, items: list[int]
+) -> dict[int, list[MemberMark]]:
+    """For each film of ``items``, every room member's stars: what they rated, else what the
+    room's model expects them to give (members in join order; {} without a room)."""
+    if not room_code:
+        return {}
+    from app.services.rooms import room_people
+
     model, _ = get_model(model_name)
-    token = model_token(model_name)
-    return _ego_graph(
-        token, int(center), int(radius), int(neighbours), int(min_ratings), model, get_catalogue()
-    )
+    people = room_people(room_code)
+    states = member_states(room_code, model)
+    marks: dict[int, list[MemberMark]] = {int(i): [] for i in items}
+    for name, member in zip(people.names, people.members, strict=True):
+        rated = dict(zip(member.items.tolist(), member.values.tolist(), strict=True))
+        stars = model.expected_stars(states[name]) if len(member.items) else None
+        for i in marks:
+            guess = None if stars is None else float(stars[i])
+            value = rated.get(i)
+            marks[i].append(MemberMark(name, None if value is None else float(value), guess))
+    return marks
+
+
+def vote_items(room_code: str | None) -> set[int]:
+    """The films on the room's open vote (item indices); empty without one."""
+    if not room_code:
+        return set()
+    from app.services.catalogue import movie_index
+    from app.services.rooms import get_store
+
+    vote = get_store().latest_vote(room_code)
+    if vote is None or vote.closed_at is not None:
+        return set()
+    found = movie_index().get_indexer(list(vote.films))
+    return {int(i) for i in found if i >= 0}
+
+
+def film_label(item: int) -> str:
+    """A film's label as people say it, "The Matrix (1999)"."""
+    cat = get_catalogue()
+    return str(_labels(cat.fingerprint, cat)[int(item)])
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _labels(fingerprint: str, _cat: Ratings) -> np.ndarray:
+    from engine.genres import natural_labels
+
+    return natural_labels(_cat)

@@ -25,7 +25,10 @@ def bias_figure(frame: pd.DataFrame, title: str, colour: str, unit: str = "★")
             marker_color=colour,
             customdata=list(zip(frame["n_ratings"].astype(int), means, strict=True)),
             hovertemplate=(
-                "<b>%{y}</b><br>bias %{x:+.2f}" + unit + "<br>%{customdata[0]} ratings, "
+                "<b>%{y}</b><br>%{x:+.2f}"
+                + unit
+                + " beyond what tastes predict"
+                + "<br>%{customdata[0]} ratings, "
                 "mean %{customdata[1]}<extra></extra>"
             ),
         )
@@ -35,6 +38,6 @@ def bias_figure(frame: pd.DataFrame, title: str, colour: str, unit: str = "★")
         height=max(260, 26 * len(frame) + 90),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"autorange": "reversed", "automargin": True},
-        xaxis_title=f"film bias ({unit})",
+        xaxis_title=f"{unit} above (or below) what people's tastes predict",
     )
     return fig

@@ -17,8 +17,10 @@ has no place where a title could become markup:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pandas as pd
@@ -26,21 +28,38 @@ import streamlit as st
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, Template
 
 from app.widgets.palette import genre_colour
+from engine.genres import FAMILY_LABELS
 from engine.insights import NO_GENRE
 
-GRAPH_HEIGHT = 600  # px, the vis-network canvas
+GRAPH_HEIGHT = 440  # px, the vis-network canvas: about 60 % of a phone's screen
+VOTE_RING = "#eab308"  # the ring of a film in tonight's vote
 LEGEND_ROOM = 90  # px below the canvas for the genre legend
 
 _PAGE = """<!DOCTYPE html>
 <html>
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{% include 'lib/vis-9.1.2/vis-network.css' %}</style>
 <script>{% include 'lib/vis-9.1.2/vis-network.min.js' %}</script>
 <style>
-  body { margin: 0; font: 13px sans-serif; }
+  html, body { margin: 0; font: 14px sans-serif; overflow: hidden; }
+  #bar { display: flex; gap: 6px; padding: 4px 0; flex-wrap: wrap; }
+  #bar button { font: inherit; padding: 6px 10px; border: 1px solid #9ca3af; border-radius: 8px;
+                background: #fff; }
+  #bar button[aria-pressed="true"] { background: #1f2937; color: #fff; }
   #mynetwork { width: 100%; height: {{ height }}px; background-color: #ffffff;
-               border: 1px solid lightgray; box-sizing: border-box; }
+               border: 1px solid lightgray; box-sizing: border-box; touch-action: pan-y; }
+  #card { display: none; position: absolute; left: 8px; right: 8px; top: 48px; max-width: 360px;
+          background: #fff; border: 1px solid #6b7280; border-radius: 10px; padding: 10px;
+          box-shadow: 0 4px 12px rgba(0,0,0,.2); z-index: 5; }
+  #card h3 { margin: 0 0 4px 0; font-size: 16px; }
+  #card .muted { color: #4b5563; font-size: 13px; }
+  #card ul { margin: 6px 0; padding-left: 18px; }
+  #card .actions { display: flex; gap: 6px; flex-wrap: wrap; margin-top: 8px; }
+  #card .actions a, #card button.close { font: inherit; padding: 6px 10px; border-radius: 8px;
+          border: 1px solid #1f2937; color: #1f2937; text-decoration: none; background: #fff; }
+  #card .actions a.primary { background: #1f2937; color: #fff; }
   #legend { padding: 4px; }
   #legend .key { display: inline-block; margin: 2px 10px 2px 0; }
   #legend .dot { display: inline-block; width: 12px; height: 12px; border-radius: 6px;
@@ -48,15 +67,83 @@ _PAGE = """<!DOCTYPE html>
 </style>
 </head>
 <body>
+<div id="bar">
+  <button id="fit" type="button">Fit to screen</button>
+  <button id="interact" type="button" aria-pressed="false">Move &amp; zoom: off</button>
+</div>
 <div id="mynetwork"></div>
+<div id="card" role="dialog" aria-label="Film"></div>
 <div id="legend">
 {%- for genre, colour in legend %}<span class="key"><span class="dot" style="background:{{ colour }}"></span>{{ genre }}</span>{% endfor -%}
 </div>
 <script>
   var nodes = new vis.DataSet({{ nodes|tojson }});
   var edges = new vis.DataSet({{ edges|tojson }});
+  var cards = {{ cards|tojson }};
   var options = {{ options|tojson }};
-  new vis.Network(document.getElementById("mynetwork"), {nodes: nodes, edges: edges}, options);
+  var box = document.getElementById("mynetwork");
+  var network = new vis.Network(box, {nodes: nodes, edges: edges}, options);
+  // one finger scrolls the page: vis-network's touch handler claims every gesture, so it is
+  // only switched on while "Move & zoom" is
+  function touch(on) {
+    box.querySelectorAll("*").forEach(function (el) { el.style.touchAction = on ? "none" : "pan-y"; });
+    box.style.touchAction = on ? "none" : "pan-y";
+  }
+  network.once("afterDrawing", function () { touch(false); });
+  var moving = false;
+  document.getElementById("interact").addEventListener("click", function () {
+    moving = !moving;
+    network.setOptions({interaction: {dragView: moving, zoomView: moving}});
+    touch(moving);
+    this.setAttribute("aria-pressed", moving ? "true" : "false");
+    this.textContent = moving ? "Move & zoom: on" : "Move & zoom: off";
+  });
+  document.getElementById("fit").addEventListener("click", function () { network.fit(); });
+  function link(text, params, primary) {
+    var a = document.createElement("a");
+    var url = new URL(window.parent.location.href);
+    Object.keys(params).forEach(function (k) { url.searchParams.set(k, params[k]); });
+    a.href = url.toString();
+    a.target = "_top";
+    a.textContent = text;
+    if (primary) { a.className = "primary"; }
+    return a;
+  }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    e.textContent = text;
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function showCard(id) {
+    var c = cards[String(id)];
+    var card = document.getElementById("card");
+    card.replaceChildren();
+    if (!c) { card.style.display = "none"; return; }
+    card.appendChild(el("h3", c.label));
+    card.appendChild(el("div", c.about, "muted"));
+    if (c.why) { card.appendChild(el("div", c.why, "muted")); }
+    if (c.members.length) {
+      var ul = document.createElement("ul");
+      c.members.forEach(function (m) { ul.appendChild(el("li", m)); });
+      card.appendChild(ul);
+    }
+    if (c.vote) { card.appendChild(el("div", c.vote)); }
+    var actions = el("div", "", "actions");
+    actions.appendChild(link("Centre here", c.centre, true));
+    actions.appendChild(link("Rate it", c.rate, false));
+    if (c.propose) { actions.appendChild(link("Add to tonight's vote", c.propose, false)); }
+    var close = el("button", "Close", "close");
+    close.type = "button";
+    close.addEventListener("click", function () { card.style.display = "none"; });
+    actions.appendChild(close);
+    card.appendChild(actions);
+    card.style.display = "block";
+  }
+  network.on("click", function (p) {
+    if (p.nodes.length) { showCard(p.nodes[0]); }
+    else { document.getElementById("card").style.display = "none"; }
+  });
 </script>
 </body>
 </html>
@@ -64,10 +151,18 @@ _PAGE = """<!DOCTYPE html>
 
 OPTIONS = {
     "physics": {"solver": "forceAtlas2Based", "stabilization": {"iterations": 150}},
-    "nodes": {"font": {"size": 14}},
+    "nodes": {"font": {"size": 16, "strokeWidth": 3, "strokeColor": "#ffffff"}},
     "edges": {"color": {"inherit": "from"}, "smooth": False, "scaling": {"min": 1, "max": 6}},
-    "interaction": {"hover": True, "tooltipDelay": 120},
+    # touch first: a swipe scrolls the page; "Move & zoom" turns dragging and zooming on
+    "interaction": {
+        "hover": True,
+        "tooltipDelay": 120,
+        "dragView": False,
+        "zoomView": False,
+        "dragNodes": False,
+    },
 }
+BAR_ROOM = 44  # px above the canvas for the Fit and Move & zoom buttons
 
 
 @cache
@@ -89,13 +184,68 @@ def node_size(popularity: int, top: int) -> float:
     return 10.0 + 30.0 * math.sqrt(popularity / top) if top > 0 else 10.0
 
 
-def ego_graph_html(graph: nx.Graph, height: int = GRAPH_HEIGHT) -> str:
+def short_label(label: str, width: int = 18) -> str:
+    """``label`` broken into lines of about ``width`` characters at spaces: a readable node
+    label on a phone rather than one long clipped line."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def stars(value: float) -> str:
+    """4.5 -> "4.5", 4.0 -> "4" (stars as people write them)."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def member_lines(marks: Sequence[Any]) -> tuple[list[str], str]:
+    """(a line per member for the tap card, the label line for members who rated the film).
+
+    ``marks`` are ``app.services.MemberMark``-like: ``member``, ``rated``, ``predicted``."""
+    lines, rated = [], []
+    for m in marks:
+        if m.rated is not None:
+            lines.append(f"{m.member}: rated it {stars(m.rated)}★")
+            rated.append(f"{m.member} {stars(m.rated)}★")
+        elif m.predicted is not None:
+            lines.append(f"{m.member}: ~{stars(round(m.predicted, 1))}★ expected")
+        else:
+            lines.append(f"{m.member}: not rated")
+    return lines, ", ".join(rated)
+
+
+def _card(
+    data: Mapping[str, Any], why: str, lines: list[str], in_vote: bool, links: Mapping[str, Any]
+) -> dict[str, Any]:
+    genres = str(data.get("genres", "")).replace("|", ", ") or NO_GENRE
+    return {
+        "label": str(data.get("label", "")),
+        "about": f"{genres} · {int(data.get('popularity', 0))} ratings",
+        "why": why,
+        "members": lines,
+        "vote": "In tonight's vote" if in_vote else "",
+        **{k: dict(v) for k, v in links.items()},
+    }
+
+
+def ego_graph_html(
+    graph: nx.Graph,
+    height: int = GRAPH_HEIGHT,
+    marks: Mapping[int, Sequence[Any]] | None = None,
+    vote: frozenset[int] | set[int] = frozenset(),
+    links: Mapping[int, Mapping[str, Any]] | None = None,
+) -> str:
     """A self-contained HTML page drawing ``graph`` (``engine.insights.similarity_graph``).
 
-    Node size grows with popularity, colour is the film's main genre (the palette every view
-    shares; a legend lists the genres shown), the centre film is a star. Titles come from a
-    dataset folder the user points at, so they are untrusted; see the module docstring for why
-    none can become markup.
+    Node size grows with popularity, colour is the film's genre family (the palette every view
+    shares; a legend lists the families shown), the centre film is a star. ``marks`` (film ->
+    each member's stars) label the films members rated and fill the tap card; films in
+    ``vote`` get a gold ring; ``links`` (film -> {"centre"|"rate"|"propose": URL parameters})
+    become the card's buttons. Titles come from a dataset folder the user points at, so they are
+    untrusted; see the module docstring for why none can become markup.
     """
     from pyvis.network import Network
 
@@ -107,34 +257,50 @@ def ego_graph_html(graph: nx.Graph, height: int = GRAPH_HEIGHT) -> str:
     net = Network(directed=False)
     top = max((int(d.get("popularity", 0)) for _, d in graph.nodes(data=True)), default=0)
     legend: dict[str, str] = {}
+    cards: dict[str, dict[str, Any]] = {}
     for node, data in graph.nodes(data=True):
         genre = str(data.get("genre") or NO_GENRE)
-        legend[genre] = genre_colour(genre)
+        legend[FAMILY_LABELS.get(genre, genre)] = genre_colour(genre)
         label = str(data.get("label", node))
         genres = str(data.get("genres", "")).replace("|", ", ") or NO_GENRE
+        lines, rated = member_lines((marks or {}).get(int(node), []))
+        in_vote = int(node) in vote
+        link = graph.get_edge_data(center, node) if node != center else None
+        why = str(link.get("reason", "")) if link else ""
+        cards[str(int(node))] = _card(data, why, lines, in_vote, (links or {}).get(int(node), {}))
         net.add_node(
             int(node),
-            label=label,
+            label=short_label(label) + (f"\n★ {rated}" if rated else ""),
             title=f"{label}\n{genres}\n{int(data.get('popularity', 0))} ratings",
-            color=legend[genre],
+            color=legend[FAMILY_LABELS.get(genre, genre)],
             size=node_size(int(data.get("popularity", 0)), top),
             shape="star" if node == center else "dot",
-            borderWidth=3 if node == center else 1,
+            borderWidth=5 if in_vote else (3 if node == center or rated else 1),
+            **({"shapeProperties": {"borderDashes": False}} if in_vote else {}),
         )
-    for u, v, w in graph.edges(data="weight", default=0.0):
-        net.add_edge(int(u), int(v), value=max(float(w), 0.0), title=f"similarity {float(w):.2f}")
+        if in_vote:
+            net.nodes[-1]["color"] = {
+                "background": legend[FAMILY_LABELS.get(genre, genre)],
+                "border": VOTE_RING,
+            }
+    for u, v, data in graph.edges(data=True):
+        w = float(data.get("weight", 0.0))
+        reason = str(data.get("reason", "")) or f"similarity {w:.2f}"
+        net.add_edge(int(u), int(v), value=max(w, 0.0), title=reason)
     return _template().render(
         nodes=net.nodes,
         edges=net.edges,
+        cards=cards,
         options=OPTIONS,
         height=height,
         legend=sorted(legend.items()),
     )
 
 
-def show_ego_graph(graph: nx.Graph, height: int = GRAPH_HEIGHT) -> None:
-    """Draw ``graph`` as its offline pyvis page in an iframe (room for the legend below)."""
-    st.iframe(ego_graph_html(graph, height), height=height + LEGEND_ROOM)
+def show_ego_graph(graph: nx.Graph, height: int = GRAPH_HEIGHT, **extras: Any) -> None:
+    """Draw ``graph`` as its offline pyvis page in an iframe (room for the buttons above and
+    the legend below); ``extras`` go to ``ego_graph_html``."""
+    st.iframe(ego_graph_html(graph, height, **extras), height=height + BAR_ROOM + LEGEND_ROOM)
 
 
 def neighbourhood_table(graph: nx.Graph) -> pd.DataFrame:
@@ -148,7 +314,8 @@ def neighbourhood_table(graph: nx.Graph) -> pd.DataFrame:
                 "Film": data.get("label", str(node)),
                 "Hops": data.get("hops", 0),
                 "Similarity to centre": None if link is None else round(link["weight"], 3),
-                "Main genre": data.get("genre", ""),
+                "Why": "" if link is None else str(link.get("reason", "")),
+                "Genre": FAMILY_LABELS.get(str(data.get("genre", "")), data.get("genre", "")),
                 "Ratings": data.get("popularity", 0),
             }
         )

@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 
 from app.widgets.palette import genre_colour
 from app.widgets.text import h
+from engine.genres import FAMILY_LABELS
 
 HOVER = (
     "<b>%{customdata[0]}</b> (%{customdata[1]})<br>%{customdata[2]}<br>"
@@ -30,8 +31,38 @@ HOVER = (
 
 
 def axis_title(component: int, explained: Sequence[float] | np.ndarray) -> str:
-    share = float(explained[component]) if component < len(explained) else float("nan")
-    return f"PC{component + 1} ({share:.0%} of variance)"
+    """A fallback axis name without films: "taste axis 1"."""
+    return f"taste axis {component + 1}"
+
+
+END_FILMS = 2  # films named at each end of an axis
+WELL_KNOWN = 150  # the end films are chosen among this many most-rated films on the map
+MEMBER_REACH = 0.8  # the member furthest out sits at this share of the films' furthest extent
+
+
+def axis_ends(films: pd.DataFrame, column: str) -> str:
+    """An axis named by the well-known films at its two ends: "← Taxi Driver (1976), Annie Hall
+    (1977) … Armageddon (1998) →", so a direction reads as kinds of films, not a number."""
+    if films.empty or "label" not in films or "n_ratings" not in films:
+        return ""
+    known = films.nlargest(min(WELL_KNOWN, len(films)), "n_ratings").sort_values(column)
+    low = [str(t) for t in known["label"].head(END_FILMS)]
+    high = [str(t) for t in known["label"].tail(END_FILMS)][::-1]
+    return h(f"← {', '.join(low)} … {', '.join(high)} →")
+
+
+def member_positions(films: pd.DataFrame, members: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Members' directions scaled (one factor for both axes) so the furthest reaches
+    ``MEMBER_REACH`` of the films' extent: the engine gives a direction whose length is in
+    another unit than the films' coordinates, and drawn as is every member sat in the centre.
+    Directions and the members' relative lengths are kept, so opposite tastes look opposite."""
+    xs, ys = members["x"].to_numpy(float), members["y"].to_numpy(float)
+    reach = float(np.hypot(xs, ys).max()) if len(xs) else 0.0
+    extent = float(np.hypot(films["x"], films["y"]).max()) if len(films) else 0.0
+    if reach <= 1e-12 or extent <= 0:
+        return xs, ys
+    scale = MEMBER_REACH * extent / reach
+    return xs * scale, ys * scale
 
 
 # Where a label can go around its point: a name, and the label box's offset from the point in
@@ -173,7 +204,7 @@ def factor_map_figure(
                     x=films["x"][mask],
                     y=films["y"][mask],
                     mode="markers",
-                    name=h(genre),
+                    name=h(FAMILY_LABELS.get(genre, genre)),
                     customdata=data[mask],
                     hovertemplate=HOVER,
                     marker={"size": 6, "opacity": 0.75, "color": genre_colour(genre)},
@@ -185,7 +216,7 @@ def factor_map_figure(
             float(np.ptp(films["y"])) if len(films) else 1.0,
         )
         names = [str(m) for m in members["member"]]
-        xs, ys = members["x"].to_numpy(float), members["y"].to_numpy(float)
+        xs, ys = member_positions(films, members)
         fig.add_trace(
             go.Scattergl(
                 x=xs,
@@ -222,13 +253,13 @@ def factor_map_figure(
             )
     a, b = components
     fig.update_layout(
-        xaxis_title=axis_title(a, explained),
-        yaxis_title=axis_title(b, explained),
-        height=620,
+        xaxis_title=axis_ends(films, "x") or axis_title(a, explained),
+        yaxis_title=axis_ends(films, "y") or axis_title(b, explained),
+        height=520,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={
             "itemsizing": "constant",
-            "title": {"text": "main genre" if colour_by != "year" else ""},
+            "title": {"text": "genre" if colour_by != "year" else ""},
             "orientation": "h",  # below the plot: the plot keeps a phone's whole width
             "x": 0,
             "xanchor": "left",

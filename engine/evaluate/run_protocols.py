@@ -32,6 +32,7 @@ PROTOCOLS: dict[str, str] = {
     "Elicit": "engine.evaluate.protocol_elicit",
     "S": "engine.evaluate.protocol_s",
     "Graph": "engine.evaluate.protocol_graph",
+    "Similar": "engine.evaluate.protocol_similar",
 }
 DEFAULT_OUTPUT = Path("docs/BENCHMARKS.md")
 # Protocols whose figures are times: with --jobs they run after the others, alone on the machine.

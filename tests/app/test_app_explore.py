@@ -18,6 +18,8 @@ from app_helpers import (
     seed_room,
 )
 
+from engine.genres import FAMILY_LABELS
+
 pytestmark = pytest.mark.usefixtures("app_env", "fast_mf")
 
 # MovieLens movieIds: Ann likes big action/sci-fi films, Bob likes dramas and dislikes action.
@@ -111,14 +113,19 @@ def test_factor_map_without_a_room_shows_films_only():
     at = open_app(page="explore")
     assert "showing films only" in all_messages(at)
     fig = figure(at)
-    films, _, explained = engine_view()
+    films, _, _ = engine_view()
     assert film_points(fig) == len(films)
     assert not traces(fig, "room members")
-    assert fig["layout"]["xaxis"]["title"]["text"] == f"PC1 ({explained[0]:.0%} of variance)"
-    assert fig["layout"]["yaxis"]["title"]["text"] == f"PC2 ({explained[1]:.0%} of variance)"
-    # one trace per main genre, coloured consistently
+    # each axis is named by the well-known films at its two ends, not by a component number
+    for axis, column in (("xaxis", "x"), ("yaxis", "y")):
+        known = films.nlargest(150, "n_ratings").sort_values(column)
+        title = fig["layout"][axis]["title"]["text"]
+        assert title.startswith("← ") and title.endswith(" →") and "PC" not in title
+        assert known["label"].iloc[0].replace("&", "&amp;") in title
+        assert known["label"].iloc[-1].replace("&", "&amp;") in title
+    # one trace per genre family, named in plain words
     names = {t["name"] for t in fig["data"]}
-    assert names == set(films["main_genre"])
+    assert names == {FAMILY_LABELS.get(g, g).replace("&", "&amp;") for g in films["main_genre"]}
     # hover: escaped title, year and genres for every film
     custom = [row for t in fig["data"] for row in t["customdata"]]
     assert len(custom) == len(films)
@@ -135,9 +142,14 @@ def test_members_are_plotted_in_the_same_projection():
     fig = figure(at)
     (members,) = traces(fig, "room members")
     assert members["text"] == ["Ann", "Bob", "&lt;b&gt;Cy&lt;/b&gt;"]
-    _, want, _ = engine_view(code)
-    np.testing.assert_allclose(members["x"], want["x"], rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(members["y"], want["y"], rtol=1e-5, atol=1e-7)
+    films, want, _ = engine_view(code)
+    # the engine's directions, scaled by one factor so the furthest member reaches 80 % of the
+    # films' extent (drawn as they are, every member sat on the centre)
+    scale = members["x"][0] / want["x"].iloc[0]
+    np.testing.assert_allclose(members["x"], want["x"] * scale, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(members["y"], want["y"] * scale, rtol=1e-5, atol=1e-7)
+    reach = np.hypot(members["x"], members["y"]).max()
+    assert reach == pytest.approx(0.8 * np.hypot(films["x"], films["y"]).max(), rel=1e-5)
     assert members["x"][2] == 0 and members["y"][2] == 0  # rated nothing: the centre
     assert members["x"][0] != members["x"][1]
     # other axes: the projection follows
@@ -146,9 +158,11 @@ def test_members_are_plotted_in_the_same_projection():
     assert_ok(at)
     fig = figure(at)
     (members,) = traces(fig, "room members")
-    _, want, _ = engine_view(code, components=(2, 1))
-    np.testing.assert_allclose(members["x"], want["x"], rtol=1e-5, atol=1e-7)
-    assert fig["layout"]["xaxis"]["title"]["text"].startswith("PC3")
+    films, want, _ = engine_view(code, components=(2, 1))
+    scale = members["x"][0] / want["x"].iloc[0]
+    np.testing.assert_allclose(members["x"], want["x"] * scale, rtol=1e-5, atol=1e-7)
+    first = films.nlargest(150, "n_ratings").sort_values("x")["label"].iloc[0]
+    assert first.replace("&", "&amp;") in fig["layout"]["xaxis"]["title"]["text"]
 
 
 def test_colour_by_year_and_min_ratings():
@@ -178,40 +192,61 @@ def test_bias_view_shows_loved_and_hated_with_min_ratings():
     counts, bias = cat.item_counts(), model.item_bias()
     eligible = np.flatnonzero(counts >= 100)
     best = eligible[np.argsort(-bias[eligible], kind="stable")]
-    assert loved["y"][0] == f"1. {cat.labels[best[0]]}".replace("&", "&amp;")
+    assert loved["y"][0] == f"1. {services.film_label(best[0])}".replace("&", "&amp;")
     np.testing.assert_allclose(loved["x"], bias[best[:8]], rtol=1e-5)
     np.testing.assert_allclose(hated["x"], bias[best[::-1][:8]], rtol=1e-5)
     assert all(c >= 100 for c, _ in loved["customdata"])
 
 
-def test_ego_graph_view_renders_offline_and_follows_the_sliders():
+def test_ego_graph_view_renders_offline_keeps_its_centre_in_the_url_and_goes_back():
+    from app import services
+
     at = show(open_app(page="explore"), "graph")
     (frame,) = at.get("iframe")
     page = frame.proto.srcdoc
     assert "new vis.Network" in page and 'id="legend"' in page
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE)
     table = frame_with(at, "Hops")
-    assert f"{len(table)} films within 2 hops" in all_messages(at)
-    assert table["Hops"].max() == 2 and (table["Hops"] == 0).sum() == 1
-    at.slider(key="mn_graph_radius").set_value(1).run()
-    at.slider(key="mn_graph_k").set_value(3).run()
+    # the default neighbourhood: the centre and its six nearest films (fits a phone)
+    assert len(table) == 7 and sorted(table["Hops"]) == [0, 1, 1, 1, 1, 1, 1]
+    assert (table["Ratings"].iloc[1:] >= services.MIN_RATINGS).all()
+    centre = int(services.popular_items(services.MIN_RATINGS)[0])  # the most rated film
+    assert table.iloc[0]["Film"] == services.film_label(centre)
+    assert at.query_params["view"] == "graph"
+    # every link says why, in plain words
+    assert all(("people" in why or "both" in why) for why in table["Why"].iloc[1:])
+    # the Room page's search: "the matrix" finds the film stored as "Matrix, The"
+    at.text_input(key="mn_explore_search").input("the matrix").run()
+    (matrix,) = services.items_of([2571])
+    at.button(key="mn_explore_search:pick:2571").click().run()
     assert_ok(at)
     table = frame_with(at, "Hops")
-    assert len(table) == 4 and sorted(table["Hops"]) == [0, 1, 1, 1]
-    assert (table["Ratings"].iloc[1:] >= 20).all()
-    # a different centre film
-    at.selectbox(key="mn_graph_film").select_index(5).run()
-    from app import services
+    assert table.iloc[0]["Film"] == "The Matrix (1999)" == services.film_label(matrix)
+    assert at.query_params["film"] == "2571"
+    assert at.query_params["trail"] == str(services.film(centre)["movieId"])
+    # back along the trail
+    at.button(key="mn_explore_back").click().run()
+    assert frame_with(at, "Hops").iloc[0]["Film"] == services.film_label(centre)
+    assert "trail" not in at.query_params
 
-    centre = frame_with(at, "Hops").iloc[0]["Film"]
-    assert centre == services.get_catalogue().labels[at.selectbox(key="mn_graph_film").value]
+
+def test_centre_film_and_view_survive_a_view_change():
+    at = show(open_app(page="explore"), "graph")
+    at.text_input(key="mn_explore_search").input("toy story").run()
+    at.button(key="mn_explore_search:pick:1").click().run()
+    show(at, "map")
+    show(at, "similar")
+    assert frame_with(at, "Why") is not None
+    assert at.query_params["film"] == "1" and at.query_params["view"] == "similar"
+    assert any(m.value.startswith("**Films like Toy Story") for m in at.markdown)
 
 
 def test_similar_films_and_members():
     code, _ = seed_room("Alike room", {"Ann": ANN, "Bob": BOB, "Ann2": ANN, "Quiet": {}})
     at = show(open_app(room=code, page="explore"), "similar")
-    films = frame_with(at, "Genres")
-    assert len(films) == 10 and films["Similarity"].is_monotonic_decreasing
+    films = frame_with(at, "Why")
+    assert len(films) == 10 and (films["Ratings"] >= 20).all()
+    assert films["Why"].str.len().min() > 0  # every film says why it is there
     pairs = frame_with(at, "Alike with")
     assert len(pairs) == 3  # Ann, Bob, Ann2: three pairs; Quiet rated nothing
     assert set(pairs.iloc[0][["Member", "Alike with"]]) == {"Ann", "Ann2"}
@@ -286,37 +321,25 @@ def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkey
     assert "No room members to show yet" not in text and "Not on the map" not in text
 
 
-FAST_GRAPH = {"factors": 16, "walks_per_film": 2, "epochs": 1, "seed": 0}
-
-
-def test_similar_films_by_who_watched_them_together():
-    """The choice of what "similar" means: taste factors (the room's model) by default, or the
-    graph embeddings (films the same people liked), each explained in one line; the list then
-    is the graph model's own neighbours."""
+def test_similar_films_watched_by_the_same_people_or_liked_by_the_same_viewers():
+    """The two meanings of "similar": co-watching with popularity damped (the default, built in
+    milliseconds, no model to wait for) and the room model's damped taste factors; the list is
+    exactly what the service's source ranks, with the reason for each film."""
     from app import services
-    from engine.artifacts import ArtifactError, read_manifest
-    from engine.train import model_dir, train_model
+    from engine.insights import similar_films
 
-    catalogue = services.get_catalogue()
-    try:
-        read_manifest(model_dir(catalogue, "graph"))
-    except ArtifactError:
-        train_model("graph", catalogue, params=FAST_GRAPH)
     at = show(open_app(page="explore"), "similar")
-    assert services.SIMILARITY_EXPLAINED["taste"] in all_messages(at)
-    taste = frame_with(at, "Genres")
-    at.segmented_control(key="mn_similar_basis").set_value("together").run()
-    assert_ok(at)
     assert services.SIMILARITY_EXPLAINED["together"] in all_messages(at)
-    together = frame_with(at, "Genres")
-    model, _ = services.get_model("graph")
-    item = int(at.selectbox(key="mn_similar_film").value)
-    expected = services.similar_films("graph", item, k=10, min_ratings=10)
-    assert together["Film"].tolist() == expected["label"].tolist()
-    assert together["Film"].tolist() != taste["Film"].tolist()
-    assert model.name == "graph"
-    # the film neighbourhood offers the same choice
-    show(at, "graph")
-    at.segmented_control(key="mn_graph_basis").set_value("together").run()
+    together = frame_with(at, "Why")
+    item = int(services.popular_items(services.MIN_RATINGS)[0])
+    source = services.similarity_source("mf", "together")
+    want = similar_films(source, services.get_catalogue(), item, 10, services.MIN_RATINGS)
+    assert together["Film"].tolist() == want["label"].tolist()
+    at.segmented_control(key="mn_explore_basis").set_value("taste").run()
     assert_ok(at)
-    assert "films within 2 hops" in all_messages(at)
+    assert services.SIMILARITY_EXPLAINED["taste"] in all_messages(at)
+    assert at.query_params["by"] == "taste"
+    taste = frame_with(at, "Why")
+    assert taste["Film"].tolist() != together["Film"].tolist()
+    show(at, "graph")  # the graph keeps the choice
+    assert services.SIMILARITY_EXPLAINED["taste"] in all_messages(at)

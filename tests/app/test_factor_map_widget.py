@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from app.widgets.factor_map import (
     CHAR_WIDTH,
     LABEL_HEIGHT,
     LABEL_SPOTS,
+    MEMBER_REACH,
     SPOT_ANCHORS,
+    axis_ends,
     factor_map_figure,
     label_positions,
+    member_positions,
 )
 
 
@@ -71,3 +75,34 @@ def test_legend_sits_below_the_plot_and_names_are_escaped_annotations():
     year = factor_map_figure(films_frame(), members, np.array([0.2, 0.1]), (0, 1), "year")
     bar = year.data[0].marker.colorbar
     assert bar.orientation == "h" and bar.y < 0
+
+
+def test_members_reach_the_films_extent_and_opposite_tastes_look_opposite():
+    films = films_frame()
+    films["label"] = [f"Film {i}" for i in range(len(films))]
+    extent = float(np.hypot(films["x"], films["y"]).max())
+    # the engine's directions are tiny next to the films' coordinates
+    members = pd.DataFrame(
+        {"member": ["Maya", "Tom", "New"], "n_ratings": [5, 5, 0], "x": [0.02, -0.01, 0.0],
+         "y": [0.01, -0.005, 0.0]}
+    )  # fmt: skip
+    xs, ys = member_positions(films, members)
+    assert np.hypot(xs[0], ys[0]) == pytest.approx(MEMBER_REACH * extent)
+    assert (xs[1], ys[1]) == pytest.approx((-xs[0] / 2, -ys[0] / 2))  # opposite, half as far
+    assert (xs[2], ys[2]) == (0.0, 0.0)  # rated nothing: the centre
+
+
+def test_axes_are_named_by_the_well_known_films_at_their_ends():
+    films = pd.DataFrame(
+        {
+            "x": [-2.0, -1.0, 0.0, 1.0, 2.0, 3.0],
+            "y": [0.0] * 6,
+            "label": ["Taxi Driver (1976)", "Annie Hall (1977)", "Mid", "Obscure", "Armageddon",
+                      "Independence Day"],
+            "n_ratings": [100, 90, 80, 1, 70, 60],
+        }
+    )  # fmt: skip
+    assert axis_ends(films, "x") == (
+        "← Taxi Driver (1976), Annie Hall (1977) … Independence Day, Armageddon →"
+    )
+    assert axis_ends(films.iloc[:0], "x") == ""

@@ -115,7 +115,8 @@ def test_poster_chips_map_and_graph_share_the_palette(monkeypatch):
     members = pd.DataFrame(columns=["member", "n_ratings", "x", "y"])
     fig = factor_map_figure(films, members, [0.6, 0.4])
     colours = {t.name: t.marker.color for t in fig.data}
-    assert colours == {"Drama": "#123456", "Crime": GENRE_COLOURS["Crime"]}
+    # legends name the genre family in plain words; the colour is the family's genre's
+    assert colours == {"Drama": "#123456", "Crime &amp; thriller": GENRE_COLOURS["Crime"]}
     import networkx as nx
 
     from app.widgets.ego_graph import ego_graph_html
