@@ -143,8 +143,15 @@ def member_seen(
     """P(seen) per film for this member after their answers (module docstring)."""
     if model is None or not hasattr(model, "watch_probability"):
         return seen_probability(catalogue, items)
-    state = fold_in_answers(model, items, values, unseen)
-    p_watch = model.watch_probability(state).detach().cpu().numpy().astype(np.float64)
+    if _is_als_hybrid(model) and len(items):  # the implicit half alone: no explicit fold-in
+        vector = _implicit_vector(model, items, values, unseen, NEGATIVE_WEIGHT)
+        scores = np.asarray(model.implicit.item_vectors(), dtype=np.float64) @ vector
+        logits = scores / float(model.temperature)
+        p_watch = np.exp(logits - logits.max())
+        p_watch /= p_watch.sum()
+    else:
+        state = fold_in_answers(model, items, values, unseen)
+        p_watch = model.watch_probability(state).detach().cpu().numpy().astype(np.float64)
     return seen_from_watch(p_watch, films_watched(catalogue))
 
 

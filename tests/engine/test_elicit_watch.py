@@ -153,3 +153,30 @@ def test_member_seen_without_watch_probability_is_co_occurrence():
     got = watch.member_seen(None, cat, np.array([0]), np.array([4.0]), np.array([], np.int64))
     assert np.allclose(got, elicit.seen_probability(cat, np.array([0])))
     assert got[1] > got[2]
+
+
+def test_taps_until_personal_by_hand():
+    from engine.elicit.personal import taps_until_personal
+
+    # nothing answered yet: 3 ratings at the measured rate 0.5 → 6 taps
+    assert taps_until_personal(0, 0, needed=3, rate=0.5, prior_taps=4.0).taps_left == 6
+    # 1 rated, 5 skipped: rate (1 + 2) / (6 + 4) = 0.3; 2 left → ⌈6.67⌉ = 7 taps
+    got = taps_until_personal(1, 5, needed=3, rate=0.5, prior_taps=4.0)
+    assert (got.ratings_left, got.taps_left, got.personal) == (2, 7, False)
+    # 2 rated, none skipped: rate (2 + 2) / (2 + 4) = 2/3; 1 left → ⌈1.5⌉ = 2 taps
+    assert taps_until_personal(2, 0, needed=3, rate=0.5, prior_taps=4.0).taps_left == 2
+    done = taps_until_personal(4, 9, needed=3)
+    assert (done.ratings_left, done.taps_left, done.personal) == (0, 0, True)
+    with pytest.raises(ValueError, match="rated"):
+        taps_until_personal(-1, 0)
+
+
+def test_member_seen_shortcut_matches_the_models_own_watch_probability(hybrid):
+    data, model = hybrid
+    items, values, skipped = np.array([0, 4]), np.array([4.0, 3.0]), np.array([1, 8])
+    state = watch.fold_in_answers(model, items, values, skipped)
+    expected = watch.seen_from_watch(
+        model.watch_probability(state).double().numpy(), watch.films_watched(data)
+    )
+    got = watch.member_seen(model, data, items, values, skipped)
+    assert np.allclose(got, expected, atol=1e-6)
