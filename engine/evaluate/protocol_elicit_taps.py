@@ -6,8 +6,8 @@ new users, a fixed seeded test half per member, the other half what they can ans
 card at a time from the strategy (``engine.elicit.next_films(..., n=1)``): a film in their
 answerable half gets its stars, any other film "haven't seen it", which is recorded and passed
 to the strategy like the app does. After T ∈ ``TAPS`` taps the member is folded in from the
-ratings obtained (and, in the "+ unseen" rows, the "haven't seen it" answers as weak negatives:
-``engine.elicit.watch.fold_in_answers``) and scored on the test half: NDCG@10 and Recall@10
+ratings obtained (and, in the "+ unseen" rows, the "haven't seen it" answers about films they
+never rated as weak negatives: ``engine.elicit.watch.fold_in_answers``) and scored on the test half: NDCG@10 and Recall@10
 among every film outside the answerable half (relevant = test films rated ≥ 4), against the
 non-personalised list (most-rated films first), paired per member with a bootstrap 95 %
 interval. Every member of the fold-in split takes part, over ``DRAWS`` seeded splits (a model
@@ -89,11 +89,14 @@ def tap_sequence(
     return out
 
 
-def _state(model: Recommender, taps: Sequence[Tap], negatives: bool):
+def _state(model: Recommender, taps: Sequence[Tap], negatives: bool, tested: set[int]):
+    """The member folded in after ``taps``; with ``negatives``, the "haven't seen it" answers
+    about films they never rated count as weak negatives. A test film answers "haven't seen it"
+    only because the protocol hides it, so it is not passed as evidence against itself."""
     items = np.array([i for i, v in taps if v is not None], np.int64)
     values = np.array([v for _, v in taps if v is not None], np.float32)
-    skipped = np.array([i for i, v in taps if v is None] if negatives else [], np.int64)
-    return fold_in_answers(model, items, values, skipped)
+    skipped = [i for i, v in taps if v is None and i not in tested] if negatives else []
+    return fold_in_answers(model, items, values, np.array(skipped, np.int64))
 
 
 def score_taps(
@@ -105,7 +108,11 @@ def score_taps(
 ) -> dict[str, np.ndarray]:
     """Per member after their first ``taps`` cards: NDCG@10, Recall@10, ratings obtained and
     films seen (rated in either half)."""
-    rows = [model.score(_state(model, seq[:taps], negatives)) for seq in sequences]
+    tested = [set(m.test_items.tolist()) for m in members]
+    rows = [
+        model.score(_state(model, seq[:taps], negatives, t))
+        for seq, t in zip(sequences, tested, strict=True)
+    ]
     out = topn_metrics(
         torch.stack([torch.as_tensor(r).float() for r in rows]),
         [np.fromiter(m.answerable, np.int64) for m in members],
@@ -115,10 +122,8 @@ def score_taps(
     ratings = np.array([sum(v is not None for _, v in seq[:taps]) for seq in sequences], float)
     seen = np.array(
         [
-            sum(v is not None or i in tested for i, v in seq[:taps])
-            for tested, seq in zip(
-                (set(m.test_items.tolist()) for m in members), sequences, strict=True
-            )
+            sum(v is not None or i in t for i, v in seq[:taps])
+            for t, seq in zip(tested, sequences, strict=True)
         ],
         float,
     )
