@@ -151,10 +151,11 @@ def group_goal_notes(table: pd.DataFrame, label: str = "") -> list[str]:
     """Group nDCG@20 after 10 taps within 10 % of the full profiles (default group strategy)."""
     from engine import group
 
-    at = table[(table["strategy"] == group.DEFAULT_STRATEGY) & (table["condition"] == "10 taps")]
-    if at.empty:
+    mask = (table["strategy"] == group.DEFAULT_STRATEGY) & (table["condition"] == "10 taps")
+    shares = np.asarray(table.loc[mask, "nDCG@20 ÷ full"], dtype=np.float64)
+    if len(shares) == 0:
         return []
-    share = float(at["nDCG@20 ÷ full"].to_numpy(dtype=np.float64)[0])
+    share = float(shares[0])
     return [
         f"Goal{label}: group nDCG@20 after 10 taps each within 10 % of full profiles: "
         f"{'met' if share >= 0.9 else 'not met'} ({share:.2f} of the full-profile figure, "

@@ -117,3 +117,17 @@ def test_group_table_by_hand():
     assert str(table.loc["3 taps", "nDCG@20 Δ vs full profile"]).startswith("-0.1000")
     assert str(table.loc["3 taps", "nDCG@20 Δ vs non-personalised"]).startswith("+0.2000")
     assert table.loc["3 taps", "ratings per member"] == pytest.approx(2.5)
+
+
+def test_only_films_the_member_never_rated_are_weak_negatives(monkeypatch):
+    got = {}
+
+    def record(model, items, values, skipped):
+        got.update(items=items.tolist(), values=values.tolist(), skipped=skipped.tolist())
+
+    monkeypatch.setattr(pt, "fold_in_answers", record)
+    taps = [(6, None), (5, 4.0), (9, None), (7, 2.5)]
+    pt._state(None, taps, negatives=True, tested={6})  # type: ignore[arg-type]
+    assert got == {"items": [5, 7], "values": [4.0, 2.5], "skipped": [9]}  # 6 is a test film
+    pt._state(None, taps, negatives=False, tested={6})  # type: ignore[arg-type]
+    assert got["skipped"] == []
