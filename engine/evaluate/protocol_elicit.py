@@ -43,7 +43,16 @@ from engine.models.base import Recommender
 
 TITLE = "Elicitation on the same test films (NDCG@10 and RMSE against the number of answers)"
 ANSWERS = (1, 2, 3, 5, 10, 20)
-STRATEGIES = ("random", "popularity", "entropy", "entropy0", "igcn", "adaptive")
+STRATEGIES = (
+    "random",
+    "popularity",
+    "entropy",
+    "entropy0",
+    "igcn",
+    "adaptive",
+    "watch-uncertainty",
+    "watch-entropy",
+)
 BASELINE = "non-personalised"
 SPLIT_SEED = 1  # protocol F's own split
 TEST_SEED = 6
@@ -281,6 +290,23 @@ def _models(ctx: BenchContext) -> list[str]:
     return wanted or (ctx.models or ["mf"])[:1]
 
 
+def _per_tap(
+    ctx: BenchContext, fitted: dict[str, Recommender], extra: dict[str, pd.DataFrame]
+) -> list[str]:
+    """Protocol Elicit per tap and G after taps (``protocol_elicit_report``) for the hybrid,
+    reusing its fit on this split; adds the tables to ``extra`` and returns the notes."""
+    if "hybrid" not in fitted:
+        return ["Per tap: not measured (the hybrid, the app's default model, was not asked for)."]
+    from engine.evaluate.protocol_elicit_report import curves, measure, write_tap_plot
+
+    result = measure(
+        ctx.ratings, lambda: ctx.create("hybrid"), {SPLIT_SEED: fitted["hybrid"]}, ctx.quick
+    )
+    extra.update(result.tables)
+    written = None if ctx.quick else write_tap_plot(curves(result.draws, ctx.ratings.name))
+    return [*result.notes, f"Per-tap plot: {written}" if written else "Per-tap plot: not written."]
+
+
 def run(ctx: BenchContext, plot: Path | None = PLOT) -> ProtocolResult:
     start = time.perf_counter()
     split = split_f(ctx.ratings, seed=SPLIT_SEED)
@@ -291,9 +317,11 @@ def run(ctx: BenchContext, plot: Path | None = PLOT) -> ProtocolResult:
     tables: dict[str, pd.DataFrame] = {}
     extra: dict[str, pd.DataFrame] = {}
     notes = []
+    fitted: dict[str, Recommender] = {}
     for name in _models(ctx):
         model = ctx.create(name)
         model.fit(split.train, progress=ctx.progress_factory(f"Elicit: fitting {name}"))
+        fitted[name] = model
         table = curve(model, split, members, answers=answers)
         tables[name] = table.drop(columns="ndcg_members")
         check = beats_baseline(table, elicit.DEFAULT_ELICITATION)
@@ -307,6 +335,7 @@ def run(ctx: BenchContext, plot: Path | None = PLOT) -> ProtocolResult:
             + (f"{first[0]['answers']} answer(s)" if first else "no number of answers measured")
             + "."
         )
+    taps_notes = _per_tap(ctx, fitted, extra)
     joined = pd.concat([t.assign(model=m) for m, t in tables.items()], ignore_index=True)
     table = cast(pd.DataFrame, joined[["model", *[c for c in joined.columns if c != "model"]]])
     written = write_plot(tables, plot) if plot is not None and not ctx.quick else None
@@ -323,6 +352,7 @@ def run(ctx: BenchContext, plot: Path | None = PLOT) -> ProtocolResult:
         "non-personalised baseline.",
         *notes,
         f"Plot: {written}" if written else "Plot: not written (quick run or no matplotlib).",
+        *taps_notes,
     ]
     return ProtocolResult(
         name="Elicit",

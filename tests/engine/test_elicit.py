@@ -159,7 +159,7 @@ def test_entropy0_by_hand():
 
 
 def test_information_gain_by_hand():
-    from engine.elicit_igcn import information_gain
+    from engine.elicit.igcn import information_gain
 
     # 4 users in two clusters (0, 0, 1, 1): H(C) = 1 bit.
     # Film 0: cluster 0 gives 5★, cluster 1 gives 1★ → the answer names the cluster: IG = 1.
@@ -177,7 +177,7 @@ def test_information_gain_by_hand():
 
 
 def test_neighbours_by_hand():
-    from engine.elicit_igcn import neighbours
+    from engine.elicit.igcn import neighbours
 
     # films 0–2; user 4 rated only film 2. Centred on their own means, over films 0 and 1:
     # user 0 (5, 1, 3) → (2, −2); user 1 (1, 5, 3) → (−2, 2); user 2 (2, 1, 5), mean 8/3 →
@@ -204,7 +204,7 @@ def two_taste_groups() -> Ratings:
 
 
 def test_igcn_asks_what_separates_taste_groups():
-    from engine.elicit_igcn import user_clusters
+    from engine.elicit.igcn import user_clusters
 
     cat = two_taste_groups()
     # identical users share a cluster: exactly the two taste groups
@@ -215,7 +215,7 @@ def test_igcn_asks_what_separates_taste_groups():
 
 
 def test_igcn_narrows_to_the_members_neighbourhood(monkeypatch):
-    from engine import elicit_igcn
+    from engine.elicit import igcn as elicit_igcn
 
     cat = two_taste_groups()
     monkeypatch.setattr(elicit_igcn, "NEIGHBOURS", 6)

@@ -15,7 +15,7 @@ default:
   well-known divisive one high: popularity and informativeness in one number.
 - ``igcn``: Rashid et al.'s IGCN (same paper): the films whose answer best tells apart the
   clusters of users the member could belong to, over everyone for the first answers and then
-  over their nearest training users (``engine.elicit_igcn``).
+  over their nearest training users (``engine.elicit.igcn``).
 - ``adaptive``: after every answer, the films whose predicted rating is still most uncertain
   given the answers so far, weighted by the chance that this person has seen them. Uncertainty
   is the posterior variance of a ridge fold-in in the model's factor space
@@ -24,6 +24,10 @@ default:
   having seen a film is its popularity among training users who watched the same films as
   this member (co-occurrence), damped towards plain popularity. Models without item vectors
   fall back to ``entropy``.
+- ``watch-uncertainty`` and ``watch-entropy``: the member's own chance of having seen a film,
+  from the model's P(watch) after their answers so far ("haven't seen it" counting as a weak
+  negative), times what an answer would teach: the predictive variance, or the film's rating
+  entropy (``engine.elicit.watch``).
 
 All strategies are deterministic for the same answers, never return a film already answered
 (rated or "haven't seen"), and return fewer than ``n`` films only when the catalogue is exhausted.
@@ -37,13 +41,13 @@ from typing import Protocol
 import numpy as np
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
-from engine.elicit_igcn import igcn_key
+from engine.elicit.igcn import igcn_key
+from engine.elicit.watch import member_seen, ridge_posterior, uncertainty_batch, watch_entropy_key
 from engine.group.novelty import seen_probability
 from engine.group.strategies import top_k
 
 DEFAULT_ELICITATION = "adaptive"
 
-RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
 SEEN_POWER = 0.5  # how much "probably seen" matters against "informative" (tuned, protocol F b)
 
 
@@ -184,13 +188,8 @@ def _adaptive(
     vectors = model.item_vectors() if model is not None else None
     if vectors is None:
         return _entropy(model, catalogue, items, values, answered, n)
-    X = np.empty((len(vectors), vectors.shape[1] + 1))
-    X[:, :-1] = vectors
-    X[:, -1] = 1.0  # the user bias is unknown too
-    scale = float(np.mean(np.sum(X * X, axis=1)))
-    precision = RIDGE * scale * np.eye(X.shape[1]) + X[items].T @ X[items]
-    cov = np.linalg.inv(precision)
-    variance = np.sum((X @ cov) * X, axis=1)
+    X = np.hstack([vectors, np.ones((len(vectors), 1))])  # the user bias is unknown too
+    cov, variance = ridge_posterior(vectors, items)
     seen = seen_probability(catalogue, items)
     weight = seen**SEEN_POWER
     chosen: list[int] = []
@@ -212,6 +211,36 @@ def _adaptive(
     return chosen
 
 
+def _skipped(items: np.ndarray, answered: np.ndarray) -> np.ndarray:
+    """The "haven't seen it" answers: ``answered`` is the rated films, then the skipped ones."""
+    return answered[len(items) :]
+
+
+def _watch_uncertainty(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    seen = member_seen(model, catalogue, items, values, _skipped(items, answered))
+    vectors = model.item_vectors() if model is not None else None
+    return uncertainty_batch(vectors, items, seen, answered, n)
+
+
+def _watch_entropy(
+    model: ElicitModel | None,
+    catalogue: Ratings,
+    items: np.ndarray,
+    values: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    seen = member_seen(model, catalogue, items, values, _skipped(items, answered))
+    return _pick(watch_entropy_key(catalogue, seen), answered, n, catalogue)
+
+
 Strategy = Callable[
     [ElicitModel | None, Ratings, np.ndarray, np.ndarray, np.ndarray, int], list[int]
 ]
@@ -222,6 +251,8 @@ STRATEGIES: dict[str, Strategy] = {
     "entropy0": _entropy0,
     "igcn": _igcn,
     "adaptive": _adaptive,
+    "watch-uncertainty": _watch_uncertainty,
+    "watch-entropy": _watch_entropy,
 }
 LABELS = {
     "random": "Random films",
@@ -230,6 +261,8 @@ LABELS = {
     "entropy0": "Films most people can place on the scale (Entropy0)",
     "igcn": "Films that tell apart the kinds of viewer you could be (IGCN)",
     "adaptive": "Adaptive: what tells us most about you",
+    "watch-uncertainty": "Films you have probably seen that tell us most about you",
+    "watch-entropy": "Films you have probably seen that people disagree about",
 }
 
 
