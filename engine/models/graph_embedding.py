@@ -41,13 +41,19 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from engine.data.film_graph import Weighting, co_like_graph
+from engine.data.film_graph import FilmGraph, Weighting, co_like_graph
 from engine.data.random_walks import random_walks
 from engine.data.ratings import Ratings
-from engine.models.base import Capability, Recommender, UserState, to_tensor
+from engine.models.base import (
+    Capability,
+    Recommender,
+    UserState,
+    cosine_neighbours,
+    to_tensor,
+)
 from engine.models.config import Config, param
 from engine.models.skipgram import SkipGramNet, SkipGramSchedule, side_info, train_skipgram
-from engine.progress import Progress, stage_progress
+from engine.progress import Progress, silent, stage_progress
 
 OFF_GRAPH_SHIFT = 2.0  # scores of unit-vector products lie in [−1, 1]: −2 puts them after all
 
@@ -92,6 +98,48 @@ class GraphConfig(Config):
     )
 
 
+def embed_graph(
+    graph: FilmGraph,
+    catalogue: Ratings,
+    cfg: GraphConfig,
+    device: torch.device | str = "cpu",
+    progress: Progress = silent,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Unit film vectors [n_films, factors] learned from walks on ``graph`` (steps 2 and 3 of
+    the module docstring), and what it took. ``catalogue`` gives the films' side information.
+
+    Separate from ``fit`` so that protocol Graph-A can embed a graph with held-out edges
+    removed, as the source does, rather than a graph rebuilt from ratings."""
+    walks = random_walks(graph, cfg.walks_per_film, cfg.walk_length, cfg.p, cfg.q, cfg.seed)
+    progress(2, 3, f"{len(walks.paths):,} walks")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    side = side_info(catalogue) if cfg.side_info else None
+    net = SkipGramNet(graph.n_films, cfg.factors, side, gen).to(device)
+    schedule = SkipGramSchedule(
+        cfg.epochs, cfg.batch_size, cfg.negatives, cfg.lr, cfg.window, cfg.subsample
+    )
+    began = time.perf_counter()
+    counts = train_skipgram(
+        net,
+        walks.paths,
+        graph.n_films,
+        schedule,
+        cfg.seed,
+        stage_progress(progress, 2, 3, "skip-gram"),
+    )
+    vectors = F.normalize(net.film_vectors(graph.n_films), dim=1)
+    info = {
+        "films_with_edges": int((graph.degree() > 0).sum()),
+        "edges": graph.n_edges,
+        "walks": len(walks.paths),
+        "walks_per_second": round(walks.per_second),
+        "walk_seconds": round(walks.seconds, 3),
+        "skipgram_seconds": round(time.perf_counter() - began, 3),
+        **{k: round(v, 4) for k, v in counts.items()},
+    }
+    return vectors, info
+
+
 class GraphEmbedding(Recommender):
     """Skip-gram film vectors from co-like random walks; a person is their liked films' mean."""
 
@@ -111,40 +159,11 @@ class GraphEmbedding(Recommender):
         graph = co_like_graph(train, cfg.like_threshold, cfg.min_count, cfg.top_k, cfg.weighting)
         graph_s = time.perf_counter() - began
         progress(1, 3, f"graph: {graph.n_edges:,} edges")
-        walks = random_walks(graph, cfg.walks_per_film, cfg.walk_length, cfg.p, cfg.q, cfg.seed)
-        progress(2, 3, f"{len(walks.paths):,} walks")
-        gen = torch.Generator().manual_seed(cfg.seed)
-        side = side_info(train) if cfg.side_info else None
-        net = SkipGramNet(train.n_items, cfg.factors, side, gen).to(self.device)
-        schedule = SkipGramSchedule(
-            cfg.epochs, cfg.batch_size, cfg.negatives, cfg.lr, cfg.window, cfg.subsample
-        )
-        began_sg = time.perf_counter()
-        counts = train_skipgram(
-            net,
-            walks.paths,
-            train.n_items,
-            schedule,
-            cfg.seed,
-            stage_progress(progress, 2, 3, "skip-gram"),
-        )
-        vectors = net.film_vectors(train.n_items)
-        self._vectors = F.normalize(vectors, dim=1)
+        self._vectors, info = embed_graph(graph, train, cfg, self.device, progress)
         self._likes = to_tensor(graph.likes, torch.float32, self.device)
         self._on_graph = to_tensor(graph.degree() > 0, torch.bool, self.device)
         self._train = train.csr()
-        self.info.update(
-            {
-                "films_with_edges": int((graph.degree() > 0).sum()),
-                "edges": graph.n_edges,
-                "walks": len(walks.paths),
-                "walks_per_second": round(walks.per_second),
-                "graph_seconds": round(graph_s, 3),
-                "walk_seconds": round(walks.seconds, 3),
-                "skipgram_seconds": round(time.perf_counter() - began_sg, 3),
-                **{k: round(v, 4) for k, v in counts.items()},
-            }
-        )
+        self.info.update({"graph_seconds": round(graph_s, 3), **info})
 
     # ------------------------------------------------------------------ people
     def _like_weights(self, values: np.ndarray) -> np.ndarray:
@@ -201,7 +220,20 @@ class GraphEmbedding(Recommender):
 
     # ------------------------------------------------------------------ insight
     def _item_vectors(self) -> np.ndarray:
-        return self._vectors.cpu().numpy()
+        """Unit vectors of the films on the graph; a zero row for a film off it, which this
+        model never ranks on (its vector was never trained by a walk): cosine 0 with any film."""
+        on = self._on_graph[:, None].to(self._vectors.dtype)
+        return (self._vectors * on).cpu().numpy()
+
+    def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine neighbours among the films on the graph; none for a film off it."""
+        on = self._on_graph.cpu().numpy()
+        if not on[item]:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        films = np.flatnonzero(on)
+        vectors = self._vectors.cpu().numpy()[films]
+        order, sims = cosine_neighbours(vectors, int(np.searchsorted(films, item)), k)
+        return films[order], sims
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
