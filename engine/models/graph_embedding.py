@@ -33,8 +33,8 @@ score.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,6 +55,7 @@ from engine.models.config import Config, param
 from engine.models.skipgram import SkipGramNet, SkipGramSchedule, side_info, train_skipgram
 from engine.progress import Progress, silent, stage_progress
 
+WalkWeights = Literal["edge", "uniform"]
 OFF_GRAPH_SHIFT = 2.0  # scores of unit-vector products lie in [−1, 1]: −2 puts them after all
 
 
@@ -96,6 +97,19 @@ class GraphConfig(Config):
     side_info: bool = param(
         True, help="EGES: mix each film's genre and decade embeddings into its vector"
     )
+    walk_weights: WalkWeights = param(
+        "edge", help='walk steps by edge weight ("edge") or to any neighbour alike ("uniform")'
+    )
+
+
+def walk_graph(graph: FilmGraph, how: WalkWeights) -> FilmGraph:
+    """The graph the walks step on: ``graph`` itself ("edge": a step follows edge weight), or
+    the same edges all weighing 1 ("uniform": DeepWalk's unweighted step)."""
+    if how == "edge":
+        return graph
+    if how == "uniform":
+        return replace(graph, weights=np.ones_like(graph.weights))
+    raise ValueError(f'walk_weights must be "edge" or "uniform", not {how!r}')
 
 
 def embed_graph(
@@ -110,6 +124,7 @@ def embed_graph(
 
     Separate from ``fit`` so that protocol Graph-A can embed a graph with held-out edges
     removed, as the source does, rather than a graph rebuilt from ratings."""
+    graph = walk_graph(graph, cfg.walk_weights)
     walks = random_walks(graph, cfg.walks_per_film, cfg.walk_length, cfg.p, cfg.q, cfg.seed)
     progress(2, 3, f"{len(walks.paths):,} walks")
     gen = torch.Generator().manual_seed(cfg.seed)

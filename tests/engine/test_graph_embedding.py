@@ -89,3 +89,28 @@ def test_films_off_the_graph_rank_after_every_film_on_it():
         items, sims = model.similar_items(film, k=data.n_items)
         assert off not in items and film not in items and len(items) == data.n_items - 2
         assert (np.diff(sims) <= 1e-6).all()
+
+
+def test_uniform_walk_weights_keep_the_edges_and_weigh_them_alike():
+    """A star whose centre holds one heavy (0.99) and one light (0.01) edge: uniform walk
+    weights step to either leaf alike (about half each); edge weights almost always go heavy."""
+    from engine.data.film_graph import FilmGraph
+    from engine.data.random_walks import random_walks
+    from engine.models.graph_embedding import walk_graph
+
+    graph = FilmGraph(
+        indptr=np.array([0, 2, 3, 4]),
+        indices=np.array([1, 2, 0, 0], dtype=np.int32),
+        weights=np.array([0.99, 0.01, 0.99, 0.01], dtype=np.float32),
+        likes=np.ones(3, np.int64),
+    )
+    flat = walk_graph(graph, "uniform")
+    np.testing.assert_array_equal(flat.indices, graph.indices)
+    np.testing.assert_array_equal(flat.weights, 1.0)
+    assert walk_graph(graph, "edge") is graph
+    for weighted, low, high in ((graph, 0.97, 1.0), (flat, 0.45, 0.55)):
+        paths = random_walks(weighted, walks_per_film=2000, walk_length=2, seed=0).paths
+        from_centre = paths[paths[:, 0] == 0, 1]
+        assert low <= (from_centre == 1).mean() <= high
+    with pytest.raises(ValueError, match="walk_weights"):
+        walk_graph(graph, "degree")  # pyright: ignore[reportArgumentType]

@@ -159,3 +159,24 @@ def test_co_like_graph_edges_round_trip_through_edge_pairs():
     rows = [(u, f, 5.0) for u in range(1, 4) for f in (1, 2, 3)]
     graph = co_like_graph(_ratings(rows, 3))
     assert edge_pairs(graph).tolist() == [[0, 1], [0, 2], [1, 2]]
+
+
+def test_the_search_validates_on_train_edges_only():
+    """The validation edges are held out of Graph-A's train graph (draw 0): none is a test edge,
+    and the graph the candidates embed lacks both."""
+    from engine.data.synthetic import planted_implicit
+    from engine.evaluate.graph_search import validation_split
+
+    ratings = planted_implicit(n_users=120, n_items=40, n_clusters=2, per_user=10, seed=1)
+    full = co_like_graph(ratings)
+    test_edges = hold_out_edges(full, 0.33, seed=0).held
+    train, inner, (positives, uniform, by_degree) = validation_split(ratings)
+    n = full.n_films
+    test_keys = pair_keys(test_edges, n)
+    assert len(inner.held) > 10 and not np.isin(pair_keys(inner.held, n), test_keys).any()
+    assert np.isin(pair_keys(inner.held, n), pair_keys(edge_pairs(train), n)).all()
+    embedded = pair_keys(edge_pairs(inner.train), n)
+    assert not np.isin(embedded, test_keys).any()
+    assert not np.isin(embedded, pair_keys(inner.held, n)).any()
+    assert positives.tolist() == inner.held.tolist()
+    assert len(uniform) == len(by_degree) == len(positives)
