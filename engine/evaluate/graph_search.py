@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from engine.data.film_graph import FilmGraph, co_like_graph
 from engine.data.ratings import Ratings
@@ -46,22 +48,37 @@ def validation_split(ratings: Ratings) -> tuple[FilmGraph, EdgeSplit, tuple[np.n
     return outer.train, inner, draw_pairs(outer.train, inner, seed=VALIDATION_SEED)
 
 
-def search(
-    ratings: Ratings, names: list[str], side_info: bool = False
-) -> list[tuple[str, float, float, float]]:
-    """(setting, validation AUC uniform, degree-corrected, seconds) per candidate; Adamic–Adar's
-    row first."""
+def context_scorer(
+    centre: torch.Tensor, context: torch.Tensor
+) -> Callable[[np.ndarray], np.ndarray]:
+    """½(h_i·v_j + h_j·v_i): what the skip-gram was trained to predict (film j near film i on a
+    walk), made symmetric; the centre vectors here are the unit ones the model ranks with."""
+    h, v = centre.double().numpy(), context.double().numpy()
+
+    def score(pairs: np.ndarray) -> np.ndarray:
+        i, j = pairs[:, 0], pairs[:, 1]
+        return 0.5 * ((h[i] * v[j]).sum(1) + (h[j] * v[i]).sum(1))
+
+    return score
+
+
+def search(ratings: Ratings, names: list[str], side_info: bool = False) -> list[tuple[Any, ...]]:
+    """(setting, score, validation AUC uniform, degree-corrected, seconds) per candidate and
+    score (centre cosine, the source's; centre·context); Adamic–Adar's row first."""
     train, inner, pairs = validation_split(ratings)
     aa = heuristic_scorers(inner.train, train.likes)["Adamic–Adar (train graph)"]
-    rows = [("Adamic–Adar", *auc_pair(aa, *pairs), 0.0)]
+    rows: list[tuple[Any, ...]] = [("Adamic–Adar", "", *auc_pair(aa, *pairs), 0.0)]
     print(rows[-1], flush=True)
     for name in names:
         began = time.perf_counter()
         cfg = replace(GraphConfig(), side_info=side_info, **CANDIDATES[name])
-        vectors, _ = embed_graph(inner.train, ratings, cfg)
-        rows.append(
-            (name, *auc_pair(vector_scorer(vectors.numpy()), *pairs), time.perf_counter() - began)
-        )
+        embedded = embed_graph(inner.train, ratings, cfg)
+        seconds = time.perf_counter() - began
+        cosine = vector_scorer(embedded.centre.numpy())
+        rows.append((name, "cosine", *auc_pair(cosine, *pairs), seconds))
+        print(rows[-1], flush=True)
+        product = context_scorer(embedded.centre, embedded.context)
+        rows.append((name, "centre·context", *auc_pair(product, *pairs), seconds))
         print(rows[-1], flush=True)
     return rows
 

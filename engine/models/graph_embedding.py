@@ -102,6 +102,18 @@ class GraphConfig(Config):
     )
 
 
+@dataclass(frozen=True)
+class GraphVectors:
+    """``centre``: unit centre vectors [n_films, d], the film vectors the model ranks with;
+    ``context``: the skip-gram's context vectors (raw), whose product with a centre vector is
+    what the skip-gram was trained to predict (film j on a walk near film i); ``info``: counts
+    and seconds."""
+
+    centre: torch.Tensor
+    context: torch.Tensor
+    info: dict[str, float]
+
+
 def walk_graph(graph: FilmGraph, how: WalkWeights) -> FilmGraph:
     """The graph the walks step on: ``graph`` itself ("edge": a step follows edge weight), or
     the same edges all weighing 1 ("uniform": DeepWalk's unweighted step)."""
@@ -118,9 +130,9 @@ def embed_graph(
     cfg: GraphConfig,
     device: torch.device | str = "cpu",
     progress: Progress = silent,
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """Unit film vectors [n_films, factors] learned from walks on ``graph`` (steps 2 and 3 of
-    the module docstring), and what it took. ``catalogue`` gives the films' side information.
+) -> GraphVectors:
+    """Film vectors learned from walks on ``graph`` (steps 2 and 3 of the module docstring),
+    and what it took. ``catalogue`` gives the films' side information.
 
     Separate from ``fit`` so that protocol Graph-A can embed a graph with held-out edges
     removed, as the source does, rather than a graph rebuilt from ratings."""
@@ -152,7 +164,7 @@ def embed_graph(
         "skipgram_seconds": round(time.perf_counter() - began, 3),
         **{k: round(v, 4) for k, v in counts.items()},
     }
-    return vectors, info
+    return GraphVectors(vectors, net.context.weight.detach().clone(), info)
 
 
 class GraphEmbedding(Recommender):
@@ -174,7 +186,8 @@ class GraphEmbedding(Recommender):
         graph = co_like_graph(train, cfg.like_threshold, cfg.min_count, cfg.top_k, cfg.weighting)
         graph_s = time.perf_counter() - began
         progress(1, 3, f"graph: {graph.n_edges:,} edges")
-        self._vectors, info = embed_graph(graph, train, cfg, self.device, progress)
+        embedded = embed_graph(graph, train, cfg, self.device, progress)
+        self._vectors, info = embedded.centre, embedded.info
         self._likes = to_tensor(graph.likes, torch.float32, self.device)
         self._on_graph = to_tensor(graph.degree() > 0, torch.bool, self.device)
         self._train = train.csr()

@@ -87,7 +87,7 @@ def test_every_similarity_row_puts_held_out_edges_above_cross_community_pairs(pl
         aucs[name] = auc_pair(score, held, cross, cross)[0]
     for side in (True, False):
         cfg = replace(GraphConfig(), side_info=side, **FAST)
-        vectors, _ = embed_graph(split.train, ratings, cfg)
+        vectors = embed_graph(split.train, ratings, cfg).centre
         aucs[f"graph {side}"] = auc_pair(vector_scorer(vectors.numpy()), held, cross, cross)[0]
     clean, dropped = leak_free_ratings(ratings, held, 4.0, seed=0)
     assert 0 < dropped < len(ratings) // 2
