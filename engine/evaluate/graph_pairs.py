@@ -156,6 +156,18 @@ def vector_scorer(vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return lambda pairs: pair_cosines(vectors, pairs)
 
 
+def context_scorer(centre: np.ndarray, context: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """½(h_i·v_j + h_j·v_i), centre vectors h and skip-gram context vectors v: what skip-gram is
+    trained to predict (film j near film i on a walk), made symmetric."""
+    h, v = np.asarray(centre, np.float64), np.asarray(context, np.float64)
+
+    def score(pairs: np.ndarray) -> np.ndarray:
+        i, j = pairs[:, 0], pairs[:, 1]
+        return 0.5 * ((h[i] * v[j]).sum(1) + (h[j] * v[i]).sum(1))
+
+    return score
+
+
 def auc_pair(
     score: Callable[[np.ndarray], np.ndarray],
     positives: np.ndarray,
@@ -197,6 +209,7 @@ __all__ = [
     "auc_pair",
     "binary_adjacency",
     "common_neighbours",
+    "context_scorer",
     "draw_negatives",
     "edge_pairs",
     "heuristic_scorers",

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 
 from engine.data.film_graph import FilmGraph, co_like_graph
 from engine.data.ratings import Ratings
-from engine.evaluate.graph_pairs import auc_pair, heuristic_scorers, vector_scorer
+from engine.evaluate.graph_pairs import auc_pair, context_scorer, heuristic_scorers, vector_scorer
 from engine.evaluate.protocol_graph_a import EdgeSplit, draw_pairs, hold_out_edges
 from engine.models.graph_embedding import GraphConfig, embed_graph
 
@@ -48,20 +46,6 @@ def validation_split(ratings: Ratings) -> tuple[FilmGraph, EdgeSplit, tuple[np.n
     return outer.train, inner, draw_pairs(outer.train, inner, seed=VALIDATION_SEED)
 
 
-def context_scorer(
-    centre: torch.Tensor, context: torch.Tensor
-) -> Callable[[np.ndarray], np.ndarray]:
-    """½(h_i·v_j + h_j·v_i): what the skip-gram was trained to predict (film j near film i on a
-    walk), made symmetric; the centre vectors here are the unit ones the model ranks with."""
-    h, v = centre.double().numpy(), context.double().numpy()
-
-    def score(pairs: np.ndarray) -> np.ndarray:
-        i, j = pairs[:, 0], pairs[:, 1]
-        return 0.5 * ((h[i] * v[j]).sum(1) + (h[j] * v[i]).sum(1))
-
-    return score
-
-
 def search(ratings: Ratings, names: list[str], side_info: bool = False) -> list[tuple[Any, ...]]:
     """(setting, score, validation AUC uniform, degree-corrected, seconds) per candidate and
     score (centre cosine, the source's; centre·context); Adamic–Adar's row first."""
@@ -77,7 +61,7 @@ def search(ratings: Ratings, names: list[str], side_info: bool = False) -> list[
         cosine = vector_scorer(embedded.centre.numpy())
         rows.append((name, "cosine", *auc_pair(cosine, *pairs), seconds))
         print(rows[-1], flush=True)
-        product = context_scorer(embedded.centre, embedded.context)
+        product = context_scorer(embedded.centre.numpy(), embedded.context.numpy())
         rows.append((name, "centre·context", *auc_pair(product, *pairs), seconds))
         print(rows[-1], flush=True)
     return rows

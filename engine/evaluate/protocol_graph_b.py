@@ -10,8 +10,9 @@ equal terms:
   pruning.
 - **Negatives**: as many pairs that are an edge of neither graph, uniform over the training
   graph's films, and degree-corrected (``engine.evaluate.graph_pairs``).
-- **Rows**: every model with film vectors (cosine), the graph model also without side
-  information, and the heuristics on the training graph.
+- **Rows**: every model with film vectors (cosine); the graph model embedded on the training
+  graph exactly as its ``fit`` does, with and without side information, each also scored by
+  skip-gram's centre·context product; and the heuristics on the training graph.
 - **Draws**: the split and the fits are fixed (seed 0, as protocol R); each draw (seed 0, 1, …)
   resamples the positives with replacement and redraws the negatives, so the 95 % half-width is
   the pair-sampling uncertainty, not the fit's.
@@ -19,6 +20,7 @@ equal terms:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from engine.evaluate.graph_pairs import (
     pair_keys,
     vector_scorer,
 )
+from engine.evaluate.protocol_graph_a import graph_scorers
 from engine.evaluate.report import OURS, BenchContext, timed_fit
 from engine.models import create
 from engine.models.graph_embedding import GraphConfig
@@ -80,17 +83,22 @@ def run_graph_b(ctx: BenchContext, draws: int, models: list[str], notes: list[st
     ]
     extra: dict[str, dict[str, Any]] = {}
     progress = ctx.progress_factory("Graph-B")
-    runs = [(m, {}) for m in models]
+    cfg = replace(GraphConfig(), **ctx.params("graph"))
     if "graph" in models:
-        runs.insert(models.index("graph") + 1, ("graph", {"side_info": False}))
-    for done, (name, overrides) in enumerate(runs):
+        for side in (True, False):
+            for label, (score, seconds) in graph_scorers(
+                graph, train, replace(cfg, side_info=side), ctx.device
+            ).items():
+                extra[label] = {"fit s": seconds}
+                scorers.append((label, OURS, score))
+    runs = [m for m in models if m != "graph"]
+    for done, name in enumerate(runs):
         progress(done, len(runs), name)
-        label = name if not overrides else f"{name} (no side information)"
-        model = create(name, device=ctx.device, **{**ctx.params(name), **overrides})
-        extra[label] = {"fit s": timed_fit(model, train)}
+        model = create(name, device=ctx.device, **ctx.params(name))
+        extra[name] = {"fit s": timed_fit(model, train)}
         vectors = model.item_vectors()
         if vectors is not None:
-            scorers.append((label, OURS, vector_scorer(np.asarray(vectors))))
+            scorers.append((name, OURS, vector_scorer(np.asarray(vectors))))
     progress(len(runs), len(runs), "done")
     aucs = {
         (name, by): [auc_pair(score, *pairs) for pairs in pair_sets] for name, by, score in scorers

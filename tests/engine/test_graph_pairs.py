@@ -184,11 +184,7 @@ def test_the_search_validates_on_train_edges_only():
 
 def test_centre_context_score_by_hand():
     """h0 = (1, 0), h1 = (0.6, 0.8); v0 = (1, 2), v1 = (3, 4): ½(h0·v1 + h1·v0) = ½(3 + 2.2)."""
-    import torch
+    from engine.evaluate.graph_pairs import context_scorer
 
-    from engine.evaluate.graph_search import context_scorer
-
-    score = context_scorer(
-        torch.tensor([[1.0, 0.0], [0.6, 0.8]]), torch.tensor([[1.0, 2.0], [3.0, 4.0]])
-    )
+    score = context_scorer(np.array([[1.0, 0.0], [0.6, 0.8]]), np.array([[1.0, 2.0], [3.0, 4.0]]))
     np.testing.assert_allclose(score(np.array([[0, 1], [1, 0]])), [2.6, 2.6], rtol=1e-6)
