@@ -33,22 +33,29 @@ score.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from engine.data.film_graph import Weighting, co_like_graph
+from engine.data.film_graph import FilmGraph, Weighting, co_like_graph
 from engine.data.random_walks import random_walks
 from engine.data.ratings import Ratings
-from engine.models.base import Capability, Recommender, UserState, to_tensor
+from engine.models.base import (
+    Capability,
+    Recommender,
+    UserState,
+    cosine_neighbours,
+    to_tensor,
+)
 from engine.models.config import Config, param
 from engine.models.skipgram import SkipGramNet, SkipGramSchedule, side_info, train_skipgram
-from engine.progress import Progress, stage_progress
+from engine.progress import Progress, silent, stage_progress
 
+WalkWeights = Literal["edge", "uniform"]
 OFF_GRAPH_SHIFT = 2.0  # scores of unit-vector products lie in [−1, 1]: −2 puts them after all
 
 
@@ -90,6 +97,74 @@ class GraphConfig(Config):
     side_info: bool = param(
         True, help="EGES: mix each film's genre and decade embeddings into its vector"
     )
+    walk_weights: WalkWeights = param(
+        "edge", help='walk steps by edge weight ("edge") or to any neighbour alike ("uniform")'
+    )
+
+
+@dataclass(frozen=True)
+class GraphVectors:
+    """``centre``: unit centre vectors [n_films, d], the film vectors the model ranks with;
+    ``context``: the skip-gram's context vectors (raw), whose product with a centre vector is
+    what the skip-gram was trained to predict (film j on a walk near film i); ``info``: counts
+    and seconds."""
+
+    centre: torch.Tensor
+    context: torch.Tensor
+    info: dict[str, float]
+
+
+def walk_graph(graph: FilmGraph, how: WalkWeights) -> FilmGraph:
+    """The graph the walks step on: ``graph`` itself ("edge": a step follows edge weight), or
+    the same edges all weighing 1 ("uniform": DeepWalk's unweighted step)."""
+    if how == "edge":
+        return graph
+    if how == "uniform":
+        return replace(graph, weights=np.ones_like(graph.weights))
+    raise ValueError(f'walk_weights must be "edge" or "uniform", not {how!r}')
+
+
+def embed_graph(
+    graph: FilmGraph,
+    catalogue: Ratings,
+    cfg: GraphConfig,
+    device: torch.device | str = "cpu",
+    progress: Progress = silent,
+) -> GraphVectors:
+    """Film vectors learned from walks on ``graph`` (steps 2 and 3 of the module docstring),
+    and what it took. ``catalogue`` gives the films' side information.
+
+    Separate from ``fit`` so that protocol Graph-A can embed a graph with held-out edges
+    removed, as the source does, rather than a graph rebuilt from ratings."""
+    graph = walk_graph(graph, cfg.walk_weights)
+    walks = random_walks(graph, cfg.walks_per_film, cfg.walk_length, cfg.p, cfg.q, cfg.seed)
+    progress(2, 3, f"{len(walks.paths):,} walks")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    side = side_info(catalogue) if cfg.side_info else None
+    net = SkipGramNet(graph.n_films, cfg.factors, side, gen).to(device)
+    schedule = SkipGramSchedule(
+        cfg.epochs, cfg.batch_size, cfg.negatives, cfg.lr, cfg.window, cfg.subsample
+    )
+    began = time.perf_counter()
+    counts = train_skipgram(
+        net,
+        walks.paths,
+        graph.n_films,
+        schedule,
+        cfg.seed,
+        stage_progress(progress, 2, 3, "skip-gram"),
+    )
+    vectors = F.normalize(net.film_vectors(graph.n_films), dim=1)
+    info = {
+        "films_with_edges": int((graph.degree() > 0).sum()),
+        "edges": graph.n_edges,
+        "walks": len(walks.paths),
+        "walks_per_second": round(walks.per_second),
+        "walk_seconds": round(walks.seconds, 3),
+        "skipgram_seconds": round(time.perf_counter() - began, 3),
+        **{k: round(v, 4) for k, v in counts.items()},
+    }
+    return GraphVectors(vectors, net.context.weight.detach().clone(), info)
 
 
 class GraphEmbedding(Recommender):
@@ -111,40 +186,12 @@ class GraphEmbedding(Recommender):
         graph = co_like_graph(train, cfg.like_threshold, cfg.min_count, cfg.top_k, cfg.weighting)
         graph_s = time.perf_counter() - began
         progress(1, 3, f"graph: {graph.n_edges:,} edges")
-        walks = random_walks(graph, cfg.walks_per_film, cfg.walk_length, cfg.p, cfg.q, cfg.seed)
-        progress(2, 3, f"{len(walks.paths):,} walks")
-        gen = torch.Generator().manual_seed(cfg.seed)
-        side = side_info(train) if cfg.side_info else None
-        net = SkipGramNet(train.n_items, cfg.factors, side, gen).to(self.device)
-        schedule = SkipGramSchedule(
-            cfg.epochs, cfg.batch_size, cfg.negatives, cfg.lr, cfg.window, cfg.subsample
-        )
-        began_sg = time.perf_counter()
-        counts = train_skipgram(
-            net,
-            walks.paths,
-            train.n_items,
-            schedule,
-            cfg.seed,
-            stage_progress(progress, 2, 3, "skip-gram"),
-        )
-        vectors = net.film_vectors(train.n_items)
-        self._vectors = F.normalize(vectors, dim=1)
+        embedded = embed_graph(graph, train, cfg, self.device, progress)
+        self._vectors, info = embedded.centre, embedded.info
         self._likes = to_tensor(graph.likes, torch.float32, self.device)
         self._on_graph = to_tensor(graph.degree() > 0, torch.bool, self.device)
         self._train = train.csr()
-        self.info.update(
-            {
-                "films_with_edges": int((graph.degree() > 0).sum()),
-                "edges": graph.n_edges,
-                "walks": len(walks.paths),
-                "walks_per_second": round(walks.per_second),
-                "graph_seconds": round(graph_s, 3),
-                "walk_seconds": round(walks.seconds, 3),
-                "skipgram_seconds": round(time.perf_counter() - began_sg, 3),
-                **{k: round(v, 4) for k, v in counts.items()},
-            }
-        )
+        self.info.update({"graph_seconds": round(graph_s, 3), **info})
 
     # ------------------------------------------------------------------ people
     def _like_weights(self, values: np.ndarray) -> np.ndarray:
@@ -201,7 +248,20 @@ class GraphEmbedding(Recommender):
 
     # ------------------------------------------------------------------ insight
     def _item_vectors(self) -> np.ndarray:
-        return self._vectors.cpu().numpy()
+        """Unit vectors of the films on the graph; a zero row for a film off it, which this
+        model never ranks on (its vector was never trained by a walk): cosine 0 with any film."""
+        on = self._on_graph[:, None].to(self._vectors.dtype)
+        return (self._vectors * on).cpu().numpy()
+
+    def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine neighbours among the films on the graph; none for a film off it."""
+        on = self._on_graph.cpu().numpy()
+        if not on[item]:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        films = np.flatnonzero(on)
+        vectors = self._vectors.cpu().numpy()[films]
+        order, sims = cosine_neighbours(vectors, int(np.searchsorted(films, item)), k)
+        return films[order], sims
 
     # ------------------------------------------------------------------ persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:

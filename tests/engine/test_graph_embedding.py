@@ -1,4 +1,5 @@
-"""The graph-embedding recommender and protocol Graph, on cases whose answer is known."""
+"""The graph-embedding recommender, on cases whose answer is known (its protocols:
+test_graph_protocols.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import torch
 
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue, planted_implicit
-from engine.evaluate.protocol_graph import held_out_pairs, in_graph, pair_cosines, roc_auc
 from engine.models import create
 
 FAST = {"factors": 16, "batch_size": 512, "walks_per_film": 6}
@@ -78,67 +78,39 @@ def test_films_off_the_graph_rank_after_every_film_on_it():
     scores = model.score(state).numpy()
     on = np.delete(np.arange(data.n_items), off)
     assert scores[off] < scores[on].min()
-    raw = model.item_vectors() @ state.vector.numpy()
-    np.testing.assert_array_equal(np.argsort(-scores[on]), np.argsort(-raw[on]))
-
-
-# ---------------------------------------------------------------------------- protocol Graph
-def test_auc_by_hand():
-    assert roc_auc(np.array([3.0, 1.0]), np.array([2.0, 0.0])) == pytest.approx(3 / 4)
-    assert roc_auc(np.array([1.0]), np.array([1.0])) == pytest.approx(0.5)  # a tie counts ½
-    assert roc_auc(np.array([2.0, 2.0]), np.array([1.0])) == 1.0
-
-
-def test_pair_cosines_by_hand():
-    vectors = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
-    np.testing.assert_allclose(
-        pair_cosines(vectors, np.array([[0, 1], [0, 2]])), [1 / np.sqrt(2), 0.0]
-    )
-
-
-def test_held_out_pairs_are_only_linked_by_a_test_like():
-    """Train: a likes films 0 and 1; b likes 2 and 3, and film 4 only at 2★. Test: a likes 2,
-    b likes 0. Co-liked with a test like: (0,2) via a and b, (1,2) via a, (0,2)/(0,3) via b;
-    (0,1) and (2,3) are co-liked in train and so not held out."""
-
-    def frame(rows: list[tuple[int, int, float]]) -> Ratings:
-        f = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
-        return Ratings.from_frames(f, catalogue(6), name="hand")
-
-    train = frame([(1, 1, 5.0), (1, 2, 4.0), (2, 3, 4.0), (2, 4, 5.0), (2, 5, 2.0)])
-    test = frame([(1, 3, 4.0), (2, 1, 4.0)])
-    positives, negatives = held_out_pairs(train, test, max_pairs=100, seed=0)
-    assert sorted(map(tuple, positives.tolist())) == [(0, 2), (0, 3), (1, 2)]
-    # negatives: random pairs of films with a training rating, never co-liked anywhere
-    co_liked = {(0, 1), (2, 3), (0, 2), (0, 3), (1, 2)}
-    assert len(negatives) == 3
-    for i, j in negatives.tolist():
-        assert i < j and (i, j) not in co_liked and j <= 4  # film 5 has no rating at all
-
-
-def test_films_in_the_graph_are_those_with_a_default_edge():
-    """The default graph needs two co-likers (min_count 2) at ≥ 4★: films 0 and 1 are liked by
-    both people, film 2 by one of them, film 3 only at 3★, film 4 by nobody."""
-    rows = [(1, 1, 5.0), (1, 2, 4.0), (1, 3, 4.5), (2, 1, 4.0), (2, 2, 5.0), (2, 4, 3.0)]
-    f = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
-    train = Ratings.from_frames(f, catalogue(5), name="hand")
-    assert in_graph(train).tolist() == [True, True, False, False, False]
-
-
-def test_graph_embeddings_tell_held_out_pairs_from_random_ones():
-    """Two disjoint communities: a held-out pair lies within one, random pairs often cross.
-    The embeddings separate them (AUC well above chance); film popularity cannot (every film
-    is about as popular)."""
-    from engine.data.splits import split_r
-
-    data = planted_implicit(n_users=200, n_items=80, n_clusters=2, per_user=6, seed=4)
-    train, test = split_r(data)
-    positives, negatives = held_out_pairs(train, test)
-    assert len(positives) > 20
-    community = np.arange(80) % 2
-    assert (community[positives[:, 0]] == community[positives[:, 1]]).all()
-    model = create("graph", device="cpu", min_count=1, **FAST).fit(train)
     vectors = model.item_vectors()
-    assert vectors is not None
-    auc = roc_auc(pair_cosines(vectors, positives), pair_cosines(vectors, negatives))
-    assert auc > 0.8
+    assert vectors is not None and state.vector is not None
+    raw = vectors @ state.vector.numpy()
+    np.testing.assert_array_equal(np.argsort(-scores[on]), np.argsort(-raw[on]))
+    # it hands out no vector for the film it does not rank on, and never names it as similar
+    assert not vectors[off].any() and (np.linalg.norm(vectors[on], axis=1) > 0.99).all()
+    assert len(model.similar_items(off, k=5)[0]) == 0
+    for film in (0, 1, 7):
+        items, sims = model.similar_items(film, k=data.n_items)
+        assert off not in items and film not in items and len(items) == data.n_items - 2
+        assert (np.diff(sims) <= 1e-6).all()
+
+
+def test_uniform_walk_weights_keep_the_edges_and_weigh_them_alike():
+    """A star whose centre holds one heavy (0.99) and one light (0.01) edge: uniform walk
+    weights step to either leaf alike (about half each); edge weights almost always go heavy."""
+    from engine.data.film_graph import FilmGraph
+    from engine.data.random_walks import random_walks
+    from engine.models.graph_embedding import walk_graph
+
+    graph = FilmGraph(
+        indptr=np.array([0, 2, 3, 4]),
+        indices=np.array([1, 2, 0, 0], dtype=np.int32),
+        weights=np.array([0.99, 0.01, 0.99, 0.01], dtype=np.float32),
+        likes=np.ones(3, np.int64),
+    )
+    flat = walk_graph(graph, "uniform")
+    np.testing.assert_array_equal(flat.indices, graph.indices)
+    np.testing.assert_array_equal(flat.weights, 1.0)
+    assert walk_graph(graph, "edge") is graph
+    for weighted, low, high in ((graph, 0.97, 1.0), (flat, 0.45, 0.55)):
+        paths = random_walks(weighted, walks_per_film=2000, walk_length=2, seed=0).paths
+        from_centre = paths[paths[:, 0] == 0, 1]
+        assert low <= (from_centre == 1).mean() <= high
+    with pytest.raises(ValueError, match="walk_weights"):
+        walk_graph(graph, "degree")  # pyright: ignore[reportArgumentType]
