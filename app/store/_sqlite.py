@@ -23,9 +23,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from sqlalchemy.pool import StaticPool
 
 from app.store.errors import (
+    RECONNECTING_SIGNS,
     DatabaseDamaged,
     DatabaseLocked,
     DatabaseReadOnly,
+    DatabaseReconnecting,
     DatabaseUnavailable,
     StoreError,
 )
@@ -255,6 +257,11 @@ class Database:
             return DatabaseUnavailable(
                 f"The database {where} cannot be opened ({short(text, 120)}). Check that its "
                 "folder exists, is writable and has free space."
+            )
+        if not self._sqlite and any(sign in text for sign in RECONNECTING_SIGNS):
+            return DatabaseReconnecting(
+                f"The database {where} went away ({short(text, 200)}); reconnecting on the "
+                "next request. Check that it is running if this goes on."
             )
         return DatabaseUnavailable(
             f"The database {where} failed: {short(text, 200)}. Check that it is running and "
