@@ -261,7 +261,8 @@ class Database:
         if not self._sqlite and any(sign in text for sign in RECONNECTING_SIGNS):
             return DatabaseReconnecting(
                 f"The database {where} went away ({short(text, 200)}); reconnecting on the "
-                "next request. Check that it is running if this goes on."
+                f"next request. If this goes on, check that it is running and that "
+                f"{DB_URL_ENV} is right."
             )
         return DatabaseUnavailable(
             f"The database {where} failed: {short(text, 200)}. Check that it is running and "
