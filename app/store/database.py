@@ -24,9 +24,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from sqlalchemy.pool import StaticPool
 
 from app.store.errors import (
+    RECONNECTING_SIGNS,
     DatabaseDamaged,
     DatabaseLocked,
     DatabaseReadOnly,
+    DatabaseReconnecting,
     DatabaseUnavailable,
     StoreError,
 )
@@ -256,6 +258,12 @@ class Database:
             return DatabaseUnavailable(
                 f"The database {where} cannot be opened ({short(text, 120)}). Check that its "
                 "folder exists, is writable and has free space."
+            )
+        if not self._sqlite and any(sign in text for sign in RECONNECTING_SIGNS):
+            return DatabaseReconnecting(
+                f"The database {where} went away ({short(text, 200)}); reconnecting on the "
+                f"next request. If this goes on, check that it is running and that "
+                f"{DB_URL_ENV} is right."
             )
         return DatabaseUnavailable(
             f"The database {where} failed: {short(text, 200)}. Check that it is running and "

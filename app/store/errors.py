@@ -103,3 +103,26 @@ class DatabaseUnavailable(DatabaseProblem):
         "The app's database cannot be reached right now. Try again in a moment; if it keeps "
         "happening, tell the organiser (the details are in the server's log)."
     )
+
+
+class DatabaseReconnecting(DatabaseUnavailable):
+    """The database server went away mid-evening (restarted, failed over, network blip): the
+    connection pool reconnects on the next request by itself, so the person only waits."""
+
+    for_guests = (
+        "Reconnecting to the app's database… Everything you saw saved is kept; if your last "
+        "tap did not stick, tap it again in a moment."
+    )
+
+
+# What PostgreSQL's driver says when the server is gone or coming back (lower case): the
+# server shutting down or restarting, or nothing listening on its port yet.
+RECONNECTING_SIGNS = (
+    "terminating connection",
+    "server closed the connection",
+    "the database system is",
+    "connection refused",
+    "connection failed",
+    "could not connect",
+    "consuming input failed",
+)
