@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from engine.artifacts import load_model, save_model
 
+from engine.artifacts import load_model, save_model
 from engine.data.synthetic import PlantedTastes, planted_tastes
 from engine.models import REGISTRY, Recommender, create, model_class
 from engine.models.base import ExplicitRecommender, UserState

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from engine.artifacts import MANIFEST, load_model, save_model
 
+from engine.artifacts import MANIFEST, load_model, save_model
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue
 from engine.models import create

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from engine.artifacts import MANIFEST, load_model, save_model
 
+from engine.artifacts import MANIFEST, load_model, save_model
 from engine.data.ratings import Ratings
 from engine.data.splits import split_r
 from engine.data.synthetic import catalogue
