@@ -21,8 +21,6 @@ from app.store import StoreError
 from app.widgets.palette import GENRE_COLOURS, NO_GENRE_COLOUR
 from app.widgets.rating_deck import queue_state, rating_deck
 
-READY_AT = 3  # star ratings after which a member's own taste shapes the picks well
-
 
 def deck_key(token: str) -> str:
     """The component's key: one per member, so switching member never mixes two queues; a
@@ -71,7 +69,7 @@ def deck_data(token: str, name: str) -> dict[str, Any]:
     mount, outcome = st.session_state.get(_outcome_key(token), (None, QueueOutcome(0)))
     data: dict[str, Any] = {
         "name": name,
-        "ready_at": READY_AT,
+        "closeness": deck_service.closeness_rule(),
         "storage": deck_key(token),
         "palette": {**GENRE_COLOURS, "": NO_GENRE_COLOUR},
         "ack": {"mount": mount, "seq": outcome.acked} if mount else None,

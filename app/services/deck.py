@@ -76,6 +76,15 @@ def film_cards(movie_ids: Iterable[int]) -> list[dict[str, Any]]:
     return cards
 
 
+def closeness_rule() -> dict[str, float]:
+    """What the deck needs to say, as the member taps, how close their picks are to their own:
+    the ratings that make picks personal and the measured share of cards a member has seen
+    (``engine.elicit.personal``; the deck applies the same formula to its live counts)."""
+    from engine.elicit.personal import PRIOR_TAPS, RATINGS_FOR_PERSONAL, SEEN_PER_TAP
+
+    return {"needed": RATINGS_FOR_PERSONAL, "seen_per_tap": SEEN_PER_TAP, "prior_taps": PRIOR_TAPS}
+
+
 def next_cards(token: str, n: int = SPARE_CARDS + 1) -> list[dict[str, Any]]:
     """The next ``n`` films the member should rate (elicitation, with their saved answers)."""
     return film_cards(next_films(token, n=n))

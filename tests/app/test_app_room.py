@@ -221,7 +221,9 @@ def test_the_member_sees_progress_and_the_way_to_the_picks_first():
         answer(at, movie_id, "4.0")
     shown = deck(at)
     rated = sum(stars is not None for stars in shown["answers"].values())
-    assert rated == 3 >= shown["ready_at"]  # the deck says "3 rated · picks ready"
+    from engine.elicit.personal import RATINGS_FOR_PERSONAL
+
+    assert rated == 3 >= shown["closeness"]["needed"] == RATINGS_FOR_PERSONAL  # "picks are yours"
     links = [e for e in at.get("page_link") if "picks" in e.proto.page]
     assert any("See the group's picks" in e.proto.label for e in links)
     # on a phone the columns stack: what comes first in the page is what the member sees first

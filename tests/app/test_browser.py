@@ -279,12 +279,19 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
     # A friend joins on the phone by the link: progress and the way to the picks come first.
     phone.goto(room_link)
     join_as(phone, "Bob")
-    for stars in ["2 stars", "Haven't seen it", "3.5 stars", "4 stars"]:
+    from engine.elicit.personal import taps_until_personal
+
+    head = phone.locator(".deck .head:visible").last
+    for stars in ["2 stars", "Haven't seen it"]:
+        rate_first_card(phone, stars)
+    # how close the picks are, said as the engine computes it, on the deck's live counts
+    close = taps_until_personal(rated=1, skipped=1)
+    sync_api.expect(head).to_contain_text(f"1 rated · {close.ratings_left} more films")
+    sync_api.expect(head).to_contain_text(f"about {close.taps_left} cards")
+    for stars in ["3.5 stars", "4 stars"]:
         rate_first_card(phone, stars)
     # the member's count moves with each tap, in the deck, before the server answers
-    phone.locator(".deck .head:visible").last.get_by_text("3 rated · picks ready").wait_for(
-        timeout=STEP_MS
-    )
+    head.get_by_text("3 rated · your picks are yours").wait_for(timeout=STEP_MS)
     status_y = phone.locator(".mn-status").bounding_box()["y"]
     stars_box = phone.locator(".deck .stars:visible").last.bounding_box()
     assert status_y < phone.locator(".deck .card:visible").last.bounding_box()["y"]

@@ -378,6 +378,19 @@ class Deck {
     this.queryTimer = setTimeout(() => this.send(), 150);
   }
 
+  closeness(rated, skipped) {
+    // engine.elicit.personal.taps_until_personal, on the live counts: the ratings still needed,
+    // and the cards that should take at this member's own rate of films seen (the measured
+    // rate, updated by their own taps as a Beta prior worth `prior_taps` taps).
+    const rule = this.data.closeness || { needed: 3, seen_per_tap: 0.5, prior_taps: 4 };
+    const left = Math.max(0, rule.needed - rated);
+    if (!left) return "your picks are yours";
+    const rate = (rated + rule.prior_taps * rule.seen_per_tap) / (rated + skipped + rule.prior_taps);
+    const taps = Math.ceil(left / rate - 1e-9);
+    const films = `${left} more film${left === 1 ? "" : "s"}`;
+    return taps > left ? `${films} you've seen (about ${taps} cards) and your picks are yours` : `${films} and your picks are yours`;
+  }
+
   colour(genre) {
     const palette = (this.data && this.data.palette) || {};
     return palette[genre] || palette[""] || "#6b7280";
@@ -390,11 +403,9 @@ class Deck {
 
   renderView(ui) {
     if (!this.data) return;
-    const { rated } = this.ratedCount();
-    const ready = this.data.ready_at || 3;
-    const need = ready - rated;
+    const { rated, answered } = this.ratedCount();
     // The member's name is in the status line above; here, how far they are, moving with taps.
-    ui.head.textContent = `${rated} rated · ${rated >= ready ? "picks ready" : rated === 0 ? `rate ${ready} films for picks that fit you` : `${need} more and your picks are yours`}`;
+    ui.head.textContent = `${rated} rated · ${this.closeness(rated, answered - rated)}`;
     const movie = this.cards[0];
     const film = movie === undefined ? null : this.films.get(movie);
     ui.card.hidden = ui.group.hidden = !film;
