@@ -4,7 +4,7 @@ A low module (numpy and torch only): the benchmark (``engine.evaluate``) scores 
 does a model that calibrates itself on validation data (the hybrid's β), without a model ever
 importing the benchmark.
 
-Conventions (the ones DESIGN.md §4 fixes, plus the ones it leaves open, stated here once):
+Conventions (the ones docs/PROTOCOLS.md fixes, plus the ones it leaves open, stated here once):
 
 - Items in ``exclude[u]`` are never ranked (their score becomes -inf) and never count as relevant.
 - Top-k order breaks ties by item index (lower index first): a stable descending sort.

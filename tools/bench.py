@@ -1,6 +1,6 @@
 """App timings (protocol App): ``python -m tools.bench``.
 
-Three sets of figures (DESIGN.md section 4, "App"):
+Three sets of figures (docs/PROTOCOLS.md, "App"):
 
 * **picks**: a 6-member room (each member's 10 ratings taken from a real MovieLens user), the Picks
   page open; the time from a click that asks for picks (a strategy change) to the rendered page,

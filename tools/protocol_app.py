@@ -1,4 +1,4 @@
-"""Protocol App (DESIGN.md section 4): how the app bench's figures are reported.
+"""Protocol App (docs/PROTOCOLS.md): how the app bench's figures are reported.
 
 ``python -m tools.bench`` measures; this module turns its result into a section of
 docs/BENCHMARKS.md, between the lines ``BEGIN`` and ``END``. Only that block is replaced (or

@@ -1,4 +1,4 @@
-"""``python -m engine bench``: every protocol of DESIGN.md §4, peers side by side, one table each.
+"""``python -m engine bench``: every protocol of docs/PROTOCOLS.md, peers side by side, one table each.
 
 A full run writes docs/BENCHMARKS.md; a quick or partial run writes only where ``--output`` says,
 so a CI or debugging run never overwrites the published figures.

@@ -1,4 +1,4 @@
-"""The evaluation splits of DESIGN.md section 4, with their stated seeds.
+"""The evaluation splits of docs/PROTOCOLS.md, with their stated seeds.
 
 Every split returns ``Ratings`` in the *same index space* as its input, so a model fitted on one
 part scores the users and films of the other.

@@ -1,7 +1,7 @@
 """A seeded, MovieLens-like explicit dataset the code makes without a download: a second dataset
 to choose defaults on, so that a default tuned on the embedded sample alone is caught out.
 
-Shaped like the embedded ml-latest-small sample (DESIGN.md §4's data) at about its size: 600 people,
+Shaped like the embedded ml-latest-small sample (docs/PROTOCOLS.md's data) at about its size: 600 people,
 5,000 films, ~100,000 half-star ratings. What it plants, and why each piece is there:
 
 - **taste groups**: every person belongs to one of ``n_groups`` groups and every film has a home

@@ -1,6 +1,6 @@
 """Group-list metrics in protocol G's two vocabularies, and paired bootstrap intervals.
 
-Today's table (DESIGN.md §4): per member NDCG@10 with binary gains (``engine.metrics``'
+Today's table (docs/PROTOCOLS.md): per member NDCG@10 with binary gains (``engine.metrics``'
 convention) and whether the top-10 holds a relevant film; per group the mean and min over
 members, zero-recall and disagreement.
 

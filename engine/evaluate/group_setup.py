@@ -1,4 +1,4 @@
-"""Protocol G's members and groups (DESIGN.md §4), following GFAR's protocol (Kaya, Bridge &
+"""Protocol G's members and groups (docs/PROTOCOLS.md), following GFAR's protocol (Kaya, Bridge &
 Tintarev, RecSys 2020) in the fold-in setting.
 
 - Members are protocol F's new users (``split_f``), never seen in training. Each member's held

@@ -1,4 +1,4 @@
-"""Elicitation strategies compared on the same test films (DESIGN.md §4, protocol F's change).
+"""Elicitation strategies compared on the same test films (docs/PROTOCOLS.md, protocol F's change).
 
 Scoring each strategy on whatever ratings it did not reveal compares strategies on different
 test sets (asking popular films removes popular hits from the test). Instead, per new member of

@@ -7,7 +7,7 @@ added to train: fold-in should come within 5 % of retraining at a fraction of th
 The rule for the user count, stated once (issue 18): n = round(10 % × the number of *eligible*
 users, those with >= 25 ratings), drawn among them with ``default_rng(seed)``; not 10 % of all
 users drawn among the eligible ones. On 60–90 people one draw moves F a lot, so F runs over
-several seeded draws (``DRAWS``; draw 1 is DESIGN.md's ``default_rng(1)`` split), as protocol G does
+several seeded draws (``DRAWS``; draw 1 is the defined ``default_rng(1)`` split), as protocol G does
 over five splits, and reports each figure's mean with its min–max over the draws. The costly
 comparisons run on draw 1 only: the retrain, and variant (b), elicitation.
 """
@@ -38,7 +38,7 @@ TITLE = "new member fold-in (NDCG@10 from k revealed ratings)"
 K_REVEAL = (5, 10, 20)
 TOLERANCE = 0.05  # "within 5 %" of retraining
 RETRAIN_K = (10,)
-DRAWS = (1, 2, 3, 4, 5)  # split_f seeds; draw 1 is DESIGN.md's split
+DRAWS = (1, 2, 3, 4, 5)  # split_f seeds; draw 1 is the defined split
 QUICK_DRAWS = (1, 2)
 NEW_USER_FRACTION, MIN_RATINGS = 0.1, 25
 RATIO = "NDCG@10 ÷ best peer"
@@ -237,7 +237,7 @@ def _rule_note(
         f"split: {'/'.join(map(str, sizes))} new users per draw = 10 % of the {eligible} users with "
         f">= {MIN_RATINGS} ratings (the rule: 10 % of the eligible users; 10 % of all "
         f"{ratings.n_users} users drawn among the eligible would be {other_reading}), drawn with "
-        f"split_f(seed) for the {len(splits)} draws {list(splits)} (draw {first} = DESIGN.md's "
+        f"split_f(seed) for the {len(splits)} draws {list(splits)} (draw {first} = the defined "
         "default_rng(1) split); figures are means over the draws with min and max. Random reveals: "
         f"one default_rng(2) over each draw's users in order, k ∈ {sorted(ks)}. Candidates: all "
         "films the member did not reveal; relevant = hidden films rated >= 4; RMSE pools every "
@@ -304,7 +304,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
     )
     extra: dict[str, pd.DataFrame] = {}
     if retrains:
-        extra[f"Fold-in vs retrain (draw {first}, DESIGN.md's split)"] = pd.DataFrame(
+        extra[f"Fold-in vs retrain (draw {first}, the defined split)"] = pd.DataFrame(
             retrains, columns=RETRAIN_COLUMNS
         )
     if rows and 10 in ks:

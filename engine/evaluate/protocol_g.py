@@ -1,4 +1,4 @@
-"""Protocol G (DESIGN.md §4): does a strategy pick films the *whole* group enjoys?
+"""Protocol G (docs/PROTOCOLS.md): does a strategy pick films the *whole* group enjoys?
 
 Members and groups: ``engine.evaluate.group_setup`` (protocol F's new users; 10 revealed
 ratings each; similar / divergent groups from Pearson on non-evaluation ratings). Every strategy
@@ -53,7 +53,7 @@ POPULAR_FLOOR = 10  # ratings a film needs in the explicit-model variant of G
 # the app's default (hybrid), its implicit half, another implicit model and the explicit mf
 G_MODELS = ("hybrid", "als", "ease", "mf")
 # Protocol F's split (seed 1) holds out only ~60 members, too few to tell strategies apart: G
-# repeats F's split with more seeds (seed 1 first, the groups DESIGN.md describes) and pools them.
+# repeats F's split with more seeds (seed 1 first, the groups docs/PROTOCOLS.md describes) and pools them.
 FOLD_SEEDS = (1, 2, 3, 4, 5)
 GROUPS_PER_FOLD = 30  # per split, kind and size: 7 sizes × 3 kinds × 5 splits ≈ 3,000 groups
 NOVELTY_VALUES = (0.25, 0.5, 1.0)  # measured with the default strategy on the first model

@@ -1,4 +1,4 @@
-"""Protocol S, scale: MovieLens-25M-size synthetic data (DESIGN.md §4).
+"""Protocol S, scale: MovieLens-25M-size synthetic data (docs/PROTOCOLS.md).
 
 Each step runs in its own child process (``engine.evaluate.scale_steps``) so that its peak memory
 (the child's ``ru_maxrss``) is its own and steps don't pollute each other: generate the data and

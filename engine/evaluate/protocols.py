@@ -1,4 +1,4 @@
-"""The scoring halves of protocols E, R and F (DESIGN.md §4): a fitted model in, metrics out.
+"""The scoring halves of protocols E, R and F (docs/PROTOCOLS.md): a fitted model in, metrics out.
 
 Splitting and fitting live in the protocol runners (``protocol_e/r/f``); these functions only
 score, so tests, tuning and peers all use exactly the same arithmetic.
@@ -23,7 +23,7 @@ M = TypeVar("M")
 F = TypeVar("F", bound=FoldIn)
 # elicit(model, catalogue, rated, unseen, n) -> item indices (``engine.elicit.elicitor``)
 Elicit = Callable[[M, Ratings, dict[int, float], set[int], int], list[int]]
-RANDOM_REVEAL_SEED = 2  # DESIGN.md §4, protocol F (a)
+RANDOM_REVEAL_SEED = 2  # docs/PROTOCOLS.md, protocol F (a)
 
 
 def evaluate_e(model: RatingPredictor, test: Ratings) -> dict[str, float]:

@@ -96,7 +96,7 @@ def test_the_rule_for_the_user_count_is_stated_with_its_numbers(quick_f, small):
 
 
 def test_retrain_runs_on_draw_1_at_k_10_by_default(quick_f):
-    retrain = quick_f.extra_tables["Fold-in vs retrain (draw 1, DESIGN.md's split)"]
+    retrain = quick_f.extra_tables["Fold-in vs retrain (draw 1, the defined split)"]
     assert retrain["model"].tolist() == ["baseline", "popularity"]
     assert (retrain["k"] == 10).all() and retrain["retrain NDCG@10"].between(0, 1).all()
 

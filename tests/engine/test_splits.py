@@ -1,4 +1,4 @@
-"""Evaluation splits E, R, F (DESIGN.md section 4): seeded, disjoint, complete, same index space."""
+"""Evaluation splits E, R, F (docs/PROTOCOLS.md): seeded, disjoint, complete, same index space."""
 
 from __future__ import annotations
 
