@@ -30,9 +30,9 @@ FAST_MF = {"factors": 8, "epochs": 3, "seed": 0}
 def fast_mf():
     """A small mf saved where the app looks for it, so the page loads it instead of training
     the full model (the app cannot tell: it reads the manifest's hyperparameters)."""
-    from engine.artifacts import ArtifactError, read_manifest
     from engine.data import load_embedded
     from engine.data.paths import data_dir
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
     catalogue = load_embedded(data_dir() / "datasets")
@@ -93,7 +93,7 @@ def test_explore_draws_the_rooms_model_when_it_has_film_vectors():
     assert "Film model: predicted stars (mf)." in all_messages(at)
     assert not [box for box in at.selectbox if box.key == "mn_explore_model"]
     from app import services
-    from engine.artifacts import ArtifactError, read_manifest
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
     catalogue = services.get_catalogue()
@@ -294,7 +294,7 @@ def test_similar_films_by_who_watched_them_together():
     graph embeddings (films the same people liked), each explained in one line; the list then
     is the graph model's own neighbours."""
     from app import services
-    from engine.artifacts import ArtifactError, read_manifest
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
     catalogue = services.get_catalogue()

@@ -8,7 +8,7 @@ MovieLens-like synthetic set, both made without a download) and reports, per set
 objective on each dataset and the worst of them; the chosen setting is the one with the best
 worst case. Use it for any default::
 
-    from engine.evaluate.generalise import tuning_datasets, worst_case
+    from engine.tuning.generalise import tuning_datasets, worst_case
 
     def prepare(ratings):                  # once per dataset: splits, fitted models, groups...
         return ratings
@@ -20,7 +20,7 @@ worst case. Use it for any default::
     print(result.text())                   # every figure, the worst cases, the choice
 
 Evaluate on validation data carved from each dataset's training part only (never a protocol's
-test part), as ``engine.tuning`` does.
+test part), as ``engine.tuning.searches`` does.
 """
 
 from __future__ import annotations
