@@ -1,4 +1,4 @@
-"""Fold-in settings chosen on two datasets by their worst case (issue 18 item 4).
+"""Fold-in settings chosen on two datasets by their worst case (``engine.tuning.generalise``).
 
 A model's fold-in settings (for ``mf``: ``foldin_reg_scale`` and ``foldin_steps``) change only how a
 new member is folded in, never the fitted model, so each dataset needs its fits once: per tuning

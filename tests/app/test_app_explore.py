@@ -265,7 +265,7 @@ def test_members_the_model_cannot_place_are_named():
 
 @pytest.mark.slow
 def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkeypatch):
-    """Bug 1: with the app's default model (hybrid) the map said "its members appear on the map"
+    """KI-4 (docs/KNOWN_ISSUES.md): with the app's default model (hybrid) the map said "its members appear on the map"
     and then "No room members to show yet". Every member is placed, in the films' space."""
     from app import services
 

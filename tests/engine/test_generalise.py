@@ -1,4 +1,4 @@
-"""Choosing a default by its worst case over datasets (issue 18 item 4): the reusable function, the
+"""Choosing a default by its worst case over datasets: the reusable function, the
 fold-in search built on it, and mf's fold-in regularisation knob."""
 
 from __future__ import annotations
