@@ -32,13 +32,13 @@ from typing import Any
 
 import torch
 
-from engine.artifacts import ArtifactError, ArtifactMissing, load_model, save_model
-from engine.checkpoint import Checkpoint
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
 from engine.models import Recommender, create, model_class
 from engine.models.base import ExplicitRecommender, RatingPredictor
 from engine.progress import Progress
+from engine.storage.artifacts import ArtifactError, ArtifactMissing, load_model, save_model
+from engine.storage.checkpoint import Checkpoint
 
 DEFAULT_MODEL = "mf"
 CHECKPOINT = "checkpoint"

@@ -1,6 +1,6 @@
 """Watch one phone session's websocket through a burst of taps: ``python -m tools.live_frames URL``.
 
-The diagnosis behind docs/KNOWN_ISSUES.md KI-3: a member joins a new room on a 390×844 phone
+The diagnosis behind docs/KNOWN_ISSUES.md KI-2: a member joins a new room on a 390×844 phone
 context, waits, taps ten ratings ~80 ms apart on the rating deck, and waits again, while every
 websocket frame is decoded with Streamlit's own protobufs and printed with its time:
 ``> rerun frag=… auto=True`` is a live fragment's ``run_every`` tick leaving the browser,

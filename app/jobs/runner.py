@@ -206,7 +206,7 @@ def _serve(
     spec: JobSpec, dataset: Ratings, reporter: _Reporter, say: Callable[[str], None]
 ) -> dict[str, Any]:
     """Make the served model exist: use the saved one if it is fine, else train and save it."""
-    from engine.artifacts import ArtifactError, load_model
+    from engine.storage.artifacts import ArtifactError, load_model
     from engine.train import train_model
 
     target = live_dir(spec.dataset, spec.model)
@@ -230,7 +230,7 @@ def _serve(
 
 def _live_score(spec: JobSpec) -> Any:
     """The live model's recorded held-out score (None if it has none or there is no model)."""
-    from engine.artifacts import ArtifactError, read_manifest
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import HeldOut
 
     try:
@@ -250,7 +250,7 @@ def _candidate(
 ) -> dict[str, Any]:
     """Train the candidate with a held-out score, score the live model the same way if its
     manifest has no score, and swap if the rule allows (``app.jobs.swap``)."""
-    from engine.artifacts import ArtifactError, read_manifest
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import HeldOut, held_out_score, train_model
 
     folder = candidate_dir(spec)

@@ -115,8 +115,8 @@ def candidate_dir(spec: JobSpec, root: Path | None = None) -> Path:
 def saved_model_intact(dataset: str, model: str) -> bool:
     """Whether the served model is saved, made for this dataset, and its tensors match their
     checksum (checked without loading it: quick)."""
-    from engine.artifacts import TENSORS, ArtifactError, read_manifest
-    from engine.files import sha256_file
+    from engine.storage.artifacts import TENSORS, ArtifactError, read_manifest
+    from engine.storage.files import sha256_file
 
     folder = live_dir(dataset, model)
     try:

@@ -7,7 +7,7 @@ Otherwise the job waits in "review" with both scores, and the operator either co
 or keeps the live model. With no live model there is nothing to protect and the candidate goes
 live.
 
-The swap itself is ``engine.artifacts.promote``: the candidate folder is renamed into the live
+The swap itself is ``engine.storage.artifacts.promote``: the candidate folder is renamed into the live
 model's place, so other processes see either the old model or the new one, and each app replica
 loads the new one completely before its requests use it (``app.services.models``).
 """
@@ -58,7 +58,7 @@ def decide(candidate: HeldOut, live: HeldOut | None, tolerance: float = TOLERANC
 def promote_candidate(spec: JobSpec) -> None:
     """Put the candidate of ``spec`` live (``ArtifactError`` if the candidate is gone or
     damaged, e.g. discarded meanwhile)."""
-    from engine.artifacts import promote
+    from engine.storage.artifacts import promote
 
     promote(candidate_dir(spec), live_dir(spec.dataset, spec.model))
 

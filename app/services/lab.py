@@ -21,8 +21,8 @@ from engine.models import Param
 
 def model_manifests() -> dict[str, dict[str, Any] | str]:
     """For each registered model: its saved manifest for the current dataset, or why there is none."""
-    from engine.artifacts import ArtifactError, read_manifest
     from engine.models import REGISTRY
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir
 
     cat = get_catalogue()

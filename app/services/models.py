@@ -124,7 +124,7 @@ def _stamp(folder: Path) -> str | None:
 def _load(folder: Path, catalogue: Ratings) -> Recommender | None:
     """The saved model, or None when there is none usable; a swap caught mid-way (missing or
     mismatched files for a moment) is retried."""
-    from engine.artifacts import ArtifactCorrupt, ArtifactError, ArtifactMissing, load_model
+    from engine.storage.artifacts import ArtifactCorrupt, ArtifactError, ArtifactMissing, load_model
 
     for attempt in range(LOAD_TRIES):
         try:

@@ -9,7 +9,7 @@ import argparse
 import pandas as pd
 
 from engine.cli.common import add_data_options, load_data
-from engine.tuning import SEARCHES
+from engine.tuning.searches import SEARCHES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     ratings = load_data(args.data)
     if args.search == "fair":
         return _fair(ratings, progress=not args.no_progress, single=args.data is not None)
-    from engine.tuning import run_search
+    from engine.tuning.searches import run_search
 
     protocol, best, table = run_search(args.search, ratings, seed=args.seed, metric=args.metric)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fair(ratings, progress: bool, single: bool) -> int:
-    from engine.evaluate.generalise import describe
-    from engine.evaluate.group_tuning import tune_fair
     from engine.progress import Progress, silent, tqdm_progress
+    from engine.tuning.generalise import describe
+    from engine.tuning.groups import tune_fair
 
     bars = []
 

@@ -4,7 +4,7 @@ for (answering only films they rated), and is folded in without retraining. The 
 scored (NDCG@10, Recall@10, RMSE), and compared with a model *retrained* with all revealed ratings
 added to train: fold-in should come within 5 % of retraining at a fraction of the cost.
 
-The rule for the user count, stated once (issue 18): n = round(10 % × the number of *eligible*
+The rule for the user count, stated once: n = round(10 % × the number of *eligible*
 users, those with >= 25 ratings), drawn among them with ``default_rng(seed)``; not 10 % of all
 users drawn among the eligible ones. On 60–90 people one draw moves F a lot, so F runs over
 several seeded draws (``DRAWS``; draw 1 is the defined ``default_rng(1)`` split), as protocol G does

@@ -340,7 +340,7 @@ def xpo_selector(top_n: int = TOP_N, trials: int = XPO_TRIALS, seed: int = XPO_S
 
 # ---------------------------------------------------------------------------- fair
 
-# Chosen by ``python -m engine tune fair`` (``engine.evaluate.group_tuning``, docs/tuning/fair.txt):
+# Chosen by ``python -m engine tune fair`` (``engine.tuning.groups``, docs/tuning/fair.txt):
 # of top_n {10, 20, 40} × like_at {3.5, 3.75, 4}, (20, 3.75) had fair's best worst case over the
 # embedded and the synthetic data (+7.5 % min-member nDCG@20 against the average), still below
 # published GFAR's +9.1 %: GFAR is the default and fair stays as a named alternative.

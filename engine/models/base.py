@@ -4,7 +4,7 @@ A model is fitted on ``Ratings``, can *fold in* a person it never saw from a few
 retraining), and scores every film for a user. Explicit models (``ExplicitRecommender``) score on
 the star scale (``score`` is a predicted rating, ``predict`` rates (user, film) pairs); implicit
 models score a preference whose scale means nothing across users. Save/load lives in
-``engine.artifacts`` (tensors plus a JSON manifest), not here.
+``engine.storage.artifacts`` (tensors plus a JSON manifest), not here.
 
 Callers ask for the narrowest thing they use, so that peers from other libraries and test doubles
 can stand in for a model without subclassing it:
@@ -36,7 +36,7 @@ from engine.models.torch_typed import manual_seed
 from engine.progress import Progress, silent
 
 if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
+    from engine.storage.checkpoint import Checkpoint
 
 Kind = Literal["explicit", "implicit"]
 # What a model can show beyond scores, declared on its class so callers never probe methods:
@@ -164,7 +164,7 @@ class Recommender(ABC):
 
         With ``checkpoint`` (``resumable`` models only), resume from its last saved epoch and save
         after every ``checkpoint.every`` epochs, so an interrupted fit loses little; the contract
-        is in ``engine.checkpoint``.
+        is in ``engine.storage.checkpoint``.
         """
         if checkpoint is not None and not self.resumable:
             raise TypeError(f"{self.name} cannot resume from a checkpoint")

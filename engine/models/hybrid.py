@@ -13,20 +13,14 @@ the weight is
 
     β_n = β · n / (n + k)
 
-The explicit part's stars for someone known from one answer are mostly the films' own biases.
-Weighting them fully ranks obscure, well-rated films first. Protocol Elicit measured this with the
-β = 8 that suits training users (hundreds of ratings): NDCG@10 0.21 after one answer, against 0.28
-for plain popularity. The same model with β = 1 reached 0.30. k is how many films a person must
-be known from before their stars count half; n = 0 ranks by P(watch) alone, and k = 0 gives every
-person the full β.
+The explicit part's stars for someone known from one answer are mostly the films' own biases;
+weighting them fully ranks obscure, well-rated films first, which is what protocol Elicit
+showed with the β that suits training users (``python -m engine bench --protocols Elicit``,
+docs/BENCHMARKS.md). k is how many films a person must be known from before their stars count
+half; n = 0 ranks by P(watch) alone, and k = 0 gives every person the full β.
 
 T, β and k are fitted on ``validation_split(train, "R")`` during ``fit``, unless all three are
-given:
-- T by the held-out log-likelihood of the softmax;
-- β by NDCG@10 of the validation users from all their training films;
-- k by NDCG@10 of the same users folded in from only n ∈ {1, 2, 3, 5, 10, 20} of their training
-  films (seeded draws), as a new member is.
-
+given, by ``engine.models.hybrid_calibration`` (which also holds the scoring arithmetic).
 Then both components are refitted on all of ``train``.
 
 Components are created by registry name with their own hyperparameters (checked when the config is
@@ -42,8 +36,7 @@ resumable component fit (als, pmf, mf; the calibration's and the final ones) che
 epoch in a child folder, so an interrupted fit resumes within the component it stopped in.
 
 Default components chosen by ``python -m engine tune hybrid`` (protocol R validation split,
-seed 100, explicit part pmf): implicit ∈ {als, ease, knn}; best als (validation NDCG@10 0.200;
-ease 0.189, knn 0.156).
+seed 100, explicit part pmf, implicit ∈ {als, ease, knn}); the command prints the table.
 """
 
 from __future__ import annotations
@@ -57,9 +50,8 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import ArrayLike
 
-from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
+from engine.data.ratings import Ratings
 from engine.data.splits import validation_split
-from engine.metrics import list_metrics, topn_metrics
 from engine.models.base import (
     Capability,
     ExplicitRecommender,
@@ -68,16 +60,18 @@ from engine.models.base import (
     as_index_arrays,
 )
 from engine.models.config import Config, param
+from engine.models.hybrid_calibration import (
+    BETAS,
+    calibrate,
+    combine,
+    log_softmax_rows,
+    star_weights,
+)
 from engine.models.torch_typed import floats
 from engine.progress import Progress, silent, span_progress, stage_progress
 
 if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
-
-TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
-BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-BETA_KS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
-FEW_ANSWERS = (1, 2, 3, 5, 10, 20)  # the evidence sizes k is fitted on: a new member's first
+    from engine.storage.checkpoint import Checkpoint
 
 
 ImplicitPart = Literal[
@@ -134,28 +128,6 @@ class HybridConfig(Config):
                 model_class(part).config_class.from_dict(params)
             except ValueError as err:
                 raise ValueError(f"{name} (for {part}): {err}") from None
-
-
-def log_softmax_rows(scores: torch.Tensor, temperature: float) -> torch.Tensor:
-    """log P(watch) per film: a softmax over each row of scores / T."""
-    return torch.log_softmax(scores.double() / temperature, dim=1).float()
-
-
-def star_weights(beta: float, answers: ArrayLike, beta_k: float) -> np.ndarray:
-    """β_n = β · n / (n + k) for each person known from n films (β itself when k = 0)."""
-    n = np.asarray(answers, dtype=np.float64)
-    if beta_k <= 0:
-        return np.full_like(n, beta)
-    return beta * n / (n + beta_k)
-
-
-def combine(log_watch: torch.Tensor, stars: torch.Tensor, beta: float | np.ndarray) -> torch.Tensor:
-    """The tempered product in log space; ``beta`` is one weight, or one per row."""
-    stars = stars.clamp(MIN_RATING, MAX_RATING)
-    weight = torch.as_tensor(beta, dtype=log_watch.dtype, device=log_watch.device)
-    if weight.ndim == 1:
-        weight = weight[:, None]
-    return log_watch + weight * torch.log(stars / MAX_RATING)
 
 
 class Hybrid(Recommender):
@@ -229,12 +201,8 @@ class Hybrid(Recommender):
         progress: Progress | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> tuple[float, float, float]:
-        """(T, β, k): T by held-out log-likelihood of the softmax, then β by validation NDCG@10
-        of the validation users from all their training films, then k by validation NDCG@10 of
-        the same users known from only a few films (each only where the config leaves it
-        None)."""
-        temperature, beta = self.config.temperature, self.config.beta
-        beta_k = self.config.beta_k
+        """(T, β, k) on a validation split (``engine.models.hybrid_calibration``), each only where
+        the config leaves it None; the tables behind β and k go into ``info``."""
         report = progress or silent
         implicit, explicit = self._components()
         # Every phase moves the bar (a first start showed one phase's message for minutes):
@@ -253,110 +221,17 @@ class Hybrid(Recommender):
             checkpoint,
             "calibration-explicit",
         )
-        report(56, 100, "choosing the temperature and β")
-        tr, va = fit_part.csr(), val.csr()
-        users = np.flatnonzero(np.diff(va.indptr) > 0)
-        imp = implicit.score_users(users).double()
-        stars = explicit.score_users(users)
-        exclude = [tr.indices[tr.indptr[u] : tr.indptr[u + 1]] for u in users]
-        for row, ex in enumerate(exclude):
-            imp[row, ex] = -torch.inf
-        held = [va.indices[va.indptr[u] : va.indptr[u + 1]] for u in users]
-        rows = torch.as_tensor(np.repeat(np.arange(len(users)), [len(h) for h in held]))
-        cols = torch.as_tensor(np.concatenate(held).astype(np.int64))
-        if temperature is None:
-            finite = torch.where(torch.isfinite(imp), imp, torch.nan)
-            scale = float(np.nanstd(finite.numpy())) or 1.0
-            nll: list[float] = []
-            for t in TEMPERATURES:
-                logp = torch.log_softmax(imp / (t * scale), dim=1)
-                nll.append(-float(logp[rows, cols].mean()))
-            temperature = TEMPERATURES[int(np.argmin(nll))] * scale
-        if beta is None:
-            log_watch = log_softmax_rows(imp, temperature)
-            liked = [
-                va.indices[va.indptr[u] : va.indptr[u + 1]][
-                    va.data[va.indptr[u] : va.indptr[u + 1]] >= 4
-                ]
-                for u in users
-            ]
-            keep = [k for k, lk in enumerate(liked) if len(lk)]
-            table: list[float] = []
-            for beta in BETAS:
-                s = combine(log_watch, stars, beta)
-                s = torch.where(torch.isfinite(s), s, torch.finfo(torch.float32).min)
-                out = topn_metrics(
-                    s[keep], [exclude[k] for k in keep], [liked[k] for k in keep], k=10
-                )
-                table.append(float(np.nanmean(out["ndcg"])))
-            beta = BETAS[int(np.argmax(table))]
-            self.info["validation_ndcg_by_beta"] = dict(zip(map(str, BETAS), table, strict=True))
-        if beta_k is None:
-            beta_k = self._fit_beta_k(
-                implicit,
-                explicit,
-                tr,
-                va,
-                temperature,
-                beta,
-                span_progress(report, 0.6, 1.0, "choosing how much to trust few answers (k)"),
-            )
-        return temperature, beta, beta_k
-
-    def _fit_beta_k(
-        self,
-        implicit: Recommender,
-        explicit: Recommender,
-        tr: sp.csr_matrix,
-        va: sp.csr_matrix,
-        temperature: float,
-        beta: float,
-        progress: Progress = silent,
-    ) -> float:
-        """k in ``BETA_KS`` with the best mean NDCG@10 over (validation user, n): the user
-        folded into both parts from n ∈ ``FEW_ANSWERS`` of their training films (seeded draws,
-        n below their count), ranked among the films they have no training rating for, against
-        their validation films rated ≥ 4."""
-        rng = np.random.default_rng(self.config.validation_seed)
-        totals = np.zeros(len(BETA_KS))
-        count = 0
-        n_users = tr.shape[0]
-        for u in range(n_users):
-            if u % 25 == 0:
-                progress(u, n_users, f"validation user {u}/{n_users}")
-            held = va.indices[va.indptr[u] : va.indptr[u + 1]]
-            liked = held[va.data[va.indptr[u] : va.indptr[u + 1]] >= 4]
-            items = tr.indices[tr.indptr[u] : tr.indptr[u + 1]].astype(np.int64)
-            values = tr.data[tr.indptr[u] : tr.indptr[u + 1]]
-            sizes = [n for n in FEW_ANSWERS if n < len(items)]
-            if len(liked) == 0 or not sizes:
-                continue
-            watch: list[torch.Tensor] = []
-            stars: list[torch.Tensor] = []
-            for n in sizes:
-                pick = rng.choice(len(items), size=n, replace=False)
-                watch.append(implicit.score(implicit.fold_in(items[pick], values[pick])))
-                stars.append(explicit.score(explicit.fold_in(items[pick], values[pick])))
-            log_watch = log_softmax_rows(torch.stack(watch).cpu(), temperature)
-            star_rows = torch.stack(stars).cpu()
-            # every k at once: [len(BETA_KS) · len(sizes), n_items], top 10 by topk (a
-            # full sort per row, as topn_metrics does, was two thirds of this search's time)
-            scores = torch.cat(
-                [combine(log_watch, star_rows, star_weights(beta, sizes, k)) for k in BETA_KS]
-            )
-            scores[:, torch.as_tensor(items)] = -torch.inf
-            top = torch.topk(scores, 10, dim=1).indices.numpy()
-            rows = len(top)
-            ndcg = list_metrics(list(top), [items] * rows, [liked] * rows, k=10)["ndcg"]
-            totals += np.nansum(ndcg.reshape(len(BETA_KS), len(sizes)), axis=1)
-            count += len(sizes)
-        if count == 0:
-            return 0.0
-        table = (totals / count).tolist()
-        self.info["validation_few_answer_ndcg_by_k"] = dict(
-            zip(map(str, BETA_KS), table, strict=True)
+        found = calibrate(
+            implicit,
+            explicit,
+            fit_part.csr(),
+            val.csr(),
+            (self.config.temperature, self.config.beta, self.config.beta_k),
+            seed=self.config.validation_seed,
+            progress=span_progress(report, 0.55, 1.0, "choosing T, β and k"),
         )
-        return BETA_KS[int(np.argmax(table))]
+        self.info.update(found.tables)
+        return found.temperature, found.beta, found.beta_k
 
     def _set_info(self) -> None:
         self.info.update(

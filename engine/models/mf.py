@@ -87,7 +87,7 @@ class MFConfig(Config):
     )
     # fold-in's penalty is the training one times this (1: exactly the training objective). 0.9
     # and 8 steps have the best worst case over the embedded and the synthetic MovieLens-like
-    # data (``python -m engine.tuning_foldin mf``, docs/tuning/mf_foldin.txt): a little less
+    # data (``python -m engine.tuning.foldin mf``, docs/tuning/mf_foldin.txt): a little less
     # shrinkage ranks a new member's films better than a retrain, at < 1 % more RMSE
     foldin_reg_scale: float = param(
         0.9, low=0, high=1e6, help="fold-in's penalty as a multiple of the training one"

@@ -32,9 +32,9 @@ FAST_MF = {"factors": 8, "epochs": 3, "seed": 0}
 def fast_mf():
     """A small mf saved where the app looks for it, so the page loads it instead of training
     the full model (the app cannot tell: it reads the manifest's hyperparameters)."""
-    from engine.artifacts import ArtifactError, read_manifest
     from engine.data import load_embedded
     from engine.data.paths import data_dir
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
     catalogue = load_embedded(data_dir() / "datasets")
@@ -95,7 +95,7 @@ def test_explore_draws_the_rooms_model_when_it_has_film_vectors():
     assert "Film model: predicted stars (mf)." in all_messages(at)
     assert not [box for box in at.selectbox if box.key == "mn_explore_model"]
     from app import services
-    from engine.artifacts import ArtifactError, read_manifest
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
     catalogue = services.get_catalogue()
@@ -300,7 +300,7 @@ def test_members_the_model_cannot_place_are_named():
 
 @pytest.mark.slow
 def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkeypatch):
-    """Bug 1: with the app's default model (hybrid) the map said "its members appear on the map"
+    """KI-4 (docs/KNOWN_ISSUES.md): with the app's default model (hybrid) the map said "its members appear on the map"
     and then "No room members to show yet". Every member is placed, in the films' space."""
     from app import services
 

@@ -41,9 +41,9 @@ def operator_token(monkeypatch):
 @pytest.fixture
 def fast_models():
     """Small mf and pmf saved where the app looks for them (it reads their manifests)."""
-    from engine.artifacts import ArtifactError, read_manifest
     from engine.data import load_embedded
     from engine.data.paths import data_dir
+    from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
     catalogue = load_embedded(data_dir() / "datasets")
@@ -196,7 +196,7 @@ def test_manifests_show_data_hyperparameters_and_learned_precisions(fast_models)
     assert rows.loc["knn", "Trained"] == "not yet"
     text = all_messages(at)
     assert fast_models.fingerprint in text and f"{len(fast_models):,} ratings" in text
-    from engine.artifacts import read_manifest
+    from engine.storage.artifacts import read_manifest
     from engine.train import model_dir
 
     # mf's table is the one listing exactly mf's hyperparameters (other saved models, e.g. a
@@ -263,7 +263,7 @@ def test_invalid_values_are_named_and_nothing_trains(values, message):
 
 @pytest.mark.usefixtures("own_models")
 def test_a_retrain_runs_as_a_job_and_goes_live_when_not_worse():
-    from engine.artifacts import read_manifest
+    from engine.storage.artifacts import read_manifest
     from engine.train import model_dir
 
     at = signed_in()
@@ -286,7 +286,7 @@ def test_a_retrain_runs_as_a_job_and_goes_live_when_not_worse():
 
 @pytest.mark.usefixtures("own_models")
 def test_a_worse_retrain_waits_and_the_operator_decides():
-    from engine.artifacts import read_manifest
+    from engine.storage.artifacts import read_manifest
     from engine.train import model_dir
 
     live = model_dir(services.get_catalogue(), "baseline")

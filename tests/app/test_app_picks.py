@@ -209,7 +209,7 @@ def test_settings_survive_a_visit_to_another_page():
 
 
 def test_settings_live_in_the_url_so_a_refresh_or_a_shared_link_shows_the_same_picks():
-    """Bug 6: strategy and filters are query parameters; a new session on such a URL (a refresh,
+    """KI-6: strategy and filters are query parameters; a new session on such a URL (a refresh,
     or a friend opening the shared link) shows those settings and the same list as the session
     that chose them. (The browser writing the URL as they change is in test_browser.py.)"""
     code, _ = seed_room("URL", {"Ann": ANN, "Bob": BOB})
@@ -237,7 +237,7 @@ def test_settings_live_in_the_url_so_a_refresh_or_a_shared_link_shows_the_same_p
 
 
 def test_picks_follow_the_room_and_blend_only_when_it_changed(monkeypatch):
-    """Bug 3: a page that asks again gets the new room (a member joined and rated), and the
+    """KI-5: a page that asks again gets the new room (a member joined and rated), and the
     blend runs once per room state, however many sessions or polls ask."""
     from app import services
     from app.services import rooms
@@ -281,7 +281,7 @@ def test_the_score_label_comes_from_the_strategy():
 
 
 def test_no_widget_is_set_twice(caplog):
-    """Bug 9: no 'created with a default value but also had its value set via the Session State
+    """KI-9: no 'created with a default value but also had its value set via the Session State
     API' warning (it was logged for mn_decades after visiting another page)."""
     import logging
 

@@ -190,7 +190,7 @@ def test_film_cards_escape_titles_in_html_and_svg():
 
 
 def test_not_me_is_not_undone_by_the_back_button():
-    """Bug 7: after "Not me: switch member", Back brings the old URL (with the member token)
+    """KI-7: after "Not me: switch member", Back brings the old URL (with the member token)
     back into the same session; the page must stay signed out, not act as that member again."""
     at = open_app()
     code = create_room(at, "Shared phone")
@@ -257,7 +257,7 @@ def test_the_host_gets_a_qr_code_of_the_guest_link_and_guests_do_not():
 
 
 def test_the_member_list_keeps_counts_whole_for_long_names():
-    """Bug 9: a long name must not push the counts out (they wrap in a list, not a table)."""
+    """KI-10: a long name must not push the counts out (they wrap in a list, not a table)."""
     from app_helpers import seed_room
 
     long = "Maximilian-Alexander von Featherstonehaugh"[:40]

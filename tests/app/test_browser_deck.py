@@ -175,7 +175,7 @@ def test_a_socket_closed_in_the_middle_of_a_burst_loses_nothing_and_doubles_noth
 def test_the_room_s_news_still_arrives_after_a_burst_of_taps(server, browser):  # noqa: F811
     """The live parts of the Room page (members, a vote opening) rerun on their own timers;
     a burst of taps must not stop them. Diagnosed with websocket frames: the timers tick every
-    3 s through a burst and each tick's run finishes (docs/KNOWN_ISSUES.md, KI-3)."""
+    3 s through a burst and each tick's run finishes (docs/KNOWN_ISSUES.md, KI-2)."""
     page = browser.new_context(**PHONE).new_page()
     token = join_room(page, server, "News night", "Noa")
     burst(page, BURST, gap_ms=40)

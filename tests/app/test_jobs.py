@@ -16,7 +16,7 @@ from app.jobs.spec import checked_params
 from app.jobs.swap import TOLERANCE, decide
 from app.store import Store
 from app.store.jobs import MAX_ATTEMPTS
-from engine.artifacts import load_model, read_manifest
+from engine.storage.artifacts import load_model, read_manifest
 from engine.train import HeldOut
 
 pytestmark = pytest.mark.usefixtures("own_data_dir")

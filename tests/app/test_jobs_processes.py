@@ -22,7 +22,7 @@ import pytest
 
 from app.jobs import JobSpec, live_dir
 from app.store import Store
-from engine.artifacts import load_model, read_manifest
+from engine.storage.artifacts import load_model, read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 STALE = 3.0  # seconds: short here so a take-over happens quickly (the app uses 30)

@@ -135,8 +135,8 @@ def _versions(catalogue):
     """Two baselines that rank films differently: nearly no film damping (films with a few
     glowing ratings first) and the default damping."""
     from app.jobs.spec import candidate_dir
-    from engine.artifacts import save_model
     from engine.models import create
+    from engine.storage.artifacts import save_model
 
     folders = []
     for i, params in enumerate(({"item_damping": 0.5}, {})):
@@ -153,7 +153,7 @@ def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
     served, and after the last swap every request gets the last version."""
     import shutil
 
-    from engine.artifacts import promote
+    from engine.storage.artifacts import promote
 
     monkeypatch.setattr(models, "RECHECK_S", 0.0)
     code, _ = seed_room("Swap night", {"Ann": {260: 5.0, 318: 2.0}, "Bob": {318: 5.0}})

@@ -58,6 +58,6 @@ def test_a_damaged_saved_model_is_trained_again(fresh, capsys):
     assert startup.main([]) == 0
     out = capsys.readouterr().out
     assert "Training the baseline model once" in out
-    from engine.artifacts import load_model
+    from engine.storage.artifacts import load_model
 
     load_model(live_dir(catalogue.fingerprint, "baseline"), dataset=catalogue)  # intact again

@@ -121,8 +121,8 @@ def _checkpoint_epoch(folder: Path) -> int:
 
 def test_the_worker_killed_mid_training_is_taken_over_from_its_checkpoint(stack, monkeypatch):
     from app.jobs import JobSpec, live_dir
-    from engine.artifacts import read_manifest
     from engine.data import load_embedded
+    from engine.storage.artifacts import read_manifest
 
     monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(stack.cfg.data_dir))
     catalogue = load_embedded(stack.cfg.data_dir / "datasets")

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.artifacts import (
+from engine.data.synthetic import planted_explicit
+from engine.models import create
+from engine.storage.artifacts import (
     MANIFEST,
     TENSORS,
     ArtifactCorrupt,
@@ -18,8 +20,6 @@ from engine.artifacts import (
     read_manifest,
     save_model,
 )
-from engine.data.synthetic import planted_explicit
-from engine.models import create
 from engine.train import load_or_train, model_dir
 
 

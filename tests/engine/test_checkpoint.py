@@ -10,9 +10,9 @@ import pytest
 import torch
 from training_helpers import interrupt_after
 
-from engine.checkpoint import META, TENSORS, Checkpoint
 from engine.data.synthetic import planted_implicit
 from engine.models import create
+from engine.storage.checkpoint import META, TENSORS, Checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,7 @@ def test_parse_params_reads_json_values():
 
 
 def test_tune_reruns_a_recorded_search_and_prints_the_winner(tmp_path, capsys, monkeypatch):
-    import engine.tuning as tuning
+    import engine.tuning.searches as tuning
     from engine.data.synthetic import planted_implicit
     from engine.data.synthetic_scale import write_movielens_folder
 

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.artifacts import load_model, save_model
 from engine.data.synthetic import PlantedTastes, planted_tastes
 from engine.models import REGISTRY, Recommender, create, model_class
 from engine.models.base import ExplicitRecommender, UserState
 from engine.models.config import Param
+from engine.storage.artifacts import load_model, save_model
 
 # Small settings so that the whole suite fits in CI; every registered model must be listed.
 FAST: dict[str, dict[str, Any]] = {

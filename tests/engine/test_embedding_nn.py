@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import torch
 
-from engine.artifacts import MANIFEST, load_model, save_model
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue
 from engine.models import create
 from engine.models.embedding_nn import EmbeddingNN, emb_sz_rule
+from engine.storage.artifacts import MANIFEST, load_model, save_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

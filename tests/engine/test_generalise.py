@@ -1,4 +1,4 @@
-"""Choosing a default by its worst case over datasets (issue 18 item 4): the reusable function, the
+"""Choosing a default by its worst case over datasets: the reusable function, the
 fold-in search built on it, and mf's fold-in regularisation knob."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import torch
 
 from engine.data.synthetic import planted_explicit
 from engine.data.synthetic_movielens import synthetic_movielens
-from engine.evaluate.generalise import describe, worst_case
 from engine.models import create
+from engine.tuning.generalise import describe, worst_case
 
 
 def fake_datasets():
@@ -106,7 +106,7 @@ def test_mf_foldin_reg_scale_shrinks_a_new_member_towards_the_mean():
 
 
 def test_foldin_search_runs_restores_the_model_and_reports_both_datasets():
-    from engine.tuning_foldin import prepare_draws, search
+    from engine.tuning.foldin import prepare_draws, search
 
     datasets = {
         "one": synthetic_movielens(seed=1, n_users=120, n_items=300, n_ratings=6_000),
@@ -129,7 +129,7 @@ def test_foldin_search_runs_restores_the_model_and_reports_both_datasets():
     assert result.best == settings[0]
     draws = prepare_draws("mf", datasets["one"], draws=(11,), ks=(5,))
     before = draws[0].model.config
-    from engine.tuning_foldin import evaluate_setting
+    from engine.tuning.foldin import evaluate_setting
 
     evaluate_setting(draws, settings[1])
     assert draws[0].model.config is before  # the fitted model's own settings are restored

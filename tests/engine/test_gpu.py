@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from engine.checkpoint import Checkpoint
 from engine.data.synthetic import planted_implicit
 from engine.models import create
 from engine.models.als import _Side, exact_update, weight_matrix
+from engine.storage.checkpoint import Checkpoint
 
 pytestmark = pytest.mark.gpu
 CUDA = torch.device("cuda")

@@ -15,10 +15,16 @@ import numpy as np
 import pytest
 import torch
 
-from engine.artifacts import ArtifactCorrupt, ArtifactMissing, load_model, promote, save_model
 from engine.data.splits import split_e, split_r
 from engine.evaluate.protocols import evaluate_r
 from engine.models import create
+from engine.storage.artifacts import (
+    ArtifactCorrupt,
+    ArtifactMissing,
+    load_model,
+    promote,
+    save_model,
+)
 from engine.train import HeldOut, held_out_score, train_model
 
 

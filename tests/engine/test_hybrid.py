@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
-from engine.artifacts import MANIFEST, load_model, save_model
 from engine.data.ratings import Ratings
 from engine.data.splits import split_r
 from engine.data.synthetic import catalogue
 from engine.evaluate.protocols import evaluate_r
 from engine.models import create
 from engine.models.hybrid import combine, log_softmax_rows, star_weights
+from engine.storage.artifacts import MANIFEST, load_model, save_model
 
 IMPLICIT = {"regularization": 20.0, "min_count": 1}
 EXPLICIT = {"factors": 2, "epochs": 10}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.checkpoint import Checkpoint
 from engine.data.synthetic import planted_explicit
 from engine.models import create
+from engine.storage.checkpoint import Checkpoint
 
 PARAMS = {
     "implicit_params": {"factors": 3, "epochs": 4},

@@ -1,5 +1,7 @@
 """The house's import rules, read from the source: the engine never imports the app, Streamlit
-or the tools; the app never imports the tools; pages reach the engine only through services."""
+or the tools; the app never imports the tools; the evaluation never imports the tuning searches
+built on it, nor storage what trains, tunes or measures; pages reach the engine only through
+services."""
 
 from __future__ import annotations
 
@@ -49,6 +51,10 @@ def test_imported_modules_reads_both_import_forms(tmp_path: Path) -> None:
     [
         ("engine", ("app", "streamlit", "tools", "streamlit_app")),
         ("app", ("tools",)),
+        # the tuning searches score candidates with the protocols' code, never the reverse
+        ("engine/evaluate", ("engine.tuning",)),
+        # what is kept on disk knows the models, not how they are trained, tuned or measured
+        ("engine/storage", ("engine.train", "engine.tuning", "engine.evaluate", "engine.cli")),
     ],
 )
 def test_lower_layers_never_import_upper_ones(package: str, forbidden: tuple[str, ...]) -> None:

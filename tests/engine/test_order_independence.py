@@ -1,4 +1,4 @@
-"""Issue 18 item 1: the same ratings in another row order give the same encoding, fingerprint,
+"""The same ratings in another row order give the same encoding, fingerprint,
 splits and protocol figures (a split is a function of the ratings alone, not of the file)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Peers at their strongest (issue 18 item 3): surprise's SVD tuned on a validation split and
+"""Peers at their strongest: surprise's SVD tuned on a validation split and
 item-based KNNBaseline in protocol E, implicit's logistic MF tuned in protocol R."""
 
 from __future__ import annotations

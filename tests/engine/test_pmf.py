@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from engine.artifacts import load_model, save_model
 from engine.data.splits import split_e
 from engine.data.synthetic import planted_explicit
 from engine.evaluate.protocols import evaluate_e
 from engine.models import create
 from engine.models.pmf import objective
+from engine.storage.artifacts import load_model, save_model
 
 
 @pytest.fixture(scope="module")

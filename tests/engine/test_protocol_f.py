@@ -1,4 +1,4 @@
-"""Protocol F over several seeded user draws (issue 18 item 2) and ``--retrain-k none`` (item 5)."""
+"""Protocol F over several seeded user draws and ``--retrain-k none``."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from training_helpers import interrupt_after
 
-from engine.checkpoint import Checkpoint
 from engine.cli import main
 from engine.data.synthetic import planted_explicit
 from engine.models import create
+from engine.storage.checkpoint import Checkpoint
 from engine.train import checkpoint_dir, model_dir
 
 EPOCHS = {"mf": "epochs", "pmf": "epochs"}
@@ -99,7 +99,7 @@ def test_a_checkpoint_of_the_last_epoch_resumes_to_the_finished_model(tmp_path, 
 def test_mf_checkpoint_carries_adam_moments_the_artifact_does_not(tmp_path, data):
     from safetensors.torch import load_file
 
-    from engine.checkpoint import TENSORS
+    from engine.storage.checkpoint import TENSORS
 
     _, params = CASES["mf full batch"]
     progress, _ = interrupt_after(1)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.data.synthetic import planted_explicit, planted_implicit
-from engine.tuning import SEARCHES, grid_points, search
+from engine.tuning.searches import SEARCHES, grid_points, search
 
 
 def test_grid_points_cover_every_combination_in_order():
@@ -70,7 +70,7 @@ def _prepared(changes: dict[str, tuple[float, float]]) -> pd.DataFrame:
 
 
 def test_guarded_gain_counts_only_candidates_within_the_ndcg_floor():
-    from engine.tuning import guarded_gain
+    from engine.tuning.searches import guarded_gain
 
     assert guarded_gain({"worst ndcg20 %": -1.5, "worst min ndcg20 %": 7.0}) == 7.0
     assert np.isnan(guarded_gain({"worst ndcg20 %": -2.5, "worst min ndcg20 %": 30.0}))
@@ -78,8 +78,8 @@ def test_guarded_gain_counts_only_candidates_within_the_ndcg_floor():
 
 
 def test_fair_is_the_default_only_if_its_worst_case_beats_gfar():
-    from engine.evaluate.generalise import describe, worst_case
-    from engine.evaluate.group_tuning import evaluate, settings
+    from engine.tuning.generalise import describe, worst_case
+    from engine.tuning.groups import evaluate, settings
 
     grid = {"top_n": (10, 20), "like_at": (3.75,)}
     g, a, b = (describe(s) for s in settings(grid))  # gfar, fair top_n=10 and top_n=20

@@ -53,7 +53,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.data.ratings import Ratings
-from engine.files import atomic_write, sha256_file
+from engine.storage.files import atomic_write, sha256_file
 
 TENSORS = "checkpoint.safetensors"
 META = "checkpoint.json"

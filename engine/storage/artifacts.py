@@ -32,9 +32,9 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save_file
 
 from engine.data.ratings import Ratings
-from engine.files import sha256_file
 from engine.models import model_class
 from engine.models.base import Recommender
+from engine.storage.files import sha256_file
 
 FORMAT_VERSION = 1
 TENSORS = "model.safetensors"

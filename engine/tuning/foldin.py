@@ -1,4 +1,4 @@
-"""Fold-in settings chosen on two datasets by their worst case (issue 18 item 4).
+"""Fold-in settings chosen on two datasets by their worst case (``engine.tuning.generalise``).
 
 A model's fold-in settings (for ``mf``: ``foldin_reg_scale`` and ``foldin_steps``) change only how a
 new member is folded in, never the fitted model, so each dataset needs its fits once: per tuning
@@ -7,7 +7,7 @@ added. Every setting is then only a round of fold-ins. The tuning draws are carv
 F's training part (``split_f(split_f(ratings).train, seed)``), so F's own new members are never
 seen. Reproduce (2 cores: a few minutes)::
 
-    python -m engine.tuning_foldin mf > docs/tuning/mf_foldin.txt
+    python -m engine.tuning.foldin mf > docs/tuning/mf_foldin.txt
 
 The score of a setting on one dataset is its margin against a retrain: the smaller of fold-in
 NDCG@10 ÷ retrain NDCG@10 (members of every tuning draw and every k pooled) and the worst over k ∈
@@ -33,10 +33,10 @@ import torch
 
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
-from engine.evaluate.generalise import WorstCase, tuning_datasets, worst_case
 from engine.evaluate.protocols import Reveal, evaluate_f, reveal_random, revealed_ratings
 from engine.models import create
 from engine.models.base import Recommender
+from engine.tuning.generalise import WorstCase, tuning_datasets, worst_case
 
 TUNING_DRAWS = (11, 12, 13, 14, 15)  # split_f seeds inside F's train part (as `fair`'s tuning)
 K_REVEAL = (5, 10, 20)
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     result = search(args.model)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
-        f"# python -m engine.tuning_foldin {args.model}   ({datetime.now(UTC):%Y-%m-%d}, "
+        f"# python -m engine.tuning.foldin {args.model}   ({datetime.now(UTC):%Y-%m-%d}, "
         f"{cores}-core CPU, torch threads {torch.get_num_threads()})"
     )
     print(

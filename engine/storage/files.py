@@ -1,6 +1,6 @@
 """Checksums and atomic writes for what the engine keeps on disk (models, checkpoints).
 
-A low module on purpose: ``engine.artifacts`` and ``engine.checkpoint`` both need it, and neither
+A low module on purpose: ``engine.storage.artifacts`` and ``engine.storage.checkpoint`` both need it, and neither
 should have to import the other (nor the models) to check a file.
 """
 

@@ -1,14 +1,14 @@
 """Choose a default on more than one dataset: evaluate every setting on each, keep the setting
 whose *worst* case is best.
 
-A default tuned on the embedded sample alone can be an accident of that sample (issue 18: `fair`
-and mf's fold-in held there and not on a second MovieLens folder). ``worst_case`` runs any
+A default tuned on the embedded sample alone can be an accident of that sample (`fair` and
+mf's fold-in held there and not on a second MovieLens folder; docs/DECISIONS.md). ``worst_case`` runs any
 evaluation over several datasets (``tuning_datasets``: the embedded sample and the seeded
 MovieLens-like synthetic set, both made without a download) and reports, per setting, the
 objective on each dataset and the worst of them; the chosen setting is the one with the best
 worst case. Use it for any default::
 
-    from engine.evaluate.generalise import tuning_datasets, worst_case
+    from engine.tuning.generalise import tuning_datasets, worst_case
 
     def prepare(ratings):                  # once per dataset: splits, fitted models, groups...
         return ratings
@@ -20,7 +20,7 @@ worst case. Use it for any default::
     print(result.text())                   # every figure, the worst cases, the choice
 
 Evaluate on validation data carved from each dataset's training part only (never a protocol's
-test part), as ``engine.tuning`` does.
+test part), as ``engine.tuning.searches`` does.
 """
 
 from __future__ import annotations

@@ -198,7 +198,7 @@ def run_search(
     return protocol, best, table
 
 
-# The group default (``engine.evaluate.group_tuning``): a candidate must keep nDCG@20 within 2 %
+# The group default (``engine.tuning.groups``): a candidate must keep nDCG@20 within 2 %
 # of the average's on every model; among those, the best worst-case gain in min-member nDCG@20
 # (over models, then over datasets) wins, and ``fair`` stays the default only if it beats GFAR so.
 FAIR_MEAN_NDCG_FLOOR_PCT = -2.0

@@ -27,7 +27,6 @@ import pandas as pd
 
 from engine import group
 from engine.data.ratings import Ratings
-from engine.evaluate.generalise import WorstCase, describe, tuning_datasets, worst_case
 from engine.evaluate.protocol_g import (
     SIZES,
     TUNE_FOLD_SEEDS,
@@ -36,6 +35,7 @@ from engine.evaluate.protocol_g import (
 )
 from engine.group import Selector
 from engine.progress import Progress
+from engine.tuning.generalise import WorstCase, describe, tuning_datasets, worst_case
 
 TUNE_MODELS = ("hybrid", "als", "ease")  # the app's default and the implicit models of G
 TUNE_GROUPS_PER_FOLD = 20
@@ -113,7 +113,7 @@ def prepare(
 
 def evaluate(prepared: pd.DataFrame, setting: Mapping[str, Any]) -> dict[str, float]:
     """A candidate's worst cases over the models of one dataset, and the guarded objective."""
-    from engine.tuning import guarded_gain
+    from engine.tuning.searches import guarded_gain
 
     mine = cast(pd.DataFrame, prepared.loc[prepared["strategy"] == describe(setting)])
     cell = np.asarray(mine["cell"], dtype=str)
