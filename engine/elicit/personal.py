@@ -8,9 +8,9 @@ new member's picks beat the non-personalised list with a 95 % interval that excl
 measured rate updated by their own taps so far (a Beta prior worth ``PRIOR_TAPS`` taps), so
 someone who keeps tapping "haven't seen it" is told honestly that it will take longer.
 
-Both constants come from ``python -m engine bench --protocols Elicit --models hybrid``
-(docs/BENCHMARKS.md, section Elicit: the per-answer table's first winning answer count, and the
-per-tap table's seen per tap at 10 taps).
+Both constants come from docs/BENCHMARKS.md, section Elicit: the per-answer table's first
+winning answer count for the default (``python -m engine bench``), and the per-tap table's seen
+per tap of the default at 10 taps (``python -m engine.evaluate.protocol_elicit_report``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 
 RATINGS_FOR_PERSONAL = 3
-SEEN_PER_TAP = 0.5
+SEEN_PER_TAP = 0.33
 PRIOR_TAPS = 4.0
 
 

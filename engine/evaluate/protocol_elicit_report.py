@@ -237,9 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--draws", help="split seeds, e.g. 1,2 (default 1,2,3)")
     parser.add_argument("--strategies", help="comma-separated (default: the measured set)")
     parser.add_argument("--groups-per-cell", type=int, help="G after taps: groups per cell")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="hybrid hyperparameters, e.g. the calibration a fit on the same split found",
+    )
     args = parser.parse_args(argv)
     ratings = _load(args.data)
+    from engine.cli.common import parse_params
+
     params = model_class("hybrid").config_class.quick_overrides() if args.quick else {}
+    params.update(parse_params(args.set))
     result = measure(
         ratings,
         lambda: create("hybrid", **params),
