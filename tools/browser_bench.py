@@ -11,7 +11,7 @@ figure is what the browser showed, not Playwright's polling):
   acknowledgement that the answer is in the database (the deck's "pending" count back to 0);
 * **search**: the last keystroke of a title → its results shown (the deck searches a title
   index in the browser; the index itself arrives with the first focus of the box, not counted);
-* **picks**: a click on the Picks link → all ten picks with their bars on screen;
+* **picks**: a click on the Picks link → all ten picks with their reasons on screen;
 * **tally**: a member's last vote answer → the host's tally shows one more voter (measured from
   the member's click in this process to the host's page changing, polled every 50 ms).
 
@@ -112,7 +112,7 @@ _PICKS_JS = """() => new Promise((resolve) => {
   const link = Array.from(document.querySelectorAll('[data-testid="stSidebarNavLink"]'))
     .find(a => a.textContent.includes('Picks'));
   const ready = () => location.pathname.endsWith('/picks')
-    && document.querySelectorAll('.mn-bars').length >= 10;
+    && document.querySelectorAll('.mn-pick .mn-why').length >= 10;
   const t0 = performance.now();
   const obs = new MutationObserver(() => {
     if (ready()) { obs.disconnect(); resolve(performance.now() - t0); } });

@@ -25,7 +25,7 @@ BROWSER_WAITS = {
     "tap": "rating tap → next film's card on screen (in the browser)",
     "saved": "rating tap → the server acknowledged it saved",
     "search": "last keystroke → search results shown (in the browser)",
-    "picks": "click on Picks → ten picks with bars shown",
+    "picks": "click on Picks → ten picks with their reasons shown",
     "tally": "a member's last vote answer → host's tally updated",
 }
 

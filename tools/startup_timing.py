@@ -93,20 +93,22 @@ def run(repo: Path, fresh: bool) -> dict[str, float]:
             page.get_by_label("Your name").fill("Ann")
             page.get_by_role("button", name="Join as member").click()
             page.locator(".mn-status").get_by_text("Ann").wait_for(timeout=STEP_MS)
-            page.locator(".mn-card").first.wait_for(timeout=STEP_MS)
+            card = page.locator(".deck .card:visible").last
+            card.wait_for(timeout=STEP_MS)
             settle(page)
-            for label in ["4½★", "2★", "5★"]:
-                # a tap redraws only its card: the next film takes the first card's place
-                title = page.locator(".mn-card .mn-title").first.inner_text()
-                group = page.locator('[data-testid="stButtonGroup"]').first
-                group.get_by_role("radio", name=label, exact=True).click()
-                expect(page.locator(".mn-card .mn-title").first).not_to_have_text(
-                    title, timeout=STEP_MS
-                )
+            for label in ["4.5 stars", "2 stars", "5 stars"]:
+                # the deck shows the next film in the browser; the answer follows to the server
+                movie = card.get_attribute("data-movie")
+                stars = page.locator(".deck .stars:visible").last
+                stars.get_by_role("radio", name=label, exact=True).click()
+                expect(card).not_to_have_attribute("data-movie", movie or "", timeout=STEP_MS)
+            expect(page.locator(".deck .sync:visible").last).to_have_attribute(
+                "data-pending", "0", timeout=STEP_MS
+            )  # saved on the server
             answered = time.perf_counter()
             page.get_by_role("link", name="Picks").first.click()
             page.get_by_role("heading", name="Tonight's picks").wait_for(timeout=STEP_MS)
-            page.locator(".mn-bars").first.wait_for(timeout=STEP_MS)  # Picks' own cards
+            page.locator(".mn-why").first.wait_for(timeout=STEP_MS)  # Picks' own cards
             figures["third answer → personal picks drawn (s)"] = time.perf_counter() - answered
             waited = page.locator('[data-testid="stProgress"]').count()
             figures["training progress bars seen on Picks"] = float(waited)

@@ -182,27 +182,13 @@ def join_as(page, name: str) -> None:
     settle(page)
 
 
-def choose_strategy(page, label: str, tries: int = 3) -> None:
-    """Pick a group strategy and wait for it to reach the URL.
-
-    Known race (see the closing note of 2026-12-02): when another member's answer lands just as
-    the host picks, the live page's full rerun can put back the URL it had, while the list
-    already shows the new choice; choosing it again then changes nothing, so a retry goes
-    through another strategy first, as a person would when the link lost their setting."""
-    for attempt in range(tries):
-        if attempt:
-            page.get_by_label("How to balance the group").click()
-            page.get_by_role("option", name="Borda count", exact=True).click()
-            settle(page)
-        page.get_by_label("How to balance the group").click()
-        page.get_by_role("option", name=label, exact=True).click()
-        try:
-            page.wait_for_url(re.compile(rf"strategy={label}"), timeout=STEP_MS // tries)
-            return
-        except sync_api.TimeoutError:
-            if attempt == tries - 1:
-                raise
-            page.keyboard.press("Escape")
+def choose_strategy(page, label: str) -> None:
+    """Pick a group strategy and wait for it to reach the URL (once: the live list redraws in
+    place and never reruns the page, so nothing puts an older URL back; see
+    tests/app/test_browser_picks.py)."""
+    page.get_by_label("How to balance the group").click()
+    page.get_by_role("option", name=label, exact=True).click()
+    page.wait_for_url(re.compile(rf"strategy={label}"), timeout=STEP_MS)
 
 
 def rate_first_card(page, label: str) -> None:
@@ -311,24 +297,29 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
     phone.locator(".deck .title:visible", has_text="The Matrix").wait_for(timeout=STEP_MS)
     shot(phone, "phone-01-room")
 
-    # Picks on both screens: per-member bars with a real width, long name and all.
+    # Picks on both screens: a reason in plain words per pick, and under Details the
+    # per-member bars with a real width, long name and all.
     picks_link.click()
     settle(phone)
-    sync_api.expect(phone.locator(".mn-card")).to_have_count(10, timeout=STEP_MS)
-    tracks = widths(phone, ".mn-bars .mn-track")
-    assert len(tracks) == 20 and min(tracks) >= MIN_TRACK_PX, tracks
+    sync_api.expect(phone.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
+    phone.locator(".mn-pick summary").first.click()
+    tracks = widths(phone, ".mn-pick >> nth=0 >> .mn-bars .mn-track")
+    assert len(tracks) == 2 and min(tracks) >= MIN_TRACK_PX, tracks
     shot(phone, "phone-02-picks")
     go(host, "Picks")
-    sync_api.expect(host.locator(".mn-card")).to_have_count(10, timeout=STEP_MS)
-    tracks = widths(host, ".mn-bars .mn-track")
-    assert len(tracks) == 20 and min(tracks) >= 1.5 * MIN_TRACK_PX, tracks
+    sync_api.expect(host.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
+    host.locator(".mn-pick summary").first.click()
+    tracks = widths(host, ".mn-pick >> nth=0 >> .mn-bars .mn-track")
+    assert len(tracks) == 2 and min(tracks) >= 1.5 * MIN_TRACK_PX, tracks
 
     # A third member joins and rates while the host looks at Picks: it updates by itself.
     late = browser.new_context(**PHONE).new_page()
     late.goto(room_link)
     join_as(late, "Cy")
     started = time.monotonic()
-    host.locator(".mn-bars").first.get_by_text("Cy", exact=True).wait_for(timeout=LIVE_MS)
+    host.locator(".mn-pick .mn-bars").first.get_by_text("Cy", exact=True).wait_for(
+        state="attached", timeout=LIVE_MS
+    )  # in the first pick's Details, which a live redraw closes again
     host.get_by_text(re.compile(r"Not rated anything yet: Cy")).wait_for(timeout=LIVE_MS)
     joined_s = time.monotonic() - started
     for stars in ["5 stars", "4 stars"]:
@@ -346,11 +337,11 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
     # Settings are in the URL: a reload (or the link, shared) shows the same picks.
     choose_strategy(host, "Average")
     settle(host)
-    before = host.locator(".mn-card .mn-title").all_inner_texts()
+    before = host.locator(".mn-pick .mn-title").all_inner_texts()
     host.reload()
-    sync_api.expect(host.locator(".mn-card")).to_have_count(10, timeout=STEP_MS)
+    sync_api.expect(host.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
     settle(host)
-    assert host.locator(".mn-card .mn-title").all_inner_texts() == before
+    assert host.locator(".mn-pick .mn-title").all_inner_texts() == before
 
     # Tonight's vote: the host opens it, everyone answers on their own screen.
     host.get_by_role("button", name=re.compile("Start the vote")).click()

@@ -146,7 +146,7 @@ def test_block_shows_the_browser_waits_against_their_targets():
     assert tap[1:5] == ["21.00", "42.50", "24", "< 100"] and tap[5].startswith("yes")
     saved = rows["rating tap → the server acknowledged it saved"]
     assert saved[4] == "—"  # the round trip has no target: it is shown to tell the two apart
-    picks = rows["click on Picks → ten picks with bars shown"]
+    picks = rows["click on Picks → ten picks with their reasons shown"]
     assert picks[4] == "< 1000" and picks[5].startswith("yes")
     assert rows["last keystroke → search results shown (in the browser)"][5].startswith("yes")
     assert "phone median 250.0 ms, laptop median 200.0 ms" in text
