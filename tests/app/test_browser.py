@@ -15,32 +15,21 @@ which the server reads, so the server only loads it.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_helpers import (
+    CHROMIUM,
+    PHONE,
+    STEP_MS,
+    chromium,
+    settle,
+    shot,
+    streamlit_server,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-STARTUP_S = 120  # server start
-STEP_MS = 90_000  # one Streamlit rerun on 2 shared cores, first page loads included
 LIVE_MS = 20_000  # "within ~5 s" on a quiet machine; generous for busy CI cores
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
 LONG_NAME = "Annabelle Featherstonehaugh-Smythe"
 MIN_TRACK_PX = 100  # a bar track narrower than this is not a readable bar
@@ -54,12 +43,6 @@ pytestmark = [
     ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served(str):
@@ -77,86 +60,23 @@ class Served(str):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, trained_hybrid):
     """``streamlit run streamlit_app.py`` with the app's own default model and a private
-    database; yields its URL."""
+    database; yields its URL (a ``Served``)."""
     tmp = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    env = {
-        **os.environ,
-        "MOVIENIGHT_DB_URL": (db_url := f"sqlite:///{tmp / 'movienight.db'}"),
-        "MOVIENIGHT_DATA_DIR": str(trained_hybrid),  # the hybrid is there, trained
-    }
-    env.pop("MOVIENIGHT_DEFAULT_MODEL", None)  # what a fresh clone serves: the hybrid
-    log = (tmp / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-            "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = Served(f"http://127.0.0.1:{port}")
-    url.db_url = db_url
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail("streamlit did not start:\n" + (tmp / "streamlit.log").read_text())
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        server_log = (tmp / "streamlit.log").read_text()
-        assert "Traceback" not in server_log, server_log[-3000:]
-        assert "default value but also had its value set" not in server_log  # bug 9
+    db_url = f"sqlite:///{tmp / 'movienight.db'}"
+    with streamlit_server(db_url, trained_hybrid, tmp / "streamlit.log") as url:
+        served = Served(url)
+        served.db_url = db_url
+        yield served
+    assert "default value but also had its value set" not in (tmp / "streamlit.log").read_text()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def shot(page, name: str) -> None:
-    """The whole page: Streamlit scrolls inside its own container, so the viewport is made as
-    tall as the page for the screenshot (same width) and put back after."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    size = page.viewport_size
-    height = page.evaluate(
-        """() => Math.max(document.body.scrollHeight,
-             ...Array.from(document.querySelectorAll('[data-testid="stMain"], section'))
-                .map(e => e.scrollHeight))"""
-    )
-    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 16000)})
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    page.set_viewport_size(size)
-
-
-def settle(page, timeout_ms: int = STEP_MS) -> None:
-    """Wait until Streamlit finished the current rerun (its status widget goes away)."""
-    page.wait_for_timeout(600)  # the status widget appears a moment after a rerun starts
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
 
 
 def go(page, title: str) -> None:

@@ -9,10 +9,8 @@ list is computed in this process from the same saved model, through the same
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -49,16 +47,7 @@ CHOICES = ["Average", "Least misery", "Borda count", "Most pleasure", "Average"]
 
 
 @pytest.fixture(scope="module")
-def hybrid_data(request) -> Path:
-    """A data dir holding the app's default model: ``MOVIENIGHT_TEST_MODEL_DIR`` when set (a
-    folder where ``python -m engine train --model hybrid`` already ran, to iterate without
-    training), else the session's ``trained_hybrid``."""
-    given = os.environ.get("MOVIENIGHT_TEST_MODEL_DIR")
-    return Path(given) if given else request.getfixturevalue("trained_hybrid")
-
-
-@pytest.fixture(scope="module")
-def room(tmp_path_factory, hybrid_data):
+def room(tmp_path_factory, trained_hybrid):
     """A live server, a store on its database, and a hosted room of three members who have
     answered: (server URL, store, room code, host token, {name: member token})."""
     from app.store import Store
@@ -72,7 +61,7 @@ def room(tmp_path_factory, hybrid_data):
         tokens[name] = store.add_member(hosted.code, name).token
         for movie_id, stars in answers.items():
             store.set_rating(tokens[name], movie_id, stars)
-    with streamlit_server(db_url, hybrid_data, tmp / "streamlit.log") as url:
+    with streamlit_server(db_url, trained_hybrid, tmp / "streamlit.log") as url:
         yield url, store, hosted.code, hosted.host_token, tokens
     store.dispose()
 

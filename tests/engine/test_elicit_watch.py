@@ -101,7 +101,7 @@ def hybrid():
         explicit_params={"factors": 2, "epochs": 5},
         temperature=1.0,
         beta=1.0,
-        beta_answers=2.0,
+        beta_k=2.0,
     ).fit(data)
     return data, model
 
