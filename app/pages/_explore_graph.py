@@ -14,6 +14,7 @@ import streamlit as st
 
 from app import services
 from app.pages import _explore_state as url
+from app.pages._common import model_ready
 from app.store import SHORTLIST_MAX, SHORTLIST_MIN, StoreError
 from app.widgets.ego_graph import neighbourhood_table, show_ego_graph
 from app.widgets.film_search import film_search
@@ -150,9 +151,13 @@ def shortlist_panel(current: object) -> None:
 def graph_view(model_name: str, room_code: str | None, current: object) -> None:
     basis = similarity_basis()
     center = centre_picker()
+    if basis == "taste" and not model_ready(model_name):
+        return
     graph = services.ego_graph(model_name, center, basis=basis)
     items = [int(n) for n in graph.nodes]
-    marks = services.member_marks(model_name, room_code, items)
+    # co-watching needs no model; the members' stars do (shown once it is ready)
+    ready = bool(room_code) and (basis == "taste" or model_ready(model_name))
+    marks = services.member_marks(model_name, room_code, items) if ready else {}
     st.caption(
         f"**{md(graph.nodes[center]['label'])}** and the {graph.number_of_nodes() - 1} films most "
         "like it. Tap a film for who would like it and what to do next; bigger = more rated. "
@@ -173,6 +178,8 @@ def graph_view(model_name: str, room_code: str | None, current: object) -> None:
 def similar_view(model_name: str) -> None:
     basis = similarity_basis()
     item = centre_picker()
+    if basis == "taste" and not model_ready(model_name):
+        return
     films = services.similar_films(model_name, item, k=10, basis=basis)
     st.markdown(f"**Films like {md(services.film_label(item))}**")
     table = pd.DataFrame(

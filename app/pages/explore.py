@@ -88,17 +88,19 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
         st.info(str(exc))
         return
     films, members, explained = found.films, found.members, found.explained
-    # a phone scrolls past a still picture; moving and zooming is asked for
+    # one finger scrolls the page over the map (no drag mode: plotly leaves touches to the
+    # page, hover still works on a desktop); moving and zooming is asked for
     interact = st.toggle("Move & zoom the map", key="mn_map_interact")
+    figure = factor_map_figure(films, members, explained, (a, b), colour)
+    figure.update_layout(dragmode="pan" if interact else False)
     st.plotly_chart(
-        factor_map_figure(films, members, explained, (a, b), colour),
+        figure,
         key="mn_factor_map",
         width="stretch",
         config={
-            "staticPlot": not interact,
             "scrollZoom": interact,
             "displayModeBar": interact,
-            "doubleClick": "reset",
+            "doubleClick": "reset" if interact else False,
         },
     )
     st.caption(

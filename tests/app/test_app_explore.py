@@ -116,6 +116,11 @@ def test_factor_map_without_a_room_shows_films_only():
     films, _, _ = engine_view()
     assert film_points(fig) == len(films)
     assert not traces(fig, "room members")
+    # no drag mode: one finger scrolls the page over the map; "Move & zoom" turns panning on
+    assert fig["layout"]["dragmode"] is False
+    at.toggle(key="mn_map_interact").set_value(True).run()
+    assert figure(at)["layout"]["dragmode"] == "pan"
+    at.toggle(key="mn_map_interact").set_value(False).run()
     # each axis is named by the well-known films at its two ends, not by a component number
     for axis, column in (("xaxis", "x"), ("yaxis", "y")):
         known = films.nlargest(150, "n_ratings").sort_values(column)
