@@ -24,28 +24,17 @@ from app.services.rooms import next_films
 from app.services.store import get_store
 from engine.data.catalogue import parse_genres
 from engine.data.ratings import Ratings
+from engine.titles import natural_title
 
 #: Cards the browser holds beyond the one on screen: a tap never waits for the server unless
 #: the member answers more than this many films within one round trip (a burst of 10 taps in
 #: a second over a socket that holds every message back 800 ms each way still finds a card).
 SPARE_CARDS = 12
 #: Catalogues up to this many films are searched in the browser (the embedded sample's 9,066
-#: titles are ~250 KB of JSON, sent once, when the search box is first used); larger ones are
+#: titles are ~370 KB of JSON, sent once, when the search box is first used); larger ones are
 #: searched on the server (rapidfuzz, ``app.services.search``), a round trip per pause in typing.
 BROWSER_SEARCH_MAX_FILMS = 30_000
-_TRAILING_ARTICLE = re.compile(
-    r"^(?P<rest>.*), (?P<article>The|A|An|Les|Le|La|L'|Il|Der|Die|Das|El)(?P<tail> \(.*\))?$"
-)
-
-
-def natural_title(title: str) -> str:
-    """MovieLens's "Matrix, The" as people write it: "The Matrix" (also before a parenthesis:
-    "Shawshank Redemption, The (1994)" stays correct when a year or a.k.a. follows)."""
-    found = _TRAILING_ARTICLE.match(title)
-    if not found:
-        return title
-    tail = found["tail"] or ""
-    return f"{found['article']} {found['rest']}{tail}"
+_AKA_TEXT = re.compile(r"\(a\.k\.a\. ([^)]*)\)")
 
 
 def _year(value: object) -> int | None:
@@ -115,6 +104,13 @@ def _title_index(fingerprint: str, _catalogue: Ratings) -> dict[str, Any]:
         "fingerprint": fingerprint,
         "ids": [int(m) for m in movies["movieId"]],
         "titles": [natural_title(str(t)) for t in movies["title"]],
+        # the other names a title carries ("Twelve Monkeys (a.k.a. 12 Monkeys)"), searchable
+        # though not shown: only for the films that have one, by row
+        "aka": {
+            i: " ".join(found)
+            for i, t in enumerate(movies["title"])
+            if (found := _AKA_TEXT.findall(str(t)))
+        },
         "years": [_year(y) for y in movies["year"]],
         "genre": first_genres,
         "genres": genre_names,

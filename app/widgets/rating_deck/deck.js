@@ -63,7 +63,8 @@ function trigrams(text) {
 }
 
 function buildIndex(raw) {
-  const keys = raw.titles.map((t, i) => foldKey(`${t} ${raw.years[i] ?? ""}`));
+  const aka = raw.aka || {};
+  const keys = raw.titles.map((t, i) => foldKey(`${t} ${raw.years[i] ?? ""} ${aka[i] ?? ""}`));
   return { raw, keys, grams: null };
 }
 
