@@ -55,22 +55,57 @@ function foldKey(text) {
     .trim();
 }
 
-function trigrams(text) {
-  const padded = `  ${text} `;
-  const grams = new Set();
-  for (let i = 0; i + 3 <= padded.length; i++) grams.add(padded.slice(i, i + 3));
-  return grams;
+function typos(a, b, limit) {
+  // Optimal string alignment distance (a swap of two neighbouring letters counts once, as in
+  // "matirx"), stopping early once every path costs more than `limit`.
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev2 = null;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost);
+      if (prev2 && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, prev2[j - 2] + 1);
+      }
+      row.push(d);
+      best = Math.min(best, d);
+    }
+    if (best > limit) return limit + 1;
+    prev2 = prev;
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+function fuzzyWordScores(word, vocabulary) {
+  // Per distinct title word: 1 for a word it starts with; less for one within a typo or two of
+  // it (or of its start, while the person is still typing); 0 for none. Computed once per typed
+  // word over the catalogue's distinct words (~15,000), not once per title.
+  const limit = word.length >= 7 ? 2 : word.length >= 4 ? 1 : 0;
+  const scores = new Float32Array(vocabulary.length);
+  for (let v = 0; v < vocabulary.length; v++) {
+    const kw = vocabulary[v];
+    if (kw.startsWith(word)) scores[v] = 1;
+    else if (limit && kw.length + limit >= word.length) {
+      const d = Math.min(typos(word, kw, limit), typos(word, kw.slice(0, word.length), limit));
+      if (d <= limit) scores[v] = 1 - 0.15 * d;
+    }
+  }
+  return scores;
 }
 
 function buildIndex(raw) {
   const aka = raw.aka || {};
   const keys = raw.titles.map((t, i) => foldKey(`${t} ${raw.years[i] ?? ""} ${aka[i] ?? ""}`));
-  return { raw, keys, grams: null };
+  return { raw, keys, vocabulary: null, wordIds: null };
 }
 
 function searchIndex(index, query) {
-  // Substring and word-prefix matches first (most rated first among equals), then typo-tolerant
-  // matches by shared letter triples (Dice coefficient), as a fallback when few match exactly.
+  // Substring and word-prefix matches first (most rated first among equals), then, when few
+  // match exactly, titles whose every word is within a typo or two of a typed word.
   const q = foldKey(query);
   if (q.replace(/ /g, "").length < MIN_QUERY) return [];
   const words = q.split(" ");
@@ -85,17 +120,28 @@ function searchIndex(index, query) {
     else if (words.every((w) => key.includes(w))) score = 75;
     if (score) scored.push([score + raw.popularity[i] / 12.5, i]);
   }
-  if (scored.length < RESULTS && q.length >= 4) {
-    if (!index.grams) index.grams = keys.map(trigrams);
-    const mine = trigrams(q);
+  if (scored.length < RESULTS && q.replace(/ /g, "").length >= 4) {
+    // Few exact matches: allow typos, word by word (what the server's rapidfuzz did).
+    if (!index.vocabulary) {
+      const ids = new Map();
+      index.wordIds = keys.map((k) => k.split(" ").map((w) => {
+        if (!ids.has(w)) ids.set(w, ids.size);
+        return ids.get(w);
+      }));
+      index.vocabulary = [...ids.keys()];
+    }
+    const perWord = words.map((w) => fuzzyWordScores(w, index.vocabulary));
     const seen = new Set(scored.map((s) => s[1]));
     for (let i = 0; i < keys.length; i++) {
       if (seen.has(i)) continue;
-      const theirs = index.grams[i];
-      let shared = 0;
-      for (const g of mine) if (theirs.has(g)) shared++;
-      const dice = (2 * shared) / (mine.size + Math.min(theirs.size, mine.size + 6));
-      if (dice >= 0.5) scored.push([40 + 40 * dice + raw.popularity[i] / 12.5, i]);
+      let total = 0;
+      for (const scores of perWord) {
+        let best = 0;
+        for (const id of index.wordIds[i]) if (scores[id] > best) best = scores[id];
+        if (!best) { total = 0; break; }
+        total += best;
+      }
+      if (total) scored.push([50 + (20 * total) / words.length + raw.popularity[i] / 12.5, i]);
     }
   }
   scored.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
