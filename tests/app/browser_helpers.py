@@ -126,3 +126,16 @@ def shot(page: Any, name: str, full: bool = True) -> Path:
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
     return path
+
+
+SYNCED_JS = """() => {
+  const syncs = [...document.querySelectorAll('*')].filter(e => e.shadowRoot)
+    .flatMap(e => [...e.shadowRoot.querySelectorAll('.deck .sync')]);
+  return syncs.length > 0 && syncs.every(s => s.dataset.pending === '0');
+}"""
+
+
+def deck_saved(page: Any, timeout_ms: int = STEP_MS) -> None:
+    """Until the rating deck on ``page`` says the server acknowledged every answer (the deck
+    shows the next card before the server has the answer; this waits for the server)."""
+    page.wait_for_function(SYNCED_JS, timeout=timeout_ms)

@@ -24,6 +24,7 @@ from browser_helpers import (
     PHONE,
     STEP_MS,
     chromium,
+    deck_saved,
     settle,
     shot,
     streamlit_server,
@@ -244,6 +245,7 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
     joined_s = time.monotonic() - started
     for stars in ["5 stars", "4 stars"]:
         rate_first_card(late, stars)
+    deck_saved(late)  # both answers on the server before the host's list is compared below
     sync_api.expect(host.get_by_text(re.compile("Not rated anything yet"))).to_have_count(
         0, timeout=LIVE_MS
     )

@@ -12,6 +12,7 @@ import re
 import time
 
 import pytest
+from browser_helpers import deck_saved
 from test_browser import (  # noqa: F401  (fixtures)
     CHROMIUM,
     LIVE_MS,
@@ -69,16 +70,9 @@ def on_deck(page, selector: str):
     return page.locator(f".deck {selector}:visible").last
 
 
-SYNCED_JS = """() => {
-  const syncs = [...document.querySelectorAll('*')].filter(e => e.shadowRoot)
-    .flatMap(e => [...e.shadowRoot.querySelectorAll('.deck .sync')]);
-  return syncs.length > 0 && syncs.every(s => s.dataset.pending === '0');
-}"""
-
-
 def wait_saved(page) -> None:
     """Until the deck says every answer is acknowledged by the server."""
-    page.wait_for_function(SYNCED_JS, timeout=SAVED_MS)
+    deck_saved(page, SAVED_MS)
 
 
 def test_a_burst_of_ten_taps_saves_ten_answers_in_order(server, browser):  # noqa: F811
