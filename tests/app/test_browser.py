@@ -20,7 +20,7 @@ import time
 
 import pytest
 from browser_helpers import (
-    CHROMIUM,
+    BROWSER_MARKS,
     PHONE,
     STEP_MS,
     chromium,
@@ -36,13 +36,7 @@ LONG_NAME = "Annabelle Featherstonehaugh-Smythe"
 MIN_TRACK_PX = 100  # a bar track narrower than this is not a readable bar
 TAP_PX = 44  # WCAG 2.5.5 target size
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 
 

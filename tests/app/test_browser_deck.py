@@ -12,28 +12,17 @@ import re
 import time
 
 import pytest
-from browser_helpers import deck_saved
+from browser_helpers import BROWSER_MARKS, PHONE, STEP_MS, deck_saved, settle, shot
 from test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
     LIVE_MS,
-    PHONE,
-    STEP_MS,
     TAP_PX,
     browser,
     server,
-    settle,
-    shot,
 )
 
 from tools.deck_bench import NETWORK_JS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 
 STAR_LABELS = {0.5: "0.5 stars", 1.0: "1 star", 2.0: "2 stars", 3.5: "3.5 stars", 4.0: "4 stars"}

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from browser_helpers import (
-    CHROMIUM,
+    BROWSER_MARKS,
     DESKTOP,
     PHONE,
     STEP_MS,
@@ -25,13 +25,7 @@ from browser_helpers import (
     streamlit_server,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 
 # MovieLens movieIds: Ana likes big action and sci-fi, Chloé dramas, Ben a bit of both.
