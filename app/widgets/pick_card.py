@@ -14,6 +14,7 @@ from app.widgets.palette import genre_colour
 from app.widgets.poster import poster_data_uri
 from app.widgets.text import h
 from engine.data.catalogue import parse_genres
+from engine.titles import natural_title
 
 TOP = 10  # "in X's top 10": the engine's member_ranks are capped at this
 NAMED = 3  # members named with their stars; a bigger room is summed up after them
@@ -63,7 +64,7 @@ def pick_card_html(
     """The compact card: ``film`` (title, year, genres, rank) and ``why`` (plain text) show;
     ``details`` (plain text lines) and ``extra_html`` (already safe, e.g. the member bars) fold
     away under a native ``<details>``, which opens in the browser without a rerun."""
-    title = str(film.get("title", ""))
+    title = natural_title(str(film.get("title", "")))  # "The Usual Suspects", as people say it
     year = "" if str(film.get("year", "")) in ("", "<NA>", "nan", "None") else str(film["year"])
     genres = parse_genres(film.get("genres"))
     chips = "".join(
