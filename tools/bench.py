@@ -170,8 +170,9 @@ def bench_deck(model: str, enabled: bool) -> dict[str, Any]:
     return deck_bench.run(model)
 
 
-def bench_browser(model: str, enabled: bool) -> dict[str, Any]:
-    """The browser figures, or why there are none."""
+def bench_browser(model: str, enabled: bool, rounds: tuple[int, int, int, int]) -> dict[str, Any]:
+    """The browser figures, or why there are none; ``rounds``: taps per member, searches,
+    Picks openings and votes."""
     from tools import browser_bench
 
     if not enabled:
@@ -179,11 +180,17 @@ def bench_browser(model: str, enabled: bool) -> dict[str, Any]:
     why = browser_bench.available()
     if why:
         return {"skipped": why}
-    return browser_bench.run(model)
+    taps, searches, opens, votes = rounds
+    return browser_bench.run(model, taps=taps, searches=searches, opens=opens, votes=votes)
 
 
 def measure(
-    model: str | None, members: int, ratings: int, repeats: int, browser: bool = True
+    model: str | None,
+    members: int,
+    ratings: int,
+    repeats: int,
+    browser: bool = True,
+    rounds: tuple[int, int, int, int] = (8, 6, 5, 3),
 ) -> dict[str, Any]:
     """Run protocol App against a throwaway database; returns the figures."""
     from app import services
@@ -205,7 +212,7 @@ def measure(
             "prepare_s": round(prepare_s, 2),
             "cold_start": bench_cold(model, dict(os.environ)),
             "picks": bench_picks(model, members, ratings, repeats),
-            "browser": bench_browser(model, browser),
+            "browser": bench_browser(model, browser, rounds),
             "deck": bench_deck(model, browser),
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "machine": {
@@ -225,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=6)
     parser.add_argument("--ratings", type=int, default=10, help="ratings per member")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--taps", type=int, default=8, help="browser: rating taps per member")
+    parser.add_argument("--searches", type=int, default=6, help="browser: searches")
+    parser.add_argument("--opens", type=int, default=5, help="browser: Picks openings")
+    parser.add_argument("--votes", type=int, default=3, help="browser: votes run")
     parser.add_argument(
         "--output", type=Path, default=DOCS, help="the file whose tools.bench block is replaced"
     )
@@ -244,7 +255,12 @@ def main(argv: list[str] | None = None) -> int:
 
     when = datetime.now(UTC)
     result = measure(
-        args.model, args.members, args.ratings, args.repeats, browser=not args.no_browser
+        args.model,
+        args.members,
+        args.ratings,
+        args.repeats,
+        browser=not args.no_browser,
+        rounds=(args.taps, args.searches, args.opens, args.votes),
     )
     given = argv if argv is not None else sys.argv[1:]
     command = shlex.join(["python", "-m", "tools.bench", *given])

@@ -105,6 +105,15 @@ _TAPS_JS = """([stars, gap]) => new Promise((resolve) => {
 })"""
 
 
+# In the page: start ``_TAPS_JS`` without waiting for it (``evaluate`` would wait for the
+# promise, and the members would tap one after another); the result lands in window.__mnRamp.
+_START_JS = (
+    "(args) => { window.__mnRamp = null; ("
+    + _TAPS_JS
+    + ")(args).then((r) => { window.__mnRamp = r; }); }"
+)
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
     import os
@@ -183,8 +192,11 @@ def _ramp(browser: Any, url: str, pid: int) -> list[dict[str, Any]]:
             _join(page, room, f"M{i}")
         stars = [4.0, 3.0, None, 5.0, 2.0, 4.5, 3.5, 1.0][:RAMP_TAPS]
         cpu0, wall0 = _cpu_seconds(pid), time.monotonic()
-        handles = [page.evaluate_handle(_TAPS_JS, [stars, 700]) for page in pages]
-        results = [h.json_value() for h in handles]
+        for page in pages:  # start every member's taps, then collect: they tap at once
+            page.evaluate(_START_JS, [stars, 700])
+        for page in pages:
+            page.wait_for_function("() => window.__mnRamp !== null", timeout=STEP_MS)
+        results = [page.evaluate("() => window.__mnRamp") for page in pages]
         cpu, wall = _cpu_seconds(pid) - cpu0, time.monotonic() - wall0
         card = [float(x) for r in results for x in r["cardMs"]]
         per_tap_saved = [float(r["savedMs"]) - 700 * (RAMP_TAPS - 1) for r in results]
