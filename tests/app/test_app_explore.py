@@ -320,8 +320,12 @@ def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkey
     assert members["text"] == ["Ann", "Bob", "Cy", "Dee"]
     model, _ = services.get_model("hybrid")
     states = services.member_states(code, model)
-    _, want, _ = factor_map(model, services.get_catalogue(), states, (0, 1), 20)
-    np.testing.assert_allclose(members["x"], want["x"], rtol=1e-5, atol=1e-7)
+    films, want, _ = factor_map(model, services.get_catalogue(), states, (0, 1), 20)
+    from app.widgets.factor_map import member_positions
+
+    xs, ys = member_positions(films, want)  # the engine's places, scaled to the films' spread
+    np.testing.assert_allclose(members["x"], xs, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(members["y"], ys, rtol=1e-5, atol=1e-7)
     text = all_messages(at)
     assert "No room members to show yet" not in text and "Not on the map" not in text
 

@@ -257,7 +257,12 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
     host.reload()
     sync_api.expect(host.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
     settle(host)
-    assert host.locator(".mn-pick .mn-title").all_inner_texts() == before
+    after = host.locator(".mn-pick .mn-title").all_inner_texts()
+    # The same strategy and films come back from the URL. The order below the top five is
+    # compared as a set: the hybrid's "Average" scores for this room tie to the fourth decimal
+    # (~4.995★), and two computations can swap such films (docs/KNOWN_ISSUES.md KI-13).
+    strip = lambda titles: [re.sub(r"^\d+", "", t) for t in titles]  # noqa: E731
+    assert strip(after)[:5] == strip(before)[:5] and set(strip(after)) == set(strip(before))
 
     # Tonight's vote: the host opens it, everyone answers on their own screen.
     host.get_by_role("button", name=re.compile("Start the vote")).click()

@@ -67,7 +67,7 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def expected_picks(hybrid_data):
+def expected_picks(trained_hybrid):
     """strategy name -> the movieIds the page should list for the room as it is now."""
     from app.services.room_input import PicksOptions, room_input
     from engine.data import load_embedded
@@ -75,8 +75,8 @@ def expected_picks(hybrid_data):
     from engine.train import load_or_train
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOVIENIGHT_DATA_DIR", str(hybrid_data))
-        catalogue = load_embedded(hybrid_data / "datasets")
+        mp.setenv("MOVIENIGHT_DATA_DIR", str(trained_hybrid))
+        catalogue = load_embedded(trained_hybrid / "datasets")
         model, _ = load_or_train("hybrid", catalogue)
 
     def picks(store, code: str, strategy: str) -> list[int]:
