@@ -10,7 +10,8 @@ figure is what the browser showed, not Playwright's polling):
   (the deck answers in the browser), and **saved**: the same tap → the server's
   acknowledgement that the answer is in the database (the deck's "pending" count back to 0);
 * **search**: the last keystroke of a title → its results shown (the deck searches a title
-  index in the browser; the index itself arrives with the first focus of the box, not counted);
+  index in the browser, timed once the index is there: it arrives with the first focus of the
+  box, once per page load);
 * **picks**: a click on the Picks link → all ten picks with their reasons on screen;
 * **tally**: a member's last vote answer → the host's tally shows one more voter (measured from
   the member's click in this process to the host's page changing, polled every 50 ms).
@@ -226,7 +227,8 @@ def _search(page: Any, query: str) -> float:
     box = page.locator(".deck .search-input:visible").last
     box.fill("")
     box.focus()  # the first focus asks for the title index; it arrives once per page load
-    page.locator(".deck .search-input:visible").last.wait_for()
+    # typing is timed once the index is in the page (its one-off arrival is not a keystroke's wait)
+    page.locator('.deck .search-input[data-index="ready"]:visible').last.wait_for()
     page.evaluate(_SEARCH_ARM_JS, query.split()[0])
     box.press_sequentially(query, delay=60)  # a person typing, ~16 characters a second
     page.wait_for_function("() => window.__mnSearch.ms !== null", timeout=STEP_MS)

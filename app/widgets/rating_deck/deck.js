@@ -491,6 +491,7 @@ class Deck {
 
   renderResults(ui) {
     if (ui.search.value !== this.query) ui.search.value = this.query;
+    ui.search.dataset.index = this.index ? "ready" : "waiting"; // searched here, or on the server
     const q = this.query.trim();
     let found = [];
     if (this.index) found = searchIndex(this.index, q);
