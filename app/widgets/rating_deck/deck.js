@@ -496,6 +496,11 @@ class Deck {
     let found = [];
     if (this.index) found = searchIndex(this.index, q);
     else if (this.serverResults && this.data && this.data.found_for === q) found = this.serverResults;
+    // Redraw the results only when they changed: a redraw on every server update would replace
+    // the buttons under a finger about to tap one.
+    const shown = `${q}|${found.map((f) => f.id).join(",")}`;
+    if (ui.shownResults === shown) return;
+    ui.shownResults = shown;
     ui.results.textContent = "";
     ui.hint.textContent = "";
     if (!q) return;
