@@ -32,17 +32,24 @@ it is bitwise equal in practice). On CUDA some kernels are not bitwise determini
 in MF's gradient scatter, in sparse products), so there any two fits, resumed or not, may differ
 at float rounding level.
 
-Files: ``<folder>/checkpoint.safetensors`` and ``<folder>/checkpoint.json`` (epoch, model name,
-hyperparameters, dataset fingerprint, SHA-256 of the tensors), each written to a temporary file and
-renamed, so a crash mid-write leaves the previous checkpoint intact. A checkpoint from another
-model, other hyperparameters or another dataset is ignored (with a note in ``skipped``, also
-passed to ``log``), never loaded. Nothing is unpickled.
+Files: ``<folder>/checkpoint.json`` (epoch, model name, hyperparameters, dataset fingerprint, the
+tensors' file name and SHA-256) and the tensors it names, ``<folder>/checkpoint-<sha256[:16]>.safetensors``.
+The record is the commit point: a save writes the new tensors under a new name, then renames the
+new record over the old one, and only then deletes tensors no record names. A process killed at any
+instant (SIGKILL: no handler runs) leaves a record whose tensors exist and match it, so the next
+run resumes from the last committed epoch. (With one fixed tensor file, a kill between its rename
+and the record's left new tensors under the old record; the checksum then failed and the take-over
+started from the first epoch: KI-14 in docs/KNOWN_ISSUES.md.) A checkpoint from another model,
+other hyperparameters or another dataset is ignored (with a note in ``skipped``, also passed to
+``log``), never loaded. Nothing is unpickled.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -55,8 +62,9 @@ from safetensors.torch import load_file, save_file
 from engine.data.ratings import Ratings
 from engine.storage.files import atomic_write, sha256_file
 
-TENSORS = "checkpoint.safetensors"
 META = "checkpoint.json"
+TENSOR_PREFIX, TENSOR_SUFFIX = "checkpoint-", ".safetensors"
+_TENSOR_NAME = re.compile(r"checkpoint-[0-9a-f]{16}\.safetensors")
 
 
 class Hyperparameters(Protocol):
@@ -127,15 +135,20 @@ class Checkpoint:
             return False
         self.folder.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().contiguous().cpu() for k, v in model.checkpoint_tensors().items()}
-        tensor_file, meta_file = self.folder / TENSORS, self.folder / META
-        atomic_write(tensor_file, lambda p: save_file(tensors, str(p)))
+        staged = self.folder / f".{TENSOR_PREFIX}staged{TENSOR_SUFFIX}"
+        atomic_write(staged, lambda p: save_file(tensors, str(p)))
+        digest = sha256_file(staged)
+        tensor_file = self.folder / f"{TENSOR_PREFIX}{digest[:16]}{TENSOR_SUFFIX}"
+        os.replace(staged, tensor_file)  # a new name: the committed tensors stay untouched
         meta = {
             **self._identity(model, train),
             "epoch": int(epoch),
-            "sha256": sha256_file(tensor_file),
+            "tensors": tensor_file.name,
+            "sha256": digest,
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        atomic_write(meta_file, lambda p: p.write_text(json.dumps(meta, indent=2)))
+        atomic_write(self.folder / META, lambda p: p.write_text(json.dumps(meta, indent=2)))
+        self._delete_tensors(keep=tensor_file.name)  # only once the record names the new ones
         self.saved_epoch = int(epoch)
         return True
 
@@ -144,6 +157,14 @@ class Checkpoint:
         """Completed epochs in the saved checkpoint (0 when there is none)."""
         meta = self._meta()
         return 0 if meta is None else int(meta["epoch"])
+
+    def tensor_file(self) -> Path | None:
+        """The committed tensors' file (None when no record names one)."""
+        meta = self._meta()
+        name = None if meta is None else meta.get("tensors")
+        return (
+            self.folder / name if isinstance(name, str) and _TENSOR_NAME.fullmatch(name) else None
+        )
 
     def _meta(self) -> dict[str, Any] | None:
         file = self.folder / META
@@ -166,9 +187,11 @@ class Checkpoint:
         for key, value in identity.items():
             if meta.get(key) != value:
                 return self._skip(f"checkpoint in {self.folder} has another {key}; starting afresh")
-        tensor_file = self.folder / TENSORS
+        tensor_file = self.tensor_file()
+        if tensor_file is None:
+            return self._skip(f"{self.folder / META} names no tensor file of this folder")
         if not tensor_file.exists() or sha256_file(tensor_file) != meta.get("sha256"):
-            # the JSON is written after the tensors, so this means a torn or altered file
+            # the record is committed after its tensors: this is an altered or deleted file
             return self._skip(f"{tensor_file} is missing or does not match its checksum")
         try:
             tensors = load_file(str(tensor_file), device=str(model.device))
@@ -193,12 +216,22 @@ class Checkpoint:
     def clear(self) -> None:
         """Delete the snapshot and those of its ``child`` checkpoints (e.g. once the finished
         model is saved as an artifact); folders are removed once empty, nothing else is."""
-        for name in (TENSORS, META):
-            (self.folder / name).unlink(missing_ok=True)
         if not self.folder.is_dir():
             return
+        (self.folder / META).unlink(missing_ok=True)  # first: no record then names gone tensors
+        self._delete_tensors(keep=None)
         for sub in self.folder.iterdir():
             if sub.is_dir() and not sub.is_symlink():
                 Checkpoint(sub).clear()
                 with contextlib.suppress(OSError):  # holds something that is not ours
                     sub.rmdir()
+
+    def _delete_tensors(self, keep: str | None) -> None:
+        """Delete this folder's tensor files except ``keep``, and the half-written temporary
+        files (``.checkpoint…``) a killed process left behind."""
+        for file in [
+            *self.folder.glob(f"{TENSOR_PREFIX}*{TENSOR_SUFFIX}"),
+            *self.folder.glob(".checkpoint*"),
+        ]:
+            if file.name != keep:
+                file.unlink(missing_ok=True)

@@ -119,7 +119,6 @@ def _checkpoint_epoch(folder: Path) -> int:
         return 0
 
 
-@pytest.mark.deploy_full  # KI-14: once in two fresh-clone runs the take-over started over
 def test_the_worker_killed_mid_training_is_taken_over_from_its_checkpoint(stack, monkeypatch):
     from app.jobs import JobSpec, live_dir
     from engine.data import load_embedded

@@ -12,7 +12,7 @@ from training_helpers import interrupt_after
 
 from engine.data.synthetic import planted_implicit
 from engine.models import create
-from engine.storage.checkpoint import META, TENSORS, Checkpoint
+from engine.storage.checkpoint import META, Checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +74,11 @@ def test_corrupt_checkpoint_is_skipped_not_loaded(tmp_path, data):
     progress, _ = interrupt_after(3)
     with pytest.raises(KeyboardInterrupt):
         als().fit(data, progress=progress, checkpoint=Checkpoint(folder))
-    raw = bytearray((folder / TENSORS).read_bytes())
+    tensors = Checkpoint(folder).tensor_file()
+    assert tensors is not None
+    raw = bytearray(tensors.read_bytes())
     raw[-5] ^= 0xFF
-    (folder / TENSORS).write_bytes(bytes(raw))
+    tensors.write_bytes(bytes(raw))
     checkpoint = Checkpoint(folder)
     model = als().fit(data, checkpoint=checkpoint)
     assert checkpoint.resumed_from == 0 and "checksum" in checkpoint.skipped
@@ -96,7 +98,8 @@ def test_every_n_epochs_and_atomic_files(tmp_path, data):
         als().fit(data, progress=progress, checkpoint=Checkpoint(folder, every=2))
     meta = json.loads((folder / META).read_text())
     assert meta["epoch"] == 4 and meta["model"] == "als"
-    assert sorted(p.name for p in folder.iterdir()) == [META, TENSORS]  # no temp files left
+    # one record and the one tensor file it names: no older tensors, no temp files left
+    assert sorted(p.name for p in folder.iterdir()) == sorted([META, meta["tensors"]])
     with pytest.raises(ValueError, match="every"):
         Checkpoint(folder, every=0)
     Checkpoint(folder).clear()
@@ -113,3 +116,42 @@ def test_resume_loads_tensors_onto_the_model_device(tmp_path, data):
         isinstance(fresh._user_factors, torch.Tensor) and fresh._user_factors.device == model.device
     )
     np.testing.assert_array_equal(fresh._item_factors.numpy(), model._item_factors.numpy())
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no handler sees it."""
+
+
+def test_a_kill_between_writing_the_tensors_and_the_record_keeps_the_previous_epoch(
+    tmp_path, data, monkeypatch
+):
+    """KI-14's cause: the tensors and their record were two files, each renamed into place; a
+    process killed after the first rename and before the second left new tensors under the old
+    record, whose checksum then failed, so the take-over trained from the first epoch."""
+    import engine.storage.checkpoint as checkpoint_module
+
+    folder = tmp_path / "ckpt"
+    real_write = checkpoint_module.atomic_write
+    writes: list[str] = []
+
+    def killed_before_the_third_record(target, write):
+        if target.suffix == ".json" and len(writes) == 2:
+            raise _Killed
+        real_write(target, write)
+        if target.suffix == ".json":
+            writes.append(target.name)
+
+    monkeypatch.setattr(checkpoint_module, "atomic_write", killed_before_the_third_record)
+    with pytest.raises(_Killed):
+        als().fit(data, checkpoint=Checkpoint(folder))
+    monkeypatch.setattr(checkpoint_module, "atomic_write", real_write)
+
+    checkpoint = Checkpoint(folder)
+    assert checkpoint.epoch() == 2
+    fresh = als()
+    fresh.n_users, fresh.n_items = data.n_users, data.n_items
+    assert checkpoint.resume(fresh, data) == 2, checkpoint.skipped
+    reference = als()
+    reference.config = replace(reference.config, epochs=2)
+    reference.fit(data)
+    np.testing.assert_array_equal(fresh._user_factors.numpy(), reference._user_factors.numpy())

@@ -99,13 +99,11 @@ def test_a_checkpoint_of_the_last_epoch_resumes_to_the_finished_model(tmp_path, 
 def test_mf_checkpoint_carries_adam_moments_the_artifact_does_not(tmp_path, data):
     from safetensors.torch import load_file
 
-    from engine.storage.checkpoint import TENSORS
-
     _, params = CASES["mf full batch"]
     progress, _ = interrupt_after(1)
     with pytest.raises(KeyboardInterrupt):
         create("mf", device="cpu", **params).fit(data, progress, checkpoint=Checkpoint(tmp_path))
-    saved = load_file(str(tmp_path / TENSORS))
+    saved = load_file(str(Checkpoint(tmp_path).tensor_file()))
     assert {"adam.item_factors.exp_avg", "adam.item_factors.exp_avg_sq"} <= saved.keys()
     assert float(saved["adam.mu.step"]) == 1.0
 
