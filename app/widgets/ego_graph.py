@@ -140,10 +140,25 @@ _PAGE = """<!DOCTYPE html>
     card.appendChild(actions);
     card.style.display = "block";
   }
-  network.on("click", function (p) {
-    if (p.nodes.length) { showCard(p.nodes[0]); }
+  // A tap is read from pointer events, not from vis-network's "click": after a one-finger
+  // swipe that the page took over (pointercancel before its drag began), vis-network's gesture
+  // recogniser stayed mid-drag and ignored the next tap on a film (KI-15). A tap: one pointer,
+  // down and up within 10 px and 600 ms, on the canvas; a film under it opens its card.
+  var down = null;
+  box.addEventListener("pointerdown", function (e) {
+    down = {id: e.pointerId, x: e.clientX, y: e.clientY, t: e.timeStamp};
+  }, true);
+  box.addEventListener("pointercancel", function () { down = null; }, true);
+  box.addEventListener("pointerup", function (e) {
+    var d = down;
+    down = null;
+    if (!d || d.id !== e.pointerId || e.timeStamp - d.t > 600 ||
+        Math.hypot(e.clientX - d.x, e.clientY - d.y) > 10) { return; }
+    var r = box.getBoundingClientRect();
+    var id = network.getNodeAt({x: e.clientX - r.left, y: e.clientY - r.top});
+    if (id !== undefined) { showCard(id); }
     else { document.getElementById("card").style.display = "none"; }
-  });
+  }, true);
 </script>
 </body>
 </html>
