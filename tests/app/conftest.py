@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from app_helpers import DEFAULT_MODEL
+
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+_STEPS = pytest.StashKey[dict[str, bool]]()  # step -> every run of it passed so far
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each test's own outcome on it (for ``in_order``)."""
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
+
+
+@pytest.fixture
+def in_order(request) -> Iterator[None]:
+    """For a class whose tests are the steps of one story sharing state (one server, one
+    browser, pages a step leaves for the next): each step reports its own failure, and a step
+    whose earlier step did not pass (it failed, was skipped or was not selected) is skipped,
+    naming that step, instead of failing on state it should have left. Steps run in the order
+    the class defines them. Use ``@pytest.mark.usefixtures("in_order")`` on the class."""
+    cls = request.node.getparent(pytest.Class)
+    assert cls is not None, "in_order is for the test methods of a class"
+    steps = [name for name in vars(cls.obj) if name.startswith("test")]
+    name = request.node.originalname
+    passed = cls.stash.setdefault(_STEPS, {})
+    missing = [step for step in steps[: steps.index(name)] if not passed.get(step)]
+    if missing:
+        pytest.skip(f"needs the earlier step {missing[0]}, which did not pass")
+    yield
+    report = request.node.stash.get(_CALL_REPORT, None)
+    ok = report is not None and report.passed
+    passed[name] = passed.get(name, True) and ok  # a parametrised step: all of its cases
 
 
 @pytest.fixture(scope="session")

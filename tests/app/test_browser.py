@@ -1,7 +1,8 @@
 """Real-browser test: a live ``streamlit run`` server with the app's default model (the hybrid),
 driven by headless Chromium (Playwright) on a 390×844 phone and a 1366×900 laptop.
 
-One evening, as a group has it: the host creates a room on the laptop and joins; a friend joins
+One evening, as a group has it (``TestAnEveningOnAPhoneAndALaptop``, one test per step on one
+server and one browser, in order; a failed step skips the steps after it, naming it): the host creates a room on the laptop and joins; a friend joins
 on the phone by the room link; both rate; Picks shows bars with a real width on both screens and
 updates by itself when a third member joins and rates; the settings survive a reload; the host
 runs Tonight's vote, everyone answers on their own screen, the tally follows live and the vote
@@ -17,6 +18,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from browser_helpers import (
@@ -115,6 +119,11 @@ def rate_first_card(page, label: str) -> None:
     sync_api.expect(card).not_to_have_attribute("data-movie", movie, timeout=STEP_MS)
 
 
+def picks_link(page):
+    """The Room page's way to the group's picks."""
+    return page.get_by_test_id("stPageLink").filter(has_text="See the group's picks")
+
+
 def widths(page, selector: str) -> list[float]:
     return page.locator(selector).evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().width)"
@@ -154,146 +163,189 @@ def map_members(page) -> dict:
 # --------------------------------------------------------------------------- the evening
 
 
-def test_an_evening_on_a_phone_and_a_laptop(server, browser):
+@dataclass
+class Evening:
+    """What the evening's steps share: the server, and the pages and facts a step leaves for
+    the next (the browser contexts stay open between steps)."""
+
+    server: Served
+    host: Any  # the host's laptop
+    phone: Any  # Bob's phone
+    room_link: str = ""  # the guests' link, from the room's QR code
+    late: Any = None  # Cy's phone, from the step where he joins
+
+
+@pytest.fixture(scope="class")
+def evening(server, browser) -> Iterator[Evening]:
     laptop = browser.new_context(**LAPTOP)
     phone_ctx = browser.new_context(**PHONE)
-    host = laptop.new_page()
-    phone = phone_ctx.new_page()
+    late_ctx = browser.new_context(**PHONE)
+    yield Evening(server, laptop.new_page(), phone_ctx.new_page(), late=late_ctx.new_page())
+    for context in (laptop, phone_ctx, late_ctx):
+        context.close()
 
-    # The host starts a room on the laptop: a host link, and a QR code of the guests' link.
-    host.goto(server)
-    host.get_by_role("heading", name="Start a room").wait_for(timeout=STEP_MS)
-    host.get_by_label("Room name").fill("Browser <b>night</b>")
-    host.get_by_role("button", name="Create room").click()
-    host.wait_for_url(re.compile(r"host="), timeout=STEP_MS)
-    host.get_by_role("heading", name="Browser <b>night</b>").wait_for(timeout=STEP_MS)
-    assert host.locator("b", has_text="night").count() == 0  # the name is text, not markup
-    qr = host.locator('img[alt^="QR code of"]')
-    qr.wait_for(timeout=STEP_MS)
-    room_link = qr.get_attribute("alt").removeprefix("QR code of ")
-    assert "room=" in room_link and "host=" not in room_link and "member=" not in room_link
-    join_as(host, LONG_NAME)
-    for stars in ["4.5 stars", "5 stars", "1 star"]:
-        rate_first_card(host, stars)
-    shot(host, "laptop-01-room-rated")
 
-    # A friend joins on the phone by the link: progress and the way to the picks come first.
-    phone.goto(room_link)
-    join_as(phone, "Bob")
-    from engine.elicit.personal import taps_until_personal
+@pytest.mark.usefixtures("in_order")
+class TestAnEveningOnAPhoneAndALaptop:
+    """One evening, step by step, on one server and one browser: a step that fails says so,
+    and the steps after it are skipped, naming it."""
 
-    head = phone.locator(".deck .head:visible").last
-    for stars in ["2 stars", "Haven't seen it"]:
-        rate_first_card(phone, stars)
-    # how close the picks are, said as the engine computes it, on the deck's live counts
-    close = taps_until_personal(rated=1, skipped=1)
-    sync_api.expect(head).to_contain_text(f"1 rated · {close.ratings_left} more films")
-    sync_api.expect(head).to_contain_text(f"about {close.taps_left} cards")
-    for stars in ["3.5 stars", "4 stars"]:
-        rate_first_card(phone, stars)
-    # the member's count moves with each tap, in the deck, before the server answers
-    head.get_by_text("3 rated · your picks are yours").wait_for(timeout=STEP_MS)
-    status_y = phone.locator(".mn-status").bounding_box()["y"]
-    stars_box = phone.locator(".deck .stars:visible").last.bounding_box()
-    assert status_y < phone.locator(".deck .card:visible").last.bounding_box()["y"]
-    assert stars_box["y"] + stars_box["height"] <= 844  # the whole card, buttons and all
-    picks_link = phone.get_by_test_id("stPageLink").filter(has_text="See the group's picks")
-    assert picks_link.locator("a").bounding_box()["height"] >= TAP_PX
-    buttons = heights(phone, ".deck .stars button")
-    assert buttons and min(buttons) >= TAP_PX, buttons
-    # Search as you type, in the browser: a typo still finds the film, no Enter needed.
-    phone.locator(".deck .search-input:visible").last.press_sequentially("matirx", delay=80)
-    result = phone.locator(".deck .results:visible").last.get_by_role(
-        "button", name="The Matrix (1999)"
-    )
-    result.wait_for(timeout=STEP_MS)
-    assert result.bounding_box()["height"] >= TAP_PX
-    result.click()
-    phone.locator(".deck .title:visible", has_text="The Matrix").wait_for(timeout=STEP_MS)
-    shot(phone, "phone-01-room")
+    def test_the_host_starts_a_room_on_the_laptop(self, evening):
+        """A host link, and a QR code of the guests' link; the host joins and rates."""
+        host = evening.host
+        host.goto(evening.server)
+        host.get_by_role("heading", name="Start a room").wait_for(timeout=STEP_MS)
+        host.get_by_label("Room name").fill("Browser <b>night</b>")
+        host.get_by_role("button", name="Create room").click()
+        host.wait_for_url(re.compile(r"host="), timeout=STEP_MS)
+        host.get_by_role("heading", name="Browser <b>night</b>").wait_for(timeout=STEP_MS)
+        assert host.locator("b", has_text="night").count() == 0  # the name is text, not markup
+        qr = host.locator('img[alt^="QR code of"]')
+        qr.wait_for(timeout=STEP_MS)
+        room_link = qr.get_attribute("alt").removeprefix("QR code of ")
+        assert "room=" in room_link and "host=" not in room_link and "member=" not in room_link
+        evening.room_link = room_link
+        join_as(host, LONG_NAME)
+        for stars in ["4.5 stars", "5 stars", "1 star"]:
+            rate_first_card(host, stars)
+        shot(host, "laptop-01-room-rated")
 
-    # Picks on both screens: a reason in plain words per pick, and under Details the
-    # per-member bars with a real width, long name and all.
-    picks_link.click()
-    settle(phone)
-    sync_api.expect(phone.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
-    phone.locator(".mn-pick summary").first.click()
-    tracks = widths(phone, ".mn-pick >> nth=0 >> .mn-bars .mn-track")
-    assert len(tracks) == 2 and min(tracks) >= MIN_TRACK_PX, tracks
-    shot(phone, "phone-02-picks")
-    go(host, "Picks")
-    sync_api.expect(host.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
-    host.locator(".mn-pick summary").first.click()
-    tracks = widths(host, ".mn-pick >> nth=0 >> .mn-bars .mn-track")
-    assert len(tracks) == 2 and min(tracks) >= 1.5 * MIN_TRACK_PX, tracks
+    def test_a_friend_joins_on_the_phone_by_the_link_and_rates(self, evening):
+        """Progress and the way to the picks come first, sized for a finger."""
+        from engine.elicit.personal import taps_until_personal
 
-    # A third member joins and rates while the host looks at Picks: it updates by itself.
-    late = browser.new_context(**PHONE).new_page()
-    late.goto(room_link)
-    join_as(late, "Cy")
-    started = time.monotonic()
-    host.locator(".mn-pick .mn-bars").first.get_by_text("Cy", exact=True).wait_for(
-        state="attached", timeout=LIVE_MS
-    )  # in the first pick's Details, which a live redraw closes again
-    host.get_by_text(re.compile(r"Not rated anything yet: Cy")).wait_for(timeout=LIVE_MS)
-    joined_s = time.monotonic() - started
-    for stars in ["5 stars", "4 stars"]:
-        rate_first_card(late, stars)
-    deck_saved(late)  # both answers on the server before the host's list is compared below
-    sync_api.expect(host.get_by_text(re.compile("Not rated anything yet"))).to_have_count(
-        0, timeout=LIVE_MS
-    )
-    assert joined_s < LIVE_MS / 1000
-    # Cy's second answer may reach the host one poll (1.5 s) after the first: let it land, so
-    # the reload below compares like with like
-    host.wait_for_timeout(3_500)
-    settle(host)
-    shot(host, "laptop-02-picks-live")
+        phone = evening.phone
+        phone.goto(evening.room_link)
+        join_as(phone, "Bob")
+        head = phone.locator(".deck .head:visible").last
+        for stars in ["2 stars", "Haven't seen it"]:
+            rate_first_card(phone, stars)
+        # how close the picks are, said as the engine computes it, on the deck's live counts
+        close = taps_until_personal(rated=1, skipped=1)
+        sync_api.expect(head).to_contain_text(f"1 rated · {close.ratings_left} more films")
+        sync_api.expect(head).to_contain_text(f"about {close.taps_left} cards")
+        for stars in ["3.5 stars", "4 stars"]:
+            rate_first_card(phone, stars)
+        # the member's count moves with each tap, in the deck, before the server answers
+        head.get_by_text("3 rated · your picks are yours").wait_for(timeout=STEP_MS)
+        status_y = phone.locator(".mn-status").bounding_box()["y"]
+        stars_box = phone.locator(".deck .stars:visible").last.bounding_box()
+        assert status_y < phone.locator(".deck .card:visible").last.bounding_box()["y"]
+        assert stars_box["y"] + stars_box["height"] <= 844  # the whole card, buttons and all
+        assert picks_link(phone).locator("a").bounding_box()["height"] >= TAP_PX
+        buttons = heights(phone, ".deck .stars button")
+        assert buttons and min(buttons) >= TAP_PX, buttons
 
-    # Settings are in the URL: a reload (or the link, shared) shows the same picks.
-    choose_strategy(host, "Average")
-    settle(host)
-    before = host.locator(".mn-pick .mn-title").all_inner_texts()
-    host.reload()
-    sync_api.expect(host.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
-    settle(host)
-    after = host.locator(".mn-pick .mn-title").all_inner_texts()
-    # The same strategy and films come back from the URL. The order below the top five is
-    # compared as a set: the hybrid's "Average" scores for this room tie to the fourth decimal
-    # (~4.995★), and two computations can swap such films (docs/KNOWN_ISSUES.md KI-13).
-    strip = lambda titles: [re.sub(r"^\d+", "", t) for t in titles]  # noqa: E731
-    assert strip(after)[:5] == strip(before)[:5] and set(strip(after)) == set(strip(before))
+    def test_search_as_you_type_finds_a_film_despite_a_typo(self, evening):
+        """In the browser: a typo still finds the film, no Enter needed."""
+        phone = evening.phone
+        phone.locator(".deck .search-input:visible").last.press_sequentially("matirx", delay=80)
+        result = phone.locator(".deck .results:visible").last.get_by_role(
+            "button", name="The Matrix (1999)"
+        )
+        result.wait_for(timeout=STEP_MS)
+        assert result.bounding_box()["height"] >= TAP_PX
+        result.click()
+        phone.locator(".deck .title:visible", has_text="The Matrix").wait_for(timeout=STEP_MS)
+        shot(phone, "phone-01-room")
 
-    # Tonight's vote: the host opens it, everyone answers on their own screen.
-    host.get_by_role("button", name=re.compile("Start the vote")).click()
-    host.get_by_text("0 of 3 have voted").wait_for(timeout=STEP_MS)
-    settle(host)
-    answer_ballot(phone, ["Seen it, happy to rewatch", "Yes", "Not tonight", "Yes", "Yes"])
-    answers = heights(phone, '[class*="st-key-mn_ballot"] [data-testid="stButtonGroup"] button')
-    assert answers and min(answers) >= TAP_PX, answers
-    shot(phone, "phone-03-ballot")
-    started = time.monotonic()
-    host.get_by_text("1 of 3 have voted").wait_for(timeout=LIVE_MS)
-    tally_s = time.monotonic() - started
-    # Cy is still on the Room page: its live status line leads him to the vote
-    late.get_by_text("Tonight's vote is open: vote now").click(timeout=LIVE_MS)
-    settle(late)
-    answer_ballot(late, ["Yes", "Yes", "Yes", "Seen it, skip", "Not tonight"])
-    host.get_by_text("2 of 3 have voted").wait_for(timeout=LIVE_MS)
-    answer_ballot(host, ["Yes", "Not tonight", "Yes", "Yes", "Yes"])
-    host.get_by_text("3 of 3 have voted").wait_for(timeout=LIVE_MS)
-    shot(host, "laptop-03-tally")
-    # first film: everyone accepts (yes, rewatch, yes): the match
-    host.get_by_role("button", name=re.compile("Close the vote")).click()
-    host.get_by_text("It's a match").wait_for(timeout=STEP_MS)
-    phone.get_by_text("It's a match").wait_for(timeout=LIVE_MS)
-    settle(phone)
-    assert tally_s < LIVE_MS / 1000
-    shot(host, "laptop-04-match")
-    shot(phone, "phone-04-match")
+    def test_picks_show_bars_of_a_real_width_on_both_screens(self, evening):
+        """A reason in plain words per pick, and under Details the per-member bars with a real
+        width, long name and all."""
+        phone, host = evening.phone, evening.host
+        picks_link(phone).click()
+        settle(phone)
+        sync_api.expect(phone.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
+        phone.locator(".mn-pick summary").first.click()
+        tracks = widths(phone, ".mn-pick >> nth=0 >> .mn-bars .mn-track")
+        assert len(tracks) == 2 and min(tracks) >= MIN_TRACK_PX, tracks
+        shot(phone, "phone-02-picks")
+        go(host, "Picks")
+        sync_api.expect(host.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
+        host.locator(".mn-pick summary").first.click()
+        tracks = widths(host, ".mn-pick >> nth=0 >> .mn-bars .mn-track")
+        assert len(tracks) == 2 and min(tracks) >= 1.5 * MIN_TRACK_PX, tracks
 
-    # Every member is on the factor map of the default model, on both screens.
-    for page, name in ((phone, "phone-05-map"), (host, "laptop-05-map")):
+    def test_picks_update_by_themselves_when_a_third_member_joins_and_rates(self, evening):
+        """While the host looks at Picks, Cy joins on his phone and rates."""
+        host, late = evening.host, evening.late
+        late.goto(evening.room_link)
+        join_as(late, "Cy")
+        started = time.monotonic()
+        host.locator(".mn-pick .mn-bars").first.get_by_text("Cy", exact=True).wait_for(
+            state="attached", timeout=LIVE_MS
+        )  # in the first pick's Details, which a live redraw closes again
+        host.get_by_text(re.compile(r"Not rated anything yet: Cy")).wait_for(timeout=LIVE_MS)
+        joined_s = time.monotonic() - started
+        for stars in ["5 stars", "4 stars"]:
+            rate_first_card(late, stars)
+        deck_saved(late)  # both answers on the server before the host's list is compared below
+        sync_api.expect(host.get_by_text(re.compile("Not rated anything yet"))).to_have_count(
+            0, timeout=LIVE_MS
+        )
+        assert joined_s < LIVE_MS / 1000
+        # Cy's second answer may reach the host one poll (1.5 s) after the first: let it land,
+        # so the next step's reload compares like with like
+        host.wait_for_timeout(3_500)
+        settle(host)
+        shot(host, "laptop-02-picks-live")
+
+    def test_the_settings_survive_a_reload(self, evening):
+        """Settings are in the URL: a reload (or the link, shared) shows the same picks."""
+        host = evening.host
+        choose_strategy(host, "Average")
+        settle(host)
+        before = host.locator(".mn-pick .mn-title").all_inner_texts()
+        host.reload()
+        sync_api.expect(host.locator(".mn-pick")).to_have_count(10, timeout=STEP_MS)
+        settle(host)
+        after = host.locator(".mn-pick .mn-title").all_inner_texts()
+        # The same strategy and films come back from the URL. The order below the top five is
+        # compared as a set: the hybrid's "Average" scores for this room tie to the fourth
+        # decimal (~4.995★), and two computations can swap such films (docs/KNOWN_ISSUES.md
+        # KI-13).
+        strip = lambda titles: [re.sub(r"^\d+", "", t) for t in titles]  # noqa: E731
+        assert strip(after)[:5] == strip(before)[:5] and set(strip(after)) == set(strip(before))
+
+    def test_the_host_opens_tonights_vote_and_the_tally_follows_a_phones_ballot(self, evening):
+        host, phone = evening.host, evening.phone
+        host.get_by_role("button", name=re.compile("Start the vote")).click()
+        host.get_by_text("0 of 3 have voted").wait_for(timeout=STEP_MS)
+        settle(host)
+        answer_ballot(phone, ["Seen it, happy to rewatch", "Yes", "Not tonight", "Yes", "Yes"])
+        answers = heights(phone, '[class*="st-key-mn_ballot"] [data-testid="stButtonGroup"] button')
+        assert answers and min(answers) >= TAP_PX, answers
+        shot(phone, "phone-03-ballot")
+        started = time.monotonic()
+        host.get_by_text("1 of 3 have voted").wait_for(timeout=LIVE_MS)
+        tally_s = time.monotonic() - started
+        assert tally_s < LIVE_MS / 1000
+
+    def test_everyone_votes_on_their_own_screen(self, evening):
+        """Cy is still on the Room page: its live status line leads him to the vote."""
+        host, late = evening.host, evening.late
+        late.get_by_text("Tonight's vote is open: vote now").click(timeout=LIVE_MS)
+        settle(late)
+        answer_ballot(late, ["Yes", "Yes", "Yes", "Seen it, skip", "Not tonight"])
+        host.get_by_text("2 of 3 have voted").wait_for(timeout=LIVE_MS)
+        answer_ballot(host, ["Yes", "Not tonight", "Yes", "Yes", "Yes"])
+        host.get_by_text("3 of 3 have voted").wait_for(timeout=LIVE_MS)
+        shot(host, "laptop-03-tally")
+
+    def test_closing_the_vote_shows_the_match_on_both_screens(self, evening):
+        """First film: everyone accepts (yes, rewatch, yes): the match."""
+        host, phone = evening.host, evening.phone
+        host.get_by_role("button", name=re.compile("Close the vote")).click()
+        host.get_by_text("It's a match").wait_for(timeout=STEP_MS)
+        phone.get_by_text("It's a match").wait_for(timeout=LIVE_MS)
+        settle(phone)
+        shot(host, "laptop-04-match")
+        shot(phone, "phone-04-match")
+
+    @pytest.mark.parametrize("screen", ["phone", "host"])
+    def test_every_member_is_on_the_factor_map(self, evening, screen):
+        """The factor map of the default model places every member, legend below the plot."""
+        page = getattr(evening, screen)
         go(page, "Explore")
         found = map_members(page)
         assert sorted(found["names"]) == sorted([LONG_NAME, "Bob", "Cy"]), found
@@ -301,7 +353,7 @@ def test_an_evening_on_a_phone_and_a_laptop(server, browser):
         plot = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()  # the plot area
         legend = page.locator(".js-plotly-plot .legend").first.bounding_box()
         assert legend["y"] >= plot["y"] + plot["height"]  # the legend sits below the plot
-        shot(page, name)
+        shot(page, {"phone": "phone-05-map", "host": "laptop-05-map"}[screen])
 
 
 def test_switching_member_survives_the_back_button(server, browser):

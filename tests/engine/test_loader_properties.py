@@ -202,6 +202,6 @@ def test_arbitrary_bytes_never_escape_as_another_exception(layout, ratings_bytes
         (folder / movies_name).write_bytes(movies_bytes)
         try:
             r = load_quietly(folder)
-        except DatasetError:
-            return
-    assert len(r) > 0 and r.values.min() >= 0.5 and r.values.max() <= 5.0
+        except DatasetError:  # refused in plain words: fine
+            r = None
+    assert r is None or (len(r) > 0 and r.values.min() >= 0.5 and r.values.max() <= 5.0)
