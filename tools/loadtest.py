@@ -333,7 +333,7 @@ def run(
         evening = Evening() if cfg.vote else None
         rooms = []
         for r in range(cfg.rooms):
-            hosted = store.create_hosted_room(f"Load room {r + 1}")
+            hosted = store.tonight.create_hosted_room(f"Load room {r + 1}")
             rooms.append(hosted.code)
             if evening is not None:
                 evening.add_room(hosted.code, hosted.host_token)
