@@ -9,15 +9,8 @@ import pandas as pd
 import pytest
 
 from app.store import Store
-from tools.loadtest import (
-    LoadConfig,
-    Outcome,
-    RoomPicker,
-    latency_summary,
-    run,
-    to_markdown,
-    verify,
-)
+from tools.loadtest import LoadConfig, RoomPicker, run, to_markdown, verify
+from tools.loadtest_member import Outcome, latency_summary
 
 
 @pytest.fixture(scope="module")
