@@ -23,8 +23,8 @@ import pytest
 from drill_helpers import FILMS, Ledger, check_room, reconnecting_seen
 
 from app.store import CHOICES, RATING_VALUES, Store
+from tools.app_server import http_ok
 from tools.deploy.haproxy import COOKIE
-from tools.deploy.stack import http_ok
 
 pytestmark = pytest.mark.deploy
 
