@@ -23,21 +23,15 @@ apart). ``tools.deck_bench`` adds the burst, slow-socket and per-answer server C
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.app_server import app_server
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -148,50 +142,6 @@ def available() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def app_server(model: str, db_url: str, log: Path) -> Iterator[tuple[str, int]]:
-    """``streamlit run streamlit_app.py`` serving ``model`` by default; yields its URL and the
-    server's process id (for its CPU time)."""
-    port = _free_port()
-    env = {**os.environ, "MOVIENIGHT_DB_URL": db_url, "MOVIENIGHT_DEFAULT_MODEL": model}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-                "--server.port", str(port), "--server.address", "127.0.0.1",
-                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
-            ],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start:\n" + log.read_text()[-2000:])
-                time.sleep(0.5)
-            yield url, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
 def _new_page(browser: Any, size: tuple[int, int]) -> Any:
     """A page in its own browser context (its own cookies: another person), phone-like when
     narrow."""
@@ -260,19 +210,17 @@ def _answer_all(page: Any, choices: list[str]) -> float:
     return clicked
 
 
+Members = list[tuple[Any, str]]
+"""The evening's pages, each with its device ("laptop" or "phone"); the host's first."""
+
+
 def run(
     model: str, taps: int = 8, searches: int = 6, opens: int = 5, votes: int = 3
 ) -> dict[str, Any]:
     """The browser figures for one fresh room; raises when the app does not behave."""
     from playwright.sync_api import sync_playwright
 
-    waits: dict[str, list[float]] = {
-        "tap": [],
-        "saved": [],
-        "search": [],
-        "picks": [],
-        "tally": [],
-    }
+    waits: dict[str, list[float]] = {name: [] for name in TARGETS_MS}
     by_device: dict[str, list[float]] = {"tap phone": [], "tap laptop": []}
     with tempfile.TemporaryDirectory(prefix="movienight-browser-bench-") as tmp:
         db = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -283,70 +231,13 @@ def run(
             browser = p.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
             )
-            host = _new_page(browser, LAPTOP_SIZE)
-            host.goto(url)
-            host.get_by_label("Room name").fill("Bench night")
-            host.get_by_role("button", name="Create room").click()
-            host.wait_for_url(re.compile(r"host="), timeout=STEP_MS)
-            _settle(host)
-            room_link = re.sub(r"&(host|member)=[^&]*", "", host.url)
-            _join(host, host.url, "Host")
-            friend = _new_page(browser, LAPTOP_SIZE)
-            _join(friend, room_link, "Laptop friend")
-            phone = _new_page(browser, PHONE_SIZE)
-            _join(phone, room_link, "Phone friend")
-            members = [(host, "laptop"), (friend, "laptop"), (phone, "phone")]
-
-            for i in range(taps):
-                for page, device in members:
-                    out = page.evaluate(_TAP_JS, TAP_LABELS[i % len(TAP_LABELS)])
-                    if out["card"] < 0 or out["saved"] < 0:
-                        raise RuntimeError(f"a rating tap was not shown or not saved: {out}")
-                    waits["tap"].append(float(out["card"]))
-                    waits["saved"].append(float(out["saved"]))
-                    by_device[f"tap {device}"].append(float(out["card"]))
-            for page, _ in members:
-                _settle(page)
-
+            members = _gather(browser, url)
+            _time_taps(members, taps, waits, by_device)
             for i in range(searches):
                 page = members[i % len(members)][0]
                 waits["search"].append(_search(page, QUERIES[i % len(QUERIES)]))
-
-            for i in range(opens):
-                page = members[i % len(members)][0]
-                ms = float(page.evaluate(_PICKS_JS))
-                if ms < 0:
-                    raise RuntimeError("Picks did not show ten picks within 60 s")
-                waits["picks"].append(ms)
-                _settle(page)
-                _to_room(page)
-
-            for page, _ in members:  # everyone on Picks for the votes
-                if not page.url.split("?")[0].endswith("/picks"):
-                    page.evaluate(_PICKS_JS)
-                _settle(page)
-            for v in range(votes):
-                host.get_by_role("button", name=re.compile("Start the vote")).click()
-                host.get_by_text("0 of 3 have voted").wait_for(timeout=STEP_MS)
-                _settle(host)
-                _answer_all(host, ["Yes", "Yes", "Not tonight", "Yes", "Yes"])
-                host.get_by_text("1 of 3 have voted").wait_for(timeout=STEP_MS)
-                for n, page in enumerate((friend, phone), start=2):
-                    clicked = _answer_all(page, ["Yes", "Not tonight", "Yes", "Yes", "Yes"])
-                    host.wait_for_function(
-                        f"() => document.body.innerText.includes('{n} of 3 have voted')",
-                        polling=50,
-                        timeout=STEP_MS,
-                    )
-                    waits["tally"].append((time.perf_counter() - clicked) * 1000)
-                host.get_by_role("button", name=re.compile("Close the vote")).click()
-                host.get_by_text(re.compile("It's a match|No film on the shortlist")).wait_for(
-                    timeout=STEP_MS
-                )
-                _settle(host)
-                if v < votes - 1:
-                    for page, _ in members:
-                        _settle(page)
+            _time_picks(members, opens, waits["picks"])
+            _time_votes(members, votes, waits["tally"])
             browser.close()
     return {
         "members": "3 (host and a friend on 1366×900 laptops, a friend on a 390×844 phone)",
@@ -357,3 +248,81 @@ def run(
         "tap_p95_target_ms": TAP_P95_TARGET_MS,
         "method": "headless Chromium (Playwright) against `streamlit run`; in-page timers",
     }
+
+
+def _gather(browser: Any, url: str) -> Members:
+    """The host creates a room on a laptop and joins it; a friend joins on a laptop, another on
+    a phone, each through the room link (without the host's or a member's token)."""
+    host = _new_page(browser, LAPTOP_SIZE)
+    host.goto(url)
+    host.get_by_label("Room name").fill("Bench night")
+    host.get_by_role("button", name="Create room").click()
+    host.wait_for_url(re.compile(r"host="), timeout=STEP_MS)
+    _settle(host)
+    room_link = re.sub(r"&(host|member)=[^&]*", "", host.url)
+    _join(host, host.url, "Host")
+    friend = _new_page(browser, LAPTOP_SIZE)
+    _join(friend, room_link, "Laptop friend")
+    phone = _new_page(browser, PHONE_SIZE)
+    _join(phone, room_link, "Phone friend")
+    return [(host, "laptop"), (friend, "laptop"), (phone, "phone")]
+
+
+def _time_taps(
+    members: Members, taps: int, waits: dict[str, list[float]], by_device: dict[str, list[float]]
+) -> None:
+    """``taps`` rating taps per member, in turn: the next card shown, and the answer saved."""
+    for i in range(taps):
+        for page, device in members:
+            out = page.evaluate(_TAP_JS, TAP_LABELS[i % len(TAP_LABELS)])
+            if out["card"] < 0 or out["saved"] < 0:
+                raise RuntimeError(f"a rating tap was not shown or not saved: {out}")
+            waits["tap"].append(float(out["card"]))
+            waits["saved"].append(float(out["saved"]))
+            by_device[f"tap {device}"].append(float(out["card"]))
+    for page, _ in members:
+        _settle(page)
+
+
+def _time_picks(members: Members, opens: int, ms_list: list[float]) -> None:
+    """Members open Picks in turn (``opens`` times in all), each going back to the room after."""
+    for i in range(opens):
+        page = members[i % len(members)][0]
+        ms = float(page.evaluate(_PICKS_JS))
+        if ms < 0:
+            raise RuntimeError("Picks did not show ten picks within 60 s")
+        ms_list.append(ms)
+        _settle(page)
+        _to_room(page)
+
+
+def _time_votes(members: Members, votes: int, ms_list: list[float]) -> None:
+    """Everyone on Picks; ``votes`` times the host starts a vote, everyone answers, and each
+    friend's last answer is timed to the host's tally counting it; the host closes the vote."""
+    for page, _ in members:
+        if not page.url.split("?")[0].endswith("/picks"):
+            page.evaluate(_PICKS_JS)
+        _settle(page)
+    host, friends = members[0][0], [page for page, _ in members[1:]]
+    for v in range(votes):
+        host.get_by_role("button", name=re.compile("Start the vote")).click()
+        host.get_by_text("0 of 3 have voted").wait_for(timeout=STEP_MS)
+        _settle(host)
+        _answer_all(host, ["Yes", "Yes", "Not tonight", "Yes", "Yes"])
+        host.get_by_text("1 of 3 have voted").wait_for(timeout=STEP_MS)
+        for n, page in enumerate(friends, start=2):
+            clicked = _answer_all(page, ["Yes", "Not tonight", "Yes", "Yes", "Yes"])
+            host.wait_for_function(
+                f"() => document.body.innerText.includes('{n} of 3 have voted')",
+                polling=50,
+                timeout=STEP_MS,
+            )
+            ms_list.append((time.perf_counter() - clicked) * 1000)
+        host.get_by_role("button", name=re.compile("Close the vote")).click()
+        host.get_by_text(re.compile("It's a match|No film on the shortlist")).wait_for(
+            timeout=STEP_MS
+        )
+        _settle(host)
+        if v < votes - 1:
+            for page, _ in members:
+                _settle(page)

@@ -21,7 +21,6 @@ localhost server). Figures go to ``data/loadtest.json`` and ``data/loadtest.md``
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -30,25 +29,29 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from app.services.room_input import room_input
 from app.store import Store, StoreError
-from tools.loadtest_evening import Evening, open_for_room, verify_votes, vote_in_room
+from tools.loadtest_evening import Evening, verify_votes
+from tools.loadtest_member import (
+    Crowd,
+    Outcome,
+    PickFn,
+    Seat,
+    Timings,
+    plan_member,
+    simulate_member,
+)
 from tools.loadtest_report import to_markdown
 
 LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
-
-PickFn = Callable[[Store, str], pd.DataFrame]
-"""The "ask for picks" step: (store, room code) -> the room's picks, best first."""
 
 
 @dataclass
@@ -66,39 +69,6 @@ class LoadConfig:
     seed: int = 0
     vote: bool = True  # the host opens Tonight's vote and every member answers it
     db_url: str | None = None  # None: a fresh SQLite file in a temporary folder
-
-
-# --------------------------------------------------------------------------- measuring
-
-
-class Timings:
-    """Thread-safe named lists of durations (seconds)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.samples: dict[str, list[float]] = {}
-
-    def add(self, name: str, seconds: float) -> None:
-        with self._lock:
-            self.samples.setdefault(name, []).append(seconds)
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        return {name: latency_summary(xs) for name, xs in sorted(self.samples.items())}
-
-
-def latency_summary(seconds: list[float]) -> dict[str, float]:
-    """n, mean, p50, p95, p99, max in milliseconds."""
-    if not seconds:
-        return {"n": 0}
-    ms = np.asarray(seconds) * 1000.0
-    return {
-        "n": len(ms),
-        "mean_ms": round(float(ms.mean()), 2),
-        "p50_ms": round(float(np.percentile(ms, 50)), 2),
-        "p95_ms": round(float(np.percentile(ms, 95)), 2),
-        "p99_ms": round(float(np.percentile(ms, 99)), 2),
-        "max_ms": round(float(ms.max()), 2),
-    }
 
 
 # --------------------------------------------------------------------------- the picks step
@@ -147,125 +117,7 @@ class RoomPicker:
         return picks
 
 
-# --------------------------------------------------------------------------- the simulation
-
-
-@dataclass
-class Outcome:
-    """What the simulated members wrote, and what went wrong."""
-
-    expected: dict[str, dict[tuple[str, int], float | None]] = field(default_factory=dict)
-    watched: dict[str, set[int]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    stopped_early: int = 0
-    answers_written: int = 0
-    picks_asked: int = 0
-    short_picks: int = 0  # pick lists with fewer than k films (should not happen here)
-    votes_cast: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _plan_member(catalogue: Any, user: int, cfg: LoadConfig, rng: random.Random):
-    """Answers for one member: a real MovieLens user's stars, plus films they never rated."""
-    items, values = catalogue.user_items(user)
-    order = rng.sample(range(len(items)), min(cfg.ratings, len(items)))
-    ids = catalogue.item_ids
-    plan: list[tuple[int, float | None]] = [(int(ids[items[i]]), float(values[i])) for i in order]
-    own = set(int(ids[i]) for i in items)
-    while len(plan) < len(order) + cfg.unseen:
-        movie = int(ids[rng.randrange(catalogue.n_items)])
-        if movie not in own and all(m != movie for m, _ in plan):
-            plan.append((movie, None))
-    rng.shuffle(plan)
-    return plan
-
-
-def _simulate_member(
-    store: Store,
-    pick: PickFn,
-    room_code: str,
-    name: str,
-    plan: list[tuple[int, float | None]],
-    first_in_room: bool,
-    cfg: LoadConfig,
-    deadline: float,
-    timings: Timings,
-    out: Outcome,
-    start: threading.Barrier,
-    evening: Evening | None = None,
-    seed: int = 0,
-) -> None:
-    def timed(kind: str, fn: Callable[[], Any]) -> Any:
-        t0 = time.perf_counter()
-        result = fn()
-        timings.add(kind, time.perf_counter() - t0)
-        return result
-
-    def fail(action: str, exc: BaseException) -> None:
-        with out.lock:
-            out.errors.append(f"{name} {action}: {type(exc).__name__}: {exc}")
-
-    with contextlib.suppress(threading.BrokenBarrierError):
-        start.wait(timeout=cfg.time_limit)
-    try:
-        member = timed("join", lambda: store.add_member(room_code, name))
-    except Exception as exc:
-        fail("join", exc)
-        return
-    every = max(1, len(plan) // max(1, cfg.picks))
-    asked, attempts, mine = 0, 0, {}
-    # The first answer is given again at the end with another value: an upsert under load.
-    plan = [*plan, (plan[0][0], 2.5 if plan[0][1] != 2.5 else 3.0)] if plan else plan
-    last_picks: pd.DataFrame | None = None
-    for i, (movie, rating) in enumerate(plan, start=1):
-        if time.monotonic() > deadline:
-            with out.lock:
-                out.stopped_early += 1
-            break
-        try:
-            timed("set_rating", lambda m=movie, r=rating: store.set_rating(member.token, m, r))
-            mine[(name, movie)] = rating
-        except Exception as exc:
-            fail(f"set_rating({movie}, {rating})", exc)
-            continue
-        if attempts < cfg.picks and (i % every == 0 or i == len(plan)):
-            attempts += 1
-            try:
-                picks: pd.DataFrame = timed("group_picks", lambda: pick(store, room_code))
-                last_picks = picks
-                asked += 1
-                if len(picks) < cfg.k:
-                    with out.lock:
-                        out.short_picks += 1
-            except Exception as exc:
-                fail("picks", exc)
-    if first_in_room and last_picks is not None and len(last_picks):
-        movie = int(last_picks["movieId"].iloc[0])
-        try:
-            timed("mark_watched", lambda: store.mark_watched(room_code, movie))
-            with out.lock:
-                out.watched.setdefault(room_code, set()).add(movie)
-        except Exception as exc:
-            fail("mark_watched", exc)
-    cast = 0
-    if evening is not None:
-        if first_in_room:
-            try:
-                open_for_room(store, evening, room_code, last_picks, timed)
-            except Exception as exc:
-                fail("open_vote", exc)
-        try:
-            wait = max(0.0, deadline - time.monotonic()) + 30.0
-            cast = vote_in_room(
-                store, evening, room_code, member.token, seed, wait, timed, mine, name
-            )
-        except Exception as exc:
-            fail("vote", exc)
-    with out.lock:
-        out.expected.setdefault(room_code, {}).update(mine)
-        out.answers_written += len(mine)
-        out.picks_asked += asked
-        out.votes_cast += cast
+# --------------------------------------------------------------------------- the run
 
 
 def verify(store: Store, out: Outcome) -> dict[str, int]:
@@ -325,59 +177,81 @@ def run(
             model, model_note = load_model(cfg.model, catalogue)
             timings.add("model_ready", time.perf_counter() - t0)
         pick = RoomPicker(model, catalogue, cfg.strategy, cfg.k, timings)
-
     with tempfile.TemporaryDirectory(prefix="movienight-load-") as tmp:
-        url = cfg.db_url or f"sqlite:///{Path(tmp) / 'load.db'}"
-        store = Store(url, movie_ids=catalogue.item_ids.tolist())
-        rng = random.Random(cfg.seed)
+        store = Store(
+            cfg.db_url or f"sqlite:///{Path(tmp) / 'load.db'}",
+            movie_ids=catalogue.item_ids.tolist(),
+        )
         evening = Evening() if cfg.vote else None
-        rooms = []
-        for r in range(cfg.rooms):
-            hosted = store.create_hosted_room(f"Load room {r + 1}")
-            rooms.append(hosted.code)
-            if evening is not None:
-                evening.add_room(hosted.code, hosted.host_token)
-        users = rng.sample(range(catalogue.n_users), cfg.members)
-        jobs = []
-        for i, user in enumerate(users):
-            room = rooms[i % cfg.rooms]
-            plan = _plan_member(catalogue, user, cfg, random.Random(cfg.seed * 1000 + i))
-            jobs.append((room, f"member {i + 1} <{user}>", plan, i < cfg.rooms))
+        seats = _seat_members(catalogue, cfg, _open_rooms(store, cfg.rooms, evening))
         out = Outcome()
-        threads = cfg.threads or len(jobs)
-        start = threading.Barrier(min(threads, len(jobs)))
-        started = time.perf_counter()
-        deadline = time.monotonic() + cfg.time_limit
-        with ThreadPoolExecutor(threads, thread_name_prefix="member") as pool:
-            futures = [
-                pool.submit(
-                    _simulate_member,
-                    store,
-                    pick,
-                    room,
-                    name,
-                    plan,
-                    first,
-                    cfg,
-                    deadline,
-                    timings,
-                    out,
-                    start,
-                    evening,
-                    cfg.seed * 1000 + i,
-                )
-                for i, (room, name, plan, first) in enumerate(jobs)
-            ]
-            for f in futures:
-                f.result(timeout=cfg.time_limit + 120)
-        wall = time.perf_counter() - started
+        wall = _run_members(store, pick, cfg, seats, timings, out, evening)
         checks = verify(store, out)
         if evening is not None:
             checks |= verify_votes(store, evening)
         backend = store.backend
         store.dispose()
+    return _figures(cfg, out, checks, timings, wall, backend, model_note)
 
-    summary = timings.summary()
+
+def _open_rooms(store: Store, n: int, evening: Evening | None) -> list[str]:
+    """``n`` hosted rooms' codes; the vote's ``evening`` learns each room's host token."""
+    codes = []
+    for r in range(n):
+        hosted = store.tonight.create_hosted_room(f"Load room {r + 1}")
+        codes.append(hosted.code)
+        if evening is not None:
+            evening.add_room(hosted.code, hosted.host_token)
+    return codes
+
+
+def _seat_members(catalogue: Any, cfg: LoadConfig, rooms: list[str]) -> list[Seat]:
+    """The members, spread evenly over the rooms, each answering as a real MovieLens user
+    did; the first member of each room is its host."""
+    users = random.Random(cfg.seed).sample(range(catalogue.n_users), cfg.members)
+    seats = []
+    for i, user in enumerate(users):
+        rng = random.Random(cfg.seed * 1000 + i)
+        plan = plan_member(catalogue, user, cfg.ratings, cfg.unseen, rng)
+        name = f"member {i + 1} <{user}>"
+        seats.append(Seat(rooms[i % cfg.rooms], name, plan, i < cfg.rooms, cfg.seed * 1000 + i))
+    return seats
+
+
+def _run_members(
+    store: Store,
+    pick: PickFn,
+    cfg: LoadConfig,
+    seats: list[Seat],
+    timings: Timings,
+    out: Outcome,
+    evening: Evening | None,
+) -> float:
+    """Every member in a thread of their own, let go at once; the wall-clock seconds it took."""
+    threads = cfg.threads or len(seats)
+    start = threading.Barrier(min(threads, len(seats)))
+    started = time.perf_counter()
+    deadline = time.monotonic() + cfg.time_limit
+    crowd = Crowd(
+        store, pick, cfg.picks, cfg.k, cfg.time_limit, deadline, timings, out, start, evening
+    )
+    with ThreadPoolExecutor(threads, thread_name_prefix="member") as pool:
+        futures = [pool.submit(simulate_member, crowd, seat) for seat in seats]
+        for f in futures:
+            f.result(timeout=cfg.time_limit + 120)
+    return time.perf_counter() - started
+
+
+def _figures(
+    cfg: LoadConfig,
+    out: Outcome,
+    checks: dict[str, int],
+    timings: Timings,
+    wall: float,
+    backend: str,
+    model_note: str,
+) -> dict[str, Any]:
+    """The run's figures as ``loadtest.json`` keeps them; ``ok`` is the pass mark."""
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": None,  # set by main()
@@ -400,7 +274,7 @@ def run(
         "errors": len(out.errors),
         "error_samples": out.errors[:20],
         **checks,
-        "latency": summary,
+        "latency": timings.summary(),
         "ok": not out.errors and not any(checks.values()) and out.stopped_early == 0,
     }
 

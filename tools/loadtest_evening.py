@@ -52,7 +52,7 @@ def open_for_room(
         if len(films) >= 2:
             vote = timed(
                 "open_vote",
-                lambda: store.open_vote(room, evening.hosts[room], films[:SHORTLIST]),
+                lambda: store.tonight.open_vote(room, evening.hosts[room], films[:SHORTLIST]),
             )
             evening.votes[room] = vote
     finally:
@@ -84,7 +84,7 @@ def vote_in_room(
     plan = [(m, rng.choice(CHOICES)) for m in vote.films]
     plan.append((vote.films[0], rng.choice([c for c in CHOICES if c != plan[0][1]])))
     for movie, choice in plan:
-        timed("cast_vote", lambda m=movie, c=choice: store.cast_vote(token, vote.id, m, c))
+        timed("cast_vote", lambda m=movie, c=choice: store.tonight.cast_vote(token, vote.id, m, c))
         mine[(token, movie)] = choice
         if choice in SEEN_CHOICES and expected.get((name, movie), 0.0) is None:
             del expected[(name, movie)]  # "seen it" withdraws an earlier "haven't seen it"
@@ -93,7 +93,7 @@ def vote_in_room(
             stars = rng.choice(RATING_VALUES)
             timed("set_rating", lambda m=movie, s=stars: store.set_rating(token, m, s))
             expected[(name, movie)] = stars
-    timed("tally", lambda: store.tally(room, vote))
+    timed("tally", lambda: store.tonight.tally(room, vote))
     with evening.lock:
         evening.choices.setdefault(room, {}).update(mine)
     return len(plan)
@@ -107,7 +107,7 @@ def verify_votes(store: Store, evening: Evening) -> dict[str, int]:
         if vote is None:
             continue
         written = evening.choices.get(room, {})
-        tally = store.tally(room, vote)
+        tally = store.tonight.tally(room, vote)
         for movie in vote.films:
             want = {c: 0 for c in CHOICES}
             for (_, m), choice in written.items():
@@ -117,9 +117,9 @@ def verify_votes(store: Store, evening: Evening) -> dict[str, int]:
         tokens = {token for token, _ in written}
         for token in tokens:
             mine = {m: c for (t, m), c in written.items() if t == token}
-            wrong_answers += store.my_votes(token, vote.id) != mine
+            wrong_answers += store.tonight.my_votes(token, vote.id) != mine
             seen = {m for m, c in mine.items() if c in SEEN_CHOICES}
-            wrong_seen += store.seen_films(token) != seen
+            wrong_seen += store.tonight.seen_films(token) != seen
     return {
         "wrong_tally": wrong_tally,
         "wrong_vote_answers": wrong_answers,

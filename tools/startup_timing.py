@@ -23,12 +23,12 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tools.app_server import free_port, wait_healthy
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -39,20 +39,14 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 STEP_MS = 180_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def settle(page: Page) -> None:
     page.wait_for_timeout(500)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=STEP_MS)
 
 
 def run(repo: Path, fresh: bool) -> dict[str, float]:
-    from playwright.sync_api import expect, sync_playwright
-
+    """One start of ``repo``'s ``./scripts/start`` (``fresh``: its data/ deleted first), timed
+    to the server answering, the room page drawn, and a member's first answers to their picks."""
     if fresh:
         shutil.rmtree(repo / "data", ignore_errors=True)
     port = free_port()
@@ -68,51 +62,11 @@ def run(repo: Path, fresh: bool) -> dict[str, float]:
         cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    figures: dict[str, float] = {}
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None:
-                raise RuntimeError(f"the start failed; see {repo / 'startup-timing.log'}")
-            time.sleep(0.2)
-        figures["start → server answering (s)"] = time.perf_counter() - started
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(url)
-            page.get_by_role("heading", name="Start a room").wait_for(timeout=STEP_MS)
-            figures["start → room page drawn (s)"] = time.perf_counter() - started
-            page.get_by_label("Room name").fill("Timing night")
-            page.get_by_role("button", name="Create room").click()
-            page.wait_for_url(re.compile(r"room="), timeout=STEP_MS)
-            page.get_by_label("Your name").fill("Ann")
-            page.get_by_role("button", name="Join as member").click()
-            page.locator(".mn-status").get_by_text("Ann").wait_for(timeout=STEP_MS)
-            card = page.locator(".deck .card:visible").last
-            card.wait_for(timeout=STEP_MS)
-            settle(page)
-            for label in ["4.5 stars", "2 stars", "5 stars"]:
-                # the deck shows the next film in the browser; the answer follows to the server
-                movie = card.get_attribute("data-movie")
-                stars = page.locator(".deck .stars:visible").last
-                stars.get_by_role("radio", name=label, exact=True).click()
-                expect(card).not_to_have_attribute("data-movie", movie or "", timeout=STEP_MS)
-            expect(page.locator(".deck .sync:visible").last).to_have_attribute(
-                "data-pending", "0", timeout=STEP_MS
-            )  # saved on the server
-            answered = time.perf_counter()
-            page.get_by_role("link", name="Picks").first.click()
-            page.get_by_role("heading", name="Tonight's picks").wait_for(timeout=STEP_MS)
-            page.locator(".mn-why").first.wait_for(timeout=STEP_MS)  # Picks' own cards
-            figures["third answer → personal picks drawn (s)"] = time.perf_counter() - answered
-            waited = page.locator('[data-testid="stProgress"]').count()
-            figures["training progress bars seen on Picks"] = float(waited)
-            browser.close()
+        if not wait_healthy(url, lambda: server.poll() is None, poll_s=0.2):
+            raise RuntimeError(f"the start failed; see {repo / 'startup-timing.log'}")
+        figures = {"start → server answering (s)": time.perf_counter() - started}
+        figures |= _in_the_browser(url, started)
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
@@ -121,6 +75,54 @@ def run(repo: Path, fresh: bool) -> dict[str, float]:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
     return figures
+
+
+def _in_the_browser(url: str, started: float) -> dict[str, float]:
+    """The room page drawn (seconds since ``started``), then a new room, a member, three
+    answers and Picks: the seconds from the third answer saved to the picks drawn."""
+    from playwright.sync_api import sync_playwright
+
+    figures: dict[str, float] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.get_by_role("heading", name="Start a room").wait_for(timeout=STEP_MS)
+        figures["start → room page drawn (s)"] = time.perf_counter() - started
+        page.get_by_label("Room name").fill("Timing night")
+        page.get_by_role("button", name="Create room").click()
+        page.wait_for_url(re.compile(r"room="), timeout=STEP_MS)
+        page.get_by_label("Your name").fill("Ann")
+        page.get_by_role("button", name="Join as member").click()
+        page.locator(".mn-status").get_by_text("Ann").wait_for(timeout=STEP_MS)
+        _answer_three(page)
+        answered = time.perf_counter()
+        page.get_by_role("link", name="Picks").first.click()
+        page.get_by_role("heading", name="Tonight's picks").wait_for(timeout=STEP_MS)
+        page.locator(".mn-why").first.wait_for(timeout=STEP_MS)  # Picks' own cards
+        figures["third answer → personal picks drawn (s)"] = time.perf_counter() - answered
+        waited = page.locator('[data-testid="stProgress"]').count()
+        figures["training progress bars seen on Picks"] = float(waited)
+        browser.close()
+    return figures
+
+
+def _answer_three(page: Page) -> None:
+    """Three star ratings on the deck, until the server has saved them all."""
+    from playwright.sync_api import expect
+
+    card = page.locator(".deck .card:visible").last
+    card.wait_for(timeout=STEP_MS)
+    settle(page)
+    for label in ["4.5 stars", "2 stars", "5 stars"]:
+        # the deck shows the next film in the browser; the answer follows to the server
+        movie = card.get_attribute("data-movie")
+        stars = page.locator(".deck .stars:visible").last
+        stars.get_by_role("radio", name=label, exact=True).click()
+        expect(card).not_to_have_attribute("data-movie", movie or "", timeout=STEP_MS)
+    expect(page.locator(".deck .sync:visible").last).to_have_attribute(
+        "data-pending", "0", timeout=STEP_MS
+    )  # saved on the server
 
 
 def render_block(runs: dict[str, dict[str, float]], command: str, load: str) -> str:

@@ -1,13 +1,30 @@
 """Rooms, members, answers and watched films, and the evening's vote, persisted with SQLAlchemy.
 
-``Store`` is the repository the pages use (``app.store.store``); the rest of the package is what
-it stands on: ``errors`` (what a person can be told), ``schema`` (tables and records),
-``validate`` (checks on input) and ``database`` (engine, transactions, SQLite's and
-PostgreSQL's needs), ``stamp`` (a room's change stamp); ``jobs``
-(training jobs shared by app replicas) and ``room_models`` (each room's model) keep their own
-tables; ``tonight`` and ``tonight_schema`` hold the host's credential, seen films and Tonight's
-vote. Every exception is in ``errors``. Import
-from here: ``from app.store import Store, StoreError``.
+``Store`` (``app.store.store``) is the repository the pages use, composed of parts over one
+``Database`` (``database``: engine, transactions, SQLite's and PostgreSQL's needs), each owning
+its transactions: its own rooms, members, answers and watched films; ``store.tonight``
+(``tonight``: host token, seen films, Tonight's vote) and ``store.jobs`` (``jobs``: training
+jobs shared by app replicas). Under them, functions over a connection do one statement's work
+inside a part's transaction: ``rows`` (finding a room, a member, a film; making a room),
+``stamp`` (a room's change stamp) and ``room_models`` (each room's model). Tables and records
+are in ``schema``, ``tonight_schema``, ``jobs`` and ``room_models``; checks on input in
+``validate``; every exception in ``errors``. Import from here:
+``from app.store import Store, StoreError``.
+
+Words, each with one meaning in the store:
+
+* **room code**: names a room in its link (``Room.code``); shared with everyone invited,
+  unguessable (144 bits) so rooms cannot be found by trying codes. Never called a token.
+* **member token**: the secret in one member's link (``Member.token``, the ``member_token``
+  arguments); the only authority to write that member's answers, seen films and vote answers.
+* **host token**: the secret in the host's link (``HostedRoom.host_token``, table
+  ``room_hosts``); the only authority to open and close the room's vote.
+* **operator token**: the app's operator credential (``app.operator``); never stored or checked
+  here: the caller checks it before operator settings such as ``set_room_model``.
+* **name key**: a member's name folded for per-room uniqueness (``validate.name_key``);
+  **job key**: what a training job makes (``Job.key``), so asking twice finds one job.
+* **room stamp**: the value that changes whenever anything shaping a room's picks changes
+  (``stamp``, ``Store.room_stamp``); it is not a time. Times are the ``*_at`` fields, in UTC.
 """
 
 from app.store.database import DB_FILENAME, DB_URL_ENV, default_url

@@ -35,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import Update
 
 from app.store.database import Database
 from app.store.errors import JobNotFound, StoreError
@@ -138,6 +139,16 @@ def _job_from(row: Any) -> Job:
         heartbeat_at=row.heartbeat_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+    )
+
+
+def _owners_run(job_id: int, owner: str) -> Update:
+    """An UPDATE of job ``job_id`` only while ``owner`` runs it: every write by the owner goes
+    through it, so a replica that lost its claim changes nothing (and learns so from rowcount)."""
+    return update(training_jobs).where(
+        training_jobs.c.id == job_id,
+        training_jobs.c.owner == owner,
+        training_jobs.c.state == "running",
     )
 
 
@@ -318,13 +329,8 @@ class JobQueue:
             values["total"] = float(total)
         if message is not None:
             values["message"] = message[:500]
-        mine = (
-            (training_jobs.c.id == job_id)
-            & (training_jobs.c.owner == owner)
-            & (training_jobs.c.state == "running")
-        )
         with self._db.connect(write=True) as conn:
-            updated = conn.execute(update(training_jobs).where(mine).values(**values))
+            updated = conn.execute(_owners_run(job_id, owner).values(**values))
             cancel = conn.execute(
                 select(training_jobs.c.cancel_requested).where(training_jobs.c.id == job_id)
             ).scalar()
@@ -354,15 +360,7 @@ class JobQueue:
         if message is not None:
             values["message"] = message[:500]
         with self._db.connect(write=True) as conn:
-            updated = conn.execute(
-                update(training_jobs)
-                .where(
-                    training_jobs.c.id == job_id,
-                    training_jobs.c.owner == owner,
-                    training_jobs.c.state == "running",
-                )
-                .values(**values)
-            )
+            updated = conn.execute(_owners_run(job_id, owner).values(**values))
         return updated.rowcount == 1
 
     def release(self, job_id: int, owner: str, message: str = "") -> bool:
@@ -370,12 +368,8 @@ class JobQueue:
         to claim it resumes from its checkpoint."""
         with self._db.connect(write=True) as conn:
             updated = conn.execute(
-                update(training_jobs)
-                .where(
-                    training_jobs.c.id == job_id,
-                    training_jobs.c.owner == owner,
-                    training_jobs.c.state == "running",
+                _owners_run(job_id, owner).values(
+                    state="queued", owner=None, heartbeat_at=None, message=message[:500]
                 )
-                .values(state="queued", owner=None, heartbeat_at=None, message=message[:500])
             )
         return updated.rowcount == 1

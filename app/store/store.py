@@ -1,9 +1,14 @@
 """The store: rooms, members, answers and watched films (the repository the pages use).
 
 The store keeps MovieLens **movieId**s (stable across retrains), never model item indices. A
-member's token is the only authority over that member's answers: every write takes the token,
-never a member id. All SQL is built with SQLAlchemy Core, so every value is a bound parameter;
-connections, transactions and each database's needs live in ``app.store.database``.
+member's member token is the only authority over that member's answers: every write takes the
+member token, never a member id. All SQL is built with SQLAlchemy Core, so every value is a bound
+parameter; connections, transactions and each database's needs live in ``app.store.database``.
+
+``Store`` is composed of parts over one ``Database``, each owning its transactions: its own
+methods (rooms, members, answers, watched films, the room's model and change stamp), ``tonight``
+(host token, seen films, the vote; ``app.store.tonight``) and ``jobs`` (training jobs;
+``app.store.jobs``). They find rooms and members with the same lookups (``app.store.rows``).
 """
 
 from __future__ import annotations
@@ -12,18 +17,26 @@ import math
 import secrets
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.store import room_models
 from app.store.database import Database, default_url
-from app.store.errors import MemberNotFound, NameTaken, RoomNotFound, StoreError, UnknownMovie
+from app.store.errors import MemberNotFound, NameTaken, StoreError
 from app.store.jobs import JobQueue
+from app.store.rows import (
+    KnownFilms,
+    insert_room,
+    member_from,
+    member_row,
+    new_id,
+    room_from,
+    room_row,
+)
 from app.store.schema import (
-    CODE_BYTES,
     TOKEN_BYTES,
     AnswerCount,
     Member,
@@ -34,15 +47,13 @@ from app.store.schema import (
     watched,
 )
 from app.store.stamp import RoomStamp, room_stamp
-from app.store.tonight import TonightStore
+from app.store.tonight import Tonight
 from app.store.validate import (
-    MAX_KEY_LEN,
     ROOM_NAME_MAX,
     check_movie_id,
     check_rating,
     clean_name,
     name_key,
-    parse_room_code,
     short,
 )
 
@@ -50,19 +61,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _new_id(result: CursorResult[Any]) -> int:
-    """The primary key a single-row INSERT created."""
-    key = result.inserted_primary_key
-    if key is None:  # only for multi-row or executemany inserts, which the store never does
-        raise StoreError("The database did not report the new row's id; please try again.")
-    return int(key[0])
-
-
-class Store(TonightStore):
+class Store:
     """The app's persistence. Thread-safe; create one per process and share it.
 
-    Rooms, members, answers and watched films are here; the host's credential, seen films and
-    Tonight's vote come from ``TonightStore`` (``app.store.tonight``).
+    Rooms, members, answers and watched films are here; the host token, seen films and Tonight's
+    vote are ``store.tonight`` (``app.store.tonight``), training jobs ``store.jobs``.
 
     ``movie_ids``: the catalogue's movieIds (a collection, or a predicate) so that answers for
     films that do not exist are refused with UnknownMovie; ``None`` only checks the id's form.
@@ -77,18 +80,28 @@ class Store(TonightStore):
         busy_timeout: float = 30.0,
     ) -> None:
         self.url = url or default_url()
-        self._known: Callable[[int], bool] | None
-        if movie_ids is None or callable(movie_ids):
-            self._known = movie_ids
-        else:
-            ids = frozenset(int(m) for m in movie_ids)
-            self._known = ids.__contains__
-        # token -> member id for set_rating: tokens never change owner and members are never
-        # deleted; a stale entry (file recreated) is caught by the foreign key and dropped.
+        self._films = KnownFilms(movie_ids)
+        # member token -> member id for set_rating: member tokens never change owner and members
+        # are never deleted; a stale entry (file recreated) is caught by the foreign key, dropped.
         self._member_ids: dict[str, int] = {}
         self._db = Database(self.url, busy_timeout, on_recreate=self._member_ids.clear)
         self._conn = self._db.connect
-        self.jobs = JobQueue(self._db)  # training jobs (app.store.jobs)
+        self.jobs = JobQueue(self._db)
+        self.tonight = Tonight(self._db, self._films)
+        # Tonight's methods on the Store itself, for callers written before ``store.tonight``
+        # (app/pages, app/services, app/state): new code calls ``store.tonight.<method>``.
+        self.create_hosted_room = self.tonight.create_hosted_room
+        self.is_host = self.tonight.is_host
+        self.set_seen = self.tonight.set_seen
+        self.seen_films = self.tonight.seen_films
+        self.room_seen = self.tonight.room_seen
+        self.open_vote = self.tonight.open_vote
+        self.close_vote = self.tonight.close_vote
+        self.latest_vote = self.tonight.latest_vote
+        self.votes_since = self.tonight.votes_since
+        self.cast_vote = self.tonight.cast_vote
+        self.my_votes = self.tonight.my_votes
+        self.tally = self.tonight.tally
 
     @property
     def backend(self) -> str:
@@ -103,44 +116,6 @@ class Store(TonightStore):
         """Close pooled connections (e.g. before deleting the file in tests)."""
         self._db.dispose()
 
-    # ---------------------------------------------------------------- lookups
-
-    @staticmethod
-    def _room_from(row: Any) -> Room:
-        return Room(row.id, row.code, row.name, row.created_at, row.dataset)
-
-    def _room_row(self, conn: Connection, code: object) -> Any:
-        key = parse_room_code(code)
-        row = None
-        if 0 < len(key) <= MAX_KEY_LEN:
-            row = conn.execute(select(rooms).where(rooms.c.code == key)).first()
-        if row is None:
-            shown = f" '{short(key)}'" if key else ""
-            raise RoomNotFound(
-                f"There is no room with the code{shown}. Check the link or code for typos, "
-                "or ask the host to share the room link again."
-            )
-        return row
-
-    def _member_row(self, conn: Connection, token: object) -> Any:
-        row = None
-        if isinstance(token, str) and 0 < len(token.strip()) <= MAX_KEY_LEN:
-            row = conn.execute(
-                select(members, rooms.c.code.label("room_code"))
-                .join(rooms, rooms.c.id == members.c.room_id)
-                .where(members.c.token == token.strip())
-            ).first()
-        if row is None:
-            raise MemberNotFound(
-                "This member link is not valid (it may be incomplete or from a deleted room). "
-                "Open the room link and add yourself again, or ask for your own link."
-            )
-        return row
-
-    @staticmethod
-    def _member_from(row: Any) -> Member:
-        return Member(row.id, row.room_id, row.name, row.token, row.room_code)
-
     # ---------------------------------------------------------------- rooms
 
     def create_room(self, name: str, dataset: str = "embedded") -> Room:
@@ -148,17 +123,9 @@ class Store(TonightStore):
         name = clean_name(name, max_len=ROOM_NAME_MAX, what="room name")
         now = datetime.now(UTC)
         for _ in range(3):  # a code collision at 144 bits is practically impossible; still safe
-            code = secrets.token_urlsafe(CODE_BYTES)
             try:
                 with self._conn(write=True) as conn:
-                    rid = _new_id(
-                        conn.execute(
-                            insert(rooms).values(
-                                code=code, name=name, dataset=dataset, created_at=now
-                            )
-                        )
-                    )
-                return Room(rid, code, name, now, dataset)
+                    return insert_room(conn, name, dataset, now)
             except IntegrityError:
                 continue
         raise StoreError("Could not create a room; please try again.")
@@ -166,19 +133,19 @@ class Store(TonightStore):
     def room(self, code: str) -> Room:
         """The room with this code (or a pasted room link); RoomNotFound otherwise."""
         with self._conn() as conn:
-            return self._room_from(self._room_row(conn, code))
+            return room_from(room_row(conn, code))
 
     # ---------------------------------------------------------------- members
 
     def add_member(self, room_code: str, name: str) -> Member:
-        """A new member with a secret token; names are unique per room, ignoring case."""
+        """A new member with a secret member token; names are unique per room, ignoring case."""
         name = clean_name(name)
         key = name_key(name)
         now = datetime.now(UTC)
-        token = secrets.token_urlsafe(TOKEN_BYTES)
+        member_token = secrets.token_urlsafe(TOKEN_BYTES)
         try:
             with self._conn(write=True) as conn:
-                room = self._room_row(conn, room_code)
+                room = room_row(conn, room_code)
                 taken = conn.execute(
                     select(members.c.name).where(
                         members.c.room_id == room.id, members.c.name_key == key
@@ -189,83 +156,78 @@ class Store(TonightStore):
                         f"Someone in this room is already called '{taken.name}'. If that is "
                         "you, open your own member link; otherwise pick another name."
                     )
-                mid = _new_id(
-                    conn.execute(
-                        insert(members).values(
-                            room_id=room.id, name=name, name_key=key, token=token, created_at=now
-                        )
-                    )
-                )
+                values = {"room_id": room.id, "name": name, "name_key": key, "created_at": now}
+                mid = new_id(conn.execute(insert(members).values(token=member_token, **values)))
         except IntegrityError:  # lost a race with another join under the same name
             raise NameTaken(
                 f"Someone in this room just took the name '{name}'; please pick another."
             ) from None
-        return Member(mid, room.id, name, token, room.code)
+        return Member(mid, room.id, name, member_token, room.code)
 
-    def member(self, token: str) -> Member:
-        """The member this token belongs to (with its room code); MemberNotFound otherwise."""
+    def member(self, member_token: str) -> Member:
+        """The member with this member token (and their room code); MemberNotFound otherwise."""
         with self._conn() as conn:
-            return self._member_from(self._member_row(conn, token))
+            return member_from(member_row(conn, member_token))
 
-    def member_in_room(self, room_code: str, token: str) -> Member:
-        """The member for this token, only if it belongs to this room.
+    def member_in_room(self, room_code: str, member_token: str) -> Member:
+        """The member for this member token, only if it belongs to this room.
 
         A link that mixes one room's code with another room's member token is refused, so a
-        token cannot be used to act in a room it was not issued for.
+        member token cannot be used to act in a room it was not issued for.
         """
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
-            row = self._member_row(conn, token)
+            room = room_row(conn, room_code)
+            row = member_row(conn, member_token)
         if row.room_id != room.id:
             raise MemberNotFound(
                 "This member link belongs to a different room. Open your own link for this "
                 "room, or add yourself to it."
             )
-        return self._member_from(row)
+        return member_from(row)
 
     def members(self, room_code: str) -> list[Member]:
         """The room's members in the order they joined."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             rows = conn.execute(
                 select(members, rooms.c.code.label("room_code"))
                 .join(rooms, rooms.c.id == members.c.room_id)
                 .where(members.c.room_id == room.id)
                 .order_by(members.c.id)
             ).all()
-        return [self._member_from(r) for r in rows]
+        return [member_from(r) for r in rows]
 
     # ---------------------------------------------------------------- answers
 
-    def _check_movie(self, movie_id: object) -> int:
-        mid = check_movie_id(movie_id)
-        if self._known is not None and not self._known(mid):
-            raise UnknownMovie(
-                f"There is no film with movieId {mid} in this catalogue; pick a film from the list "
-                "or the search box."
-            )
-        return mid
-
     def set_rating(self, token: str, movie_id: int, rating: float | None) -> None:
-        """Save (or replace) one answer; ``None`` means "haven't seen it"."""
+        """Save (or replace) one answer; ``None`` means "haven't seen it".
+
+        ``token`` is the member token; the name matches ``app.services.answer_queue``'s
+        ``AnswerWriter``, which ``Store`` implements.
+        """
+        member_token = token
         value = check_rating(rating)
-        mid = self._check_movie(movie_id)
+        mid = self._films.check(movie_id)
         now = datetime.now(UTC)
         for attempt in range(3):
             try:
                 with self._conn(write=True) as conn:
                     # Read the cache only inside _conn: it has just dropped it if the file changed.
-                    member_id = self._member_ids.get(token) if isinstance(token, str) else None
+                    member_id = (
+                        self._member_ids.get(member_token)
+                        if isinstance(member_token, str)
+                        else None
+                    )
                     if member_id is None:
-                        member_id = self._member_row(conn, token).id
+                        member_id = member_row(conn, member_token).id
                     self._upsert_answer(conn, member_id, mid, value, now)
                 if len(self._member_ids) < 100_000:
-                    self._member_ids[token] = member_id
+                    self._member_ids[member_token] = member_id
                 return
             except IntegrityError:
                 # A cached member that no longer exists (foreign key), or the generic
-                # update-then-insert path lost a race: look the token up again and retry.
-                self._member_ids.pop(token, None)
+                # update-then-insert path lost a race: look the member token up again, retry.
+                self._member_ids.pop(member_token, None)
                 if attempt == 2:
                     raise StoreError("Could not save the answer; please try again.") from None
 
@@ -295,19 +257,19 @@ class Store(TonightStore):
         if done.rowcount == 0:
             conn.execute(insert(answers).values(**values))
 
-    def clear_rating(self, token: str, movie_id: int) -> None:
+    def clear_rating(self, member_token: str, movie_id: int) -> None:
         """Forget one answer (neither rated nor "haven't seen" any more)."""
         mid = check_movie_id(movie_id)
         with self._conn(write=True) as conn:
-            member = self._member_row(conn, token)
+            member = member_row(conn, member_token)
             conn.execute(
                 delete(answers).where(answers.c.member_id == member.id, answers.c.movie_id == mid)
             )
 
-    def answers(self, token: str) -> dict[int, float | None]:
+    def answers(self, member_token: str) -> dict[int, float | None]:
         """One member's answers: movieId -> stars, or None for "haven't seen it"."""
         with self._conn() as conn:
-            member = self._member_row(conn, token)
+            member = member_row(conn, member_token)
             rows = conn.execute(
                 select(answers.c.movie_id, answers.c.rating)
                 .where(answers.c.member_id == member.id)
@@ -320,7 +282,7 @@ class Store(TonightStore):
         import pandas as pd
 
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             rows = conn.execute(
                 select(
                     members.c.id.label("member_id"),
@@ -349,7 +311,7 @@ class Store(TonightStore):
     def answer_counts(self, room_code: str) -> dict[str, AnswerCount]:
         """Member name -> (star ratings, "haven't seen" answers); members with none included."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             rows = conn.execute(
                 select(
                     members.c.name,
@@ -368,17 +330,17 @@ class Store(TonightStore):
         (``app.store.stamp``): a page compares it with the last one to know whether to draw
         again."""
         with self._conn() as conn:
-            return room_stamp(conn, self._room_row(conn, room_code).id)
+            return room_stamp(conn, room_row(conn, room_code).id)
 
     # ---------------------------------------------------------------- watched
 
     def mark_watched(self, room_code: str, movie_id: int) -> None:
         """Record that the room watched a film (idempotent); it leaves future picks."""
-        mid = self._check_movie(movie_id)
+        mid = self._films.check(movie_id)
         now = datetime.now(UTC)
         try:
             with self._conn(write=True) as conn:
-                room = self._room_row(conn, room_code)
+                room = room_row(conn, room_code)
                 exists = conn.execute(
                     select(watched.c.id).where(
                         watched.c.room_id == room.id, watched.c.movie_id == mid
@@ -394,14 +356,14 @@ class Store(TonightStore):
     def unmark_watched(self, room_code: str, movie_id: int) -> None:
         mid = check_movie_id(movie_id)
         with self._conn(write=True) as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             conn.execute(
                 delete(watched).where(watched.c.room_id == room.id, watched.c.movie_id == mid)
             )
 
     def watched(self, room_code: str) -> set[int]:
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             rows = conn.execute(
                 select(watched.c.movie_id).where(watched.c.room_id == room.id)
             ).all()
@@ -412,7 +374,7 @@ class Store(TonightStore):
     def room_model(self, room_code: str) -> str | None:
         """The model this room's pages use, or None for the app's default (operator setting)."""
         with self._conn() as conn:
-            return room_models.read(conn, self._room_row(conn, room_code).id)
+            return room_models.read(conn, room_row(conn, room_code).id)
 
     def set_room_model(self, room_code: str, model: str | None) -> None:
         """Set the room's model (None: the app's default). The caller checks the operator's
@@ -424,7 +386,7 @@ class Store(TonightStore):
         for attempt in range(2):
             try:
                 with self._conn(write=True) as conn:
-                    room_models.write(conn, self._room_row(conn, room_code).id, model)
+                    room_models.write(conn, room_row(conn, room_code).id, model)
                 return
             except IntegrityError:  # set at the same moment elsewhere: the update path wins now
                 if attempt:

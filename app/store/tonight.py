@@ -1,27 +1,29 @@
-"""The store's part for the evening's decision: the host's credential, seen films and Tonight's
-vote (the room's change stamp is ``app.store.stamp``).
+"""The store's part for the evening's decision: the host token, seen films and Tonight's vote.
 
-``TonightStore`` is a mixin of ``Store`` (``app.store.store``), using its connections and
-lookups. Authority is the same as for answers: a member's token is the only way to write that
-member's answers and seen films, and the room's host token (made with the room, compared in
-constant time) the only way to open or close a vote. Vote answers are only ever read back as
-counts (``Tally``), never per member, except a member reading their own.
+``Tonight`` is composed into ``Store`` as ``store.tonight``, the way the job queue is
+``store.jobs``: it owns its transactions on the shared ``Database`` and finds rooms and members
+with the same lookups (``app.store.rows``). Authority is the same as for answers: a member's
+member token is the only way to write that member's answers and seen films, and the room's host
+token (made with the room, compared in constant time) the only way to open or close a vote. Vote
+answers are only ever read back as counts (``Tally``), never per member, except a member reading
+their own.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from app.store.database import Database
 from app.store.errors import InvalidChoice, NotHost, StoreError, VoteUnavailable
-from app.store.schema import CODE_BYTES, TOKEN_BYTES, answers, members, rooms
+from app.store.rows import KnownFilms, insert_room, member_row, new_id, room_row
+from app.store.schema import TOKEN_BYTES, answers, members
 from app.store.tonight_schema import (
     CHOICES,
     RULES,
@@ -37,51 +39,41 @@ from app.store.tonight_schema import (
     vote_films,
     votes,
 )
-from app.store.validate import MAX_KEY_LEN, ROOM_NAME_MAX, clean_name
+from app.store.validate import LINK_VALUE_MAX, ROOM_NAME_MAX, clean_name
 
 
-class TonightStore:
-    """Host tokens, seen films and votes (mixed into ``Store``)."""
+class Tonight:
+    """Host tokens, seen films and votes of one database (``Store.tonight``). Thread-safe."""
 
-    if TYPE_CHECKING:  # provided by Store
-        _conn: Callable[..., AbstractContextManager[Connection]]
-
-        def _room_row(self, conn: Connection, code: object) -> Any: ...
-
-        def _member_row(self, conn: Connection, token: object) -> Any: ...
-
-        def _check_movie(self, movie_id: object) -> int: ...
+    def __init__(self, db: Database, films: KnownFilms) -> None:
+        self._conn = db.connect
+        self._films = films
 
     # ---------------------------------------------------------------- the host
 
     def create_hosted_room(self, name: str, dataset: str = "embedded") -> HostedRoom:
         """A new room (unguessable code) and its host token, made in one transaction.
 
-        The token is returned only here: keep it in the host's link. Host actions ask for it.
+        The host token is returned only here: keep it in the host's link. Host actions ask for
+        it.
         """
         name = clean_name(name, max_len=ROOM_NAME_MAX, what="room name")
         now = datetime.now(UTC)
         for _ in range(3):  # a collision at 144/192 bits is practically impossible; still safe
-            code = secrets.token_urlsafe(CODE_BYTES)
-            token = secrets.token_urlsafe(TOKEN_BYTES)
+            host_token = secrets.token_urlsafe(TOKEN_BYTES)
             try:
                 with self._conn(write=True) as conn:
-                    result = conn.execute(
-                        insert(rooms).values(code=code, name=name, dataset=dataset, created_at=now)
-                    )
-                    key = result.inserted_primary_key
-                    if key is None:
-                        raise StoreError("The database did not report the new room; try again.")
+                    room = insert_room(conn, name, dataset, now)
                     conn.execute(
-                        insert(room_hosts).values(room_id=int(key[0]), token=token, created_at=now)
+                        insert(room_hosts).values(room_id=room.id, token=host_token, created_at=now)
                     )
-                return HostedRoom(code, name, token)
+                return HostedRoom(room.code, name, host_token)
             except IntegrityError:
                 continue
         raise StoreError("Could not create a room; please try again.")
 
     def _is_host(self, conn: Connection, room_id: int, host_token: object) -> bool:
-        if not isinstance(host_token, str) or not 0 < len(host_token.strip()) <= MAX_KEY_LEN:
+        if not isinstance(host_token, str) or not 0 < len(host_token.strip()) <= LINK_VALUE_MAX:
             return False
         stored = conn.execute(
             select(room_hosts.c.token).where(room_hosts.c.room_id == room_id)
@@ -94,7 +86,7 @@ class TonightStore:
     def is_host(self, room_code: str, host_token: object) -> bool:
         """Whether ``host_token`` is this room's host token (False for any other value)."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             return self._is_host(conn, room.id, host_token)
 
     def _require_host(self, conn: Connection, room_id: int, host_token: object) -> None:
@@ -106,14 +98,14 @@ class TonightStore:
 
     # ---------------------------------------------------------------- seen films
 
-    def set_seen(self, token: str, movie_id: int, has_seen: bool = True) -> None:
+    def set_seen(self, member_token: str, movie_id: int, has_seen: bool = True) -> None:
         """Record (or withdraw) that this member has seen a film, without stars.
 
         Seeing it contradicts an earlier "haven't seen it" answer, which is removed.
         """
-        mid = self._check_movie(movie_id)
+        mid = self._films.check(movie_id)
         with self._conn(write=True) as conn:
-            member = self._member_row(conn, token)
+            member = member_row(conn, member_token)
             self._write_seen(conn, member.id, mid, has_seen, datetime.now(UTC))
 
     @staticmethod
@@ -136,17 +128,17 @@ class TonightStore:
                 insert(seen).values(member_id=member_id, movie_id=movie_id, updated_at=now)
             )
 
-    def seen_films(self, token: str) -> set[int]:
+    def seen_films(self, member_token: str) -> set[int]:
         """movieIds this member said they have seen."""
         with self._conn() as conn:
-            member = self._member_row(conn, token)
+            member = member_row(conn, member_token)
             rows = conn.execute(select(seen.c.movie_id).where(seen.c.member_id == member.id))
             return {int(r.movie_id) for r in rows}
 
     def room_seen(self, room_code: str) -> dict[str, set[int]]:
         """Member name -> movieIds they have seen (members with none are left out)."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             rows = conn.execute(
                 select(members.c.name, seen.c.movie_id)
                 .join(seen, seen.c.member_id == members.c.id)
@@ -179,7 +171,7 @@ class TonightStore:
         self, room_code: str, host_token: str, movie_ids: Iterable[int], rule: str = "all"
     ) -> Vote:
         """The host opens a vote on a shortlist of films (in the order shown)."""
-        films = list(dict.fromkeys(self._check_movie(m) for m in movie_ids))
+        films = list(dict.fromkeys(self._films.check(m) for m in movie_ids))
         if not SHORTLIST_MIN <= len(films) <= SHORTLIST_MAX:
             raise InvalidChoice(
                 f"A vote needs {SHORTLIST_MIN} to {SHORTLIST_MAX} different films, not "
@@ -190,19 +182,16 @@ class TonightStore:
         now = datetime.now(UTC)
         try:
             with self._conn(write=True) as conn:
-                room = self._room_row(conn, room_code)
+                room = room_row(conn, room_code)
                 self._require_host(conn, room.id, host_token)
                 if self._open_row(conn, room.id) is not None:
                     raise VoteUnavailable(
                         "A vote is already open in this room; close it before starting another."
                     )
-                result = conn.execute(
-                    insert(votes).values(room_id=room.id, rule=rule, opened_at=now)
+                vote_id = new_id(
+                    conn.execute(insert(votes).values(room_id=room.id, rule=rule, opened_at=now)),
+                    "vote",
                 )
-                key = result.inserted_primary_key
-                if key is None:
-                    raise StoreError("The database did not report the new vote; try again.")
-                vote_id = int(key[0])
                 for position, movie_id in enumerate(films):
                     conn.execute(
                         insert(vote_films).values(
@@ -225,7 +214,7 @@ class TonightStore:
         """The host closes the room's open vote; answers are kept for the result."""
         now = datetime.now(UTC)
         with self._conn(write=True) as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             self._require_host(conn, room.id, host_token)
             row = self._open_row(conn, room.id)
             if row is None:
@@ -237,7 +226,7 @@ class TonightStore:
     def latest_vote(self, room_code: str) -> Vote | None:
         """The room's open vote, else its most recent closed one, else None."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             row = conn.execute(
                 select(votes).where(votes.c.room_id == room.id).order_by(votes.c.id.desc())
             ).first()
@@ -246,7 +235,7 @@ class TonightStore:
     def votes_since(self, room_code: str, since: datetime) -> list[Vote]:
         """The room's votes opened at or after ``since``, oldest first."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             rows = conn.execute(
                 select(votes)
                 .where(votes.c.room_id == room.id, votes.c.opened_at >= since)
@@ -254,7 +243,7 @@ class TonightStore:
             ).all()
             return [self._vote_from(conn, r) for r in rows]
 
-    def cast_vote(self, token: str, vote_id: int, movie_id: int, choice: str) -> None:
+    def cast_vote(self, member_token: str, vote_id: int, movie_id: int, choice: str) -> None:
         """A member answers one film of their room's open vote (again: replaces the answer).
 
         "Seen it" answers also record the film as seen (``set_seen``); Yes and Not tonight
@@ -262,12 +251,12 @@ class TonightStore:
         """
         if choice not in CHOICES:
             raise InvalidChoice(f"A vote answer is one of {', '.join(CHOICES)}, not {choice!r}.")
-        mid = self._check_movie(movie_id)
+        mid = self._films.check(movie_id)
         now = datetime.now(UTC)
         for attempt in range(3):
             try:
                 with self._conn(write=True) as conn:
-                    member = self._member_row(conn, token)
+                    member = member_row(conn, member_token)
                     vote = conn.execute(select(votes).where(votes.c.id == int(vote_id))).first()
                     if vote is None or vote.room_id != member.room_id:
                         raise VoteUnavailable("This vote is not in your room.")
@@ -304,10 +293,10 @@ class TonightStore:
                 if attempt == 2:
                     raise StoreError("Could not save your vote; please try again.") from None
 
-    def my_votes(self, token: str, vote_id: int) -> dict[int, str]:
+    def my_votes(self, member_token: str, vote_id: int) -> dict[int, str]:
         """This member's own answers in a vote: movieId -> choice."""
         with self._conn() as conn:
-            member = self._member_row(conn, token)
+            member = member_row(conn, member_token)
             rows = conn.execute(
                 select(vote_answers.c.movie_id, vote_answers.c.choice).where(
                     vote_answers.c.vote_id == int(vote_id),
@@ -320,7 +309,7 @@ class TonightStore:
         """The vote's answers as counts per film and choice, and how many members have voted
         (answered every film). Never who voted what."""
         with self._conn() as conn:
-            room = self._room_row(conn, room_code)
+            room = room_row(conn, room_code)
             if vote.room_id != room.id:
                 raise VoteUnavailable("This vote is not in this room.")
             rows = conn.execute(

@@ -17,7 +17,7 @@ from app.store.errors import InvalidName, InvalidRating, UnknownMovie
 NAME_MAX = 40
 ROOM_NAME_MAX = 60
 RATING_VALUES: tuple[float, ...] = tuple(v / 2 for v in range(1, 11))  # 0.5, 1.0, ..., 5.0
-MAX_KEY_LEN = 200  # longer "codes"/"tokens" are refused before any query
+LINK_VALUE_MAX = 200  # longer room codes and member or host tokens: refused before any query
 
 
 def clean_name(text: object, *, max_len: int = NAME_MAX, what: str = "name") -> str:

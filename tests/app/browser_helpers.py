@@ -7,12 +7,6 @@ store (``app.store.Store`` on the same URL) and look at it in the browser.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,17 +14,11 @@ from typing import Any
 
 import pytest
 
+from tools.app_server import app_server
+from tools.browser_bench import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Every real-browser test module's marks: ``pytestmark = BROWSER_MARKS``.
 BROWSER_MARKS = [
     pytest.mark.browser,
@@ -39,62 +27,20 @@ BROWSER_MARKS = [
         not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
     ),
 ]
-STARTUP_S = 120  # server start
 STEP_MS = 90_000  # one Streamlit rerun on 2 shared cores, first page loads included
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def streamlit_server(db_url: str, data_dir: Path, log_path: Path) -> Iterator[str]:
     """``streamlit run streamlit_app.py`` with the app's own default model (read from
-    ``data_dir``, trained there before) on ``db_url``; yields its URL. On exit the server stops
-    and its log must hold no traceback."""
-    port = free_port()
-    env = {**os.environ, "MOVIENIGHT_DB_URL": db_url, "MOVIENIGHT_DATA_DIR": str(data_dir)}
-    env.pop("MOVIENIGHT_DEFAULT_MODEL", None)  # what a fresh clone serves
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-            "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
-            time.sleep(0.5)
+    ``data_dir``, trained there before) on ``db_url`` (``tools.app_server``); yields its URL. On
+    exit the server stops and its log must hold no traceback."""
+    with app_server(None, db_url, log_path, data_dir=data_dir) as (url, _pid):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     server_log = log_path.read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 @contextmanager

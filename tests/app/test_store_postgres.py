@@ -7,10 +7,8 @@ as they are; give it an empty database).
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -29,26 +27,18 @@ from app.store import (
     RoomNotFound,
     Store,
 )
+from tools.app_server import free_port
+from tools.deploy.postgres import pg_bin
 
 pytestmark = pytest.mark.postgres
 
 
 def _pg_bin() -> Path | None:
-    """The newest Debian-style /usr/lib/postgresql/<v>/bin, or wherever initdb is on PATH."""
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-    )
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).resolve().parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """The PostgreSQL server binaries the deployment uses (``tools.deploy.postgres``), or None."""
+    try:
+        return pg_bin()
+    except FileNotFoundError:
+        return None
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -81,7 +71,7 @@ def pg_url() -> Iterator[str]:
     data, log = root / "data", root / "server.log"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
-    port = _free_port()
+    port = free_port()
     run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
     try:
         subprocess.run(

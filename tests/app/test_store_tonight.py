@@ -1,4 +1,5 @@
-"""app.store's evening part: the host's credential, seen films, Tonight's vote and the room stamp.
+"""app.store's evening part (``store.tonight``): the host token, seen films, Tonight's vote;
+and the room stamp.
 
 Who may do what is the point: a guest can change only their own answers, host actions need the
 host token, and a tally never says who voted what.
@@ -40,49 +41,49 @@ def store(tmp_path):
 
 @pytest.fixture
 def room(store):
-    hosted = store.create_hosted_room("Friday <b>club</b>")
+    hosted = store.tonight.create_hosted_room("Friday <b>club</b>")
     ann = store.add_member(hosted.code, "Ann")
     bob = store.add_member(hosted.code, "Bob")
     return hosted, ann, bob
 
 
 def test_a_hosted_room_has_an_unguessable_host_token(store):
-    a = store.create_hosted_room("A")
-    b = store.create_hosted_room("B")
+    a = store.tonight.create_hosted_room("A")
+    b = store.tonight.create_hosted_room("B")
     assert URLSAFE.match(a.host_token) and a.host_token != b.host_token
     assert a.host_token not in (a.code, b.code)
     assert store.room(a.code).name == "A"
-    assert store.is_host(a.code, a.host_token)
-    assert store.is_host(a.code, f"  {a.host_token} ")  # pasted with spaces
+    assert store.tonight.is_host(a.code, a.host_token)
+    assert store.tonight.is_host(a.code, f"  {a.host_token} ")  # pasted with spaces
     for wrong in (b.host_token, a.host_token[:-1], a.host_token + "x", "", None, 42, "x" * 500):
-        assert not store.is_host(a.code, wrong)
+        assert not store.tonight.is_host(a.code, wrong)
 
 
 def test_a_room_made_before_hosts_has_no_host(store):
     legacy = store.create_room("Old room")
     member = store.add_member(legacy.code, "Ann")
-    assert not store.is_host(legacy.code, member.token)
+    assert not store.tonight.is_host(legacy.code, member.token)
     with pytest.raises(NotHost, match="host link"):
-        store.open_vote(legacy.code, member.token, FILMS)
+        store.tonight.open_vote(legacy.code, member.token, FILMS)
 
 
 def test_only_the_host_opens_and_closes_a_vote(store, room):
     hosted, ann, _ = room
-    other = store.create_hosted_room("Other")
+    other = store.tonight.create_hosted_room("Other")
     for token in (ann.token, other.host_token, "", hosted.code):
         with pytest.raises(NotHost):
-            store.open_vote(hosted.code, token, FILMS)
-    vote = store.open_vote(hosted.code, hosted.host_token, FILMS, rule="majority")
+            store.tonight.open_vote(hosted.code, token, FILMS)
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, FILMS, rule="majority")
     assert vote.films == tuple(FILMS) and vote.is_open and vote.rule == "majority"
     with pytest.raises(VoteUnavailable, match="already open"):
-        store.open_vote(hosted.code, hosted.host_token, [4, 5])
+        store.tonight.open_vote(hosted.code, hosted.host_token, [4, 5])
     with pytest.raises(NotHost):
-        store.close_vote(hosted.code, ann.token)
-    closed = store.close_vote(hosted.code, hosted.host_token)
+        store.tonight.close_vote(hosted.code, ann.token)
+    closed = store.tonight.close_vote(hosted.code, hosted.host_token)
     assert not closed.is_open and closed.id == vote.id
-    assert store.latest_vote(hosted.code) == closed
+    assert store.tonight.latest_vote(hosted.code) == closed
     with pytest.raises(VoteUnavailable, match="no open vote"):
-        store.close_vote(hosted.code, hosted.host_token)
+        store.tonight.close_vote(hosted.code, hosted.host_token)
 
 
 @pytest.mark.parametrize(
@@ -92,40 +93,40 @@ def test_only_the_host_opens_and_closes_a_vote(store, room):
 def test_bad_shortlists_are_refused(store, room, films, rule, message):
     hosted, _, _ = room
     with pytest.raises(InvalidChoice, match=message):
-        store.open_vote(hosted.code, hosted.host_token, films, rule=rule)
+        store.tonight.open_vote(hosted.code, hosted.host_token, films, rule=rule)
 
 
 def test_members_answer_only_for_themselves_and_only_while_open(store, room):
     hosted, ann, bob = room
-    vote = store.open_vote(hosted.code, hosted.host_token, FILMS)
-    store.cast_vote(ann.token, vote.id, 1, YES)
-    store.cast_vote(ann.token, vote.id, 1, NO)  # changed her mind: replaces
-    store.cast_vote(bob.token, vote.id, 1, YES)
-    assert store.my_votes(ann.token, vote.id) == {1: NO}
-    assert store.my_votes(bob.token, vote.id) == {1: YES}
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, FILMS)
+    store.tonight.cast_vote(ann.token, vote.id, 1, YES)
+    store.tonight.cast_vote(ann.token, vote.id, 1, NO)  # changed her mind: replaces
+    store.tonight.cast_vote(bob.token, vote.id, 1, YES)
+    assert store.tonight.my_votes(ann.token, vote.id) == {1: NO}
+    assert store.tonight.my_votes(bob.token, vote.id) == {1: YES}
     with pytest.raises(InvalidChoice, match="one of"):
-        store.cast_vote(ann.token, vote.id, 2, "maybe")
+        store.tonight.cast_vote(ann.token, vote.id, 2, "maybe")
     with pytest.raises(InvalidChoice, match="not on this vote"):
-        store.cast_vote(ann.token, vote.id, 4, YES)
+        store.tonight.cast_vote(ann.token, vote.id, 4, YES)
     with pytest.raises(MemberNotFound):
-        store.cast_vote("not-a-token", vote.id, 1, YES)
-    stranger_room = store.create_hosted_room("Elsewhere")
+        store.tonight.cast_vote("not-a-token", vote.id, 1, YES)
+    stranger_room = store.tonight.create_hosted_room("Elsewhere")
     stranger = store.add_member(stranger_room.code, "Eve")
     with pytest.raises(VoteUnavailable, match="not in your room"):
-        store.cast_vote(stranger.token, vote.id, 1, YES)
-    store.close_vote(hosted.code, hosted.host_token)
+        store.tonight.cast_vote(stranger.token, vote.id, 1, YES)
+    store.tonight.close_vote(hosted.code, hosted.host_token)
     with pytest.raises(VoteUnavailable, match="closed"):
-        store.cast_vote(bob.token, vote.id, 2, YES)
+        store.tonight.cast_vote(bob.token, vote.id, 2, YES)
 
 
 def test_a_tally_counts_answers_and_says_nothing_of_who(store, room):
     hosted, ann, bob = room
     store.add_member(hosted.code, "Cat")  # in the room, has not voted
-    vote = store.open_vote(hosted.code, hosted.host_token, FILMS[:3])
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, FILMS[:3])
     for film, choice in zip(FILMS[:3], (YES, REWATCH, SKIP), strict=True):
-        store.cast_vote(ann.token, vote.id, film, choice)
-    store.cast_vote(bob.token, vote.id, 1, YES)  # Bob answered only one film so far
-    tally = store.tally(hosted.code, vote)
+        store.tonight.cast_vote(ann.token, vote.id, film, choice)
+    store.tonight.cast_vote(bob.token, vote.id, 1, YES)  # Bob answered only one film so far
+    tally = store.tonight.tally(hosted.code, vote)
     assert (tally.voted, tally.members) == (1, 3)
     assert tally.counts[1] == {YES: 2, REWATCH: 0, SKIP: 0, NO: 0}
     assert tally.counts[2][REWATCH] == 1 and tally.counts[3][SKIP] == 1
@@ -133,45 +134,45 @@ def test_a_tally_counts_answers_and_says_nothing_of_who(store, room):
         assert "member" not in field.name or field.name == "members"
     assert "Ann" not in repr(tally) and ann.token not in repr(tally)
     for film in (2, 3):
-        store.cast_vote(bob.token, vote.id, film, NO)
-    assert store.tally(hosted.code, vote).voted == 2
+        store.tonight.cast_vote(bob.token, vote.id, film, NO)
+    assert store.tonight.tally(hosted.code, vote).voted == 2
 
 
 def test_seen_it_answers_record_the_film_as_seen(store, room):
     hosted, ann, _ = room
     store.set_rating(ann.token, 2, None)  # earlier: "haven't seen it"
-    vote = store.open_vote(hosted.code, hosted.host_token, FILMS)
-    store.cast_vote(ann.token, vote.id, 1, REWATCH)
-    store.cast_vote(ann.token, vote.id, 2, SKIP)
-    assert store.seen_films(ann.token) == {1, 2}
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, FILMS)
+    store.tonight.cast_vote(ann.token, vote.id, 1, REWATCH)
+    store.tonight.cast_vote(ann.token, vote.id, 2, SKIP)
+    assert store.tonight.seen_films(ann.token) == {1, 2}
     assert 2 not in store.answers(ann.token)  # "haven't seen it" is withdrawn by "seen it"
-    assert store.room_seen(hosted.code) == {"Ann": {1, 2}}
-    store.cast_vote(ann.token, vote.id, 1, YES)  # a Yes says she has not seen it after all
-    assert store.seen_films(ann.token) == {2}
-    store.set_seen(ann.token, 2, False)
-    assert store.seen_films(ann.token) == set()
+    assert store.tonight.room_seen(hosted.code) == {"Ann": {1, 2}}
+    store.tonight.cast_vote(ann.token, vote.id, 1, YES)  # a Yes says she has not seen it after all
+    assert store.tonight.seen_films(ann.token) == {2}
+    store.tonight.set_seen(ann.token, 2, False)
+    assert store.tonight.seen_films(ann.token) == set()
 
 
 def test_votes_and_seen_films_survive_a_restart(tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     first = Store(url)
-    hosted = first.create_hosted_room("R")
+    hosted = first.tonight.create_hosted_room("R")
     ann = first.add_member(hosted.code, "Ann")
-    vote = first.open_vote(hosted.code, hosted.host_token, FILMS)
-    first.cast_vote(ann.token, vote.id, 3, REWATCH)
+    vote = first.tonight.open_vote(hosted.code, hosted.host_token, FILMS)
+    first.tonight.cast_vote(ann.token, vote.id, 3, REWATCH)
     first.dispose()
     again = Store(url)
-    assert again.is_host(hosted.code, hosted.host_token)
-    assert again.latest_vote(hosted.code) == vote
-    assert again.my_votes(ann.token, vote.id) == {3: REWATCH}
-    assert again.seen_films(ann.token) == {3}
+    assert again.tonight.is_host(hosted.code, hosted.host_token)
+    assert again.tonight.latest_vote(hosted.code) == vote
+    assert again.tonight.my_votes(ann.token, vote.id) == {3: REWATCH}
+    assert again.tonight.seen_films(ann.token) == {3}
     again.dispose()
 
 
 def test_many_members_voting_at_once_lose_nothing(store):
-    hosted = store.create_hosted_room("Busy")
+    hosted = store.tonight.create_hosted_room("Busy")
     people = [store.add_member(hosted.code, f"m{i}") for i in range(12)]
-    vote = store.open_vote(hosted.code, hosted.host_token, FILMS)
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, FILMS)
     barrier = threading.Barrier(len(people))
 
     def vote_all(i: int) -> dict[int, str]:
@@ -179,20 +180,22 @@ def test_many_members_voting_at_once_lose_nothing(store):
         mine = {}
         for j, film in enumerate(FILMS):
             choice = CHOICES[(i + j) % len(CHOICES)]
-            store.cast_vote(people[i].token, vote.id, film, CHOICES[(i + j + 1) % 4])
-            store.cast_vote(people[i].token, vote.id, film, choice)  # the second answer wins
+            store.tonight.cast_vote(people[i].token, vote.id, film, CHOICES[(i + j + 1) % 4])
+            store.tonight.cast_vote(
+                people[i].token, vote.id, film, choice
+            )  # the second answer wins
             mine[film] = choice
         return mine
 
     with ThreadPoolExecutor(len(people)) as pool:
         expected = list(pool.map(vote_all, range(len(people))))
-    tally = store.tally(hosted.code, vote)
+    tally = store.tonight.tally(hosted.code, vote)
     assert tally.voted == len(people)
     for film in FILMS:
         for choice in CHOICES:
             assert tally.counts[film][choice] == sum(e[film] == choice for e in expected)
     for person, mine in zip(people, expected, strict=True):
-        assert store.my_votes(person.token, vote.id) == mine
+        assert store.tonight.my_votes(person.token, vote.id) == mine
 
 
 def test_the_room_stamp_changes_with_everything_that_shapes_the_picks(store, room):
@@ -209,14 +212,29 @@ def test_the_room_stamp_changes_with_everything_that_shapes_the_picks(store, roo
     changed(lambda: store.set_rating(ann.token, 1, 4.0))
     changed(lambda: store.set_rating(ann.token, 1, 3.5))  # same film, new stars
     changed(lambda: store.clear_rating(ann.token, 1))
-    changed(lambda: store.set_seen(ann.token, 7))
+    changed(lambda: store.tonight.set_seen(ann.token, 7))
     changed(lambda: store.mark_watched(hosted.code, 9))
-    vote = store.open_vote(hosted.code, hosted.host_token, FILMS)
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, FILMS)
     stamps.append(store.room_stamp(hosted.code))
     assert stamps[-1] != stamps[-2]
-    changed(lambda: store.cast_vote(ann.token, vote.id, 1, NO))
-    changed(lambda: store.close_vote(hosted.code, hosted.host_token))
-    other = store.create_hosted_room("Other room")
+    changed(lambda: store.tonight.cast_vote(ann.token, vote.id, 1, NO))
+    changed(lambda: store.tonight.close_vote(hosted.code, hosted.host_token))
+    other = store.tonight.create_hosted_room("Other room")
     before = store.room_stamp(hosted.code)
     store.set_rating(store.add_member(other.code, "Zed").token, 5, 5.0)  # another room
     assert store.room_stamp(hosted.code) == before
+
+
+def test_the_stores_own_vote_methods_are_the_tonight_parts(store, room):
+    """Callers written before ``store.tonight`` (pages, services) keep working: each of the
+    Store's vote methods is the part's own, so both ways write the same rows."""
+    hosted, ann, _ = room
+    names = ("create_hosted_room", "is_host", "set_seen", "seen_films", "room_seen")
+    names += ("open_vote", "close_vote", "latest_vote", "votes_since", "cast_vote")
+    names += ("my_votes", "tally")
+    for name in names:
+        assert getattr(store, name) == getattr(store.tonight, name), name
+    vote = store.open_vote(hosted.code, hosted.host_token, FILMS[:2])
+    assert store.tonight.latest_vote(hosted.code) == vote
+    store.cast_vote(ann.token, vote.id, FILMS[0], YES)
+    assert store.tonight.my_votes(ann.token, vote.id) == {FILMS[0]: YES}

@@ -66,7 +66,7 @@ def check_room(store: Store, room: str, ledger: Ledger, tokens: list[str], vote_
     assert stored == wanted
     for token in tokens:
         mine = {m: c for (t, m), c in ledger.votes.items() if t == token}
-        assert store.my_votes(token, vote_id) == mine
+        assert store.tonight.my_votes(token, vote_id) == mine
 
 
 def reconnecting_seen(ledger: Ledger) -> bool:

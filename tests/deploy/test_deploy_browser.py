@@ -87,10 +87,10 @@ def open_ballot(page) -> None:
 
 def test_a_replica_killed_mid_evening_loses_no_member_answer_or_vote(stack):
     store = Store(stack.db_url)
-    hosted = store.create_hosted_room("replica drill")
+    hosted = store.tonight.create_hosted_room("replica drill")
     members = [store.add_member(hosted.code, name) for name in ("Ana", "Ben", "Cy")]
     films = [318, 356, 296]
-    vote = store.open_vote(hosted.code, hosted.host_token, films)
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, films)
     did: dict[str, dict[int, float]] = {m.token: {} for m in members}  # token -> film -> stars
     voted: dict[str, list[str]] = {}
     with sync_api.sync_playwright() as p:
@@ -111,7 +111,10 @@ def test_a_replica_killed_mid_evening_loses_no_member_answer_or_vote(stack):
             open_ballot(ana_page)
             voted[ana.token] = ["yes", "no", "rewatch"]
             answer_ballot(
-                ana_page, films, voted[ana.token], lambda: store.my_votes(ana.token, vote.id)
+                ana_page,
+                films,
+                voted[ana.token],
+                lambda: store.tonight.my_votes(ana.token, vote.id),
             )
 
             on = collections.Counter(replica_of(c) for c, _p, _m in pages)
@@ -148,7 +151,7 @@ def test_a_replica_killed_mid_evening_loses_no_member_answer_or_vote(stack):
                 radio = cards.nth(i).get_by_role("radio", name=LABELS[choice], exact=True)
                 sync_api.expect(radio).to_be_checked(timeout=STEP_MS)
             voted[ana.token][1] = "yes"  # she changes her mind on the second film
-            mine = lambda t: lambda: store.my_votes(t, vote.id)  # noqa: E731
+            mine = lambda t: lambda: store.tonight.my_votes(t, vote.id)  # noqa: E731
             answer_ballot(ana_page, films, voted[ana.token], mine(ana.token))
             for _c, page, m in pages[1:]:
                 open_ballot(page)
@@ -160,8 +163,10 @@ def test_a_replica_killed_mid_evening_loses_no_member_answer_or_vote(stack):
     assert len(store.members(hosted.code)) == 3  # nobody had to join again
     for m in members:
         assert store.answers(m.token) == did[m.token], m.name  # the tap in flight once, too
-        assert store.my_votes(m.token, vote.id) == dict(zip(films, voted[m.token], strict=True))
-    tally = store.tally(hosted.code, vote)
+        assert store.tonight.my_votes(m.token, vote.id) == dict(
+            zip(films, voted[m.token], strict=True)
+        )
+    tally = store.tonight.tally(hosted.code, vote)
     assert tally.voted == 3
     assert tally.counts[356]["yes"] == 3 and tally.counts[318]["skip"] == 2
     store.dispose()

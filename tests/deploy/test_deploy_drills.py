@@ -23,8 +23,8 @@ import pytest
 from drill_helpers import FILMS, Ledger, check_room, reconnecting_seen
 
 from app.store import CHOICES, RATING_VALUES, Store
+from tools.app_server import http_ok
 from tools.deploy.haproxy import COOKIE
-from tools.deploy.stack import http_ok
 
 pytestmark = pytest.mark.deploy
 
@@ -63,8 +63,8 @@ def test_a_killed_replica_leaves_the_pool_and_its_members_are_served_by_another(
 def _evening(store: Store, ledger: Ledger, n_members: int, seed: int):
     """A room, its host's vote on three films, and members who each rate every film of FILMS
     in their own order and answer the vote; returns (room code, tokens, vote id, threads)."""
-    hosted = ledger.write(lambda: store.create_hosted_room(f"drill {seed}"))
-    vote = ledger.write(lambda: store.open_vote(hosted.code, hosted.host_token, FILMS[:3]))
+    hosted = ledger.write(lambda: store.tonight.create_hosted_room(f"drill {seed}"))
+    vote = ledger.write(lambda: store.tonight.open_vote(hosted.code, hosted.host_token, FILMS[:3]))
     tokens = [ledger.write(lambda i=i: store.add_member(hosted.code, f"m{i}")).token
               for i in range(n_members)]  # fmt: skip
 
@@ -78,7 +78,9 @@ def _evening(store: Store, ledger: Ledger, n_members: int, seed: int):
             if n % 7 == 3:  # now and then an answer on the vote, changed later
                 for movie in vote.films:
                     choice = rng.choice(CHOICES)
-                    ledger.write(lambda m=movie, c=choice: store.cast_vote(token, vote.id, m, c))
+                    ledger.write(
+                        lambda m=movie, c=choice: store.tonight.cast_vote(token, vote.id, m, c)
+                    )
                     with ledger.lock:
                         ledger.votes[(token, movie)] = choice
             time.sleep(rng.uniform(0.05, 0.2))

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import MODEL, missing_piece, seeded_data_dir
 
+from tools.app_server import free_port
 from tools.deploy.children import Child
 from tools.deploy.haproxy import COOKIE, config_text, haproxy_binary
-from tools.deploy.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 psutil = pytest.importorskip("psutil")

@@ -9,15 +9,8 @@ import pandas as pd
 import pytest
 
 from app.store import Store
-from tools.loadtest import (
-    LoadConfig,
-    Outcome,
-    RoomPicker,
-    latency_summary,
-    run,
-    to_markdown,
-    verify,
-)
+from tools.loadtest import LoadConfig, RoomPicker, run, to_markdown, verify
+from tools.loadtest_member import Outcome, latency_summary
 
 
 @pytest.fixture(scope="module")
@@ -153,15 +146,15 @@ def test_verify_votes_catches_a_miscount_and_a_lost_seen_film(tmp_path):
     from tools.loadtest_evening import Evening, verify_votes
 
     store = Store(f"sqlite:///{tmp_path / 'e.db'}")
-    hosted = store.create_hosted_room("R")
+    hosted = store.tonight.create_hosted_room("R")
     ann = store.add_member(hosted.code, "Ann")
     bob = store.add_member(hosted.code, "Bob")
     evening = Evening()
     evening.add_room(hosted.code, hosted.host_token)
-    vote = store.open_vote(hosted.code, hosted.host_token, [1, 2, 3])
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, [1, 2, 3])
     evening.votes[hosted.code] = vote
     for film, choice in ((1, YES), (2, REWATCH), (3, NO)):
-        store.cast_vote(ann.token, vote.id, film, choice)
+        store.tonight.cast_vote(ann.token, vote.id, film, choice)
     evening.choices[hosted.code] = {
         (ann.token, 1): YES,
         (ann.token, 2): REWATCH,
@@ -172,8 +165,8 @@ def test_verify_votes_catches_a_miscount_and_a_lost_seen_film(tmp_path):
         "wrong_vote_answers": 0,
         "wrong_seen": 0,
     }
-    store.cast_vote(bob.token, vote.id, 1, NO)  # a vote nobody recorded writing
-    store.set_seen(ann.token, 2, False)  # a seen film lost
+    store.tonight.cast_vote(bob.token, vote.id, 1, NO)  # a vote nobody recorded writing
+    store.tonight.set_seen(ann.token, 2, False)  # a seen film lost
     assert verify_votes(store, evening) == {
         "wrong_tally": 1,
         "wrong_vote_answers": 0,
@@ -184,12 +177,12 @@ def test_verify_votes_catches_a_miscount_and_a_lost_seen_film(tmp_path):
 
 def test_room_picker_folds_in_seen_films(tmp_path, embedded, baseline):
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
-    hosted = store.create_hosted_room("R")
+    hosted = store.tonight.create_hosted_room("R")
     ann = store.add_member(hosted.code, "Ann")
     ids = embedded.item_ids
     store.set_rating(ann.token, int(ids[0]), 4.0)
-    store.set_seen(ann.token, int(ids[0]))  # rated as well: counts by its stars
-    store.set_seen(ann.token, int(ids[5]))
+    store.tonight.set_seen(ann.token, int(ids[0]))  # rated as well: counts by its stars
+    store.tonight.set_seen(ann.token, int(ids[5]))
     (member,), _ = RoomPicker(baseline, embedded).members(store, hosted.code)
     assert member.items.tolist() == [0] and member.seen.tolist() == [5]
     store.dispose()

@@ -183,8 +183,8 @@ def _links(stack: Stack, n: int) -> list[str]:
     store = Store(stack.db_url)
     links: list[str] = []
     while len(links) < n:
-        hosted = store.create_hosted_room(f"capacity {len(links) // PER_ROOM + 1}")
-        store.open_vote(hosted.code, hosted.host_token, VOTE_FILMS)
+        hosted = store.tonight.create_hosted_room(f"capacity {len(links) // PER_ROOM + 1}")
+        store.tonight.open_vote(hosted.code, hosted.host_token, VOTE_FILMS)
         for i in range(PER_ROOM):
             member = store.add_member(hosted.code, f"member {i + 1}")
             links.append(f"{stack.url}/?room={hosted.code}&member={member.token}")

@@ -11,33 +11,19 @@ import csv
 import io
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.app_server import free_port, http_ok
 from tools.deploy.children import Child, wait_until
 from tools.deploy.haproxy import proxy_child
 from tools.deploy.postgres import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 300.0  # a replica's first start loads the catalogue and model on busy cores
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_ok(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 @dataclass
