@@ -107,7 +107,20 @@ _PAGE = """<!DOCTYPE html>
     a.target = "_top";
     a.textContent = text;
     if (primary) { a.className = "primary"; }
+    a.addEventListener("click", function (e) { e.preventDefault(); goTop(a.href); });
     return a;
+  }
+  // Streamlit's st.iframe sandbox has no allow-top-navigation, so a target="_top" link in
+  // this frame is refused ("Unsafe attempt to initiate navigation"). The frame is same-origin
+  // (allow-same-origin): a link made in the page around it, and followed there, is the page's
+  // own navigation.
+  function goTop(href) {
+    var doc = window.parent.document;
+    var a = doc.createElement("a");
+    a.href = href;
+    a.style.display = "none";
+    doc.body.appendChild(a);
+    a.click();
   }
   function el(tag, text, cls) {
     var e = document.createElement(tag);

@@ -95,3 +95,57 @@ def deck_saved(page: Any, timeout_ms: int = STEP_MS) -> None:
     """Until the rating deck on ``page`` says the server acknowledged every answer (the deck
     shows the next card before the server has the answer; this waits for the server)."""
     page.wait_for_function(SYNCED_JS, timeout=timeout_ms)
+
+
+# --------------------------------------------------------------------------- one finger
+
+SCROLLED_JS = """() => window.scrollY + Array.from(document.querySelectorAll('[data-testid="stMain"]'))
+    .reduce((sum, e) => sum + e.scrollTop, 0)"""  # Streamlit scrolls inside its main section
+
+
+def room_to_scroll(page: Any) -> float:
+    """How much further down the page can scroll (Streamlit's main section, else the window)."""
+    return page.evaluate(
+        """() => { const m = document.querySelector('[data-testid="stMain"]');
+            const e = m && m.scrollHeight > m.clientHeight ? m : document.scrollingElement;
+            return e.scrollHeight - e.clientHeight - e.scrollTop; }"""
+    )
+
+
+def scrolled(page: Any) -> float:
+    """How far the page is scrolled: the window's own scroll plus Streamlit's main section."""
+    return page.evaluate(SCROLLED_JS)
+
+
+def settle_scroll(page: Any, quiet_ms: int = 300, timeout_ms: int = 5000) -> None:
+    """Wait until the page's scroll position has not moved for ``quiet_ms`` (a swipe's glide
+    has ended: a tap during a glide only stops it, on a phone as here)."""
+    page.wait_for_function(
+        f"""([quiet]) => new Promise(done => {{
+            const at = {SCROLLED_JS};
+            let last = at(), since = performance.now();
+            (function look(now) {{
+                if (at() !== last) {{ last = at(); since = now; }}
+                if (now - since >= quiet) {{ done(true); }} else {{ requestAnimationFrame(look); }}
+            }})(performance.now());
+        }})""",
+        arg=[quiet_ms],
+        timeout=timeout_ms,
+    )
+
+
+def swipe_up(page: Any, x: float, y: float, distance: float = 250) -> float:
+    """A one-finger upward swipe from (``x``, ``y``) in raw touch events, as a phone sends them;
+    returns how far the page scrolled once the glide ended."""
+    settle_scroll(page)
+    before = scrolled(page)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, 11):
+        point = {"x": x, "y": y - distance * step / 10}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        page.wait_for_timeout(16)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+    settle_scroll(page)
+    return scrolled(page) - before

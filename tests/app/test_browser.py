@@ -29,9 +29,12 @@ from browser_helpers import (
     STEP_MS,
     chromium,
     deck_saved,
+    room_to_scroll,
     settle,
+    settle_scroll,
     shot,
     streamlit_server,
+    swipe_up,
 )
 
 LIVE_MS = 20_000  # "within ~5 s" on a quiet machine; generous for busy CI cores
@@ -158,6 +161,62 @@ def map_members(page) -> dict:
                     labels: Array.from(document.querySelectorAll('.annotation-text'))
                                .map(e => e.textContent)}; }"""
     )
+
+
+def finger_on(page, selector: str, owner: str) -> tuple[float, float]:
+    """A point on screen over ``selector`` (brought into view first) where the element under the
+    finger really is it (``owner``: a class or test id of it or of an ancestor)."""
+    target = page.locator(selector).first
+    target.evaluate("e => e.scrollIntoView({block: 'center'})")
+    settle_scroll(page)
+    box = target.bounding_box()
+    x, y = box["x"] + box["width"] / 2, min(box["y"] + box["height"] / 2, 844 - 300)
+    y = max(y, box["y"] + 20)
+    hit = page.evaluate(
+        """([x, y, owner]) => { const e = document.elementFromPoint(x, y);
+            return !!e && !!e.closest(`.${owner}, [data-testid="${owner}"]`); }""",
+        [x, y, owner],
+    )
+    assert hit, f"the finger at ({x}, {y}) is not on {selector}"
+    return x, y
+
+
+def open_graph(page) -> None:
+    """Explore's film graph, drawn (vis-network has laid its films out)."""
+    page.get_by_role("radio", name="Film graph", exact=True).tap()
+    settle(page)
+    graph_frame(page).wait_for_function(
+        "() => typeof network !== 'undefined' && nodes.length > 1 && "
+        "network.getPositions(nodes.getIds())[nodes.getIds()[1]] !== undefined",
+        timeout=STEP_MS,
+    )
+
+
+def graph_frame(page):
+    return page.locator('iframe[title="st.iframe"]').first.element_handle().content_frame()
+
+
+def tap_graph_film(page):
+    """Tap the first film of the graph other than its centre; returns its open card."""
+    frame = graph_frame(page)
+    page.locator('iframe[title="st.iframe"]').first.evaluate(
+        "e => e.scrollIntoView({block: 'center'})"
+    )
+    settle_scroll(page)
+    spot = frame.evaluate(
+        """() => { network.fit(); const id = nodes.getIds()[1];
+            const p = network.canvasToDOM(network.getPositions([id])[id]);
+            const r = document.getElementById('mynetwork').getBoundingClientRect();
+            return {x: r.left + p.x, y: r.top + p.y}; }"""
+    )
+    page.wait_for_timeout(400)
+    box = page.locator('iframe[title="st.iframe"]').first.bounding_box()
+    x, y = box["x"] + spot["x"], box["y"] + spot["y"]
+    assert 0 < y < 844, f"the film is off screen at y={y}"
+    page.touchscreen.tap(x, y)
+    card = page.frame_locator('iframe[title="st.iframe"]').locator("#card")
+    card.wait_for(state="visible", timeout=STEP_MS)
+    return card
 
 
 # --------------------------------------------------------------------------- the evening
@@ -354,6 +413,57 @@ class TestAnEveningOnAPhoneAndALaptop:
         legend = page.locator(".js-plotly-plot .legend").first.bounding_box()
         assert legend["y"] >= plot["y"] + plot["height"]  # the legend sits below the plot
         shot(page, {"phone": "phone-05-map", "host": "laptop-05-map"}[screen])
+
+    def test_one_finger_scrolls_a_phone_past_the_taste_map_and_the_graph(self, evening):
+        """A vertical swipe that starts on the map or on the graph moves the page, not the
+        plot (issue 25: the map zoomed and the graph panned out of view)."""
+        phone = evening.phone
+        for where, owner in [(".js-plotly-plot .nsewdrag", "js-plotly-plot"),
+                             ('iframe[title="st.iframe"]', "stIFrame")]:  # fmt: skip
+            if owner == "stIFrame":
+                open_graph(phone)
+            finger = finger_on(phone, where, owner)
+            room = room_to_scroll(phone)  # near the page's end there may be less than 100 px
+            moved = swipe_up(phone, *finger)
+            assert moved >= min(100, room - 1) and moved > 0, (where, moved, room)
+
+    def test_a_tap_on_a_graph_film_shows_the_members_and_centres_it(self, evening):
+        """Bob's phone: a film's card gives each member's stars; "Centre here" re-centres the
+        page on it, with the way back."""
+        phone = evening.phone
+        card = tap_graph_film(phone)
+        text = card.inner_text()
+        for name in (LONG_NAME, "Bob", "Cy"):
+            assert f"{name}:" in text, text  # each member's predicted or given stars
+        shot(phone, "phone-06-graph-card")
+        film = card.locator("h3").inner_text()
+        card.get_by_role("link", name="Centre here").tap()
+        phone.wait_for_url(re.compile(r"film=\d+.*trail=|trail=.*film=\d+"), timeout=STEP_MS)
+        settle(phone)
+        phone.get_by_text(f"{film} and the", exact=False).first.wait_for(timeout=STEP_MS)
+        shot(phone, "phone-07-graph-centred")
+
+    def test_the_host_adds_a_film_to_tonights_vote_from_the_graph_on_a_phone(self, evening):
+        """The host, on a phone by the host link: a film's card adds it to the list for the
+        next vote (guests' cards have no such action)."""
+        assert "Add to tonight's vote" not in tap_graph_film(evening.phone).inner_text()
+        hosting = evening.host.context.browser.new_context(**PHONE)
+        try:
+            phone = hosting.new_page()
+            phone.goto(evening.host.url)
+            go(phone, "Explore")
+            open_graph(phone)
+            card = tap_graph_film(phone)
+            film = card.locator("h3").inner_text()
+            card.get_by_role("link", name="Add to tonight's vote").tap()
+            phone.get_by_text(f"{film} is on your list for tonight's vote").wait_for(
+                timeout=STEP_MS
+            )
+            listed = phone.locator(".st-key-mn_explore_shortlist")
+            sync_api.expect(listed).to_contain_text(film)
+            shot(phone, "phone-08-graph-added-to-vote")
+        finally:
+            hosting.close()
 
 
 def test_switching_member_survives_the_back_button(server, browser):
