@@ -310,7 +310,7 @@ def test_no_widget_is_set_twice(caplog):
 
 
 def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
-    """Issue 14, novelty: "films we probably haven't all seen" trades stars for less rated films
+    """Novelty: "films we probably haven't all seen" trades stars for less rated films
     (its cost and gain are measured in protocol G, docs/BENCHMARKS.md)."""
     from app import services
 

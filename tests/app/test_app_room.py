@@ -151,7 +151,9 @@ def test_member_link_of_another_room_cannot_rate():
 def test_unknown_room_code_and_bad_member_token_say_what_to_fix():
     at = open_app(room="not-a-real-room")
     assert at.error and "Check the link or code" in at.error[0].value
-    assert at.error[0].value.count("Check the link") == 1  # bug 9: the advice, once
+    assert (
+        at.error[0].value.count("Check the link") == 1
+    )  # the advice once, not twice (it was twice)
     assert at.text_input(key="new_room_name")  # the way out is right there
 
     room = store().create_room("Real")

@@ -416,7 +416,7 @@ class TestAnEveningOnAPhoneAndALaptop:
 
     def test_one_finger_scrolls_a_phone_past_the_taste_map_and_the_graph(self, evening):
         """A vertical swipe that starts on the map or on the graph moves the page, not the
-        plot (issue 25: the map zoomed and the graph panned out of view)."""
+        plot (before, a swipe on the map zoomed it and one on the graph panned it out of view)."""
         phone = evening.phone
         for where, owner in [(".js-plotly-plot .nsewdrag", "js-plotly-plot"),
                              ('iframe[title="st.iframe"]', "stIFrame")]:  # fmt: skip
@@ -467,7 +467,7 @@ class TestAnEveningOnAPhoneAndALaptop:
 
 
 def test_switching_member_survives_the_back_button(server, browser):
-    """Bug 7, in the browser's own history: "Not me" then Back must not sign the old member in."""
+    """In the browser's own history: "Not me" then Back must not sign the old member in (it did)."""
     phone = browser.new_context(**PHONE).new_page()
     phone.goto(server)
     phone.get_by_label("Room name").fill("Shared phone")
