@@ -23,6 +23,7 @@ from engine import elicit
 from engine.data.ratings import Ratings
 from engine.evaluate import protocol_elicit_taps as pt
 from engine.evaluate import protocol_g_taps as gt
+from engine.evaluate.elicit_setup import fit_draws
 from engine.evaluate.group_metrics import bootstrap_interval
 from engine.models.base import Recommender
 
@@ -62,7 +63,7 @@ def measure(
     taps = pt.QUICK_TAPS if quick else pt.TAPS
     models: dict[int, Recommender] = {}
     start = time.perf_counter()
-    for seed, split, model in pt.fit_draws(create, ratings, seeds, fitted):
+    for seed, split, model in fit_draws(create, ratings, seeds, fitted):
         _echo(f"draw {seed}: fitted, {time.perf_counter() - start:.0f} s")
         models[seed] = model
         out.draws.append(
