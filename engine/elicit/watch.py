@@ -90,7 +90,7 @@ def _is_als_hybrid(model: object) -> bool:
 def _implicit_vector(
     model: Any, items: np.ndarray, values: np.ndarray, unseen: np.ndarray, negative: float
 ) -> np.ndarray:
-    from engine.models.als import confidence_weights
+    from engine.models.als_matrix import confidence_weights
 
     implicit = model.implicit
     factors = np.asarray(implicit.item_vectors(), dtype=np.float64)
