@@ -1,10 +1,9 @@
-"""Options shared by subcommands: which dataset, which device, hyperparameter overrides."""
+"""Options shared by subcommands: which dataset, which device (hyperparameter overrides are
+parsed by ``engine.models.config.parse_params``, which bench scripts below the CLI use too)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
 from engine.data.ratings import Ratings
 
@@ -28,17 +27,3 @@ def load_data(path: str | None) -> Ratings:
     from engine.data.movielens import load_dataset
 
     return load_dataset(path)
-
-
-def parse_params(pairs: list[str] | None) -> dict[str, Any]:
-    """``["factors=32", "lr=0.01"]`` → ``{"factors": 32, "lr": 0.01}`` (values parsed as JSON when they can be)."""
-    params: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {pair!r}")
-        try:
-            params[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key.strip()] = value
-    return params

@@ -17,8 +17,9 @@ import argparse
 import sys
 from typing import Any
 
-from engine.cli.common import add_data_options, load_data, parse_params
+from engine.cli.common import add_data_options, load_data
 from engine.models import REGISTRY, Param, model_class
+from engine.models.config import parse_params
 from engine.progress import tqdm_progress
 from engine.train import TrainingInterrupted, model_dir, train_model
 

@@ -90,7 +90,7 @@ def _is_als_hybrid(model: object) -> bool:
 def _implicit_vector(
     model: Any, items: np.ndarray, values: np.ndarray, unseen: np.ndarray, negative: float
 ) -> np.ndarray:
-    from engine.models.als import confidence_weights
+    from engine.models.als_matrix import confidence_weights
 
     implicit = model.implicit
     factors = np.asarray(implicit.item_vectors(), dtype=np.float64)
@@ -166,16 +166,34 @@ def uncertainty_batch(
 ) -> list[int]:
     """``n`` films by P(seen) × predictive variance, greedily: each pick is assumed answered
     with its P(seen), which lowers the variance of films along the same directions."""
+    if vectors is None:
+        mask = np.zeros(len(seen), dtype=bool)
+        mask[answered] = True
+        budget = min(n, len(seen) - int(mask.sum()))
+        return [int(i) for i in top_k(np.where(mask, -np.inf, seen), budget)]
+    return variance_batch(vectors, items, seen, seen, answered, n)
+
+
+def variance_batch(
+    vectors: np.ndarray,
+    items: np.ndarray,
+    weight: np.ndarray,
+    seen: np.ndarray,
+    answered: np.ndarray,
+    n: int,
+) -> list[int]:
+    """``n`` films by ``weight`` × the predictive variance of a ridge fold-in from ``items``,
+    chosen greedily: each pick is assumed answered with probability ``seen`` (its expected
+    precision gain ``seen·x xᵀ`` lowers every variance, by Sherman–Morrison). ``adaptive`` and
+    ``watch-uncertainty`` differ only in ``weight``."""
     mask = np.zeros(len(seen), dtype=bool)
     mask[answered] = True
     budget = min(n, len(seen) - int(mask.sum()))
-    if vectors is None:
-        return [int(i) for i in top_k(np.where(mask, -np.inf, seen), budget)]
     cov, variance = ridge_posterior(vectors, items)
-    X = np.hstack([vectors, np.ones((len(vectors), 1))])
+    X = np.hstack([vectors, np.ones((len(vectors), 1))])  # the member's bias is unknown too
     chosen: list[int] = []
     for _ in range(budget):
-        best = int(top_k(np.where(mask, -np.inf, seen * variance), 1)[0])
+        best = int(top_k(np.where(mask, -np.inf, weight * variance), 1)[0])
         chosen.append(best)
         mask[best] = True
         cx = cov @ X[best]
@@ -201,5 +219,6 @@ __all__ = [
     "ridge_posterior",
     "seen_from_watch",
     "uncertainty_batch",
+    "variance_batch",
     "watch_entropy_key",
 ]

@@ -17,15 +17,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from scipy.stats import rankdata
 from scipy.stats import t as student_t
 
 from engine.data.film_graph import FilmGraph
+from engine.data.ratings import Ratings
+from engine.models.graph_embedding import GraphConfig, embed_graph
 
 
 def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -98,6 +103,17 @@ def draw_negatives(
     return found
 
 
+def both_negatives(
+    degree: np.ndarray, n: int, forbidden: np.ndarray, n_films: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(uniform, degree-corrected) negatives: ``n`` pairs each over the films with a train-graph
+    edge (``degree`` > 0), uniform first, from the one ``rng``, as every protocol draws them."""
+    films = np.flatnonzero(degree > 0)
+    uniform = draw_negatives(films, None, n, forbidden, n_films, rng)
+    by_degree = draw_negatives(films, degree[films], n, forbidden, n_films, rng)
+    return uniform, by_degree
+
+
 def binary_adjacency(graph: FilmGraph) -> sp.csr_matrix:
     """The graph's 0/1 adjacency (weights dropped: the heuristics are defined unweighted)."""
     n = graph.n_films
@@ -168,6 +184,34 @@ def context_scorer(centre: np.ndarray, context: np.ndarray) -> Callable[[np.ndar
     return score
 
 
+def graph_scorers(
+    graph: FilmGraph, catalogue: Ratings, cfg: GraphConfig, device: torch.device | str
+) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]]:
+    """Row name -> (pair scorer, seconds to embed) for the graph model embedded on ``graph``:
+    the cosine of its film vectors (the source's score, and what the app ranks with) and the
+    skip-gram's own centre·context product (``context_scorer``)."""
+    began = time.perf_counter()
+    embedded = embed_graph(graph, catalogue, cfg, device)
+    seconds = time.perf_counter() - began
+    label = "side information" if cfg.side_info else "no side information"
+    centre, context = embedded.centre.cpu().numpy(), embedded.context.cpu().numpy()
+    return {
+        f"graph ({label}), cosine": (vector_scorer(centre), seconds),
+        f"graph ({label}), centre·context": (context_scorer(centre, context), seconds),
+    }
+
+
+def graph_model_scorers(
+    graph: FilmGraph, catalogue: Ratings, cfg: GraphConfig, device: torch.device | str
+) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]]:
+    """``graph_scorers`` with side information, then without (``cfg`` otherwise as given): the
+    graph model's rows in both protocols."""
+    rows: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]] = {}
+    for side in (True, False):
+        rows.update(graph_scorers(graph, catalogue, replace(cfg, side_info=side), device))
+    return rows
+
+
 def auc_pair(
     score: Callable[[np.ndarray], np.ndarray],
     positives: np.ndarray,
@@ -208,10 +252,13 @@ __all__ = [
     "adamic_adar",
     "auc_pair",
     "binary_adjacency",
+    "both_negatives",
     "common_neighbours",
     "context_scorer",
     "draw_negatives",
     "edge_pairs",
+    "graph_model_scorers",
+    "graph_scorers",
     "heuristic_scorers",
     "interval_rows",
     "pair_cosines",

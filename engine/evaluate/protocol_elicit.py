@@ -25,7 +25,6 @@ non-personalised baseline. The plot of the curves is written by ``write_plot`` (
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -36,26 +35,24 @@ import torch
 from engine import elicit
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.data.splits import FoldInSplit, split_f
+from engine.evaluate.elicit_setup import (
+    ASKING,
+    BASELINE,
+    TEST_SEED,
+    Member,
+    candidates,
+    members_of,
+)
 from engine.evaluate.group_metrics import bootstrap_interval
+from engine.evaluate.protocol_elicit_report import curves, measure, write_tap_plot
 from engine.evaluate.report import BenchContext, ProtocolResult
 from engine.metrics import topn_metrics
 from engine.models.base import Recommender
 
 TITLE = "Elicitation on the same test films (NDCG@10 and RMSE against the number of answers)"
 ANSWERS = (1, 2, 3, 5, 10, 20)
-STRATEGIES = (
-    "random",
-    "popularity",
-    "entropy",
-    "entropy0",
-    "igcn",
-    "adaptive",
-    "watch-uncertainty",
-    "watch-entropy",
-)
-BASELINE = "non-personalised"
+STRATEGIES = ("random", *ASKING)
 SPLIT_SEED = 1  # protocol F's own split
-TEST_SEED = 6
 RANDOM_SEED = 7
 ELICIT_MODELS = ("hybrid", "mf")  # the app's default, and the plain explicit model
 QUICK_MEMBERS = 12
@@ -63,41 +60,6 @@ QUICK_ANSWERS = (1, 3, 10)
 ASK_BATCH, MAX_ASKS = 5, 200
 OFFSET_DAMPING = 3.0  # pseudo-answers at offset 0 in the baseline's member offset
 PLOT = Path("docs/elicitation.png")
-
-
-@dataclass(frozen=True)
-class Member:
-    """One new member: their answerable half (item → stars) and their test half."""
-
-    user: int
-    answerable: dict[int, float]
-    test_items: np.ndarray
-    test_stars: np.ndarray
-
-
-def members_of(split: FoldInSplit, seed: int = TEST_SEED) -> list[Member]:
-    """Each new member's fixed test half (seeded, before any elicitation) and the rest."""
-    rng = np.random.default_rng(seed)
-    held = split.held
-    out = []
-    for u in split.new_users:
-        rows = held.user_rows(int(u))
-        test = rng.random(len(rows)) < 0.5
-        out.append(
-            Member(
-                int(u),
-                dict(
-                    zip(
-                        held.items[rows[~test]].tolist(),
-                        held.values[rows[~test]].tolist(),
-                        strict=True,
-                    )
-                ),
-                held.items[rows[test]].astype(np.int64),
-                held.values[rows[test]].astype(np.float64),
-            )
-        )
-    return out
 
 
 def answers_of(
@@ -151,8 +113,7 @@ def curve(
     train = split.train
     stats = train.stats
     prior = np.asarray(stats.prior, dtype=np.float64)
-    exclude = [np.fromiter(m.answerable, np.int64) for m in members]
-    relevant = [m.test_items[m.test_stars >= 4.0] for m in members]
+    exclude, relevant = candidates(members)
     popular = torch.as_tensor(np.asarray(stats.counts, dtype=np.float32))
     rows = []
     sequences: dict[str, list[tuple[list[tuple[int, float]], int]]] = {}
@@ -297,8 +258,6 @@ def _per_tap(
     reusing its fit on this split; adds the tables to ``extra`` and returns the notes."""
     if "hybrid" not in fitted:
         return ["Per tap: not measured (the hybrid, the app's default model, was not asked for)."]
-    from engine.evaluate.protocol_elicit_report import curves, measure, write_tap_plot
-
     result = measure(
         ctx.ratings, lambda: ctx.create("hybrid"), {SPLIT_SEED: fitted["hybrid"]}, ctx.quick
     )
@@ -367,12 +326,10 @@ def run(ctx: BenchContext, plot: Path | None = PLOT) -> ProtocolResult:
 __all__ = [
     "ANSWERS",
     "BASELINE",
-    "Member",
     "answers_of",
     "baseline_stars",
     "beats_baseline",
     "curve",
-    "members_of",
     "run",
     "write_plot",
 ]

@@ -23,6 +23,7 @@ from engine import elicit
 from engine.data.ratings import Ratings
 from engine.evaluate import protocol_elicit_taps as pt
 from engine.evaluate import protocol_g_taps as gt
+from engine.evaluate.elicit_setup import fit_draws
 from engine.evaluate.group_metrics import bootstrap_interval
 from engine.models.base import Recommender
 
@@ -62,7 +63,7 @@ def measure(
     taps = pt.QUICK_TAPS if quick else pt.TAPS
     models: dict[int, Recommender] = {}
     start = time.perf_counter()
-    for seed, split, model in pt.fit_draws(create, ratings, seeds, fitted):
+    for seed, split, model in fit_draws(create, ratings, seeds, fitted):
         _echo(f"draw {seed}: fitted, {time.perf_counter() - start:.0f} s")
         models[seed] = model
         out.draws.append(
@@ -220,14 +221,15 @@ def _load(name: str) -> Ratings:
         from engine.data.synthetic_movielens import synthetic_movielens
 
         return synthetic_movielens(seed=0)
-    from engine.cli.common import load_data
+    from engine.data.movielens import load_dataset
 
-    return load_data(None if name == "embedded" else name)
+    return load_dataset(None if name == "embedded" else name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from engine.evaluate.report import markdown_table
     from engine.models import create, model_class
+    from engine.models.config import parse_params
 
     parser = argparse.ArgumentParser(description="Protocol Elicit per tap and G after taps")
     parser.add_argument("--data", default="embedded", help="embedded, synthetic or a folder")
@@ -245,8 +247,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     ratings = _load(args.data)
-    from engine.cli.common import parse_params
-
     params = model_class("hybrid").config_class.quick_overrides() if args.quick else {}
     params.update(parse_params(args.set))
     result = measure(

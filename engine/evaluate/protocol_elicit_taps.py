@@ -1,7 +1,7 @@
 """Protocol Elicit per tap: what a member's picks are worth after T cards, "haven't seen it"
 taps included.
 
-A member's time is taps, not ratings. The simulated member of ``protocol_elicit`` (protocol F's
+A member's time is taps, not ratings. The simulated member of ``elicit_setup`` (protocol F's
 new users, a fixed seeded test half per member, the other half what they can answer) sees one
 card at a time from the strategy (``engine.elicit.next_films(..., n=1)``): a film in their
 answerable half gets its stars, any other film "haven't seen it", which is recorded and passed
@@ -29,32 +29,28 @@ import numpy as np
 import pandas as pd
 import torch
 
-from engine import elicit
 from engine.data.ratings import Ratings
-from engine.data.splits import FoldInSplit, split_f
+from engine.data.splits import FoldInSplit
 from engine.elicit.watch import fold_in_answers
+from engine.evaluate.elicit_setup import (
+    ASKING,
+    BASELINE,
+    Member,
+    Tap,
+    candidates,
+    members_of,
+    tap_sequence,
+)
 from engine.evaluate.group_metrics import bootstrap_interval
-from engine.evaluate.protocol_elicit import Member, members_of
 from engine.metrics import topn_metrics
 from engine.models.base import Recommender
 
 TAPS = (1, 3, 5, 10, 20, 30)
-TAP_STRATEGIES = (
-    "popularity",
-    "entropy",
-    "entropy0",
-    "igcn",
-    "adaptive",
-    "watch-uncertainty",
-    "watch-entropy",
-)
+TAP_STRATEGIES = ASKING
 DRAWS = (1, 2, 3)  # protocol F's split seeds (1 = protocol F's own)
-BASELINE = "non-personalised"
 UNSEEN = " + unseen"  # suffix of the rows whose fold-in uses "haven't seen it" answers
 QUICK_TAPS = (1, 3, 10)
 QUICK_MEMBERS = 10
-
-Tap = tuple[int, float | None]  # (film, stars or None for "haven't seen it")
 
 
 @dataclass(frozen=True)
@@ -66,27 +62,6 @@ class DrawResult:
     members: int
     figures: dict[tuple[str, int], dict[str, np.ndarray]]
     seconds: dict[str, float]
-
-
-def tap_sequence(
-    model: Recommender | None, train: Ratings, member: Member, strategy: str, taps: int
-) -> list[Tap]:
-    """The member's answers to ``taps`` cards shown one at a time by ``strategy``."""
-    rated: dict[int, float] = {}
-    unseen: set[int] = set()
-    out: list[Tap] = []
-    for _ in range(taps):
-        films = elicit.next_films(model, train, rated, unseen, 1, strategy)
-        if not films:
-            break
-        film = films[0]
-        if film in member.answerable:
-            rated[film] = member.answerable[film]
-            out.append((film, rated[film]))
-        else:
-            unseen.add(film)
-            out.append((film, None))
-    return out
 
 
 def _state(model: Recommender, taps: Sequence[Tap], negatives: bool, tested: set[int]):
@@ -114,10 +89,7 @@ def score_taps(
         for seq, t in zip(sequences, tested, strict=True)
     ]
     out = topn_metrics(
-        torch.stack([torch.as_tensor(r).float() for r in rows]),
-        [np.fromiter(m.answerable, np.int64) for m in members],
-        [m.test_items[m.test_stars >= 4.0] for m in members],
-        k=10,
+        torch.stack([torch.as_tensor(r).float() for r in rows]), *candidates(members), k=10
     )
     ratings = np.array([sum(v is not None for _, v in seq[:taps]) for seq in sequences], float)
     seen = np.array(
@@ -133,12 +105,7 @@ def score_taps(
 def baseline_figures(train: Ratings, members: list[Member]) -> dict[str, np.ndarray]:
     """The non-personalised list (most-rated films first) on the same candidates."""
     popular = torch.as_tensor(np.asarray(train.stats.counts, dtype=np.float32))
-    out = topn_metrics(
-        popular.expand(len(members), -1).clone(),
-        [np.fromiter(m.answerable, np.int64) for m in members],
-        [m.test_items[m.test_stars >= 4.0] for m in members],
-        k=10,
-    )
+    out = topn_metrics(popular.expand(len(members), -1).clone(), *candidates(members), k=10)
     zeros = np.zeros(len(members))
     return {"ndcg": out["ndcg"], "recall": out["recall"], "ratings": zeros, "seen": zeros}
 
@@ -171,19 +138,6 @@ def run_draw(
             if name in negatives_for:
                 figures[(name + UNSEEN, t)] = score_taps(model, members, sequences, t, True)
     return DrawResult(seed, len(members), figures, seconds)
-
-
-def fit_draws(
-    create, ratings: Ratings, seeds: Sequence[int], fitted: dict[int, Recommender] | None = None
-):
-    """(seed, split, model) per draw; ``fitted`` supplies models already fitted on a split."""
-    for seed in seeds:
-        split = split_f(ratings, seed=seed)
-        model = (fitted or {}).get(seed)
-        if model is None:
-            model = create()
-            model.fit(split.train)
-        yield seed, split, model
 
 
 def _pooled(draws: list[DrawResult], key: tuple[str, int], figure: str) -> np.ndarray:
@@ -260,11 +214,9 @@ __all__ = [
     "TAP_STRATEGIES",
     "DrawResult",
     "baseline_figures",
-    "fit_draws",
     "paired",
     "per_tap_table",
     "run_draw",
     "score_taps",
-    "tap_sequence",
     "unseen_table",
 ]

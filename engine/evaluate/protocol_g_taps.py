@@ -11,7 +11,7 @@ film outside the members' non-evaluation parts), so each is paired with the othe
 group:
 
 - **after T taps** (T ∈ ``TAPS_G``): each member folded in from the ratings their T cards got
-  (``protocol_elicit_taps.tap_sequence`` with ``engine.elicit.DEFAULT_ELICITATION``);
+  (``elicit_setup.tap_sequence`` with ``engine.elicit.DEFAULT_ELICITATION``);
 - **full profile**: each member folded in from their whole non-evaluation part;
 - **non-personalised**: every member's row is the most-rated films first.
 
@@ -31,7 +31,8 @@ import pandas as pd
 
 from engine import elicit, group
 from engine.data.ratings import Ratings
-from engine.data.splits import FoldInSplit, split_f
+from engine.data.splits import FoldInSplit
+from engine.evaluate.elicit_setup import Member, fit_draws, tap_sequence
 from engine.evaluate.group_metrics import THRESHOLD, bootstrap_interval
 from engine.evaluate.group_setup import (
     KINDS,
@@ -42,8 +43,6 @@ from engine.evaluate.group_setup import (
     build_pool,
     make_groups,
 )
-from engine.evaluate.protocol_elicit import Member
-from engine.evaluate.protocol_elicit_taps import tap_sequence
 from engine.evaluate.protocol_g import GROUP_SEED, SIZES, evaluate_groups, named
 from engine.models.base import Recommender
 
@@ -193,12 +192,7 @@ def run_taps(
     """The table over ``folds`` (pooled groups), and notes on sizes and time."""
     start = time.perf_counter()
     frames, notes, got = [], [], []
-    for fold in folds:
-        split = split_f(ratings, seed=fold)
-        model = (fitted or {}).get(fold)
-        if model is None:
-            model = create()
-            model.fit(split.train)
+    for fold, split, model in fit_draws(create, ratings, folds, fitted):
         frame, ratings_got = run_fold(model, split, fold, **kwargs)
         frames.append(frame)
         got.append(ratings_got)

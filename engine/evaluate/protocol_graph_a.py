@@ -25,23 +25,20 @@ Here, for films:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
 
 from engine.data.film_graph import FilmGraph, co_like_graph, like_matrix
 from engine.data.ratings import Ratings
 from engine.evaluate.graph_pairs import (
     auc_pair,
-    context_scorer,
-    draw_negatives,
+    both_negatives,
     edge_pairs,
+    graph_model_scorers,
     heuristic_scorers,
     interval_rows,
     pair_keys,
@@ -49,27 +46,10 @@ from engine.evaluate.graph_pairs import (
 )
 from engine.evaluate.report import OURS, BenchContext, timed_fit
 from engine.models import create
-from engine.models.graph_embedding import GraphConfig, embed_graph
+from engine.models.graph_embedding import GraphConfig
 
 HOLD_OUT = 0.33
 DEFAULT_RATING_MODELS = ("mf", "als", "lmf")
-
-
-def graph_scorers(
-    graph: FilmGraph, catalogue: Ratings, cfg: GraphConfig, device: torch.device | str
-) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]]:
-    """Row name -> (pair scorer, seconds to embed) for the graph model embedded on ``graph``:
-    the cosine of its film vectors (the source's score, and what the app ranks with) and the
-    skip-gram's own centre·context product (``graph_pairs.context_scorer``)."""
-    began = time.perf_counter()
-    embedded = embed_graph(graph, catalogue, cfg, device)
-    seconds = time.perf_counter() - began
-    label = "side information" if cfg.side_info else "no side information"
-    centre, context = embedded.centre.cpu().numpy(), embedded.context.cpu().numpy()
-    return {
-        f"graph ({label}), cosine": (vector_scorer(centre), seconds),
-        f"graph ({label}), centre·context": (context_scorer(centre, context), seconds),
-    }
 
 
 @dataclass(frozen=True)
@@ -138,12 +118,10 @@ def draw_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(positives, uniform negatives, degree-corrected negatives) for one draw."""
     rng = np.random.default_rng(seed)
-    degree = split.train.degree()
-    films = np.flatnonzero(degree > 0)
     forbidden = pair_keys(edge_pairs(full), full.n_films)
-    n = len(split.held)
-    uniform = draw_negatives(films, None, n, forbidden, full.n_films, rng)
-    by_degree = draw_negatives(films, degree[films], n, forbidden, full.n_films, rng)
+    uniform, by_degree = both_negatives(
+        split.train.degree(), len(split.held), forbidden, full.n_films, rng
+    )
     return split.held, uniform, by_degree
 
 
@@ -166,14 +144,11 @@ def run_graph_a(
             aucs.setdefault((name, "baseline"), []).append(
                 auc_pair(score, positives, uniform, by_degree)
             )
-        for side in (True, False):
-            for name, (score, seconds) in graph_scorers(
-                split.train, ratings, replace(cfg, side_info=side, seed=draw), ctx.device
-            ).items():
-                extra.setdefault(name, {"fit s": seconds})
-                aucs.setdefault((name, OURS), []).append(
-                    auc_pair(score, positives, uniform, by_degree)
-                )
+        for name, (score, seconds) in graph_model_scorers(
+            split.train, ratings, replace(cfg, seed=draw), ctx.device
+        ).items():
+            extra.setdefault(name, {"fit s": seconds})
+            aucs.setdefault((name, OURS), []).append(auc_pair(score, positives, uniform, by_degree))
         clean, dropped = leak_free_ratings(ratings, positives, ctx.threshold, seed=draw)
         counts.append((len(positives), split.train.n_edges, dropped))
         for name in rating_models:
@@ -203,7 +178,6 @@ def run_graph_a(
 __all__ = [
     "EdgeSplit",
     "draw_pairs",
-    "graph_scorers",
     "hold_out_edges",
     "leak_free_ratings",
     "remove_edges",

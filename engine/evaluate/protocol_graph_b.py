@@ -28,16 +28,7 @@ import pandas as pd
 
 from engine.data.film_graph import FilmGraph, co_like_graph
 from engine.data.splits import split_r
-from engine.evaluate.graph_pairs import (
-    auc_pair,
-    draw_negatives,
-    edge_pairs,
-    heuristic_scorers,
-    interval_rows,
-    pair_keys,
-    vector_scorer,
-)
-from engine.evaluate.protocol_graph_a import graph_scorers
+from engine.evaluate import graph_pairs as gp
 from engine.evaluate.report import OURS, BenchContext, timed_fit
 from engine.models import create
 from engine.models.graph_embedding import GraphConfig
@@ -46,8 +37,8 @@ from engine.models.graph_embedding import GraphConfig
 def new_edges(full: FilmGraph, train: FilmGraph) -> np.ndarray:
     """Edges [m, 2] (i < j) of ``full`` that ``train`` lacks, both films with a ``train`` edge."""
     n = full.n_films
-    edges = edge_pairs(full)
-    fresh = edges[~np.isin(pair_keys(edges, n), pair_keys(edge_pairs(train), n))]
+    edges = gp.edge_pairs(full)
+    fresh = edges[~np.isin(gp.pair_keys(edges, n), gp.pair_keys(gp.edge_pairs(train), n))]
     on = train.degree() > 0
     return fresh[on[fresh[:, 0]] & on[fresh[:, 1]]]
 
@@ -67,30 +58,30 @@ def run_graph_b(ctx: BenchContext, draws: int, models: list[str], notes: list[st
     full, graph, train = _graphs(ctx)
     positives = new_edges(full, graph)
     degree = graph.degree()
-    films = np.flatnonzero(degree > 0)
     forbidden = np.concatenate(
-        [pair_keys(edge_pairs(full), full.n_films), pair_keys(edge_pairs(graph), full.n_films)]
+        [
+            gp.pair_keys(gp.edge_pairs(full), full.n_films),
+            gp.pair_keys(gp.edge_pairs(graph), full.n_films),
+        ]
     )
     pair_sets = []
     for draw in range(draws):
         rng = np.random.default_rng(draw)
         pos = positives[rng.integers(0, len(positives), len(positives))]
-        uniform = draw_negatives(films, None, len(pos), forbidden, full.n_films, rng)
-        by_degree = draw_negatives(films, degree[films], len(pos), forbidden, full.n_films, rng)
-        pair_sets.append((pos, uniform, by_degree))
+        pair_sets.append((pos, *gp.both_negatives(degree, len(pos), forbidden, full.n_films, rng)))
     scorers: list[tuple[str, str, Any]] = [
-        (name, "baseline", score) for name, score in heuristic_scorers(graph, graph.likes).items()
+        (name, "baseline", score)
+        for name, score in gp.heuristic_scorers(graph, graph.likes).items()
     ]
     extra: dict[str, dict[str, Any]] = {}
     progress = ctx.progress_factory("Graph-B")
     cfg = replace(GraphConfig(), **ctx.params("graph"))
     if "graph" in models:
-        for side in (True, False):
-            for label, (score, seconds) in graph_scorers(
-                graph, train, replace(cfg, side_info=side), ctx.device
-            ).items():
-                extra[label] = {"fit s": seconds}
-                scorers.append((label, OURS, score))
+        for label, (score, seconds) in gp.graph_model_scorers(
+            graph, train, cfg, ctx.device
+        ).items():
+            extra[label] = {"fit s": seconds}
+            scorers.append((label, OURS, score))
     runs = [m for m in models if m != "graph"]
     for done, name in enumerate(runs):
         progress(done, len(runs), name)
@@ -98,20 +89,21 @@ def run_graph_b(ctx: BenchContext, draws: int, models: list[str], notes: list[st
         extra[name] = {"fit s": timed_fit(model, train)}
         vectors = model.item_vectors()
         if vectors is not None:
-            scorers.append((name, OURS, vector_scorer(np.asarray(vectors))))
+            scorers.append((name, OURS, gp.vector_scorer(np.asarray(vectors))))
     progress(len(runs), len(runs), "done")
     aucs = {
-        (name, by): [auc_pair(score, *pairs) for pairs in pair_sets] for name, by, score in scorers
+        (name, by): [gp.auc_pair(score, *pairs) for pairs in pair_sets]
+        for name, by, score in scorers
     }
     notes.append(
         f"Graph-B: protocol R's split (default_rng(0)); {len(positives):,} positives, the edges "
         f"of the default co-like graph on all ratings ({full.n_edges:,} edges) missing from the "
-        f"one on training ratings ({graph.n_edges:,} edges over {len(films):,} films), both "
+        f"one on training ratings ({graph.n_edges:,} edges over {int((degree > 0).sum()):,} films), both "
         "films on the training graph; as many uniform and as many degree-corrected pairs that "
         f"are an edge of neither; {draws} draws (seeds 0–{draws - 1}) resample the positives and "
         "redraw the negatives, fits fixed."
     )
-    return pd.DataFrame(interval_rows(aucs, extra))
+    return pd.DataFrame(gp.interval_rows(aucs, extra))
 
 
 __all__ = ["new_edges", "run_graph_b"]

@@ -34,7 +34,6 @@ from engine.group.fairness import (
     greedy_lm_selector,
     member_top_lists,
     sp_greedy_selector,
-    xpo_selector,
 )
 from engine.group.members import Filters, Member, candidate_mask, validate_members
 from engine.group.novelty import check_novelty, novelty_rerank, pool_size, seen_probability
@@ -67,6 +66,7 @@ from engine.group.strategies import (
     rank_points,
     top_k,
 )
+from engine.group.xpo import xpo_selector
 
 PRIOR_LABEL = "damped mean rating (popular, well rated films)"
 

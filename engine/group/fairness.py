@@ -18,11 +18,8 @@ strategy sees no difference between the films left (zero gain), they keep the av
 - **SPGreedy** (Serbos et al., WWW 2017, m = 1 and Δ = 1 as run by Kaya et al.): a member is
   satisfied once the list holds m films from their top-Δ; each pick maximises the share of
   members it newly satisfies.
-- **XPO** (Sacharidis, SAC 2019): films in the members' top-N lists, described by their rank
-  vectors (N + 1 where absent). Keep the smallest x-level Pareto-optimal set (films dominated
-  by at most x others) with at least N films, then rank by the probability that a film is in
-  the group top-N under a random linear weighting of the members' ranks (weights uniform on
-  the simplex, estimated with seeded Monte Carlo).
+- **XPO** (Sacharidis, SAC 2019), the Pareto re-ranking, is in ``engine.group.xpo``; it ranks
+  within the same top-N lists and pools (``member_top_lists``, ``pool_of``) as the greedy ones.
 - **fair**: this project's GFAR variant (``fair_selector``), strong coverage with P(like).
 """
 
@@ -43,8 +40,6 @@ from engine.group.strategies import (
 )
 
 TOP_N = 20  # each member's own list (Kaya et al.'s N)
-XPO_TRIALS = 2000  # Monte Carlo weightings of the members' ranks
-XPO_SEED = 0
 
 
 def member_top_lists(
@@ -154,7 +149,7 @@ def greedy_rerank(
     return np.array(picks, np.int64), gains_out, gains_out <= 0
 
 
-def _in_lists(pool: Pool, picks: np.ndarray) -> np.ndarray:
+def in_lists(pool: Pool, picks: np.ndarray) -> np.ndarray:
     """[members × picks] True where the pick is in that member's own top list."""
     where = np.searchsorted(pool.films, picks)
     where = np.minimum(where, max(len(pool.films) - 1, 0))
@@ -201,7 +196,7 @@ def coverage_greedy(
     whom = np.array(
         [-1 if z else served.get(c, -1) for c, z in zip(picks.tolist(), zero, strict=True)]
     )
-    return Selection(picks, step, whom.astype(np.int64), _in_lists(pool, picks), zero)
+    return Selection(picks, step, whom.astype(np.int64), in_lists(pool, picks), zero)
 
 
 # ---------------------------------------------------------------------------- GreedyLM
@@ -236,7 +231,7 @@ def greedy_lm_selector(top_n: int = TOP_N) -> Selector:
             scores.append(level)
             whom.append(helped)
         whom = np.where(zero, -1, np.array(whom, np.int64))  # a zero-gain fill serves nobody
-        return Selection(picks, np.array(scores), whom, _in_lists(pool, picks), zero)
+        return Selection(picks, np.array(scores), whom, in_lists(pool, picks), zero)
 
     return select
 
@@ -271,69 +266,7 @@ def sp_greedy_selector(m: int = 1, delta: int = 1) -> Selector:
         whom = np.array(
             [-1 if z else served.get(c, -1) for c, z in zip(picks.tolist(), zero, strict=True)]
         )
-        return Selection(picks, step, whom.astype(np.int64), _in_lists(pool, picks), zero)
-
-    return select
-
-
-# ---------------------------------------------------------------------------- XPO
-
-
-def dominated_counts(ranks: np.ndarray) -> np.ndarray:
-    """For each film (column of ``ranks``, [members × films], lower is better), how many other
-    films dominate it: at least as good for every member and better for one."""
-    r = ranks.T  # [films × members]
-    no_worse = (r[:, None, :] <= r[None, :, :]).all(axis=2)  # [j, i]: j no worse than i
-    better = (r[:, None, :] < r[None, :, :]).any(axis=2)
-    return (no_worse & better).sum(axis=0)
-
-
-def pareto_candidates(ranks: np.ndarray, top_n: int) -> np.ndarray:
-    """Columns of the smallest x-level Pareto-optimal set (films dominated by at most x others)
-    that holds at least ``top_n`` films (all of them when there are fewer)."""
-    count = dominated_counts(ranks)
-    if len(count) == 0:
-        return np.empty(0, np.int64)
-    level = np.sort(count)[min(top_n, len(count)) - 1]
-    return np.flatnonzero(count <= level)
-
-
-def xpo_probability(ranks: np.ndarray, top_n: int, trials: int, seed: int) -> np.ndarray:
-    """Share of ``trials`` random weightings (uniform on the simplex) under which each film
-    (column of ``ranks``, [members × films]) has one of the ``top_n`` lowest weighted rank sums.
-    Seeded, so the same room always gets the same list."""
-    m, c = ranks.shape
-    if c <= top_n:
-        return np.ones(c)
-    weights = np.random.default_rng(seed).dirichlet(np.ones(m), size=trials)  # [trials × m]
-    # a tiny per-column offset settles exact ties in a fixed order
-    total = weights @ ranks.astype(np.float64) + np.arange(c) * 1e-9
-    best = np.argpartition(total, top_n - 1, axis=1)[:, :top_n]
-    return np.bincount(best.ravel(), minlength=c) / trials
-
-
-def xpo_selector(top_n: int = TOP_N, trials: int = XPO_TRIALS, seed: int = XPO_SEED) -> Selector:
-    """XPO (module docstring): score = estimated P(in the group top-N | random member weights);
-    films with equal probability keep the fallback order, and when the Pareto candidates run
-    out the rest follow the fallback order with score 0."""
-
-    def select(pred: np.ndarray, k: int, tiebreak: np.ndarray | None = None) -> Selection:
-        lists = member_top_lists(pred, top_n, tiebreak)
-        pool = pool_of(lists, np.ones(lists.shape), top_n)
-        keep = pareto_candidates(pool.ranks, top_n)
-        films = pool.films[keep]
-        prob = xpo_probability(pool.ranks[:, keep], top_n, trials, seed)
-        keys = fallback_keys(pred, tiebreak)
-        chosen = top_k(prob, k, [-fallback_rank(keys, films).astype(np.float64)])
-        picks, scores = films[chosen], prob[chosen]
-        if len(picks) < k:
-            order = top_k(keys[0], k + len(films), keys[1:])
-            rest = order[~np.isin(order, picks)][: k - len(picks)]
-            picks = np.concatenate([picks, rest]).astype(np.int64)
-            scores = np.concatenate([scores, np.zeros(len(rest))])
-        return Selection(
-            picks, scores, np.full(len(picks), -1, np.int64), _in_lists(pool, picks), scores <= 0
-        )
+        return Selection(picks, step, whom.astype(np.int64), in_lists(pool, picks), zero)
 
     return select
 
@@ -386,16 +319,13 @@ __all__ = [
     "borda_relevance",
     "coverage_greedy",
     "coverage_relevance",
-    "dominated_counts",
     "fair_selector",
     "fallback_rank",
     "gfar_selector",
     "greedy_lm_selector",
     "greedy_rerank",
+    "in_lists",
     "member_top_lists",
-    "pareto_candidates",
     "pool_of",
     "sp_greedy_selector",
-    "xpo_probability",
-    "xpo_selector",
 ]

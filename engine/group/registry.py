@@ -19,7 +19,6 @@ from engine.group.fairness import (
     gfar_selector,
     greedy_lm_selector,
     sp_greedy_selector,
-    xpo_selector,
 )
 from engine.group.strategies import (
     Selection,
@@ -32,6 +31,7 @@ from engine.group.strategies import (
     multiplicative,
     select_average_without_misery,
 )
+from engine.group.xpo import xpo_selector
 
 
 @dataclass(frozen=True)

@@ -25,23 +25,22 @@ Defaults come from a reproducible validation search (``python -m engine tune als
 from __future__ import annotations
 
 import time
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, cast
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
 
 from engine.data.ratings import Ratings
+from engine.models.als_matrix import Confidence, Side, confidence_weights, weight_matrix
+from engine.models.als_solvers import cg_update, exact_update, gram, solve_one
 from engine.models.base import Capability, Recommender, UserState, to_tensor
 from engine.models.config import Config, param
-from engine.models.torch_typed import cholesky, sampled_addmm, solve, sparse_csr
 from engine.progress import Progress
 
 Solver = Literal["cg", "cholesky"]
-Confidence = Literal["rating", "binary"]
 
 
 @dataclass(frozen=True)
@@ -80,275 +79,6 @@ class ALSConfig(Config):
     )
 
 
-# ---------------------------------------------------------------------- sparse plumbing
-@dataclass
-class _Side:
-    """One orientation of the confidence matrix in CSR form; rows are the side being solved.
-
-    ``scratch`` is a values buffer sharing ``crow``/``col`` with ``pattern``: SDDMM writes into it
-    in place (no fresh nnz-sized output plus index copy per call, which cost 4× the kernel itself).
-    Row chunks (``rows``) are views with a small scratch buffer of their own.
-    """
-
-    crow: torch.Tensor
-    col: torch.Tensor
-    weight: torch.Tensor  # c − 1 per stored cell
-    scratch: torch.Tensor
-    pattern: torch.Tensor  # CSR over (crow, col, scratch)
-    n_rows: int
-    n_cols: int
-
-    @classmethod
-    def build(cls, matrix: sp.csr_matrix, device: torch.device, scratch: bool = True) -> _Side:
-        """Wrap ``matrix`` (shared, not copied, on CPU). ``scratch=False`` skips the nnz-sized
-        SDDMM buffer: ``cg_update`` then gives each row chunk a small buffer of its own."""
-        if not matrix.has_sorted_indices:
-            matrix.sort_indices()
-        # int32 indices when they fit: half the memory of int64, and both kernels accept them
-        dtype = np.int32 if matrix.nnz < 2**31 and max(matrix.shape) < 2**31 else np.int64
-        crow = torch.as_tensor(np.asarray(matrix.indptr, dtype=dtype)).to(device)
-        with warnings.catch_warnings():  # shared read-only Ratings.items: the kernels only read it
-            warnings.simplefilter("ignore", UserWarning)
-            col = torch.as_tensor(np.asarray(matrix.indices, dtype=dtype)).to(device)
-        weight = torch.as_tensor(np.asarray(matrix.data, dtype=np.float32)).to(device)
-        buffer = torch.zeros_like(weight) if scratch else weight.new_zeros(0)
-        return cls(
-            crow=crow,
-            col=col,
-            weight=weight,
-            scratch=buffer,
-            pattern=_csr(crow, col, buffer, matrix.shape) if scratch else buffer,
-            n_rows=matrix.shape[0],
-            n_cols=matrix.shape[1],
-        )
-
-    def chunks(self, max_rows: int, max_nnz: int) -> list[tuple[int, int]]:
-        """Row ranges with at most ``max_rows`` rows and ``max_nnz`` cells (a heavier single row
-        makes its own chunk); ``max_rows <= 0`` means one chunk."""
-        if max_rows <= 0:
-            return [(0, self.n_rows)]
-        indptr = np.asarray(self.crow.cpu().numpy(), dtype=np.int64)
-        out: list[tuple[int, int]] = []
-        start = 0
-        while start < self.n_rows:
-            stop = min(self.n_rows, start + max_rows)
-            limit = int(indptr[start]) + max_nnz
-            by_nnz = int(np.searchsorted(indptr, limit, side="right")) - 1
-            stop = max(start + 1, min(stop, by_nnz))
-            out.append((start, stop))
-            start = stop
-        return out
-
-    def rows(self, start: int, stop: int) -> _Side:
-        """Rows ``start:stop`` as a side of their own with a fresh scratch buffer; the big arrays
-        are views, not copies."""
-        if start == 0 and stop == self.n_rows and len(self.scratch) == len(self.weight):
-            return self
-        crow = self.crow[start : stop + 1]
-        first, last = int(crow[0]), int(crow[-1])
-        crow = crow - crow[0]
-        col = self.col[first:last]
-        scratch = self.weight.new_zeros(last - first)
-        return _Side(
-            crow=crow,
-            col=col,
-            weight=self.weight[first:last],
-            scratch=scratch,
-            pattern=_csr(crow, col, scratch, (stop - start, self.n_cols)),
-            n_rows=stop - start,
-            n_cols=self.n_cols,
-        )
-
-    def sddmm(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        """rows[r]·cols[c] on every stored cell (r, c), in CSR order, into ``scratch``."""
-        # beta = 0 still reads the old values (0·NaN = NaN), so they must be finite: zero them
-        self.scratch.zero_()
-        try:
-            sampled_addmm(self.pattern, rows, cols.T, beta=0.0, out=self.pattern)
-        except RuntimeError:  # a backend without in-place SDDMM: allocate
-            out = sampled_addmm(self.pattern, rows, cols.T, beta=0.0)
-            self.scratch.copy_(out.values())
-        return self.scratch
-
-    def spmm(self, values: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        """Σ_c values[r, c]·cols[c] per row: SpMM written as a weighted ``embedding_bag``, whose
-        fused CPU kernel (FBGEMM) is ~6× faster than torch's CSR×dense matmul on CPU."""
-        return F.embedding_bag(
-            self.col,
-            cols,
-            self.crow,
-            mode="sum",
-            per_sample_weights=values,
-            include_last_offset=True,
-        )
-
-
-def _csr(
-    crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]
-) -> torch.Tensor:
-    with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on one stable kernel
-        warnings.simplefilter("ignore", UserWarning)
-        return sparse_csr(crow, col, values, shape, check=False)
-
-
-def confidence_weights(values: np.ndarray, alpha: float, confidence: Confidence) -> np.ndarray:
-    """c − 1 per rating: alpha·stars, or alpha for binary feedback."""
-    values = np.asarray(values, dtype=np.float32)
-    if confidence == "rating":
-        return (alpha * values).astype(np.float32)
-    if confidence == "binary":
-        return np.full(len(values), alpha, dtype=np.float32)
-    raise ValueError(f"confidence must be 'rating' or 'binary', not {confidence!r}")
-
-
-def _sorted_by_user_then_item(train: Ratings) -> bool:
-    """Whether the rating arrays are already in CSR order (MovieLens files and the synthetic
-    scale data are), checked in one vectorised pass without int64 temporaries."""
-    u, i = train.users, train.items
-    if len(u) < 2:
-        return True
-    return bool(np.all((u[1:] > u[:-1]) | ((u[1:] == u[:-1]) & (i[1:] > i[:-1]))))
-
-
-def weight_matrix(train: Ratings, alpha: float, confidence: Confidence) -> sp.csr_matrix:
-    """users × films CSR of c − 1 (duplicates summed, which well-formed Ratings never have).
-
-    When the ratings are already sorted by (user, item), the CSR *shares* ``train.items`` as its
-    column indices (read-only, never written) instead of copying 25M of them.
-    """
-    w = confidence_weights(train.values, alpha, confidence)
-    shape = (train.n_users, train.n_items)
-    if _sorted_by_user_then_item(train) and max(shape) < 2**31:
-        indptr = np.zeros(train.n_users + 1, dtype=np.int32 if len(train) < 2**31 else np.int64)
-        np.cumsum(np.bincount(train.users, minlength=train.n_users), out=indptr[1:])
-        matrix = sp.csr_matrix(shape)
-        # set the arrays directly: the constructor would copy the read-only index array (the
-        # stubs type these attributes for int32 indices and float64 data; ours may differ)
-        arrays = cast(Any, matrix)
-        arrays.indptr, arrays.indices, arrays.data = indptr, train.items, w
-        arrays.has_sorted_indices = True
-        return matrix
-    return sp.csr_matrix((w, (train.users, train.items)), shape=shape, dtype=np.float32)
-
-
-# ---------------------------------------------------------------------- solvers
-def gram(factors: torch.Tensor, regularization: float) -> torch.Tensor:
-    """FᵀF + λI, the part of every normal equation shared by all rows."""
-    k = factors.shape[1]
-    eye = torch.eye(k, dtype=factors.dtype, device=factors.device)
-    return factors.T @ factors + regularization * eye
-
-
-def cg_update(
-    side: _Side,
-    x: torch.Tensor,
-    other: torch.Tensor,
-    regularization: float,
-    steps: int,
-    chunk_rows: int = 0,
-    chunk_nnz: int = 1 << 22,
-) -> torch.Tensor:
-    """``steps`` conjugate-gradient iterations on every row's normal equations, from ``x``.
-
-    Matvec for all rows of a chunk at once: A p = p (FᵀF + λI) + SpMM(w ⊙ SDDMM(p, F), F),
-    w = c − 1. Rows go in chunks of at most ``chunk_rows`` rows (0 = all at once) and
-    ``chunk_nnz`` cells, so CG's half-dozen [rows, k] work tensors and the SDDMM buffer stay small
-    next to the data (peak memory at 25M ratings: below implicit's). Returns new factors; ``x`` is not modified.
-    """
-    shared = gram(other, regularization)
-    out = torch.empty_like(x)
-    for start, stop in side.chunks(chunk_rows, chunk_nnz):
-        out[start:stop] = _cg_rows(side.rows(start, stop), x[start:stop], other, shared, steps)
-    return out
-
-
-def _cg_rows(
-    side: _Side, x: torch.Tensor, other: torch.Tensor, shared: torch.Tensor, steps: int
-) -> torch.Tensor:
-    w = side.weight
-    # r = b − A x, with b = Σ c·y folded into the same SDDMM/SpMM pass: Σ y·(c − w·(x·y)) − x·shared
-    t = side.sddmm(x, other)
-    t.mul_(w).neg_().add_(w).add_(1.0)
-    r = side.spmm(t, other).addmm_(x, shared, alpha=-1.0)
-    x = x.clone()
-    p = r.clone()
-    rs_old = (r * r).sum(1, keepdim=True)
-    for _ in range(steps):
-        t = side.sddmm(p, other).mul_(w)
-        ap = side.spmm(t, other).addmm_(p, shared)
-        denom = (p * ap).sum(1, keepdim=True)
-        step = torch.where(denom > 0, rs_old / denom.clamp_min(1e-30), torch.zeros_like(denom))
-        x.addcmul_(step, p)
-        r.addcmul_(step, ap, value=-1.0)
-        del ap
-        rs_new = (r * r).sum(1, keepdim=True)
-        beta = torch.where(rs_old > 0, rs_new / rs_old.clamp_min(1e-30), torch.zeros_like(rs_old))
-        p.mul_(beta).add_(r)
-        rs_old = rs_new
-    return x
-
-
-def _batches(degree: np.ndarray, slots: int) -> list[np.ndarray]:
-    """Rows sorted by degree, cut into batches of at most ``slots`` padded cells (at least 1 row).
-
-    Sorting first keeps padding small: a batch is as wide as its last (largest) row.
-    """
-    order = np.argsort(degree, kind="stable")
-    width = np.maximum(degree[order], 1)
-    out: list[np.ndarray] = []
-    start, n = 0, len(order)
-    while start < n:
-        # (stop − start)·width[stop − 1] grows with stop: binary-search the largest that fits
-        lo, hi = start + 1, min(n, start + max(1, slots // int(width[start])))
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if (mid - start) * int(width[mid - 1]) <= slots:
-                lo = mid
-            else:
-                hi = mid - 1
-        out.append(order[start:lo])
-        start = lo
-    return out
-
-
-def exact_update(
-    matrix: sp.csr_matrix, other: torch.Tensor, regularization: float, slots: int
-) -> torch.Tensor:
-    """Exact solve of every row's normal equations (padded degree-sorted batches, Cholesky)."""
-    device, k = other.device, other.shape[1]
-    shared = gram(other, regularization)
-    padded = torch.cat([other, other.new_zeros(1, k)])
-    indptr, indices = matrix.indptr, matrix.indices
-    data = np.asarray(matrix.data, dtype=np.float32)
-    degree = np.diff(indptr)
-    out = other.new_zeros(matrix.shape[0], k)
-    for rows in _batches(degree, slots):
-        width = int(degree[rows].max())
-        if width == 0:
-            continue  # no ratings: b = 0, so the solution is 0
-        pos = indptr[rows][:, None] + np.arange(width)[None, :]
-        valid = np.arange(width)[None, :] < degree[rows][:, None]
-        pos = np.where(valid, pos, 0)
-        idx = np.where(valid, indices[pos], len(other))
-        w = np.where(valid, data[pos], 0.0).astype(np.float32)
-        g = padded[torch.as_tensor(idx).to(device)]  # [B, n, k]
-        wt = torch.as_tensor(w).to(device)
-        a = shared + torch.bmm(g.transpose(1, 2) * wt[:, None, :], g)
-        b = torch.bmm(g.transpose(1, 2), (wt + torch.as_tensor(valid).to(device))[:, :, None])
-        out[torch.as_tensor(rows).to(device)] = torch.cholesky_solve(b, cholesky(a)).squeeze(2)
-    return out
-
-
-def solve_one(
-    other: torch.Tensor, shared: torch.Tensor, cols: torch.Tensor, weights: torch.Tensor
-) -> torch.Tensor:
-    """Exact solve for one row: (shared + Fᵀ W F) x = Fᵀ (1 + w)."""
-    f = other[cols]
-    a = shared + (f.T * weights) @ f
-    b = f.T @ (weights + 1.0)
-    return solve(a, b)
-
-
 def objective(
     train: Ratings, x: torch.Tensor, y: torch.Tensor, cfg: ALSConfig, chunk: int = 1 << 20
 ) -> float:
@@ -379,6 +109,29 @@ class ImplicitALS(Recommender):
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
         weights = weight_matrix(train, cfg.alpha, cfg.confidence)
+        self._init_factors(train)
+        checkpoint = self._checkpoint
+        start = checkpoint.resume(self, train) if checkpoint is not None else 0
+        films_then_people = self._sweep(weights)
+        del weights  # the CG sides share its arrays; the exact sweep keeps its own reference
+        seconds: list[float] = []
+        self.info["seconds_per_iteration"] = seconds
+        for it in range(start, cfg.epochs):
+            tick = time.perf_counter()
+            # films first, then people: the final user factors are then the solution against the
+            # final film factors, which is exactly what fold-in computes for a new person.
+            films_then_people()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            seconds.append(time.perf_counter() - tick)
+            if checkpoint is not None:
+                checkpoint.save(self, it + 1, train)
+            progress(it + 1, cfg.epochs, f"ALS epoch {it + 1}/{cfg.epochs}")
+        self._shared = None
+
+    def _init_factors(self, train: Ratings) -> None:
+        """Seeded random factors, people's drawn first, then films' (one generator)."""
+        cfg = self.config
         gen = torch.Generator().manual_seed(cfg.seed)
         self._user_factors = (
             torch.randn(train.n_users, cfg.factors, generator=gen) * cfg.init_std
@@ -386,16 +139,17 @@ class ImplicitALS(Recommender):
         self._item_factors = (
             torch.randn(train.n_items, cfg.factors, generator=gen) * cfg.init_std
         ).to(self.device)
-        checkpoint = self._checkpoint
-        start = checkpoint.resume(self, train) if checkpoint is not None else 0
+
+    def _sweep(self, weights: sp.csr_matrix) -> Callable[[], None]:
+        """One epoch of ``cfg.solver``: update every film's factors, then every person's."""
+        cfg = self.config
         if cfg.solver == "cg":
             # one orientation at a time, sharing scipy's arrays and one scratch buffer: peak
             # memory ~12 B per rating beyond the Ratings themselves (matters at 25M ratings)
-            by_user = _Side.build(weights, self.device, scratch=False)
-            by_item = _Side.build(weights.T.tocsr(), self.device, scratch=False)
-            del weights
+            by_user = Side.build(weights, self.device, scratch=False)
+            by_item = Side.build(weights.T.tocsr(), self.device, scratch=False)
 
-            def films_then_people() -> None:
+            def cg_sweep() -> None:
                 self._item_factors = cg_update(
                     by_item,
                     self._item_factors,
@@ -412,31 +166,19 @@ class ImplicitALS(Recommender):
                     cfg.cg_steps,
                     cfg.cg_chunk_rows,
                 )
-        else:
-            by_film = weights.T.tocsr()
 
-            def films_then_people() -> None:
-                self._item_factors = exact_update(
-                    by_film, self._user_factors, cfg.regularization, cfg.batch_slots
-                )
-                self._user_factors = exact_update(
-                    weights, self._item_factors, cfg.regularization, cfg.batch_slots
-                )
+            return cg_sweep
+        by_film = weights.T.tocsr()
 
-        seconds: list[float] = []
-        self.info["seconds_per_iteration"] = seconds
-        for it in range(start, cfg.epochs):
-            tick = time.perf_counter()
-            # films first, then people: the final user factors are then the solution against the
-            # final film factors, which is exactly what fold-in computes for a new person.
-            films_then_people()
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            seconds.append(time.perf_counter() - tick)
-            if checkpoint is not None:
-                checkpoint.save(self, it + 1, train)
-            progress(it + 1, cfg.epochs, f"ALS epoch {it + 1}/{cfg.epochs}")
-        self._shared = None
+        def exact_sweep() -> None:
+            self._item_factors = exact_update(
+                by_film, self._user_factors, cfg.regularization, cfg.batch_slots
+            )
+            self._user_factors = exact_update(
+                weights, self._item_factors, cfg.regularization, cfg.batch_slots
+            )
+
+        return exact_sweep
 
     # ------------------------------------------------------------------ people
     def _gram(self) -> torch.Tensor:

@@ -22,6 +22,7 @@ One vocabulary across models where the meaning is the same: ``factors`` (embeddi
 
 from __future__ import annotations
 
+import json
 import math
 import types
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -252,4 +253,18 @@ class Config:
         return cls(**values)
 
 
-__all__ = ["Config", "Param", "param"]
+def parse_params(pairs: list[str] | None) -> dict[str, Any]:
+    """``["factors=32", "lr=0.01"]`` → ``{"factors": 32, "lr": 0.01}`` (values parsed as JSON when they can be)."""
+    params: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+__all__ = ["Config", "Param", "param", "parse_params"]

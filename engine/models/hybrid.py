@@ -62,13 +62,14 @@ from engine.models.base import (
 from engine.models.config import Config, param
 from engine.models.hybrid_calibration import (
     BETAS,
-    calibrate,
     combine,
+    fit_and_calibrate,
+    fit_part,
     log_softmax_rows,
     star_weights,
 )
 from engine.models.torch_typed import floats
-from engine.progress import Progress, silent, span_progress, stage_progress
+from engine.progress import Progress, silent, stage_progress
 
 if TYPE_CHECKING:
     from engine.storage.checkpoint import Checkpoint
@@ -176,14 +177,14 @@ class Hybrid(Recommender):
                 checkpoint.save(self, 1, train, final=True)
         self.implicit, self.explicit = self._components()
         first = stages - 2
-        _fit_part(
+        fit_part(
             self.implicit,
             train,
             stage_progress(progress, first, stages, f"fitting {cfg.implicit}"),
             checkpoint,
             "implicit",
         )
-        _fit_part(
+        fit_part(
             self.explicit,
             train,
             stage_progress(progress, first + 1, stages, f"fitting {cfg.explicit}"),
@@ -201,34 +202,18 @@ class Hybrid(Recommender):
         progress: Progress | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> tuple[float, float, float]:
-        """(T, β, k) on a validation split (``engine.models.hybrid_calibration``), each only where
-        the config leaves it None; the tables behind β and k go into ``info``."""
-        report = progress or silent
-        implicit, explicit = self._components()
-        # Every phase moves the bar (a first start showed one phase's message for minutes):
-        # the two fits, then the searches, in shares of the calibration's part of the bar.
-        _fit_part(
-            implicit,
+        """(T, β, k) on a validation split (``hybrid_calibration.fit_and_calibrate``), each only
+        where the config leaves it None; the tables behind β and k go into ``info``."""
+        cfg = self.config
+        found = fit_and_calibrate(
+            *self._components(),
+            (cfg.implicit, cfg.explicit),
             fit_part,
-            span_progress(report, 0.0, 0.15, f"fitting {self.config.implicit}"),
+            val,
+            (cfg.temperature, cfg.beta, cfg.beta_k),
+            cfg.validation_seed,
+            progress or silent,
             checkpoint,
-            "calibration-implicit",
-        )
-        _fit_part(
-            explicit,
-            fit_part,
-            span_progress(report, 0.15, 0.55, f"fitting {self.config.explicit}"),
-            checkpoint,
-            "calibration-explicit",
-        )
-        found = calibrate(
-            implicit,
-            explicit,
-            fit_part.csr(),
-            val.csr(),
-            (self.config.temperature, self.config.beta, self.config.beta_k),
-            seed=self.config.validation_seed,
-            progress=span_progress(report, 0.55, 1.0, "choosing T, β and k"),
         )
         self.info.update(found.tables)
         return found.temperature, found.beta, found.beta_k
@@ -407,18 +392,3 @@ class Hybrid(Recommender):
             ),
             shape=(self.n_users, self.n_items),
         )
-
-
-def _fit_part(
-    model: Recommender,
-    data: Ratings,
-    progress: Progress | None,
-    checkpoint: Checkpoint | None,
-    name: str,
-) -> None:
-    """Fit one component, checkpointing into ``checkpoint``'s child ``name`` when there is a
-    checkpoint and the component can resume (bpmf cannot: it then simply refits)."""
-    if checkpoint is not None and model.resumable:
-        model.fit(data, progress=progress, checkpoint=checkpoint.child(name))
-    else:
-        model.fit(data, progress=progress)

@@ -9,22 +9,28 @@ and the search that fits T, β and k on a validation split (``validation_split(t
 T by the held-out log-likelihood of the softmax, β by NDCG@10 of the validation users from all
 their training films, k by NDCG@10 of the same users folded in from only n ∈ ``FEW_ANSWERS`` of
 their training films, as a new member is. Each search's table goes into the model's ``info``
-(what ``python -m engine train --model hybrid`` saves in the manifest).
+(what ``python -m engine train --model hybrid`` saves in the manifest). The two parts'
+validation fits (``fit_and_calibrate``, checkpointed per part by ``fit_part``) are here too, so
+the hybrid's own module keeps only the model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from numpy.typing import ArrayLike
 
-from engine.data.ratings import MAX_RATING, MIN_RATING
+from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.metrics import list_metrics, topn_metrics
 from engine.models.base import Recommender
 from engine.progress import Progress, silent, span_progress
+
+if TYPE_CHECKING:
+    from engine.storage.checkpoint import Checkpoint
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -62,6 +68,61 @@ class Calibration:
     beta: float
     beta_k: float
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def fit_part(
+    model: Recommender,
+    data: Ratings,
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+    name: str,
+) -> None:
+    """Fit one component, checkpointing into ``checkpoint``'s child ``name`` when there is a
+    checkpoint and the component can resume (bpmf cannot: it then simply refits)."""
+    if checkpoint is not None and model.resumable:
+        model.fit(data, progress=progress, checkpoint=checkpoint.child(name))
+    else:
+        model.fit(data, progress=progress)
+
+
+def fit_and_calibrate(
+    implicit: Recommender,
+    explicit: Recommender,
+    names: tuple[str, str],
+    fit_on: Ratings,
+    val: Ratings,
+    given: tuple[float | None, float | None, float | None],
+    seed: int,
+    progress: Progress = silent,
+    checkpoint: Checkpoint | None = None,
+) -> Calibration:
+    """Fit both parts on ``fit_on`` (checkpointed as "calibration-implicit" and
+    "calibration-explicit"), then ``calibrate`` against ``val``. ``names`` (implicit, explicit)
+    label the progress. Every phase moves the bar (a first start showed one phase's message for
+    minutes): the two fits, then the searches, in shares of the calibration's part of the bar."""
+    fit_part(
+        implicit,
+        fit_on,
+        span_progress(progress, 0.0, 0.15, f"fitting {names[0]}"),
+        checkpoint,
+        "calibration-implicit",
+    )
+    fit_part(
+        explicit,
+        fit_on,
+        span_progress(progress, 0.15, 0.55, f"fitting {names[1]}"),
+        checkpoint,
+        "calibration-explicit",
+    )
+    return calibrate(
+        implicit,
+        explicit,
+        fit_on.csr(),
+        val.csr(),
+        given,
+        seed=seed,
+        progress=span_progress(progress, 0.55, 1.0, "choosing T, β and k"),
+    )
 
 
 def calibrate(

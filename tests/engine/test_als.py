@@ -12,14 +12,9 @@ import torch
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue, planted_implicit
 from engine.models import create
-from engine.models.als import (
-    ImplicitALS,
-    _Side,
-    cg_update,
-    exact_update,
-    objective,
-    weight_matrix,
-)
+from engine.models.als import ImplicitALS, objective
+from engine.models.als_matrix import Side, weight_matrix
+from engine.models.als_solvers import cg_update, exact_update
 
 
 def tiny(seed: int = 0, n_users: int = 9, n_items: int = 7, density: float = 0.4) -> Ratings:
@@ -83,7 +78,7 @@ def test_cg_converges_to_the_exact_solution(by_user):
     matrix = w if by_user else w.T.tocsr()
     other = np.random.default_rng(2).normal(size=(matrix.shape[1], k)).astype(np.float32)
     expected = numpy_solve(r, other, lam, alpha, by_user)
-    side = _Side.build(matrix, torch.device("cpu"))
+    side = Side.build(matrix, torch.device("cpu"))
     start = torch.zeros(matrix.shape[0], k)
     # CG on a k-dimensional SPD system is exact after k steps (up to rounding)
     got = cg_update(side, start, torch.from_numpy(other), lam, steps=k + 2).numpy()

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from engine.cli import main
-from engine.cli.common import parse_params
+from engine.models.config import parse_params
 
 
 def test_recommend_folds_in_and_lists_films(capsys, embedded):

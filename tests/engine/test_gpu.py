@@ -8,7 +8,8 @@ import torch
 
 from engine.data.synthetic import planted_implicit
 from engine.models import create
-from engine.models.als import _Side, exact_update, weight_matrix
+from engine.models.als_matrix import Side, weight_matrix
+from engine.models.als_solvers import exact_update
 from engine.storage.checkpoint import Checkpoint
 
 pytestmark = pytest.mark.gpu
@@ -22,7 +23,7 @@ def data():
 
 def test_sparse_kernels_match_dense_on_cuda(data):
     w = weight_matrix(data, 2.0, "rating")
-    side = _Side.build(w, CUDA)
+    side = Side.build(w, CUDA)
     x = torch.randn(data.n_users, 16, device=CUDA)
     y = torch.randn(data.n_items, 16, device=CUDA)
     rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))

@@ -12,8 +12,8 @@ import pytest
 from engine.data.film_graph import co_like_graph
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue
-from engine.evaluate.graph_pairs import auc_pair, heuristic_scorers, vector_scorer
-from engine.evaluate.protocol_graph_a import graph_scorers, hold_out_edges, leak_free_ratings
+from engine.evaluate.graph_pairs import auc_pair, graph_scorers, heuristic_scorers, vector_scorer
+from engine.evaluate.protocol_graph_a import hold_out_edges, leak_free_ratings
 from engine.models import create
 from engine.models.graph_embedding import GraphConfig
 

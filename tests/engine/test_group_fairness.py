@@ -7,13 +7,8 @@ import numpy as np
 import pytest
 
 from engine import group
-from engine.group.fairness import (
-    borda_relevance,
-    dominated_counts,
-    member_top_lists,
-    pareto_candidates,
-    xpo_probability,
-)
+from engine.group.fairness import borda_relevance, member_top_lists
+from engine.group.xpo import dominated_counts, pareto_candidates, xpo_probability
 
 # Two members, five films (the worked example for GFAR, GreedyLM and SPGreedy):
 #   A: stars [5, 4, 3, 1, 2]      → A's top-3 list: film 0, film 1, film 2

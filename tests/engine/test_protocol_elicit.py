@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from engine.data.splits import split_f
+from engine.evaluate import elicit_setup as es
 from engine.evaluate import protocol_elicit as pe
 
 
@@ -16,8 +17,8 @@ def split(embedded):
 
 
 def test_test_half_is_fixed_and_disjoint_from_what_members_can_answer(split):
-    members = pe.members_of(split)
-    again = pe.members_of(split)
+    members = es.members_of(split)
+    again = es.members_of(split)
     assert [m.test_items.tolist() for m in members] == [m.test_items.tolist() for m in again]
     for m in members:
         rows = split.held.user_rows(m.user)
@@ -30,7 +31,7 @@ def test_test_half_is_fixed_and_disjoint_from_what_members_can_answer(split):
 def test_answers_come_only_from_the_answerable_half(split):
     from engine.models import create
 
-    members = pe.members_of(split)[:5]
+    members = es.members_of(split)[:5]
     model = create("popularity")
     model.fit(split.train)
     for m in members:
@@ -45,7 +46,7 @@ def test_answers_come_only_from_the_answerable_half(split):
 
 
 def test_a_film_in_the_test_half_answers_havent_seen(split, monkeypatch):
-    members = pe.members_of(split)
+    members = es.members_of(split)
     m = members[0]
     hidden = [int(i) for i in m.test_items[:3]]
     open_ = sorted(m.answerable)[:2]

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from engine.data.splits import split_f
+from engine.evaluate import elicit_setup as es
 from engine.evaluate import protocol_elicit_taps as pt
 from engine.evaluate import protocol_g_taps as gt
+from engine.evaluate.elicit_setup import Member
 from engine.evaluate.group_setup import build_pool
-from engine.evaluate.protocol_elicit import Member
 from engine.models import create
 
 
@@ -29,8 +30,8 @@ def test_one_card_per_tap_and_unseen_answers_are_passed_on(monkeypatch):
         order = [6, 5, 9, 7, 1]
         return [i for i in order if i not in rated and i not in unseen][:n]
 
-    monkeypatch.setattr(pt.elicit, "next_films", next_films)
-    taps = pt.tap_sequence(None, None, member, "any", 4)  # type: ignore[arg-type]
+    monkeypatch.setattr(es.elicit, "next_films", next_films)
+    taps = es.tap_sequence(None, None, member, "any", 4)  # type: ignore[arg-type]
     assert taps == [(6, None), (5, 4.0), (9, None), (7, 2.5)]  # test film 6: "haven't seen"
     assert [c[2] for c in calls] == [1, 1, 1, 1]
     assert calls[2] == ({5: 4.0}, {6}, 1)
