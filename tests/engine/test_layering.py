@@ -1,7 +1,8 @@
 """The house's import rules, read from the source: the engine never imports the app, Streamlit
 or the tools; the app never imports the tools; the evaluation never imports the tuning searches
-built on it, nor storage what trains, tunes or measures; pages reach the engine only through
-services."""
+built on it, nor storage what trains, tunes or measures; only the command line imports the
+command line; no engine module imports itself through others (no import circle); pages reach
+the engine only through services."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import ast
 import importlib
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +61,62 @@ def test_imported_modules_reads_both_import_forms(tmp_path: Path) -> None:
 )
 def test_lower_layers_never_import_upper_ones(package: str, forbidden: tuple[str, ...]) -> None:
     assert offenders(package, forbidden) == {}
+
+
+def test_only_the_command_line_imports_the_command_line() -> None:
+    """``engine.cli`` is the top floor: a protocol or a search that needs a dataset or ``--set``
+    values takes them from ``engine.data`` and ``engine.models.config``, as the CLI does."""
+    found = offenders("engine", ("engine.cli",))
+    assert {path: names for path, names in found.items() if not _is_cli(path)} == {}
+
+
+def _is_cli(path: str) -> bool:
+    return path.startswith("engine/cli/") or path == "engine/__main__.py"
+
+
+def engine_import_graph() -> dict[str, set[str]]:
+    """Every engine module → the engine modules it imports, at the top or inside a function (a
+    deferred import still closes a circle). ``from engine.x import y`` names the submodule
+    ``engine.x.y`` when there is one, else ``engine.x`` itself; a package's ``__init__`` that
+    merely runs first is not counted, so only the imports the code writes make an edge."""
+    modules: dict[str, Path] = {}
+    for path in sorted((ROOT / "engine").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in modules:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    edges.add(sub if sub in modules else node.module)
+        graph[name] = edges - {name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of ``graph``: its strongly connected components of two or more
+    modules, each sorted (networkx's, not a hand-written Tarjan)."""
+    g = nx.DiGraph([(a, b) for a, targets in graph.items() for b in targets])
+    g.add_nodes_from(graph)
+    return sorted(sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1)
+
+
+def test_circles_finds_a_loop_through_a_deferred_import_and_nothing_else(tmp_path: Path) -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert circles(graph) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_engine_has_no_import_circle() -> None:
+    """Each module stands above what it imports, so any one of them can be read (and tested)
+    knowing only the ones below it; a shared piece lives below everything that shares it."""
+    graph = engine_import_graph()
+    assert "engine.evaluate.protocol_elicit_taps" in graph  # the graph reads the tree
+    assert circles(graph) == []
 
 
 def engine_names_imported_by_pages() -> dict[str, object]:
