@@ -82,6 +82,25 @@ def load_dataset(path: str | Path | None = None) -> Ratings:
     return load_folder(path)
 
 
+SYNTHETIC = "synthetic"
+SYNTHETIC_SEED = 0
+
+
+def load_named(name: str | None) -> Ratings:
+    """What a measuring command's ``--data`` names: ``embedded`` (or nothing) for the embedded
+    sample, ``synthetic`` for the MovieLens-like generator (``engine.data.synthetic_movielens``,
+    seed 0), else the MovieLens folder at that path.
+
+    One reading for every such command, so ``--data synthetic`` means the same dataset in each
+    (the second dataset defaults are chosen on, ``engine.tuning.generalise``).
+    """
+    if name == SYNTHETIC:
+        from engine.data.synthetic_movielens import synthetic_movielens
+
+        return synthetic_movielens(seed=SYNTHETIC_SEED)
+    return load_dataset(None if name == "embedded" else name)
+
+
 def load_folder(path: str | Path) -> Ratings:
     """Read the MovieLens folder at ``path`` (any layout of ``LAYOUTS``); its name names the dataset."""
     folder, layout = detect_layout(path)
@@ -145,5 +164,6 @@ __all__ = [
     "detect_layout",
     "load_dataset",
     "load_folder",
+    "load_named",
     "split_title",
 ]

@@ -75,22 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--configs", help="comma-separated candidate names (default: all)")
     parser.add_argument("--side-info", action="store_true", help="EGES side information on")
     args = parser.parse_args(argv)
-    from engine.data import load_embedded
+    from engine.data.movielens import load_named
 
-    ratings = load_embedded() if not args.data else _load(args.data)
+    ratings = load_named(args.data)
     names = args.configs.split(",") if args.configs else list(CANDIDATES)
     search(ratings, names, args.side_info)
-
-
-def _load(path: str) -> Ratings:
-    """A MovieLens folder, or "synthetic": the MovieLens-like generator (seed 0)."""
-    if path == "synthetic":
-        from engine.data.synthetic_movielens import synthetic_movielens
-
-        return synthetic_movielens(seed=0)
-    from engine.data.movielens import load_folder
-
-    return load_folder(path)
 
 
 if __name__ == "__main__":

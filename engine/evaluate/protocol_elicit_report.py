@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from engine import elicit
+from engine.data.movielens import load_named
 from engine.data.ratings import Ratings
 from engine.evaluate import protocol_elicit_taps as pt
 from engine.evaluate import protocol_g_taps as gt
@@ -216,16 +217,6 @@ def write_tap_plot(curves: pd.DataFrame, path: Path = TAP_PLOT) -> Path | None:
     return path
 
 
-def _load(name: str) -> Ratings:
-    if name == "synthetic":
-        from engine.data.synthetic_movielens import synthetic_movielens
-
-        return synthetic_movielens(seed=0)
-    from engine.data.movielens import load_dataset
-
-    return load_dataset(None if name == "embedded" else name)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from engine.evaluate.report import markdown_table
     from engine.models import create, model_class
@@ -246,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="hybrid hyperparameters, e.g. the calibration a fit on the same split found",
     )
     args = parser.parse_args(argv)
-    ratings = _load(args.data)
+    ratings = load_named(args.data)
     params = model_class("hybrid").config_class.quick_overrides() if args.quick else {}
     params.update(parse_params(args.set))
     result = measure(

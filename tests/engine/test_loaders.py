@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from engine.data import DatasetError, DatasetWarning, Ratings
-from engine.data.movielens import detect_layout, load_dataset, load_folder, split_title
+from engine.data.movielens import detect_layout, load_dataset, load_folder, load_named, split_title
 
 RATINGS_HEADER = "userId,movieId,rating,timestamp\n"
 MOVIES_CSV = (
@@ -250,6 +250,22 @@ def test_embedded_sample_written_as_ml_latest_small_round_trips(tmp_path, embedd
 def test_load_dataset_path_reads_the_folder(tmp_path):
     r = load_dataset(str(latest(tmp_path)))
     assert r.name == "ml-latest-small" and len(r) == 5
+
+
+def test_load_named_reads_embedded_synthetic_or_a_folder(tmp_path, monkeypatch, embedded):
+    from engine.data import synthetic_movielens as synthetic
+
+    made: list[int] = []
+
+    def fake(seed: int) -> Ratings:
+        made.append(seed)
+        return embedded
+
+    monkeypatch.setattr(synthetic, "synthetic_movielens", fake)
+    assert load_named("synthetic") is embedded and made == [0]
+    assert load_named("embedded").fingerprint == embedded.fingerprint
+    assert load_named(None).fingerprint == embedded.fingerprint
+    assert load_named(str(latest(tmp_path))).name == "ml-latest-small" and made == [0]
 
 
 # ------------------------------------------------------------------------------------ repairs
