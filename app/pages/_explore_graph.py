@@ -13,16 +13,15 @@ import pandas as pd
 import streamlit as st
 
 from app import services
+from app import session_keys as keys
 from app.pages import _explore_state as url
 from app.pages._common import model_ready
+from app.pages._flash import flash
 from app.store import SHORTLIST_MAX, SHORTLIST_MIN, StoreError
 from app.widgets.ego_graph import neighbourhood_table, show_ego_graph
 from app.widgets.film_search import film_search
 from app.widgets.rating_row import rating_row
 from app.widgets.text import md
-
-RATING = "mn_explore_rate"  # the film whose "Rate it" was tapped (item index)
-FLASH = "mn_flash"
 
 
 def similarity_basis() -> str:
@@ -32,7 +31,7 @@ def similarity_basis() -> str:
         list(services.SIMILARITY_BASES),
         format_func=services.SIMILARITY_BASES.__getitem__,
         default=url.basis(),
-        key="mn_explore_basis",
+        key=keys.EXPLORE_BASIS,
     )
     url.set_basis(chosen)
     basis = url.basis()
@@ -49,13 +48,13 @@ def centre_picker() -> int:
             url.go_to(int(found))
 
     with st.expander("Pick another film", expanded=False):
-        film_search("mn_explore_search", on_chosen=chosen)
+        film_search(keys.EXPLORE_SEARCH, on_chosen=chosen)
     past = url.trail()
     if past:
         back = past[-1]
         st.button(
             f"← Back to {md(services.film_label(back))}",
-            key="mn_explore_back",
+            key=keys.EXPLORE_BACK,
             on_click=url.go_to,
             args=(back, False),
         )
@@ -76,27 +75,24 @@ def handle_actions(current: object) -> None:
     """Apply a tap card's one-shot "Rate it" or "Add to tonight's vote"."""
     rate = url.take_action(url.RATE)
     if rate is not None:
-        st.session_state[RATING] = rate
+        st.session_state[keys.EXPLORE_RATE] = rate
     propose = url.take_action(url.PROPOSE)
     if propose is not None and getattr(current, "is_host", False):
         films = url.shortlist()
         movie = url.movie_id(propose)
         if movie not in films and len(films) < SHORTLIST_MAX:
             url.set_shortlist([*films, movie])
-        st.session_state[FLASH] = (
-            "success",
-            f"{md(services.film_label(propose))} is on your list for tonight's vote.",
-        )
+        flash("success", f"{md(services.film_label(propose))} is on your list for tonight's vote.")
 
 
 def rate_panel(current: object) -> None:
     """The rating row for the film whose "Rate it" was tapped (needs a member of a room)."""
-    item = st.session_state.get(RATING)
+    item = st.session_state.get(keys.EXPLORE_RATE)
     if item is None:
         return
     info = services.film(int(item))
     member = getattr(current, "member", None)
-    with st.container(border=True, key="mn_explore_rating"):
+    with st.container(border=True, key=keys.EXPLORE_RATING):
         st.markdown(f"**Rate {md(services.film_label(int(item)))}**")
         if member is None:
             st.info("Join a room on the Room page to rate films.")
@@ -112,19 +108,19 @@ def rate_panel(current: object) -> None:
                 else:
                     store.clear_rating(token, movie)
             except StoreError as exc:
-                st.session_state[FLASH] = ("error", f"Could not save that: {exc}")
+                flash("error", f"Could not save that: {exc}")
 
-        rating_row(f"mn_explore_rate:{movie}", answers.get(movie, object()), save)
+        rating_row(keys.explore_stars(movie), answers.get(movie, object()), save)
 
 
 def _open_vote(code: str, host: str, films: list[int]) -> None:
     try:
         services.get_store().open_vote(code, host, films)
     except StoreError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
+        flash("error", str(exc))
         return
     url.set_shortlist([])
-    st.session_state[FLASH] = ("success", "Tonight's vote is open: everyone answers on Picks.")
+    flash("success", "Tonight's vote is open: everyone answers on Picks.")
 
 
 def shortlist_panel(current: object) -> None:
@@ -133,7 +129,7 @@ def shortlist_panel(current: object) -> None:
     host, room = getattr(current, "host", None), getattr(current, "room", None)
     if not films or host is None or room is None:
         return
-    with st.container(border=True, key="mn_explore_shortlist"):
+    with st.container(border=True, key=keys.EXPLORE_SHORTLIST):
         names = [services.film_label(int(i)) for i in services.items_of(films)]
         st.markdown("**Your list for tonight's vote:** " + md(", ".join(names)))
         if len(films) < SHORTLIST_MIN:
@@ -142,7 +138,7 @@ def shortlist_panel(current: object) -> None:
         st.button(
             f"Start tonight's vote on these {len(films)}",
             type="primary",
-            key="mn_explore_vote",
+            key=keys.EXPLORE_VOTE,
             on_click=_open_vote,
             args=(room.code, host, list(films)),
         )
@@ -171,7 +167,7 @@ def graph_view(model_name: str, room_code: str | None, current: object) -> None:
     )
     with st.expander("The films in this graph, and why they are linked"):
         st.dataframe(
-            neighbourhood_table(graph), hide_index=True, width="stretch", key="mn_graph_table"
+            neighbourhood_table(graph), hide_index=True, width="stretch", key=keys.GRAPH_TABLE
         )
 
 
@@ -189,4 +185,4 @@ def similar_view(model_name: str) -> None:
             "Ratings": films["n_ratings"],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="mn_similar_films")
+    st.dataframe(table, hide_index=True, width="stretch", key=keys.SIMILAR_FILMS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import services
+from app import session_keys as keys
 
 VIEW, FILM, BY, TRAIL = "view", "film", "by", "trail"
 TONIGHT = "tonight"  # the host's list for tonight's vote (movieIds): a tap card reloads the page
@@ -25,7 +26,6 @@ VIEWS = {
 }
 DEFAULT_VIEW = "map"  # what the room sees first: its members among the films
 TRAIL_MAX = 6
-_SESSION = "mn_explore_url"
 
 
 def _param(name: str) -> str | None:
@@ -36,7 +36,7 @@ def _param(name: str) -> str | None:
 
 def sync() -> None:
     """Copy view, film, basis and trail between the URL and the session (once per run)."""
-    kept: dict[str, str] = st.session_state.setdefault(_SESSION, {})
+    kept: dict[str, str] = st.session_state.setdefault(keys.EXPLORE_URL, {})
     for name in (VIEW, FILM, BY, TRAIL, TONIGHT):
         value = _param(name)
         if value:
@@ -46,7 +46,7 @@ def sync() -> None:
 
 
 def _set(name: str, value: str | None) -> None:
-    kept: dict[str, str] = st.session_state.setdefault(_SESSION, {})
+    kept: dict[str, str] = st.session_state.setdefault(keys.EXPLORE_URL, {})
     if value:
         kept[name] = value
         st.query_params[name] = value

@@ -10,6 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from app import services
+from app import session_keys as keys
+from app.pages._flash import Kind, flash
 from app.store import Job, StoreError
 from app.widgets.text import md
 
@@ -33,6 +35,7 @@ def _score(found: dict[str, Any] | None) -> str:
 
 def _act(action: str, job_id: int) -> None:
     """Run an operator decision, then redraw the whole page (the models table changes too)."""
+    message: tuple[Kind, str]
     try:
         if action == "cancel":
             services.cancel_job(job_id)
@@ -48,7 +51,7 @@ def _act(action: str, job_id: int) -> None:
             message = ("success", "Kept the live model; the retrained one was deleted.")
     except (ValueError, StoreError, OSError, RuntimeError) as exc:
         message = ("error", f"That did not work: {exc}")
-    st.session_state["mn_lab_flash"] = message
+    flash(*message)
     st.rerun()
 
 
@@ -62,7 +65,7 @@ def _active(job: Job) -> None:
         st.progress(job.fraction, text=text)
         if job.cancel_requested:
             st.caption("Cancel requested; it stops at its next step.")
-        elif st.button("Cancel", key=f"mn_job_cancel:{job.id}"):
+        elif st.button("Cancel", key=keys.job_cancel(job.id)):
             _act("cancel", job.id)
 
 
@@ -73,9 +76,9 @@ def _review(job: Job) -> None:
         left.metric("Retrained model, held-out", _score(job.result.get("candidate")))
         right.metric("Live model, held-out", _score(job.result.get("live")))
         go, keep = st.columns(2)
-        if go.button("Use the retrained model", key=f"mn_job_confirm:{job.id}", type="primary"):
+        if go.button("Use the retrained model", key=keys.job_confirm(job.id), type="primary"):
             _act("confirm", job.id)
-        if keep.button("Keep the live model", key=f"mn_job_keep:{job.id}"):
+        if keep.button("Keep the live model", key=keys.job_keep(job.id)):
             _act("keep", job.id)
 
 
@@ -93,10 +96,10 @@ def _recent(jobs: list[Job]) -> None:
         }
         for job in jobs
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="mn_lab_jobs")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=keys.LAB_JOBS)
     for job in jobs:
         if job.state in ("failed", "cancelled") and st.button(
-            f"Try job {job.id} ({job.model}) again", key=f"mn_job_retry:{job.id}"
+            f"Try job {job.id} ({job.model}) again", key=keys.job_retry(job.id)
         ):
             _act("retry", job.id)
 

@@ -6,20 +6,20 @@ from __future__ import annotations
 import streamlit as st
 
 from app import services
+from app import session_keys as keys
+from app.pages._flash import flash
 from app.pages._operator import is_operator
 
-FLASH = "mn_flash"
 
-
-def _set_room_model(room_code: str, key: str) -> None:
-    chosen = st.session_state.get(key)
+def _set_room_model(room_code: str) -> None:
+    chosen = st.session_state.get(keys.ROOM_MODEL_CHOICE)
     try:
         services.set_room_model(room_code, chosen)
     except ValueError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
+        flash("error", str(exc))
         return
     label = services.model_label(chosen) if chosen else "the default model"
-    st.session_state[FLASH] = ("success", f"This room now uses {label}.")
+    flash("success", f"This room now uses {label}.")
 
 
 def room_model(room_code: str) -> str:
@@ -38,13 +38,13 @@ def room_model(room_code: str) -> str:
                     trained,
                     index=trained.index(name) if name in trained else 0,
                     format_func=services.model_label,
-                    key="mn_room_model_choice",
+                    key=keys.ROOM_MODEL_CHOICE,
                 )
                 st.button(
                     "Use for this room",
-                    key="mn_room_model_set",
+                    key=keys.ROOM_MODEL_SET,
                     on_click=_set_room_model,
-                    args=(room_code, "mn_room_model_choice"),
+                    args=(room_code,),
                 )
     return name
 
@@ -59,8 +59,8 @@ def explore_model(room_code: str | None) -> str:
             for n in services.trained_models(services.insight_models())
             if services.model_family(n) is not None
         ]
-        if st.session_state.get("mn_explore_model") not in drawable:
-            st.session_state.pop("mn_explore_model", None)  # e.g. a model no longer trained
+        if st.session_state.get(keys.EXPLORE_MODEL) not in drawable:
+            st.session_state.pop(keys.EXPLORE_MODEL, None)  # e.g. a model no longer trained
         if drawable:
             with st.expander("Advanced (organiser): look at another trained model"):
                 chosen = st.selectbox(
@@ -68,7 +68,7 @@ def explore_model(room_code: str | None) -> str:
                     drawable,
                     index=drawable.index(name) if name in drawable else 0,
                     format_func=services.model_label,
-                    key="mn_explore_model",
+                    key=keys.EXPLORE_MODEL,
                 )
             name = chosen or name
     st.caption(f"Film model: {services.model_label(name)}.")

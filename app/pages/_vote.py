@@ -14,6 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from app import services
+from app import session_keys as keys
+from app.pages._flash import flash
 from app.store import (
     NO,
     REWATCH,
@@ -33,14 +35,9 @@ from app.widgets.rating_row import rating_row
 from app.widgets.text import md
 from app.widgets.vote import tally_html, vote_row
 
-FLASH = "mn_flash"
 RULE_LABELS = {RULE_ALL: "Everyone accepts it", RULE_MAJORITY: "Most of us accept it"}
 SHORTLIST_DEFAULT = 5
 _MISSING = object()
-
-
-def _flash(kind: str, message: str) -> None:
-    st.session_state[FLASH] = (kind, message)
 
 
 # --------------------------------------------------------------------------- host actions
@@ -50,14 +47,14 @@ def _open(code: str, host: str, films: list[int], rule: str) -> None:
     try:
         services.get_store().open_vote(code, host, films, rule)
     except StoreError as exc:
-        _flash("error", str(exc))
+        flash("error", str(exc))
 
 
 def _close(code: str, host: str) -> None:
     try:
         services.get_store().close_vote(code, host)
     except StoreError as exc:
-        _flash("error", str(exc))
+        flash("error", str(exc))
 
 
 def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
@@ -66,7 +63,7 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
     films = [int(m) for m in picks["movieId"]]
     if len(films) < SHORTLIST_MIN:
         return
-    row = st.container(horizontal=True, vertical_alignment="center", key="mn_vote_starter")
+    row = st.container(horizontal=True, vertical_alignment="center", key=keys.VOTE_STARTER)
     with row:
         start = st.empty()
         with st.popover("Vote options"):
@@ -77,7 +74,7 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
             most = min(len(films), SHORTLIST_MAX)
             least = min(SHORTLIST_DEFAULT, most)
             n = (
-                st.slider("Films on the shortlist", least, most, least, key="mn_vote_n")
+                st.slider("Films on the shortlist", least, most, least, key=keys.VOTE_N)
                 if most > least
                 else most
             )
@@ -85,12 +82,12 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
                 "A match is a film that…",
                 list(RULE_LABELS),
                 format_func=RULE_LABELS.__getitem__,
-                key="mn_vote_rule",
+                key=keys.VOTE_RULE,
             )
     start.button(
         f"Start the vote on the top {n}",
         type="primary",
-        key="mn_vote_open",
+        key=keys.VOTE_OPEN,
         on_click=_open,
         args=(code, host, films[:n], rule),
     )
@@ -104,7 +101,7 @@ def _answer_saver(token: str, vote_id: int, movie_id: int):
         try:
             services.get_store().cast_vote(token, vote_id, movie_id, choice)
         except StoreError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
 
     return save
 
@@ -119,7 +116,7 @@ def _stars_saver(token: str, movie_id: int):
                 store.clear_rating(token, movie_id)
                 store.set_seen(token, movie_id)
         except StoreError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
 
     return save
 
@@ -140,16 +137,16 @@ def ballot(token: str, vote: Vote) -> None:
         info = services.film_by_movie_id(movie_id)
         if info is None:
             continue
-        with st.container(border=True, key=f"mn_ballot_{vote.id}_{movie_id}"):
+        with st.container(border=True, key=keys.ballot(vote.id, movie_id)):
             film_card(info)
             choice = vote_row(
-                f"vote:{vote.id}:{movie_id}",
+                keys.vote_answer(vote.id, movie_id),
                 mine.get(movie_id),
                 _answer_saver(token, vote.id, movie_id),
             )
             if choice in SEEN_CHOICES:
                 rating_row(
-                    f"vstars:{vote.id}:{movie_id}",
+                    keys.vote_stars(vote.id, movie_id),
                     answers.get(movie_id, _MISSING),
                     _stars_saver(token, movie_id),
                     label="Your rating (optional)",
@@ -217,7 +214,7 @@ def vote_section(code: str, token: str | None, host: str | None) -> Vote | None:
         st.button(
             "Close the vote and show the match",
             type="primary",
-            key="mn_vote_close",
+            key=keys.VOTE_CLOSE,
             on_click=_close,
             args=(code, host),
         )

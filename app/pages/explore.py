@@ -12,9 +12,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app import services, state
+from app import session_keys as keys
 from app.pages import _explore_graph as films_views
 from app.pages import _explore_state as url
 from app.pages._common import model_ready
+from app.pages._flash import show_flash
 from app.pages._models import explore_model
 from app.widgets.bias_chart import HATED_COLOUR, LOVED_COLOUR, bias_figure
 from app.widgets.factor_map import factor_map_figure
@@ -40,7 +42,7 @@ def _map_controls(dims: int) -> tuple[int, int, str, int]:
             range(dims),
             0,
             format_func=names.__getitem__,
-            key="mn_map_x",
+            key=keys.MAP_X,
             persist_state="session",
         )
         b = c2.selectbox(
@@ -48,14 +50,14 @@ def _map_controls(dims: int) -> tuple[int, int, str, int]:
             range(dims),
             1,
             format_func=names.__getitem__,
-            key="mn_map_y",
+            key=keys.MAP_Y,
             persist_state="session",
         )
         colour = st.radio(
             "Colour films by",
             ["genre", "year"],
             horizontal=True,
-            key="mn_map_colour",
+            key=keys.MAP_COLOUR,
             persist_state="session",
         )
         counts = services.get_catalogue().item_counts()
@@ -65,7 +67,7 @@ def _map_controls(dims: int) -> tuple[int, int, str, int]:
             1,
             200,
             default_min,
-            key="mn_map_min",
+            key=keys.MAP_MIN,
             persist_state="session",
         )
     return int(a), int(b), str(colour), int(min_ratings)
@@ -90,12 +92,12 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
     films, members, explained = found.films, found.members, found.explained
     # one finger scrolls the page over the map (no drag mode: plotly leaves touches to the
     # page, hover still works on a desktop); moving and zooming is asked for
-    interact = st.toggle("Move & zoom the map", key="mn_map_interact")
+    interact = st.toggle("Move & zoom the map", key=keys.MAP_INTERACT)
     figure = factor_map_figure(films, members, explained, (a, b), colour)
     figure.update_layout(dragmode="pan" if interact else False)
     st.plotly_chart(
         figure,
-        key="mn_factor_map",
+        key=keys.FACTOR_MAP,
         width="stretch",
         config={
             "scrollZoom": interact,
@@ -127,10 +129,10 @@ def bias_view(model_name: str) -> None:
         1,
         300,
         50,
-        key="mn_bias_min",
+        key=keys.BIAS_MIN,
         persist_state="session",
     )
-    n = c2.slider("Films per list", 5, 30, 15, key="mn_bias_n", persist_state="session")
+    n = c2.slider("Films per list", 5, 30, 15, key=keys.BIAS_N, persist_state="session")
     try:
         loved, hated = services.bias_ranking(model_name, min_ratings=min_ratings, n=n)
     except InsightUnavailable as exc:
@@ -146,13 +148,13 @@ def bias_view(model_name: str) -> None:
     left, right = st.columns(2)
     left.plotly_chart(
         bias_figure(loved, "Loved more than expected", LOVED_COLOUR),
-        key="mn_bias_loved",
+        key=keys.BIAS_LOVED,
         width="stretch",
         config={"staticPlot": True},
     )
     right.plotly_chart(
         bias_figure(hated, "Liked less than expected", HATED_COLOUR),
-        key="mn_bias_hated",
+        key=keys.BIAS_HATED,
         width="stretch",
         config={"staticPlot": True},
     )
@@ -175,21 +177,13 @@ def members_alike(model_name: str, room_code: str | None) -> None:
             columns={"member": "Member", "other": "Alike with", "similarity": "Similarity"}
         )
         table["Similarity"] = table["Similarity"].round(2)
-        st.dataframe(table, hide_index=True, width="stretch", key="mn_similar_members")
+        st.dataframe(table, hide_index=True, width="stretch", key=keys.SIMILAR_MEMBERS)
         st.caption(
             "Similarity of the members' taste vectors: 1 = the same taste, 0 = unrelated, "
             "−1 = opposite."
         )
     if quiet:
         st.caption(f"Not rated anything yet: {md(', '.join(quiet))}.")
-
-
-def _show_flash() -> None:
-    kind, message = st.session_state.pop("mn_flash", (None, None))
-    if kind == "success":
-        st.success(message)
-    elif kind == "error":
-        st.error(message)
 
 
 def explore_page() -> None:
@@ -207,7 +201,7 @@ def explore_page() -> None:
     if model_name is None:
         return
     films_views.handle_actions(current)
-    _show_flash()
+    show_flash()
     # segmented control: real buttons (role "radio"), easy to tap; tapping the chosen one again
     # clears it, and the view stays what the URL says
     chosen = st.segmented_control(
@@ -215,7 +209,7 @@ def explore_page() -> None:
         list(url.VIEWS),
         format_func=url.VIEWS.__getitem__,
         default=url.view(),
-        key="mn_explore_view",
+        key=keys.EXPLORE_VIEW,
         label_visibility="collapsed",
     )
     url.set_view(chosen)

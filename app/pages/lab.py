@@ -17,6 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from app import services
+from app import session_keys as keys
+from app.pages._flash import flash, show_flash
 from app.pages._lab_jobs import jobs_section
 from app.pages._lab_retrain import retrain_section
 from app.pages._operator import is_operator, sign_in_box, sign_out
@@ -35,14 +37,14 @@ PRECISION_NAMES = {
 
 # --------------------------------------------------------------------------- dataset
 def _use_folder() -> None:
-    path = st.session_state.get("mn_lab_path", "")
+    path = st.session_state.get(keys.LAB_PATH, "")
     try:
         with st.spinner("Reading the MovieLens folder…"):
             catalogue = services.set_dataset_path(path)
     except DatasetError as exc:
-        st.session_state["mn_lab_flash"] = ("error", f"That folder cannot be used: {exc}")
+        flash("error", f"That folder cannot be used: {exc}")
         return
-    st.session_state["mn_lab_flash"] = (
+    flash(
         "success",
         f"Now using {catalogue.name}: {len(catalogue):,} ratings of {catalogue.n_items:,} films. "
         "Models for it are trained on first use.",
@@ -51,8 +53,8 @@ def _use_folder() -> None:
 
 def _use_embedded() -> None:
     services.set_dataset_path(None)
-    st.session_state["mn_lab_path"] = ""
-    st.session_state["mn_lab_flash"] = ("success", "Back to the embedded MovieLens sample.")
+    st.session_state[keys.LAB_PATH] = ""
+    flash("success", "Back to the embedded MovieLens sample.")
 
 
 def dataset_section() -> None:
@@ -69,12 +71,12 @@ def dataset_section() -> None:
     with st.form("dataset_form"):
         st.text_input(
             "Another MovieLens folder (unzipped: ml-latest-small, ml-1m, ml-100k, ml-25m, …)",
-            key="mn_lab_path",
+            key=keys.LAB_PATH,
             placeholder="/path/to/ml-latest-small",
         )
         st.form_submit_button("Use this folder", on_click=_use_folder)
     if services.dataset_path():
-        st.button("Back to the embedded films", on_click=_use_embedded, key="mn_lab_embedded")
+        st.button("Back to the embedded films", on_click=_use_embedded, key=keys.LAB_EMBEDDED)
     st.caption(
         "The choice holds for this browser session and drives every page: the catalogue, the "
         "rating cards and the models."
@@ -137,7 +139,7 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
                 "Fit seconds": f"{fit:.1f}" if isinstance(fit, int | float) else "–",
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="mn_lab_models")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=keys.LAB_MODELS)
     st.caption(
         "The held-out score (RMSE for star models, NDCG@10 for ranking ones) is measured by "
         "every retrain here and by `python -m engine train`; a retrain replaces the live model "
@@ -166,12 +168,12 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
                     }
                 ),
                 hide_index=True,
-                key=f"mn_lab_hyper:{name}",
+                key=keys.lab_hyper(name),
             )
             info = manifest.get("info") or {}
             if info:
                 st.markdown("**Learned values**")
-                st.dataframe(learned_table(info), hide_index=True, key=f"mn_lab_info:{name}")
+                st.dataframe(learned_table(info), hide_index=True, key=keys.lab_info(name))
             if manifest.get("metrics"):
                 st.markdown("**Metrics**")
                 st.json(manifest["metrics"], expanded=False)
@@ -192,7 +194,7 @@ def _declarations(name: str) -> tuple:
 def operator_bar() -> None:
     left, right = st.columns([4, 1])
     left.caption("Signed in as the organiser for this browser session.")
-    right.button("Sign out", key="mn_lab_sign_out", on_click=sign_out)
+    right.button("Sign out", key=keys.LAB_SIGN_OUT, on_click=sign_out)
 
 
 def lab_page() -> None:
@@ -201,9 +203,7 @@ def lab_page() -> None:
         sign_in_box()
         return
     operator_bar()
-    kind, message = st.session_state.pop("mn_lab_flash", (None, None))
-    if message:
-        getattr(st, kind)(message)
+    show_flash()
     jobs_section()
     dataset_section()
     manifests = services.model_manifests()

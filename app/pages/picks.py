@@ -19,7 +19,9 @@ import pandas as pd
 import streamlit as st
 
 from app import services, state
+from app import session_keys as keys
 from app.pages._common import model_ready
+from app.pages._flash import flash, show_flash
 from app.pages._models import room_model
 from app.pages._vote import vote_section, vote_starter
 from app.store import StoreError
@@ -31,7 +33,6 @@ from app.widgets.text import md
 PRED = "pred:"
 TOP_K = 10
 POLL_EVERY = 1.5  # seconds between the live parts asking the store whether the room changed
-FLASH = "mn_flash"
 CSS = Path(__file__).resolve().parents[2] / "assets" / "picks.css"
 DEFAULT_SCORE_LABEL = "Group score"
 # "Films we probably haven't all seen": engine.group.novelty's ν (0 off .. 1 strongest), which
@@ -40,22 +41,16 @@ DEFAULT_SCORE_LABEL = "Group score"
 NOVELTY = {"Off": 0.0, "A little": 0.25, "More": 0.5, "Mostly new to us": 1.0}
 
 
-def _show_flash() -> None:
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if message:
-        getattr(st, kind)(message)
-
-
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
     store = services.get_store()
     try:
         if watched:
             store.mark_watched(code, movie_id)
-            st.session_state[FLASH] = ("success", f"Marked {md(title)} as watched.")
+            flash("success", f"Marked {md(title)} as watched.")
         else:
             store.unmark_watched(code, movie_id)
     except StoreError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
+        flash("error", str(exc))
 
 
 def strategy_choice() -> str:
@@ -66,7 +61,7 @@ def strategy_choice() -> str:
             "How to balance the group",
             list(labels),
             format_func=lambda n: labels[n],
-            key="strategy",
+            key=keys.STRATEGY,
             bind="query-params",
         )
     )
@@ -81,13 +76,13 @@ def controls(room_code: str, strategy: str) -> services.PicksOptions:
             "Films we probably haven't all seen",
             list(NOVELTY),
             value="Off",
-            key="novelty",
+            key=keys.NOVELTY,
             bind="query-params",
             help="Trades a little predicted enjoyment for films fewer people have rated, so the "
             "list is not only the classics most of you know.",
         )
         genres = st.multiselect(
-            "Genres (any of)", services.genres(), key="genres", bind="query-params"
+            "Genres (any of)", services.genres(), key=keys.GENRES, bind="query-params"
         )
         lo, hi = services.year_range()
         decades = list(range(lo // 10 * 10, hi // 10 * 10 + 10, 10))
@@ -96,7 +91,7 @@ def controls(room_code: str, strategy: str) -> services.PicksOptions:
             decades,
             value=(decades[0], decades[-1]),
             format_func=lambda d: f"{d}s",
-            key="decades",
+            key=keys.DECADES,
             bind="query-params",
         )
         min_ratings = st.slider(
@@ -108,7 +103,7 @@ def controls(room_code: str, strategy: str) -> services.PicksOptions:
             # hybrid already weighs P(watch); the floor costs it little (docs/BENCHMARKS.md)
             10,
             step=5,
-            key="min_ratings",
+            key=keys.MIN_RATINGS,
             bind="query-params",
         )
     model = room_model(room_code)
@@ -153,11 +148,11 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
         why = why_line(stars, {n: int(r[j]) for n, r in ranks.items()}) or str(film["reason"])
         how = f"{strategy}: {film['reason']}" if strategy else str(film["reason"])
         details = [how, score_text(picks, float(film["group_score"]))]
-        with st.container(border=True, key=f"mn_pick_{film['movieId']}"):
+        with st.container(border=True, key=keys.pick_card(film["movieId"])):
             st.html(pick_card_html(film, why, details, member_bars_html(stars)))
             st.button(
                 "We watched it",
-                key=f"watched:{film['movieId']}",
+                key=keys.watched(film["movieId"]),
                 type="tertiary",
                 on_click=_mark_watched,
                 args=(code, int(film["movieId"]), str(film["title"]), True),
@@ -197,7 +192,7 @@ def watched_list(code: str) -> None:
             text.text(label)
             undo.button(
                 "Undo",
-                key=f"unwatch:{movie_id}",
+                key=keys.unwatch(movie_id),
                 on_click=_mark_watched,
                 args=(code, movie_id, str(label), False),
             )
@@ -229,7 +224,7 @@ def who_is_missing(people: services.RoomPeople) -> None:
 @st.fragment(run_every=POLL_EVERY)
 def live_vote(code: str, token: str | None, host: str | None) -> None:
     """Tonight's vote (ballot, tally, result), redrawn in place every ``POLL_EVERY`` s."""
-    _show_flash()
+    show_flash()
     try:
         vote_section(code, token, host)
     except StoreError as exc:  # the database is unreachable for a moment: say so, keep polling
@@ -241,7 +236,7 @@ def live_picks(code: str, options: services.PicksOptions, host: str | None) -> N
     """The list for the room as it is now, redrawn in place every ``POLL_EVERY`` s (from the
     cache while the room's stamp is unchanged): who has not rated yet, the host's vote button,
     the cards, how they were chosen (and the table), the films watched together."""
-    _show_flash()
+    show_flash()
     try:
         stamp = services.get_store().room_stamp(code)
         people = services.room_people(code)
@@ -264,7 +259,7 @@ def live_picks(code: str, options: services.PicksOptions, host: str | None) -> N
             with st.expander("How these picks were chosen"):
                 explain_choice(code, picks, options, people)
                 st.dataframe(
-                    picks_table(picks), hide_index=True, width="stretch", key="picks_table"
+                    picks_table(picks), hide_index=True, width="stretch", key=keys.PICKS_TABLE
                 )
     watched_list(code)
 
@@ -273,7 +268,7 @@ def picks_page() -> None:
     store = services.get_store()
     current = state.current(store)
     st.html(f"<style>{CSS.read_text(encoding='utf-8')}</style>")
-    _show_flash()
+    show_flash()
     st.title("Tonight's picks")
     if current.room is None:
         if current.room_problem:

@@ -16,7 +16,6 @@ vote decided.
 
 from app.jobs.spec import DEFAULT_MODEL_ENV, FALLBACK_MODEL, PREFERRED_MODEL
 from app.services.catalogue import (
-    DATASET_PATH_KEY,
     dataset_path,
     film,
     film_by_movie_id,
@@ -111,7 +110,6 @@ from app.services.tonight import TONIGHT, Decision, decide, excluded_tonight
 
 __all__ = [
     "COWATCH_MODEL",
-    "DATASET_PATH_KEY",
     "DEFAULT_BASIS",
     "DEFAULT_MODEL_ENV",
     "FALLBACK_MODEL",
