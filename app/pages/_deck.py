@@ -13,10 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from app import services
 from app import session_keys as keys
+from app.services import catalogue, search
 from app.services import deck as deck_service
 from app.services.answer_queue import QueueOutcome, apply_queue, parse_queue
+from app.services.store import get_store
 from app.store import StoreError
 from app.widgets.palette import GENRE_COLOURS, NO_GENRE_COLOUR
 from app.widgets.rating_deck import queue_state, rating_deck
@@ -28,7 +29,7 @@ def _apply(token: str) -> None:
     if queue is None:
         return
     acks: dict[str, int] = st.session_state.setdefault(keys.deck_acks(token), {})
-    outcome = apply_queue(services.get_store(), token, queue, acks.get(queue.mount, 0))
+    outcome = apply_queue(get_store(), token, queue, acks.get(queue.mount, 0))
     acks[queue.mount] = outcome.acked
     st.session_state[keys.deck_outcome(token)] = (queue.mount, outcome)
 
@@ -42,8 +43,8 @@ def _search_fields(state: dict[str, Any]) -> dict[str, Any]:
         wants = bool(state.get("want_index"))
         return {"index_available": True, "index": index if wants and not have else None}
     query = str(state.get("query") or "")[:200]
-    found = services.search_films(query) if query.strip() else []
-    cards = deck_service.film_cards(int(services.film(i)["movieId"]) for i in found)
+    found = search.search_films(query) if query.strip() else []
+    cards = deck_service.film_cards(int(catalogue.film(i)["movieId"]) for i in found)
     return {"index_available": False, "found": cards, "found_for": query.strip()}
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import services
 from app import session_keys as keys
 from app.pages._flash import Kind, flash
+from app.services import lab
 from app.store import Job, StoreError
 from app.widgets.text import md
 
@@ -38,16 +38,16 @@ def _act(action: str, job_id: int) -> None:
     message: tuple[Kind, str]
     try:
         if action == "cancel":
-            services.cancel_job(job_id)
+            lab.cancel_job(job_id)
             message = ("info", "Cancelling: the job stops at its next step.")
         elif action == "retry":
-            services.retry_job(job_id)
+            lab.retry_job(job_id)
             message = ("info", "Queued again; it resumes from its last checkpoint if it has one.")
         elif action == "confirm":
-            services.confirm_candidate(job_id)
+            lab.confirm_candidate(job_id)
             message = ("success", "The retrained model is live; every room uses it now.")
         else:
-            services.keep_live_model(job_id)
+            lab.keep_live_model(job_id)
             message = ("success", "Kept the live model; the retrained one was deleted.")
     except (ValueError, StoreError, OSError, RuntimeError) as exc:
         message = ("error", f"That did not work: {exc}")
@@ -108,7 +108,7 @@ def _recent(jobs: list[Job]) -> None:
 def jobs_section() -> None:
     """Every job of every replica, redrawn every two seconds on its own."""
     st.header("Training jobs")
-    jobs = services.training_jobs()
+    jobs = lab.training_jobs()
     active = [j for j in jobs if j.active]
     review = [j for j in jobs if j.state == "review"]
     ended = [j for j in jobs if not j.active and j.state != "review"][:8]

@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from app import services
 from app import session_keys as keys
 from app.pages._flash import flash
+from app.services import families, lab
 from engine.models import Param
 
 FORM = "retrain_form"
@@ -76,9 +76,9 @@ def param_widget(model: str, spec: Param, current: Any) -> Any:
 
 def retrain_section(manifests: dict[str, dict[str, Any] | str]) -> None:
     st.header("Retrain a model")
-    names = services.model_names()
+    names = families.model_names()
     name = st.selectbox("Model", names, key=keys.LAB_MODEL)
-    declared = services.model_declarations(name)
+    declared = lab.model_declarations(name)
     saved = manifests.get(name)
     current = {p.name: p.default for p in declared}
     if isinstance(saved, dict):  # start from what the live model was trained with
@@ -105,7 +105,7 @@ def retrain_section(manifests: dict[str, dict[str, Any] | str]) -> None:
         st.error("Nothing was started: " + "; ".join(problems) + ".")
         return
     try:
-        job = services.request_retrain(name, params)
+        job = lab.request_retrain(name, params)
     except ValueError as exc:  # the declarations' own message: the field and what is allowed
         st.error(f"Nothing was started: {exc}.")
         return

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from app import services
 from app import session_keys as keys
 from app.pages._flash import flash
+from app.services import catalogue, tonight
+from app.services.store import get_store
 from app.store import (
     NO,
     REWATCH,
@@ -45,14 +46,14 @@ _MISSING = object()
 
 def _open(code: str, host: str, films: list[int], rule: str) -> None:
     try:
-        services.get_store().open_vote(code, host, films, rule)
+        get_store().open_vote(code, host, films, rule)
     except StoreError as exc:
         flash("error", str(exc))
 
 
 def _close(code: str, host: str) -> None:
     try:
-        services.get_store().close_vote(code, host)
+        get_store().close_vote(code, host)
     except StoreError as exc:
         flash("error", str(exc))
 
@@ -99,7 +100,7 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
 def _answer_saver(token: str, vote_id: int, movie_id: int):
     def save(choice: str) -> None:
         try:
-            services.get_store().cast_vote(token, vote_id, movie_id, choice)
+            get_store().cast_vote(token, vote_id, movie_id, choice)
         except StoreError as exc:
             flash("error", str(exc))
 
@@ -108,7 +109,7 @@ def _answer_saver(token: str, vote_id: int, movie_id: int):
 
 def _stars_saver(token: str, movie_id: int):
     def save(answered: bool, stars: float | None) -> None:
-        store = services.get_store()
+        store = get_store()
         try:
             if answered and stars is not None:
                 store.set_rating(token, movie_id, stars)
@@ -125,7 +126,7 @@ def _stars_saver(token: str, movie_id: int):
 def ballot(token: str, vote: Vote) -> None:
     """The member's answers, one film at a time; a tap reruns only the ballot. After "Seen it",
     the member may add stars: a rating counts for their picks like any other."""
-    store = services.get_store()
+    store = get_store()
     mine = store.my_votes(token, vote.id)
     answers = store.answers(token)
     left = sum(m not in mine for m in vote.films)
@@ -134,7 +135,7 @@ def ballot(token: str, vote: Vote) -> None:
         + (f" {left} film{'s' if left != 1 else ''} left to answer." if left else " All done!")
     )
     for movie_id in vote.films:
-        info = services.film_by_movie_id(movie_id)
+        info = catalogue.film_by_movie_id(movie_id)
         if info is None:
             continue
         with st.container(border=True, key=keys.ballot(vote.id, movie_id)):
@@ -168,10 +169,10 @@ def counts_text(tally: Tally, movie_id: int) -> str:
 
 
 def result_panel(code: str, tally: Tally, host: str | None) -> None:
-    decision = services.decide(tally)
+    decision = tonight.decide(tally)
     vote = tally.vote
     if decision.match is not None:
-        info = services.film_by_movie_id(decision.match)
+        info = catalogue.film_by_movie_id(decision.match)
         label = info["label"] if info else f"movieId {decision.match}"
         st.success(f"It's a match: **{md(label)}**")
         if info:
@@ -184,7 +185,7 @@ def result_panel(code: str, tally: Tally, host: str | None) -> None:
         else "Nobody voted. The shortlist, as it was:"
     )
     for movie_id in decision.closest:
-        info = services.film_by_movie_id(movie_id)
+        info = catalogue.film_by_movie_id(movie_id)
         if info:
             film_card(info, reason=counts_text(tally, movie_id))
     if decision.rejected:
@@ -197,11 +198,11 @@ def result_panel(code: str, tally: Tally, host: str | None) -> None:
 def vote_section(code: str, token: str | None, host: str | None) -> Vote | None:
     """Tonight's vote, if there is one tonight: the ballot for members, the live tally for
     everyone, the close button for the host, the result once closed. Returns the open vote."""
-    store = services.get_store()
+    store = get_store()
     vote = store.latest_vote(code)
     if vote is None:
         return None
-    if vote.closed_at is not None and datetime.now(UTC) - vote.closed_at > services.TONIGHT:
+    if vote.closed_at is not None and datetime.now(UTC) - vote.closed_at > tonight.TONIGHT:
         return None  # last week's vote
     tally = store.tally(code, vote)
     st.subheader("Tonight's vote")

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import services, state
 from app import session_keys as keys
+from app import state
 from app.pages import _explore_graph as films_views
 from app.pages import _explore_state as url
 from app.pages._common import model_ready
 from app.pages._flash import show_flash
-from app.pages._models import explore_model
+from app.pages._models import explore_model_section
+from app.services import catalogue, insights, rooms
+from app.services.store import get_store
 from app.widgets.bias_chart import HATED_COLOUR, LOVED_COLOUR, bias_figure
 from app.widgets.factor_map import factor_map_figure
 from app.widgets.text import md
@@ -26,10 +28,10 @@ from engine.insights import InsightUnavailable
 
 def choose_model(room_code: str | None) -> str | None:
     """The room's model when it draws these views (see ``app.pages._models``)."""
-    if not services.insight_models():
+    if not insights.insight_models():
         st.error("No model with film vectors is registered; the Explore views need one (e.g. mf).")
         return None
-    return explore_model(room_code)
+    return explore_model_section(room_code)
 
 
 def _map_controls(dims: int) -> tuple[int, int, str, int]:
@@ -60,7 +62,7 @@ def _map_controls(dims: int) -> tuple[int, int, str, int]:
             key=keys.MAP_COLOUR,
             persist_state="session",
         )
-        counts = services.get_catalogue().item_counts()
+        counts = catalogue.get_catalogue().item_counts()
         default_min = 20 if (counts >= 20).sum() >= 100 else 1  # small datasets: every film
         min_ratings = st.slider(
             "Only films with at least this many ratings",
@@ -74,7 +76,7 @@ def _map_controls(dims: int) -> tuple[int, int, str, int]:
 
 
 def factor_map_view(model_name: str, room_code: str | None) -> None:
-    dims = services.n_components(model_name)
+    dims = insights.n_components(model_name)
     if dims < 2:
         st.info(f"The {model_name} model has fewer than two factors; there is no map to draw.")
         return
@@ -83,7 +85,7 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
         st.warning("Pick two different axes.")
         return
     try:
-        found = services.factor_map(
+        found = insights.factor_map(
             model_name, (a, b), min_ratings=min_ratings, room_code=room_code
         )
     except InsightUnavailable as exc:
@@ -134,7 +136,7 @@ def bias_view(model_name: str) -> None:
     )
     n = c2.slider("Films per list", 5, 30, 15, key=keys.BIAS_N, persist_state="session")
     try:
-        loved, hated = services.bias_ranking(model_name, min_ratings=min_ratings, n=n)
+        loved, hated = insights.bias_ranking(model_name, min_ratings=min_ratings, n=n)
     except InsightUnavailable as exc:
         st.info(str(exc))
         return
@@ -167,8 +169,8 @@ def members_alike(model_name: str, room_code: str | None) -> None:
     if not room_code:
         st.info("Join a room on the Room page to compare its members' tastes.")
         return
-    pairs = services.similar_members(model_name, room_code)
-    people = services.room_people(room_code)
+    pairs = insights.similar_members(model_name, room_code)
+    people = rooms.room_people(room_code)
     quiet = [n for n, m in zip(people.names, people.members, strict=True) if not len(m.items)]
     if pairs.empty:
         st.info("Once at least two members have rated some films, their tastes appear here.")
@@ -189,7 +191,7 @@ def members_alike(model_name: str, room_code: str | None) -> None:
 def explore_page() -> None:
     st.title("🔭 Explore")
     url.sync()
-    current = state.current(services.get_store())
+    current = state.current(get_store())
     room_code = current.room.code if current.room else None
     if current.room is not None:
         st.caption(f"Room: {md(current.room.name)} — its members appear on the graph and map.")

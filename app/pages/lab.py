@@ -16,12 +16,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import services
 from app import session_keys as keys
 from app.pages._flash import flash, show_flash
 from app.pages._lab_jobs import jobs_section
 from app.pages._lab_retrain import retrain_section
 from app.pages._operator import is_operator, sign_in_box, sign_out
+from app.services import catalogue, families, lab
 from app.widgets.text import md
 from engine.data.errors import DatasetError
 
@@ -40,27 +40,27 @@ def _use_folder() -> None:
     path = st.session_state.get(keys.LAB_PATH, "")
     try:
         with st.spinner("Reading the MovieLens folder…"):
-            catalogue = services.set_dataset_path(path)
+            ratings = catalogue.set_dataset_path(path)
     except DatasetError as exc:
         flash("error", f"That folder cannot be used: {exc}")
         return
     flash(
         "success",
-        f"Now using {catalogue.name}: {len(catalogue):,} ratings of {catalogue.n_items:,} films. "
+        f"Now using {ratings.name}: {len(ratings):,} ratings of {ratings.n_items:,} films. "
         "Models for it are trained on first use.",
     )
 
 
 def _use_embedded() -> None:
-    services.set_dataset_path(None)
+    catalogue.set_dataset_path(None)
     st.session_state[keys.LAB_PATH] = ""
     flash("success", "Back to the embedded MovieLens sample.")
 
 
 def dataset_section() -> None:
     st.header("Dataset")
-    cat = services.get_catalogue()
-    source = services.dataset_path() or "the embedded MovieLens sample (ml-latest-small)"
+    cat = catalogue.get_catalogue()
+    source = catalogue.dataset_path() or "the embedded MovieLens sample (ml-latest-small)"
     c1, c2, c3 = st.columns(3)
     c1.metric("Members in the data", f"{cat.n_users:,}")
     c2.metric("Films", f"{cat.n_items:,}")
@@ -75,7 +75,7 @@ def dataset_section() -> None:
             placeholder="/path/to/ml-latest-small",
         )
         st.form_submit_button("Use this folder", on_click=_use_folder)
-    if services.dataset_path():
+    if catalogue.dataset_path():
         st.button("Back to the embedded films", on_click=_use_embedded, key=keys.LAB_EMBEDDED)
     st.caption(
         "The choice holds for this browser session and drives every page: the catalogue, the "
@@ -123,7 +123,7 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
     rows = []
     for name, manifest in manifests.items():
         if isinstance(manifest, str):
-            kind = services.model_kind(name)
+            kind = families.model_kind(name)
             rows.append(
                 {"Model": name, "Kind": kind, "Trained": "not yet"}
                 | {"Held-out score": "–", "Fit seconds": "–"}
@@ -186,7 +186,7 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
 
 def _declarations(name: str) -> tuple:
     try:
-        return services.model_declarations(name)
+        return lab.model_declarations(name)
     except (ImportError, AttributeError, ValueError):
         return ()
 
@@ -206,7 +206,7 @@ def lab_page() -> None:
     show_flash()
     jobs_section()
     dataset_section()
-    manifests = services.model_manifests()
+    manifests = lab.model_manifests()
     models_section(manifests)
     retrain_section(manifests)
 

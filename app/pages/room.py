@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import services, state
 from app import session_keys as keys
+from app import state
 from app.pages._deck import deck_section
 from app.pages._flash import flash, show_flash
+from app.services.store import get_store
 from app.store import AnswerCount, StoreError, parse_room_code
 from app.widgets.qr import show_qr
 from app.widgets.text import h, md
@@ -34,7 +35,7 @@ def start_or_join(problem: str | None) -> None:
     )
     if problem:  # the message already says what to check; only the way out is added
         st.error(f"{problem} Or start a new room below.")
-    store = services.get_store()
+    store = get_store()
     new, join = st.columns(2, gap="large")
     with new, st.form("create_room", border=True):
         st.subheader("Start a room")
@@ -87,7 +88,7 @@ def members_html(counts: dict[str, AnswerCount]) -> str:
 def members_panel(code: str) -> None:
     """Who is in the room and how far they got; reruns on its own so the host sees it live."""
     try:
-        counts = services.get_store().answer_counts(code)
+        counts = get_store().answer_counts(code)
     except StoreError as exc:
         st.error(str(exc))
         return
@@ -100,7 +101,7 @@ def members_panel(code: str) -> None:
 
 
 def join_form(code: str, n_members: int) -> None:
-    store = services.get_store()
+    store = get_store()
     if n_members >= MAX_MEMBERS:
         st.warning(
             f"This room is full ({MAX_MEMBERS} members). Start another room for more people."
@@ -150,7 +151,7 @@ def status_line(name: str) -> str:
 def status_bar(code: str, name: str) -> None:
     """Who is rating and the way to the picks, at the top; live, so a vote the host opens shows
     up here within seconds."""
-    store = services.get_store()
+    store = get_store()
     try:
         vote = store.latest_vote(code)
     except StoreError as exc:
@@ -181,7 +182,7 @@ def your_links(code: str, token: str | None, host: str | None) -> None:
 
 
 def room_page() -> None:
-    store = services.get_store()
+    store = get_store()
     current = state.current(store)
     show_flash()
     if current.room is None:
