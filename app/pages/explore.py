@@ -10,6 +10,7 @@ Where you are (view, centre film, what "similar" means, the trail back) lives in
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app import session_keys as keys
 from app import state
@@ -34,27 +35,27 @@ def choose_model(room_code: str | None) -> str | None:
     return explore_model_section(room_code)
 
 
+def _axis_choice(column: DeltaGenerator, label: str, dims: int, default: int, key: str) -> int:
+    """One of the map's two axes, among the model's ``dims`` taste axes (kept per session)."""
+    names = [f"Taste axis {i + 1}" + (" (strongest)" if i == 0 else "") for i in range(dims)]
+    return int(
+        column.selectbox(
+            label,
+            range(dims),
+            default,
+            format_func=names.__getitem__,
+            key=key,
+            persist_state="session",
+        )
+    )
+
+
 def _map_controls(dims: int) -> tuple[int, int, str, int]:
     """Which two taste axes, colour and films the map shows; kept per session."""
-    names = [f"Taste axis {i + 1}" + (" (strongest)" if i == 0 else "") for i in range(dims)]
     with st.expander("Map settings", expanded=False):
         c1, c2 = st.columns(2)
-        a = c1.selectbox(
-            "Across",
-            range(dims),
-            0,
-            format_func=names.__getitem__,
-            key=keys.MAP_X,
-            persist_state="session",
-        )
-        b = c2.selectbox(
-            "Up and down",
-            range(dims),
-            1,
-            format_func=names.__getitem__,
-            key=keys.MAP_Y,
-            persist_state="session",
-        )
+        a = _axis_choice(c1, "Across", dims, 0, keys.MAP_X)
+        b = _axis_choice(c2, "Up and down", dims, 1, keys.MAP_Y)
         colour = st.radio(
             "Colour films by",
             ["genre", "year"],
@@ -72,7 +73,7 @@ def _map_controls(dims: int) -> tuple[int, int, str, int]:
             key=keys.MAP_MIN,
             persist_state="session",
         )
-    return int(a), int(b), str(colour), int(min_ratings)
+    return a, b, str(colour), int(min_ratings)
 
 
 def factor_map_view(model_name: str, room_code: str | None) -> None:

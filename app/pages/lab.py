@@ -118,27 +118,70 @@ def _held_out(manifest: dict[str, Any]) -> str:
     return f"RMSE {e['rmse']:.4f}" if isinstance(e.get("rmse"), int | float) else "–"
 
 
+def model_row(name: str, manifest: dict[str, Any] | str) -> dict[str, str]:
+    """A model's line in the table: when and how well it was trained, or "not yet" (the
+    manifest is then the reason there is none)."""
+    if isinstance(manifest, str):
+        return {
+            "Model": name,
+            "Kind": families.model_kind(name),
+            "Trained": "not yet",
+            "Held-out score": "–",
+            "Fit seconds": "–",
+        }
+    fit = (manifest.get("metrics") or {}).get("fit_seconds")
+    return {
+        "Model": name,
+        "Kind": manifest.get("kind", ""),
+        "Trained": str(manifest.get("created", "")),
+        "Held-out score": _held_out(manifest),
+        "Fit seconds": f"{fit:.1f}" if isinstance(fit, int | float) else "–",
+    }
+
+
+def hyperparameter_table(name: str, manifest: dict[str, Any]) -> pd.DataFrame:
+    """What the model was trained with, each value beside its declared meaning."""
+    hyper = manifest.get("hyperparameters") or {}
+    meaning = {p.name: p.help for p in _declarations(name)}
+    return pd.DataFrame(
+        {
+            "Hyperparameter": list(hyper),
+            "Value": [str(v) for v in hyper.values()],
+            "Meaning": [meaning.get(k, "") for k in hyper],
+        }
+    )
+
+
+def manifest_details(name: str, manifest: dict[str, Any]) -> None:
+    """One trained model's manifest, drawn in its expander: data, size, hyperparameters,
+    learned values, metrics and versions."""
+    data = manifest.get("dataset") or {}
+    st.markdown(
+        f"**Dataset:** {md(data.get('name', '?'))} · {data.get('n_ratings', '?'):,} ratings · "
+        f"fingerprint `{data.get('fingerprint', '?')}`  \n"
+        f"**Size:** {manifest.get('n_users', '?')} members × {manifest.get('n_items', '?')} "
+        f"films · **kind:** {manifest.get('kind', '?')}"
+    )
+    st.markdown("**Hyperparameters**")
+    st.dataframe(hyperparameter_table(name, manifest), hide_index=True, key=keys.lab_hyper(name))
+    info = manifest.get("info") or {}
+    if info:
+        st.markdown("**Learned values**")
+        st.dataframe(learned_table(info), hide_index=True, key=keys.lab_info(name))
+    if manifest.get("metrics"):
+        st.markdown("**Metrics**")
+        st.json(manifest["metrics"], expanded=False)
+    versions = manifest.get("versions") or {}
+    st.caption(
+        " · ".join(f"{md(k)} {md(v)}" for k, v in versions.items())
+        + f" · checksum {str(manifest.get('sha256', ''))[:12]}…"
+    )
+
+
 def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
+    """Every model in one table, then each trained one's manifest to unfold."""
     st.header("Trained models")
-    rows = []
-    for name, manifest in manifests.items():
-        if isinstance(manifest, str):
-            kind = families.model_kind(name)
-            rows.append(
-                {"Model": name, "Kind": kind, "Trained": "not yet"}
-                | {"Held-out score": "–", "Fit seconds": "–"}
-            )
-            continue
-        fit = (manifest.get("metrics") or {}).get("fit_seconds")
-        rows.append(
-            {
-                "Model": name,
-                "Kind": manifest.get("kind", ""),
-                "Trained": str(manifest.get("created", "")),
-                "Held-out score": _held_out(manifest),
-                "Fit seconds": f"{fit:.1f}" if isinstance(fit, int | float) else "–",
-            }
-        )
+    rows = [model_row(name, manifest) for name, manifest in manifests.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=keys.LAB_MODELS)
     st.caption(
         "The held-out score (RMSE for star models, NDCG@10 for ranking ones) is measured by "
@@ -146,42 +189,9 @@ def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
         "only if it scores no more than 2 % worse. docs/BENCHMARKS.md has the full benchmark."
     )
     for name, manifest in manifests.items():
-        if isinstance(manifest, str):
-            continue
-        with st.expander(f"{name} — manifest"):
-            data = manifest.get("dataset") or {}
-            st.markdown(
-                f"**Dataset:** {md(data.get('name', '?'))} · {data.get('n_ratings', '?'):,} ratings · "
-                f"fingerprint `{data.get('fingerprint', '?')}`  \n"
-                f"**Size:** {manifest.get('n_users', '?')} members × {manifest.get('n_items', '?')} "
-                f"films · **kind:** {manifest.get('kind', '?')}"
-            )
-            st.markdown("**Hyperparameters**")
-            hyper = manifest.get("hyperparameters") or {}
-            meaning = {p.name: p.help for p in _declarations(name)}
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "Hyperparameter": list(hyper),
-                        "Value": [str(v) for v in hyper.values()],
-                        "Meaning": [meaning.get(k, "") for k in hyper],
-                    }
-                ),
-                hide_index=True,
-                key=keys.lab_hyper(name),
-            )
-            info = manifest.get("info") or {}
-            if info:
-                st.markdown("**Learned values**")
-                st.dataframe(learned_table(info), hide_index=True, key=keys.lab_info(name))
-            if manifest.get("metrics"):
-                st.markdown("**Metrics**")
-                st.json(manifest["metrics"], expanded=False)
-            versions = manifest.get("versions") or {}
-            st.caption(
-                " · ".join(f"{md(k)} {md(v)}" for k, v in versions.items())
-                + f" · checksum {str(manifest.get('sha256', ''))[:12]}…"
-            )
+        if isinstance(manifest, dict):
+            with st.expander(f"{name} — manifest"):
+                manifest_details(name, manifest)
 
 
 def _declarations(name: str) -> tuple:
