@@ -98,11 +98,11 @@ def test_explore_draws_the_rooms_model_when_it_has_film_vectors():
     from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
-    catalogue = catalogue.get_catalogue()
+    cat = catalogue.get_catalogue()
     try:  # a small pmf (the Lab's tests save the same one); its defaults take ~30 s here
-        read_manifest(model_dir(catalogue, "pmf"))
+        read_manifest(model_dir(cat, "pmf"))
     except ArtifactError:
-        train_model("pmf", catalogue, params={"factors": 3, "epochs": 2, "warmup": 1})
+        train_model("pmf", cat, params={"factors": 3, "epochs": 2, "warmup": 1})
     code, _ = seed_room("Vectors", {"Ann": ANN})
     model_choice.set_room_model(code, "pmf")
     room = open_app(room=code, page="explore")
