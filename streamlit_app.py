@@ -17,7 +17,8 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="Movie Night", page_icon="🎬", layout="wide")
 
-from app import services, state  # noqa: E402
+from app import state  # noqa: E402
+from app.services import catalogue, models, threads  # noqa: E402
 from app.store import StoreError  # noqa: E402
 
 PAGES = [
@@ -36,12 +37,12 @@ def _css() -> str:
 @st.cache_resource(show_spinner=False)
 def _serving_process() -> bool:
     """Once per server process, before any page: torch's threads for serving (see
-    ``services.SERVING_THREADS``), the default model loaded in the background so the first
+    ``threads.SERVING_THREADS``), the default model loaded in the background so the first
     request finds it ready, and the training-job supervisor woken, so a job a restart
     interrupted resumes from its checkpoint (``app.jobs``)."""
-    services.use_serving_threads()
-    services.preload()
-    services.wake_supervisor()
+    threads.use_serving_threads()
+    models.preload()
+    models.wake_supervisor()
     return True
 
 
@@ -50,8 +51,8 @@ def main() -> None:
     state.sync()
     state.keep_settings()
     with st.spinner("Loading the film catalogue…"):
-        services.get_catalogue()
-    if note := services.take_dataset_note():  # the Lab's folder went away since it was chosen
+        catalogue.get_catalogue()
+    if note := catalogue.take_dataset_note():  # the Lab's folder went away since it was chosen
         st.warning(note)
     pages = [
         st.Page(path, title=title, icon=icon, default=i == 0)

@@ -16,18 +16,14 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from app import session_keys as keys
+
 if TYPE_CHECKING:
     from app.store import Member, Room, Store
 
 ROOM = "room"
 MEMBER = "member"
 HOST = "host"
-_ROOM_KEY = "mn_room"
-_MEMBER_KEY = "mn_member"
-_MEMBER_ROOM_KEY = "mn_member_room"
-_HOST_KEY = "mn_host"
-_HOST_ROOM_KEY = "mn_host_room"
-_FORGOTTEN_KEY = "mn_forgotten_members"
 
 
 def _param(name: str) -> str | None:
@@ -42,22 +38,22 @@ def sync() -> None:
     ss = st.session_state
     room = _param(ROOM)
     if room:
-        ss[_ROOM_KEY] = room
-    elif ss.get(_ROOM_KEY):
-        st.query_params[ROOM] = room = ss[_ROOM_KEY]
+        ss[keys.ROOM] = room
+    elif ss.get(keys.ROOM):
+        st.query_params[ROOM] = room = ss[keys.ROOM]
     member = _param(MEMBER)
-    if member and member in ss.get(_FORGOTTEN_KEY, ()):
+    if member and member in ss.get(keys.FORGOTTEN_MEMBERS, ()):
         st.query_params.pop(MEMBER, None)  # Back after "Not me": stay signed out
         member = None
     elif member and room:
-        ss[_MEMBER_KEY], ss[_MEMBER_ROOM_KEY] = member, room
-    elif room and ss.get(_MEMBER_KEY) and ss.get(_MEMBER_ROOM_KEY) == room:
-        st.query_params[MEMBER] = ss[_MEMBER_KEY]
+        ss[keys.MEMBER], ss[keys.MEMBER_ROOM] = member, room
+    elif room and ss.get(keys.MEMBER) and ss.get(keys.MEMBER_ROOM) == room:
+        st.query_params[MEMBER] = ss[keys.MEMBER]
     host = _param(HOST)
     if host and room:
-        ss[_HOST_KEY], ss[_HOST_ROOM_KEY] = host, room
-    elif room and ss.get(_HOST_KEY) and ss.get(_HOST_ROOM_KEY) == room:
-        st.query_params[HOST] = ss[_HOST_KEY]
+        ss[keys.HOST], ss[keys.HOST_ROOM] = host, room
+    elif room and ss.get(keys.HOST) and ss.get(keys.HOST_ROOM) == room:
+        st.query_params[HOST] = ss[keys.HOST]
 
 
 # Settings a person expects to find as they left them after visiting another page. Streamlit
@@ -67,10 +63,7 @@ def sync() -> None:
 # settings live in the URL instead (``bind="query-params"``) and Explore's persist on their own
 # (``persist_state="session"``): writing a widget's value from here as well makes Streamlit warn
 # that it "was created with a default value but also had its value set via the Session State API".
-SETTINGS = (
-    "mn_lab_model",
-    "mn_lab_evaluate",
-)
+SETTINGS = (keys.LAB_MODEL,)
 
 
 def keep_settings() -> None:
@@ -98,25 +91,25 @@ def set_room(code: str) -> None:
     """Enter a room (as a visitor: member and host tokens from another room are dropped)."""
     st.query_params.clear()
     st.query_params[ROOM] = code
-    st.session_state[_ROOM_KEY] = code
-    if st.session_state.get(_MEMBER_ROOM_KEY) != code:
-        st.session_state.pop(_MEMBER_KEY, None)
-    if st.session_state.get(_HOST_ROOM_KEY) != code:
-        st.session_state.pop(_HOST_KEY, None)
+    st.session_state[keys.ROOM] = code
+    if st.session_state.get(keys.MEMBER_ROOM) != code:
+        st.session_state.pop(keys.MEMBER, None)
+    if st.session_state.get(keys.HOST_ROOM) != code:
+        st.session_state.pop(keys.HOST, None)
 
 
 def set_host(room: str, token: str) -> None:
     """This session runs the room: its host token goes into the URL and the session."""
     set_room(room)
     st.query_params[HOST] = token
-    st.session_state[_HOST_KEY], st.session_state[_HOST_ROOM_KEY] = token, room
+    st.session_state[keys.HOST], st.session_state[keys.HOST_ROOM] = token, room
 
 
 def set_member(room: str, token: str) -> None:
     st.query_params[ROOM] = room
     st.query_params[MEMBER] = token
-    st.session_state[_ROOM_KEY] = room
-    st.session_state[_MEMBER_KEY], st.session_state[_MEMBER_ROOM_KEY] = token, room
+    st.session_state[keys.ROOM] = room
+    st.session_state[keys.MEMBER], st.session_state[keys.MEMBER_ROOM] = token, room
 
 
 def forget_member() -> None:
@@ -126,17 +119,17 @@ def forget_member() -> None:
     brings the URL with the token back, does not undo it (``sync``).
     """
     ss = st.session_state
-    token = _param(MEMBER) or ss.get(_MEMBER_KEY)
+    token = _param(MEMBER) or ss.get(keys.MEMBER)
     if token:
-        ss[_FORGOTTEN_KEY] = {*ss.get(_FORGOTTEN_KEY, ()), token}
+        ss[keys.FORGOTTEN_MEMBERS] = {*ss.get(keys.FORGOTTEN_MEMBERS, ()), token}
     st.query_params.pop(MEMBER, None)
-    for key in (_MEMBER_KEY, _MEMBER_ROOM_KEY):
+    for key in (keys.MEMBER, keys.MEMBER_ROOM):
         ss.pop(key, None)
 
 
 def leave_room() -> None:
     st.query_params.clear()
-    for key in (_ROOM_KEY, _MEMBER_KEY, _MEMBER_ROOM_KEY, _HOST_KEY, _HOST_ROOM_KEY):
+    for key in (keys.ROOM, keys.MEMBER, keys.MEMBER_ROOM, keys.HOST, keys.HOST_ROOM):
         st.session_state.pop(key, None)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import services
+from app.services import families, models
 from app.store import StoreError
 from app.widgets.progress import training_progress
 
@@ -16,7 +16,7 @@ def _wait_for(name: str) -> None:
     """The model's progress, redrawn every two seconds on its own; when the model is ready the
     whole page runs again and shows what needed it."""
     try:
-        status = services.model_status(name)
+        status = models.model_status(name)
     except StoreError as exc:  # the database is unreachable for a moment: say so, keep polling
         st.warning(str(exc))
         return
@@ -33,10 +33,10 @@ def model_ready(name: str | None) -> bool:
     kept up to date, and this returns False so the page can skip only what needs the model.
     A family that cannot be loaded gets an error line.
     """
-    name = name or services.default_model_name()
+    name = name or families.default_model_name()
     try:
-        status = services.model_status(name)
-    except (services.ModelUnavailable, StoreError) as exc:
+        status = models.model_status(name)
+    except (models.ModelUnavailable, StoreError) as exc:
         st.error(str(exc))
         return False
     if status.ready:

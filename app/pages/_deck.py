@@ -9,43 +9,29 @@ cards chosen with the new answers in mind. The section is a fragment, so a tap r
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import streamlit as st
 
-from app import services
+from app import session_keys as keys
+from app.services import catalogue, search
 from app.services import deck as deck_service
 from app.services.answer_queue import QueueOutcome, apply_queue, parse_queue
+from app.services.store import get_store
 from app.store import StoreError
 from app.widgets.palette import GENRE_COLOURS, NO_GENRE_COLOUR
 from app.widgets.rating_deck import queue_state, rating_deck
 
 
-def deck_key(token: str) -> str:
-    """The component's key: one per member, so switching member never mixes two queues; a
-    digest, so the member's secret token appears neither in the page nor in the browser's
-    storage."""
-    return "mn_deck_" + hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-def _acks_key(token: str) -> str:
-    return f"{deck_key(token)}:acks"
-
-
-def _outcome_key(token: str) -> str:
-    return f"{deck_key(token)}:outcome"
-
-
 def _apply(token: str) -> None:
     """The state callback: save the queue the browser sent, remember how far it got."""
-    queue = parse_queue(queue_state(deck_key(token)))
+    queue = parse_queue(queue_state(keys.deck(token)))
     if queue is None:
         return
-    acks: dict[str, int] = st.session_state.setdefault(_acks_key(token), {})
-    outcome = apply_queue(services.get_store(), token, queue, acks.get(queue.mount, 0))
+    acks: dict[str, int] = st.session_state.setdefault(keys.deck_acks(token), {})
+    outcome = apply_queue(get_store(), token, queue, acks.get(queue.mount, 0))
     acks[queue.mount] = outcome.acked
-    st.session_state[_outcome_key(token)] = (queue.mount, outcome)
+    st.session_state[keys.deck_outcome(token)] = (queue.mount, outcome)
 
 
 def _search_fields(state: dict[str, Any]) -> dict[str, Any]:
@@ -57,20 +43,20 @@ def _search_fields(state: dict[str, Any]) -> dict[str, Any]:
         wants = bool(state.get("want_index"))
         return {"index_available": True, "index": index if wants and not have else None}
     query = str(state.get("query") or "")[:200]
-    found = services.search_films(query) if query.strip() else []
-    cards = deck_service.film_cards(int(services.film(i)["movieId"]) for i in found)
+    found = search.search_films(query) if query.strip() else []
+    cards = deck_service.film_cards(int(catalogue.film(i)["movieId"]) for i in found)
     return {"index_available": False, "found": cards, "found_for": query.strip()}
 
 
 def deck_data(token: str, name: str) -> dict[str, Any]:
     """Everything the deck draws, after the latest queue was applied."""
-    raw = queue_state(deck_key(token))
+    raw = queue_state(keys.deck(token))
     state = raw if isinstance(raw, dict) else {}
-    mount, outcome = st.session_state.get(_outcome_key(token), (None, QueueOutcome(0)))
+    mount, outcome = st.session_state.get(keys.deck_outcome(token), (None, QueueOutcome(0)))
     data: dict[str, Any] = {
         "name": name,
         "closeness": deck_service.closeness_rule(),
-        "storage": deck_key(token),
+        "storage": keys.deck(token),
         "palette": {**GENRE_COLOURS, "": NO_GENRE_COLOUR},
         "ack": {"mount": mount, "seq": outcome.acked} if mount else None,
         "retry": outcome.retry,
@@ -94,5 +80,5 @@ def deck_data(token: str, name: str) -> dict[str, Any]:
 @st.fragment
 def deck_section(token: str, name: str) -> None:
     """The member's deck and search; a tap reruns only this fragment."""
-    key = deck_key(token)
+    key = keys.deck(token)
     rating_deck(key, deck_data(token, name), on_queue=lambda: _apply(token))

@@ -12,31 +12,31 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import services
+from app import session_keys as keys
 from app.pages import _explore_state as url
 from app.pages._common import model_ready
+from app.pages._flash import flash
+from app.services import catalogue, insights
+from app.services.store import get_store
 from app.store import SHORTLIST_MAX, SHORTLIST_MIN, StoreError
 from app.widgets.ego_graph import neighbourhood_table, show_ego_graph
 from app.widgets.film_search import film_search
 from app.widgets.rating_row import rating_row
 from app.widgets.text import md
 
-RATING = "mn_explore_rate"  # the film whose "Rate it" was tapped (item index)
-FLASH = "mn_flash"
-
 
 def similarity_basis() -> str:
     """Which films count as alike, as two plain choices; kept in the URL."""
     chosen = st.segmented_control(
         "Similar means",
-        list(services.SIMILARITY_BASES),
-        format_func=services.SIMILARITY_BASES.__getitem__,
+        list(insights.SIMILARITY_BASES),
+        format_func=insights.SIMILARITY_BASES.__getitem__,
         default=url.basis(),
-        key="mn_explore_basis",
+        key=keys.EXPLORE_BASIS,
     )
     url.set_basis(chosen)
     basis = url.basis()
-    st.caption(services.SIMILARITY_EXPLAINED[basis])
+    st.caption(insights.SIMILARITY_EXPLAINED[basis])
     return basis
 
 
@@ -44,18 +44,18 @@ def centre_picker() -> int:
     """The film at the centre: the forgiving search of the Room page, and a back trail."""
 
     def chosen(movie_id: int) -> None:
-        found = services.movie_index().get_indexer([movie_id])[0]
+        found = catalogue.movie_index().get_indexer([movie_id])[0]
         if found >= 0:
             url.go_to(int(found))
 
     with st.expander("Pick another film", expanded=False):
-        film_search("mn_explore_search", on_chosen=chosen)
+        film_search(keys.EXPLORE_SEARCH, on_chosen=chosen)
     past = url.trail()
     if past:
         back = past[-1]
         st.button(
-            f"← Back to {md(services.film_label(back))}",
-            key="mn_explore_back",
+            f"← Back to {md(insights.film_label(back))}",
+            key=keys.EXPLORE_BACK,
             on_click=url.go_to,
             args=(back, False),
         )
@@ -76,55 +76,52 @@ def handle_actions(current: object) -> None:
     """Apply a tap card's one-shot "Rate it" or "Add to tonight's vote"."""
     rate = url.take_action(url.RATE)
     if rate is not None:
-        st.session_state[RATING] = rate
+        st.session_state[keys.EXPLORE_RATE] = rate
     propose = url.take_action(url.PROPOSE)
     if propose is not None and getattr(current, "is_host", False):
         films = url.shortlist()
         movie = url.movie_id(propose)
         if movie not in films and len(films) < SHORTLIST_MAX:
             url.set_shortlist([*films, movie])
-        st.session_state[FLASH] = (
-            "success",
-            f"{md(services.film_label(propose))} is on your list for tonight's vote.",
-        )
+        flash("success", f"{md(insights.film_label(propose))} is on your list for tonight's vote.")
 
 
 def rate_panel(current: object) -> None:
     """The rating row for the film whose "Rate it" was tapped (needs a member of a room)."""
-    item = st.session_state.get(RATING)
+    item = st.session_state.get(keys.EXPLORE_RATE)
     if item is None:
         return
-    info = services.film(int(item))
+    info = catalogue.film(int(item))
     member = getattr(current, "member", None)
-    with st.container(border=True, key="mn_explore_rating"):
-        st.markdown(f"**Rate {md(services.film_label(int(item)))}**")
+    with st.container(border=True, key=keys.EXPLORE_RATING):
+        st.markdown(f"**Rate {md(insights.film_label(int(item)))}**")
         if member is None:
             st.info("Join a room on the Room page to rate films.")
             return
         token, movie = member.token, int(info["movieId"])
-        answers = services.get_store().answers(token)
+        answers = get_store().answers(token)
 
         def save(answered: bool, stars: float | None) -> None:
-            store = services.get_store()
+            store = get_store()
             try:
                 if answered:
                     store.set_rating(token, movie, stars)
                 else:
                     store.clear_rating(token, movie)
             except StoreError as exc:
-                st.session_state[FLASH] = ("error", f"Could not save that: {exc}")
+                flash("error", f"Could not save that: {exc}")
 
-        rating_row(f"mn_explore_rate:{movie}", answers.get(movie, object()), save)
+        rating_row(keys.explore_stars(movie), answers.get(movie, object()), save)
 
 
 def _open_vote(code: str, host: str, films: list[int]) -> None:
     try:
-        services.get_store().open_vote(code, host, films)
+        get_store().open_vote(code, host, films)
     except StoreError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
+        flash("error", str(exc))
         return
     url.set_shortlist([])
-    st.session_state[FLASH] = ("success", "Tonight's vote is open: everyone answers on Picks.")
+    flash("success", "Tonight's vote is open: everyone answers on Picks.")
 
 
 def shortlist_panel(current: object) -> None:
@@ -133,8 +130,8 @@ def shortlist_panel(current: object) -> None:
     host, room = getattr(current, "host", None), getattr(current, "room", None)
     if not films or host is None or room is None:
         return
-    with st.container(border=True, key="mn_explore_shortlist"):
-        names = [services.film_label(int(i)) for i in services.items_of(films)]
+    with st.container(border=True, key=keys.EXPLORE_SHORTLIST):
+        names = [insights.film_label(int(i)) for i in catalogue.items_of(films)]
         st.markdown("**Your list for tonight's vote:** " + md(", ".join(names)))
         if len(films) < SHORTLIST_MIN:
             st.caption(f"Add at least {SHORTLIST_MIN} films to start a vote.")
@@ -142,7 +139,7 @@ def shortlist_panel(current: object) -> None:
         st.button(
             f"Start tonight's vote on these {len(films)}",
             type="primary",
-            key="mn_explore_vote",
+            key=keys.EXPLORE_VOTE,
             on_click=_open_vote,
             args=(room.code, host, list(films)),
         )
@@ -153,11 +150,11 @@ def graph_view(model_name: str, room_code: str | None, current: object) -> None:
     center = centre_picker()
     if basis == "taste" and not model_ready(model_name):
         return
-    graph = services.ego_graph(model_name, center, basis=basis)
+    graph = insights.ego_graph(model_name, center, basis=basis)
     items = [int(n) for n in graph.nodes]
     # co-watching needs no model; the members' stars do (shown once it is ready)
     ready = bool(room_code) and (basis == "taste" or model_ready(model_name))
-    marks = services.member_marks(model_name, room_code, items) if ready else {}
+    marks = insights.member_marks(model_name, room_code, items) if ready else {}
     st.caption(
         f"**{md(graph.nodes[center]['label'])}** and the {graph.number_of_nodes() - 1} films most "
         "like it. Tap a film for who would like it and what to do next; bigger = more rated. "
@@ -166,12 +163,12 @@ def graph_view(model_name: str, room_code: str | None, current: object) -> None:
     show_ego_graph(
         graph,
         marks=marks,
-        vote=services.vote_items(room_code),
+        vote=insights.vote_items(room_code),
         links=_links(items, getattr(current, "is_host", False)),
     )
     with st.expander("The films in this graph, and why they are linked"):
         st.dataframe(
-            neighbourhood_table(graph), hide_index=True, width="stretch", key="mn_graph_table"
+            neighbourhood_table(graph), hide_index=True, width="stretch", key=keys.GRAPH_TABLE
         )
 
 
@@ -180,8 +177,8 @@ def similar_view(model_name: str) -> None:
     item = centre_picker()
     if basis == "taste" and not model_ready(model_name):
         return
-    films = services.similar_films(model_name, item, k=10, basis=basis)
-    st.markdown(f"**Films like {md(services.film_label(item))}**")
+    films = insights.similar_films(model_name, item, k=10, basis=basis)
+    st.markdown(f"**Films like {md(insights.film_label(item))}**")
     table = pd.DataFrame(
         {
             "Film": films["label"],
@@ -189,4 +186,4 @@ def similar_view(model_name: str) -> None:
             "Ratings": films["n_ratings"],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="mn_similar_films")
+    st.dataframe(table, hide_index=True, width="stretch", key=keys.SIMILAR_FILMS)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import services
+from app import session_keys as keys
+from app.services import catalogue, insights
 
 VIEW, FILM, BY, TRAIL = "view", "film", "by", "trail"
 TONIGHT = "tonight"  # the host's list for tonight's vote (movieIds): a tap card reloads the page
@@ -25,7 +26,6 @@ VIEWS = {
 }
 DEFAULT_VIEW = "map"  # what the room sees first: its members among the films
 TRAIL_MAX = 6
-_SESSION = "mn_explore_url"
 
 
 def _param(name: str) -> str | None:
@@ -36,7 +36,7 @@ def _param(name: str) -> str | None:
 
 def sync() -> None:
     """Copy view, film, basis and trail between the URL and the session (once per run)."""
-    kept: dict[str, str] = st.session_state.setdefault(_SESSION, {})
+    kept: dict[str, str] = st.session_state.setdefault(keys.EXPLORE_URL, {})
     for name in (VIEW, FILM, BY, TRAIL, TONIGHT):
         value = _param(name)
         if value:
@@ -46,7 +46,7 @@ def sync() -> None:
 
 
 def _set(name: str, value: str | None) -> None:
-    kept: dict[str, str] = st.session_state.setdefault(_SESSION, {})
+    kept: dict[str, str] = st.session_state.setdefault(keys.EXPLORE_URL, {})
     if value:
         kept[name] = value
         st.query_params[name] = value
@@ -68,18 +68,18 @@ def set_view(value: str | None) -> None:
 
 def basis() -> str:
     value = _param(BY)
-    return value if value in services.SIMILARITY_BASES else services.DEFAULT_BASIS
+    return value if value in insights.SIMILARITY_BASES else insights.DEFAULT_BASIS
 
 
 def set_basis(value: str | None) -> None:
-    if value in services.SIMILARITY_BASES:
+    if value in insights.SIMILARITY_BASES:
         _set(BY, value)
 
 
 def _item(movie_id: str | None) -> int | None:
     if movie_id is None or not movie_id.isdigit():
         return None
-    found = services.movie_index().get_indexer([int(movie_id)])[0]
+    found = catalogue.movie_index().get_indexer([int(movie_id)])[0]
     return int(found) if found >= 0 else None
 
 
@@ -88,7 +88,7 @@ def centre() -> int:
     found = _item(_param(FILM))
     if found is not None:
         return found
-    return int(services.popular_items(services.MIN_RATINGS)[0])
+    return int(catalogue.popular_items(insights.MIN_RATINGS)[0])
 
 
 def trail() -> list[int]:
@@ -99,7 +99,7 @@ def trail() -> list[int]:
 
 
 def movie_id(item: int) -> int:
-    return int(services.film(item)["movieId"])
+    return int(catalogue.film(item)["movieId"])
 
 
 def centre_links(item: int) -> dict[str, str]:

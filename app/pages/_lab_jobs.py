@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import services
+from app import session_keys as keys
+from app.pages._flash import Kind, flash
+from app.services import lab
 from app.store import Job, StoreError
 from app.widgets.text import md
 
@@ -33,22 +35,23 @@ def _score(found: dict[str, Any] | None) -> str:
 
 def _act(action: str, job_id: int) -> None:
     """Run an operator decision, then redraw the whole page (the models table changes too)."""
+    message: tuple[Kind, str]
     try:
         if action == "cancel":
-            services.cancel_job(job_id)
+            lab.cancel_job(job_id)
             message = ("info", "Cancelling: the job stops at its next step.")
         elif action == "retry":
-            services.retry_job(job_id)
+            lab.retry_job(job_id)
             message = ("info", "Queued again; it resumes from its last checkpoint if it has one.")
         elif action == "confirm":
-            services.confirm_candidate(job_id)
+            lab.confirm_candidate(job_id)
             message = ("success", "The retrained model is live; every room uses it now.")
         else:
-            services.keep_live_model(job_id)
+            lab.keep_live_model(job_id)
             message = ("success", "Kept the live model; the retrained one was deleted.")
     except (ValueError, StoreError, OSError, RuntimeError) as exc:
         message = ("error", f"That did not work: {exc}")
-    st.session_state["mn_lab_flash"] = message
+    flash(*message)
     st.rerun()
 
 
@@ -62,7 +65,7 @@ def _active(job: Job) -> None:
         st.progress(job.fraction, text=text)
         if job.cancel_requested:
             st.caption("Cancel requested; it stops at its next step.")
-        elif st.button("Cancel", key=f"mn_job_cancel:{job.id}"):
+        elif st.button("Cancel", key=keys.job_cancel(job.id)):
             _act("cancel", job.id)
 
 
@@ -73,9 +76,9 @@ def _review(job: Job) -> None:
         left.metric("Retrained model, held-out", _score(job.result.get("candidate")))
         right.metric("Live model, held-out", _score(job.result.get("live")))
         go, keep = st.columns(2)
-        if go.button("Use the retrained model", key=f"mn_job_confirm:{job.id}", type="primary"):
+        if go.button("Use the retrained model", key=keys.job_confirm(job.id), type="primary"):
             _act("confirm", job.id)
-        if keep.button("Keep the live model", key=f"mn_job_keep:{job.id}"):
+        if keep.button("Keep the live model", key=keys.job_keep(job.id)):
             _act("keep", job.id)
 
 
@@ -93,10 +96,10 @@ def _recent(jobs: list[Job]) -> None:
         }
         for job in jobs
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="mn_lab_jobs")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=keys.LAB_JOBS)
     for job in jobs:
         if job.state in ("failed", "cancelled") and st.button(
-            f"Try job {job.id} ({job.model}) again", key=f"mn_job_retry:{job.id}"
+            f"Try job {job.id} ({job.model}) again", key=keys.job_retry(job.id)
         ):
             _act("retry", job.id)
 
@@ -105,7 +108,7 @@ def _recent(jobs: list[Job]) -> None:
 def jobs_section() -> None:
     """Every job of every replica, redrawn every two seconds on its own."""
     st.header("Training jobs")
-    jobs = services.training_jobs()
+    jobs = lab.training_jobs()
     active = [j for j in jobs if j.active]
     review = [j for j in jobs if j.state == "review"]
     ended = [j for j in jobs if not j.active and j.state != "review"][:8]

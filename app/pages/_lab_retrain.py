@@ -11,7 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from app import services
+from app import session_keys as keys
+from app.pages._flash import flash
+from app.services import families, lab
 from engine.models import Param
 
 FORM = "retrain_form"
@@ -49,7 +51,7 @@ def _number(spec: Param, key: str, current: Any) -> Any:
 
 def param_widget(model: str, spec: Param, current: Any) -> Any:
     """One hyperparameter's widget; returns what it holds (None for "automatic")."""
-    key = f"mn_lab_param:{model}:{spec.name}"
+    key = keys.lab_param(model, spec.name)
     if spec.choices is not None:
         options = list(spec.choices)
         index = options.index(current) if current in options else 0
@@ -74,9 +76,9 @@ def param_widget(model: str, spec: Param, current: Any) -> Any:
 
 def retrain_section(manifests: dict[str, dict[str, Any] | str]) -> None:
     st.header("Retrain a model")
-    names = services.model_names()
-    name = st.selectbox("Model", names, key="mn_lab_model")
-    declared = services.model_declarations(name)
+    names = families.model_names()
+    name = st.selectbox("Model", names, key=keys.LAB_MODEL)
+    declared = lab.model_declarations(name)
     saved = manifests.get(name)
     current = {p.name: p.default for p in declared}
     if isinstance(saved, dict):  # start from what the live model was trained with
@@ -103,11 +105,11 @@ def retrain_section(manifests: dict[str, dict[str, Any] | str]) -> None:
         st.error("Nothing was started: " + "; ".join(problems) + ".")
         return
     try:
-        job = services.request_retrain(name, params)
+        job = lab.request_retrain(name, params)
     except ValueError as exc:  # the declarations' own message: the field and what is allowed
         st.error(f"Nothing was started: {exc}.")
         return
-    st.session_state["mn_lab_flash"] = (
+    flash(
         "success",
         f"Retraining {name} (job {job.id}); follow it under Training jobs. Rooms keep using "
         "the live model meanwhile.",

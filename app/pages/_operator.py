@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app import session_keys as keys
 from app.operator import TOKEN_ENV, TOKEN_FILE, expected_token, is_operator_token
-
-SESSION_KEY = "mn_operator_token"
 
 
 def is_operator() -> bool:
     """Whether this browser session signed in with the operator token in force."""
-    return is_operator_token(st.session_state.get(SESSION_KEY))
+    return is_operator_token(st.session_state.get(keys.OPERATOR_TOKEN))
 
 
 def _sign_in() -> None:
-    typed = st.session_state.get("mn_operator_typed", "")
-    st.session_state["mn_operator_typed"] = ""
+    typed = st.session_state.get(keys.OPERATOR_TYPED, "")
+    st.session_state[keys.OPERATOR_TYPED] = ""
     if is_operator_token(typed):
-        st.session_state[SESSION_KEY] = typed.strip()
+        st.session_state[keys.OPERATOR_TOKEN] = typed.strip()
     else:
-        st.session_state["mn_operator_refused"] = True
+        st.session_state[keys.OPERATOR_REFUSED] = True
 
 
 def sign_out() -> None:
-    st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(keys.OPERATOR_TOKEN, None)
 
 
 def sign_in_box() -> None:
@@ -45,8 +44,8 @@ def sign_in_box() -> None:
         "The Lab is for whoever runs this server: it retrains the film models every room "
         "uses. Guests need nothing here."
     )
-    if st.session_state.pop("mn_operator_refused", False):
+    if st.session_state.pop(keys.OPERATOR_REFUSED, False):
         st.error("That is not the organiser token.")
     with st.form("operator_sign_in"):
-        st.text_input("Organiser token", type="password", key="mn_operator_typed")
+        st.text_input("Organiser token", type="password", key=keys.OPERATOR_TYPED)
         st.form_submit_button("Sign in", on_click=_sign_in)

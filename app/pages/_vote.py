@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from app import services
+from app import session_keys as keys
+from app.pages._flash import flash
+from app.services import catalogue, tonight
+from app.services.store import get_store
 from app.store import (
     NO,
     REWATCH,
@@ -33,14 +36,9 @@ from app.widgets.rating_row import rating_row
 from app.widgets.text import md
 from app.widgets.vote import tally_html, vote_row
 
-FLASH = "mn_flash"
 RULE_LABELS = {RULE_ALL: "Everyone accepts it", RULE_MAJORITY: "Most of us accept it"}
 SHORTLIST_DEFAULT = 5
 _MISSING = object()
-
-
-def _flash(kind: str, message: str) -> None:
-    st.session_state[FLASH] = (kind, message)
 
 
 # --------------------------------------------------------------------------- host actions
@@ -48,16 +46,16 @@ def _flash(kind: str, message: str) -> None:
 
 def _open(code: str, host: str, films: list[int], rule: str) -> None:
     try:
-        services.get_store().open_vote(code, host, films, rule)
+        get_store().open_vote(code, host, films, rule)
     except StoreError as exc:
-        _flash("error", str(exc))
+        flash("error", str(exc))
 
 
 def _close(code: str, host: str) -> None:
     try:
-        services.get_store().close_vote(code, host)
+        get_store().close_vote(code, host)
     except StoreError as exc:
-        _flash("error", str(exc))
+        flash("error", str(exc))
 
 
 def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
@@ -66,7 +64,7 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
     films = [int(m) for m in picks["movieId"]]
     if len(films) < SHORTLIST_MIN:
         return
-    row = st.container(horizontal=True, vertical_alignment="center", key="mn_vote_starter")
+    row = st.container(horizontal=True, vertical_alignment="center", key=keys.VOTE_STARTER)
     with row:
         start = st.empty()
         with st.popover("Vote options"):
@@ -77,7 +75,7 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
             most = min(len(films), SHORTLIST_MAX)
             least = min(SHORTLIST_DEFAULT, most)
             n = (
-                st.slider("Films on the shortlist", least, most, least, key="mn_vote_n")
+                st.slider("Films on the shortlist", least, most, least, key=keys.VOTE_N)
                 if most > least
                 else most
             )
@@ -85,12 +83,12 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
                 "A match is a film that…",
                 list(RULE_LABELS),
                 format_func=RULE_LABELS.__getitem__,
-                key="mn_vote_rule",
+                key=keys.VOTE_RULE,
             )
     start.button(
         f"Start the vote on the top {n}",
         type="primary",
-        key="mn_vote_open",
+        key=keys.VOTE_OPEN,
         on_click=_open,
         args=(code, host, films[:n], rule),
     )
@@ -102,16 +100,16 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
 def _answer_saver(token: str, vote_id: int, movie_id: int):
     def save(choice: str) -> None:
         try:
-            services.get_store().cast_vote(token, vote_id, movie_id, choice)
+            get_store().cast_vote(token, vote_id, movie_id, choice)
         except StoreError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
 
     return save
 
 
 def _stars_saver(token: str, movie_id: int):
     def save(answered: bool, stars: float | None) -> None:
-        store = services.get_store()
+        store = get_store()
         try:
             if answered and stars is not None:
                 store.set_rating(token, movie_id, stars)
@@ -119,7 +117,7 @@ def _stars_saver(token: str, movie_id: int):
                 store.clear_rating(token, movie_id)
                 store.set_seen(token, movie_id)
         except StoreError as exc:
-            _flash("error", str(exc))
+            flash("error", str(exc))
 
     return save
 
@@ -128,7 +126,7 @@ def _stars_saver(token: str, movie_id: int):
 def ballot(token: str, vote: Vote) -> None:
     """The member's answers, one film at a time; a tap reruns only the ballot. After "Seen it",
     the member may add stars: a rating counts for their picks like any other."""
-    store = services.get_store()
+    store = get_store()
     mine = store.my_votes(token, vote.id)
     answers = store.answers(token)
     left = sum(m not in mine for m in vote.films)
@@ -137,19 +135,19 @@ def ballot(token: str, vote: Vote) -> None:
         + (f" {left} film{'s' if left != 1 else ''} left to answer." if left else " All done!")
     )
     for movie_id in vote.films:
-        info = services.film_by_movie_id(movie_id)
+        info = catalogue.film_by_movie_id(movie_id)
         if info is None:
             continue
-        with st.container(border=True, key=f"mn_ballot_{vote.id}_{movie_id}"):
+        with st.container(border=True, key=keys.ballot(vote.id, movie_id)):
             film_card(info)
             choice = vote_row(
-                f"vote:{vote.id}:{movie_id}",
+                keys.vote_answer(vote.id, movie_id),
                 mine.get(movie_id),
                 _answer_saver(token, vote.id, movie_id),
             )
             if choice in SEEN_CHOICES:
                 rating_row(
-                    f"vstars:{vote.id}:{movie_id}",
+                    keys.vote_stars(vote.id, movie_id),
                     answers.get(movie_id, _MISSING),
                     _stars_saver(token, movie_id),
                     label="Your rating (optional)",
@@ -171,10 +169,10 @@ def counts_text(tally: Tally, movie_id: int) -> str:
 
 
 def result_panel(code: str, tally: Tally, host: str | None) -> None:
-    decision = services.decide(tally)
+    decision = tonight.decide(tally)
     vote = tally.vote
     if decision.match is not None:
-        info = services.film_by_movie_id(decision.match)
+        info = catalogue.film_by_movie_id(decision.match)
         label = info["label"] if info else f"movieId {decision.match}"
         st.success(f"It's a match: **{md(label)}**")
         if info:
@@ -187,7 +185,7 @@ def result_panel(code: str, tally: Tally, host: str | None) -> None:
         else "Nobody voted. The shortlist, as it was:"
     )
     for movie_id in decision.closest:
-        info = services.film_by_movie_id(movie_id)
+        info = catalogue.film_by_movie_id(movie_id)
         if info:
             film_card(info, reason=counts_text(tally, movie_id))
     if decision.rejected:
@@ -200,11 +198,11 @@ def result_panel(code: str, tally: Tally, host: str | None) -> None:
 def vote_section(code: str, token: str | None, host: str | None) -> Vote | None:
     """Tonight's vote, if there is one tonight: the ballot for members, the live tally for
     everyone, the close button for the host, the result once closed. Returns the open vote."""
-    store = services.get_store()
+    store = get_store()
     vote = store.latest_vote(code)
     if vote is None:
         return None
-    if vote.closed_at is not None and datetime.now(UTC) - vote.closed_at > services.TONIGHT:
+    if vote.closed_at is not None and datetime.now(UTC) - vote.closed_at > tonight.TONIGHT:
         return None  # last week's vote
     tally = store.tally(code, vote)
     st.subheader("Tonight's vote")
@@ -217,7 +215,7 @@ def vote_section(code: str, token: str | None, host: str | None) -> Vote | None:
         st.button(
             "Close the vote and show the match",
             type="primary",
-            key="mn_vote_close",
+            key=keys.VOTE_CLOSE,
             on_click=_close,
             args=(code, host),
         )

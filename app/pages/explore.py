@@ -10,12 +10,17 @@ Where you are (view, centre film, what "similar" means, the trail back) lives in
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from app import services, state
+from app import session_keys as keys
+from app import state
 from app.pages import _explore_graph as films_views
 from app.pages import _explore_state as url
 from app.pages._common import model_ready
-from app.pages._models import explore_model
+from app.pages._flash import show_flash
+from app.pages._models import explore_model_section
+from app.services import catalogue, insights, rooms
+from app.services.store import get_store
 from app.widgets.bias_chart import HATED_COLOUR, LOVED_COLOUR, bias_figure
 from app.widgets.factor_map import factor_map_figure
 from app.widgets.text import md
@@ -24,55 +29,55 @@ from engine.insights import InsightUnavailable
 
 def choose_model(room_code: str | None) -> str | None:
     """The room's model when it draws these views (see ``app.pages._models``)."""
-    if not services.insight_models():
+    if not insights.insight_models():
         st.error("No model with film vectors is registered; the Explore views need one (e.g. mf).")
         return None
-    return explore_model(room_code)
+    return explore_model_section(room_code)
+
+
+def _axis_choice(column: DeltaGenerator, label: str, dims: int, default: int, key: str) -> int:
+    """One of the map's two axes, among the model's ``dims`` taste axes (kept per session)."""
+    names = [f"Taste axis {i + 1}" + (" (strongest)" if i == 0 else "") for i in range(dims)]
+    return int(
+        column.selectbox(
+            label,
+            range(dims),
+            default,
+            format_func=names.__getitem__,
+            key=key,
+            persist_state="session",
+        )
+    )
 
 
 def _map_controls(dims: int) -> tuple[int, int, str, int]:
     """Which two taste axes, colour and films the map shows; kept per session."""
-    names = [f"Taste axis {i + 1}" + (" (strongest)" if i == 0 else "") for i in range(dims)]
     with st.expander("Map settings", expanded=False):
         c1, c2 = st.columns(2)
-        a = c1.selectbox(
-            "Across",
-            range(dims),
-            0,
-            format_func=names.__getitem__,
-            key="mn_map_x",
-            persist_state="session",
-        )
-        b = c2.selectbox(
-            "Up and down",
-            range(dims),
-            1,
-            format_func=names.__getitem__,
-            key="mn_map_y",
-            persist_state="session",
-        )
+        a = _axis_choice(c1, "Across", dims, 0, keys.MAP_X)
+        b = _axis_choice(c2, "Up and down", dims, 1, keys.MAP_Y)
         colour = st.radio(
             "Colour films by",
             ["genre", "year"],
             horizontal=True,
-            key="mn_map_colour",
+            key=keys.MAP_COLOUR,
             persist_state="session",
         )
-        counts = services.get_catalogue().item_counts()
+        counts = catalogue.get_catalogue().item_counts()
         default_min = 20 if (counts >= 20).sum() >= 100 else 1  # small datasets: every film
         min_ratings = st.slider(
             "Only films with at least this many ratings",
             1,
             200,
             default_min,
-            key="mn_map_min",
+            key=keys.MAP_MIN,
             persist_state="session",
         )
-    return int(a), int(b), str(colour), int(min_ratings)
+    return a, b, str(colour), int(min_ratings)
 
 
 def factor_map_view(model_name: str, room_code: str | None) -> None:
-    dims = services.n_components(model_name)
+    dims = insights.n_components(model_name)
     if dims < 2:
         st.info(f"The {model_name} model has fewer than two factors; there is no map to draw.")
         return
@@ -81,7 +86,7 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
         st.warning("Pick two different axes.")
         return
     try:
-        found = services.factor_map(
+        found = insights.factor_map(
             model_name, (a, b), min_ratings=min_ratings, room_code=room_code
         )
     except InsightUnavailable as exc:
@@ -90,12 +95,12 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
     films, members, explained = found.films, found.members, found.explained
     # one finger scrolls the page over the map (no drag mode: plotly leaves touches to the
     # page, hover still works on a desktop); moving and zooming is asked for
-    interact = st.toggle("Move & zoom the map", key="mn_map_interact")
+    interact = st.toggle("Move & zoom the map", key=keys.MAP_INTERACT)
     figure = factor_map_figure(films, members, explained, (a, b), colour)
     figure.update_layout(dragmode="pan" if interact else False)
     st.plotly_chart(
         figure,
-        key="mn_factor_map",
+        key=keys.FACTOR_MAP,
         width="stretch",
         config={
             "scrollZoom": interact,
@@ -127,12 +132,12 @@ def bias_view(model_name: str) -> None:
         1,
         300,
         50,
-        key="mn_bias_min",
+        key=keys.BIAS_MIN,
         persist_state="session",
     )
-    n = c2.slider("Films per list", 5, 30, 15, key="mn_bias_n", persist_state="session")
+    n = c2.slider("Films per list", 5, 30, 15, key=keys.BIAS_N, persist_state="session")
     try:
-        loved, hated = services.bias_ranking(model_name, min_ratings=min_ratings, n=n)
+        loved, hated = insights.bias_ranking(model_name, min_ratings=min_ratings, n=n)
     except InsightUnavailable as exc:
         st.info(str(exc))
         return
@@ -146,13 +151,13 @@ def bias_view(model_name: str) -> None:
     left, right = st.columns(2)
     left.plotly_chart(
         bias_figure(loved, "Loved more than expected", LOVED_COLOUR),
-        key="mn_bias_loved",
+        key=keys.BIAS_LOVED,
         width="stretch",
         config={"staticPlot": True},
     )
     right.plotly_chart(
         bias_figure(hated, "Liked less than expected", HATED_COLOUR),
-        key="mn_bias_hated",
+        key=keys.BIAS_HATED,
         width="stretch",
         config={"staticPlot": True},
     )
@@ -165,8 +170,8 @@ def members_alike(model_name: str, room_code: str | None) -> None:
     if not room_code:
         st.info("Join a room on the Room page to compare its members' tastes.")
         return
-    pairs = services.similar_members(model_name, room_code)
-    people = services.room_people(room_code)
+    pairs = insights.similar_members(model_name, room_code)
+    people = rooms.room_people(room_code)
     quiet = [n for n, m in zip(people.names, people.members, strict=True) if not len(m.items)]
     if pairs.empty:
         st.info("Once at least two members have rated some films, their tastes appear here.")
@@ -175,7 +180,7 @@ def members_alike(model_name: str, room_code: str | None) -> None:
             columns={"member": "Member", "other": "Alike with", "similarity": "Similarity"}
         )
         table["Similarity"] = table["Similarity"].round(2)
-        st.dataframe(table, hide_index=True, width="stretch", key="mn_similar_members")
+        st.dataframe(table, hide_index=True, width="stretch", key=keys.SIMILAR_MEMBERS)
         st.caption(
             "Similarity of the members' taste vectors: 1 = the same taste, 0 = unrelated, "
             "−1 = opposite."
@@ -184,18 +189,10 @@ def members_alike(model_name: str, room_code: str | None) -> None:
         st.caption(f"Not rated anything yet: {md(', '.join(quiet))}.")
 
 
-def _show_flash() -> None:
-    kind, message = st.session_state.pop("mn_flash", (None, None))
-    if kind == "success":
-        st.success(message)
-    elif kind == "error":
-        st.error(message)
-
-
 def explore_page() -> None:
     st.title("🔭 Explore")
     url.sync()
-    current = state.current(services.get_store())
+    current = state.current(get_store())
     room_code = current.room.code if current.room else None
     if current.room is not None:
         st.caption(f"Room: {md(current.room.name)} — its members appear on the graph and map.")
@@ -207,7 +204,7 @@ def explore_page() -> None:
     if model_name is None:
         return
     films_views.handle_actions(current)
-    _show_flash()
+    show_flash()
     # segmented control: real buttons (role "radio"), easy to tap; tapping the chosen one again
     # clears it, and the view stays what the URL says
     chosen = st.segmented_control(
@@ -215,7 +212,7 @@ def explore_page() -> None:
         list(url.VIEWS),
         format_func=url.VIEWS.__getitem__,
         default=url.view(),
-        key="mn_explore_view",
+        key=keys.EXPLORE_VIEW,
         label_visibility="collapsed",
     )
     url.set_view(chosen)

@@ -16,10 +16,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import services
+from app import session_keys as keys
+from app.pages._flash import flash, show_flash
 from app.pages._lab_jobs import jobs_section
 from app.pages._lab_retrain import retrain_section
 from app.pages._operator import is_operator, sign_in_box, sign_out
+from app.services import catalogue, families, lab
 from app.widgets.text import md
 from engine.data.errors import DatasetError
 
@@ -35,30 +37,30 @@ PRECISION_NAMES = {
 
 # --------------------------------------------------------------------------- dataset
 def _use_folder() -> None:
-    path = st.session_state.get("mn_lab_path", "")
+    path = st.session_state.get(keys.LAB_PATH, "")
     try:
         with st.spinner("Reading the MovieLens folder…"):
-            catalogue = services.set_dataset_path(path)
+            ratings = catalogue.set_dataset_path(path)
     except DatasetError as exc:
-        st.session_state["mn_lab_flash"] = ("error", f"That folder cannot be used: {exc}")
+        flash("error", f"That folder cannot be used: {exc}")
         return
-    st.session_state["mn_lab_flash"] = (
+    flash(
         "success",
-        f"Now using {catalogue.name}: {len(catalogue):,} ratings of {catalogue.n_items:,} films. "
+        f"Now using {ratings.name}: {len(ratings):,} ratings of {ratings.n_items:,} films. "
         "Models for it are trained on first use.",
     )
 
 
 def _use_embedded() -> None:
-    services.set_dataset_path(None)
-    st.session_state["mn_lab_path"] = ""
-    st.session_state["mn_lab_flash"] = ("success", "Back to the embedded MovieLens sample.")
+    catalogue.set_dataset_path(None)
+    st.session_state[keys.LAB_PATH] = ""
+    flash("success", "Back to the embedded MovieLens sample.")
 
 
 def dataset_section() -> None:
     st.header("Dataset")
-    cat = services.get_catalogue()
-    source = services.dataset_path() or "the embedded MovieLens sample (ml-latest-small)"
+    cat = catalogue.get_catalogue()
+    source = catalogue.dataset_path() or "the embedded MovieLens sample (ml-latest-small)"
     c1, c2, c3 = st.columns(3)
     c1.metric("Members in the data", f"{cat.n_users:,}")
     c2.metric("Films", f"{cat.n_items:,}")
@@ -69,12 +71,12 @@ def dataset_section() -> None:
     with st.form("dataset_form"):
         st.text_input(
             "Another MovieLens folder (unzipped: ml-latest-small, ml-1m, ml-100k, ml-25m, …)",
-            key="mn_lab_path",
+            key=keys.LAB_PATH,
             placeholder="/path/to/ml-latest-small",
         )
         st.form_submit_button("Use this folder", on_click=_use_folder)
-    if services.dataset_path():
-        st.button("Back to the embedded films", on_click=_use_embedded, key="mn_lab_embedded")
+    if catalogue.dataset_path():
+        st.button("Back to the embedded films", on_click=_use_embedded, key=keys.LAB_EMBEDDED)
     st.caption(
         "The choice holds for this browser session and drives every page: the catalogue, the "
         "rating cards and the models."
@@ -116,75 +118,85 @@ def _held_out(manifest: dict[str, Any]) -> str:
     return f"RMSE {e['rmse']:.4f}" if isinstance(e.get("rmse"), int | float) else "–"
 
 
+def model_row(name: str, manifest: dict[str, Any] | str) -> dict[str, str]:
+    """A model's line in the table: when and how well it was trained, or "not yet" (the
+    manifest is then the reason there is none)."""
+    if isinstance(manifest, str):
+        return {
+            "Model": name,
+            "Kind": families.model_kind(name),
+            "Trained": "not yet",
+            "Held-out score": "–",
+            "Fit seconds": "–",
+        }
+    fit = (manifest.get("metrics") or {}).get("fit_seconds")
+    return {
+        "Model": name,
+        "Kind": manifest.get("kind", ""),
+        "Trained": str(manifest.get("created", "")),
+        "Held-out score": _held_out(manifest),
+        "Fit seconds": f"{fit:.1f}" if isinstance(fit, int | float) else "–",
+    }
+
+
+def hyperparameter_table(name: str, manifest: dict[str, Any]) -> pd.DataFrame:
+    """What the model was trained with, each value beside its declared meaning."""
+    hyper = manifest.get("hyperparameters") or {}
+    meaning = {p.name: p.help for p in _declarations(name)}
+    return pd.DataFrame(
+        {
+            "Hyperparameter": list(hyper),
+            "Value": [str(v) for v in hyper.values()],
+            "Meaning": [meaning.get(k, "") for k in hyper],
+        }
+    )
+
+
+def manifest_details(name: str, manifest: dict[str, Any]) -> None:
+    """One trained model's manifest, drawn in its expander: data, size, hyperparameters,
+    learned values, metrics and versions."""
+    data = manifest.get("dataset") or {}
+    st.markdown(
+        f"**Dataset:** {md(data.get('name', '?'))} · {data.get('n_ratings', '?'):,} ratings · "
+        f"fingerprint `{data.get('fingerprint', '?')}`  \n"
+        f"**Size:** {manifest.get('n_users', '?')} members × {manifest.get('n_items', '?')} "
+        f"films · **kind:** {manifest.get('kind', '?')}"
+    )
+    st.markdown("**Hyperparameters**")
+    st.dataframe(hyperparameter_table(name, manifest), hide_index=True, key=keys.lab_hyper(name))
+    info = manifest.get("info") or {}
+    if info:
+        st.markdown("**Learned values**")
+        st.dataframe(learned_table(info), hide_index=True, key=keys.lab_info(name))
+    if manifest.get("metrics"):
+        st.markdown("**Metrics**")
+        st.json(manifest["metrics"], expanded=False)
+    versions = manifest.get("versions") or {}
+    st.caption(
+        " · ".join(f"{md(k)} {md(v)}" for k, v in versions.items())
+        + f" · checksum {str(manifest.get('sha256', ''))[:12]}…"
+    )
+
+
 def models_section(manifests: dict[str, dict[str, Any] | str]) -> None:
+    """Every model in one table, then each trained one's manifest to unfold."""
     st.header("Trained models")
-    rows = []
-    for name, manifest in manifests.items():
-        if isinstance(manifest, str):
-            kind = services.model_kind(name)
-            rows.append(
-                {"Model": name, "Kind": kind, "Trained": "not yet"}
-                | {"Held-out score": "–", "Fit seconds": "–"}
-            )
-            continue
-        fit = (manifest.get("metrics") or {}).get("fit_seconds")
-        rows.append(
-            {
-                "Model": name,
-                "Kind": manifest.get("kind", ""),
-                "Trained": str(manifest.get("created", "")),
-                "Held-out score": _held_out(manifest),
-                "Fit seconds": f"{fit:.1f}" if isinstance(fit, int | float) else "–",
-            }
-        )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="mn_lab_models")
+    rows = [model_row(name, manifest) for name, manifest in manifests.items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=keys.LAB_MODELS)
     st.caption(
         "The held-out score (RMSE for star models, NDCG@10 for ranking ones) is measured by "
         "every retrain here and by `python -m engine train`; a retrain replaces the live model "
         "only if it scores no more than 2 % worse. docs/BENCHMARKS.md has the full benchmark."
     )
     for name, manifest in manifests.items():
-        if isinstance(manifest, str):
-            continue
-        with st.expander(f"{name} — manifest"):
-            data = manifest.get("dataset") or {}
-            st.markdown(
-                f"**Dataset:** {md(data.get('name', '?'))} · {data.get('n_ratings', '?'):,} ratings · "
-                f"fingerprint `{data.get('fingerprint', '?')}`  \n"
-                f"**Size:** {manifest.get('n_users', '?')} members × {manifest.get('n_items', '?')} "
-                f"films · **kind:** {manifest.get('kind', '?')}"
-            )
-            st.markdown("**Hyperparameters**")
-            hyper = manifest.get("hyperparameters") or {}
-            meaning = {p.name: p.help for p in _declarations(name)}
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "Hyperparameter": list(hyper),
-                        "Value": [str(v) for v in hyper.values()],
-                        "Meaning": [meaning.get(k, "") for k in hyper],
-                    }
-                ),
-                hide_index=True,
-                key=f"mn_lab_hyper:{name}",
-            )
-            info = manifest.get("info") or {}
-            if info:
-                st.markdown("**Learned values**")
-                st.dataframe(learned_table(info), hide_index=True, key=f"mn_lab_info:{name}")
-            if manifest.get("metrics"):
-                st.markdown("**Metrics**")
-                st.json(manifest["metrics"], expanded=False)
-            versions = manifest.get("versions") or {}
-            st.caption(
-                " · ".join(f"{md(k)} {md(v)}" for k, v in versions.items())
-                + f" · checksum {str(manifest.get('sha256', ''))[:12]}…"
-            )
+        if isinstance(manifest, dict):
+            with st.expander(f"{name} — manifest"):
+                manifest_details(name, manifest)
 
 
 def _declarations(name: str) -> tuple:
     try:
-        return services.model_declarations(name)
+        return lab.model_declarations(name)
     except (ImportError, AttributeError, ValueError):
         return ()
 
@@ -192,7 +204,7 @@ def _declarations(name: str) -> tuple:
 def operator_bar() -> None:
     left, right = st.columns([4, 1])
     left.caption("Signed in as the organiser for this browser session.")
-    right.button("Sign out", key="mn_lab_sign_out", on_click=sign_out)
+    right.button("Sign out", key=keys.LAB_SIGN_OUT, on_click=sign_out)
 
 
 def lab_page() -> None:
@@ -201,12 +213,10 @@ def lab_page() -> None:
         sign_in_box()
         return
     operator_bar()
-    kind, message = st.session_state.pop("mn_lab_flash", (None, None))
-    if message:
-        getattr(st, kind)(message)
+    show_flash()
     jobs_section()
     dataset_section()
-    manifests = services.model_manifests()
+    manifests = lab.model_manifests()
     models_section(manifests)
     retrain_section(manifests)
 

@@ -18,10 +18,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import services, state
+from app import session_keys as keys
+from app import state
 from app.pages._common import model_ready
-from app.pages._models import room_model
+from app.pages._flash import flash, show_flash
+from app.pages._models import room_model_section
 from app.pages._vote import vote_section, vote_starter
+from app.services import catalogue, room_input, rooms
+from app.services.store import get_store
 from app.store import StoreError
 from app.widgets.group_score import score_caption
 from app.widgets.member_bars import member_bars_html
@@ -31,7 +35,6 @@ from app.widgets.text import md
 PRED = "pred:"
 TOP_K = 10
 POLL_EVERY = 1.5  # seconds between the live parts asking the store whether the room changed
-FLASH = "mn_flash"
 CSS = Path(__file__).resolve().parents[2] / "assets" / "picks.css"
 DEFAULT_SCORE_LABEL = "Group score"
 # "Films we probably haven't all seen": engine.group.novelty's ν (0 off .. 1 strongest), which
@@ -40,39 +43,33 @@ DEFAULT_SCORE_LABEL = "Group score"
 NOVELTY = {"Off": 0.0, "A little": 0.25, "More": 0.5, "Mostly new to us": 1.0}
 
 
-def _show_flash() -> None:
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if message:
-        getattr(st, kind)(message)
-
-
 def _mark_watched(code: str, movie_id: int, title: str, watched: bool) -> None:
-    store = services.get_store()
+    store = get_store()
     try:
         if watched:
             store.mark_watched(code, movie_id)
-            st.session_state[FLASH] = ("success", f"Marked {md(title)} as watched.")
+            flash("success", f"Marked {md(title)} as watched.")
         else:
             store.unmark_watched(code, movie_id)
     except StoreError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
+        flash("error", str(exc))
 
 
 def strategy_choice() -> str:
     """How to balance the group: the one setting above the list, kept in the URL."""
-    labels = services.strategies()
+    labels = rooms.strategies()
     return str(
         st.selectbox(
             "How to balance the group",
             list(labels),
             format_func=lambda n: labels[n],
-            key="strategy",
+            key=keys.STRATEGY,
             bind="query-params",
         )
     )
 
 
-def controls(room_code: str, strategy: str) -> services.PicksOptions:
+def controls(room_code: str, strategy: str) -> room_input.PicksOptions:
     """Filters and novelty, each kept in the URL (``bind="query-params"``): a refresh or a
     shared link shows the same picks, and they are still set after visiting another page. The
     model is the room's (an operator setting), named in one caption line."""
@@ -81,22 +78,22 @@ def controls(room_code: str, strategy: str) -> services.PicksOptions:
             "Films we probably haven't all seen",
             list(NOVELTY),
             value="Off",
-            key="novelty",
+            key=keys.NOVELTY,
             bind="query-params",
             help="Trades a little predicted enjoyment for films fewer people have rated, so the "
             "list is not only the classics most of you know.",
         )
         genres = st.multiselect(
-            "Genres (any of)", services.genres(), key="genres", bind="query-params"
+            "Genres (any of)", catalogue.genres(), key=keys.GENRES, bind="query-params"
         )
-        lo, hi = services.year_range()
+        lo, hi = catalogue.year_range()
         decades = list(range(lo // 10 * 10, hi // 10 * 10 + 10, 10))
         d_lo, d_hi = st.select_slider(
             "Decades",
             decades,
             value=(decades[0], decades[-1]),
             format_func=lambda d: f"{d}s",
-            key="decades",
+            key=keys.DECADES,
             bind="query-params",
         )
         min_ratings = st.slider(
@@ -108,12 +105,12 @@ def controls(room_code: str, strategy: str) -> services.PicksOptions:
             # hybrid already weighs P(watch); the floor costs it little (docs/BENCHMARKS.md)
             10,
             step=5,
-            key="min_ratings",
+            key=keys.MIN_RATINGS,
             bind="query-params",
         )
-    model = room_model(room_code)
+    model = room_model_section(room_code)
     years = None if (d_lo, d_hi) == (decades[0], decades[-1]) else (d_lo, d_hi + 9)
-    return services.PicksOptions(
+    return room_input.PicksOptions(
         model_name=model,
         strategy=strategy,
         k=TOP_K,
@@ -146,18 +143,18 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
     its score and everyone's bar under "Details"; "We watched it" takes it off the list."""
     preds = [c for c in picks.columns if c.startswith(PRED)]
     ranks: dict = picks.attrs.get("member_ranks", {})
-    strategy = services.strategies().get(str(picks.attrs.get("strategy")))
+    strategy = rooms.strategies().get(str(picks.attrs.get("strategy")))
     for j, row in enumerate(picks.to_dict("records")):
-        film = {**services.film(row["item"]), **row}  # adds the bare title for the poster
+        film = {**catalogue.film(row["item"]), **row}  # adds the bare title for the poster
         stars = {c[len(PRED) :]: float(film[c]) for c in preds}
         why = why_line(stars, {n: int(r[j]) for n, r in ranks.items()}) or str(film["reason"])
         how = f"{strategy}: {film['reason']}" if strategy else str(film["reason"])
         details = [how, score_text(picks, float(film["group_score"]))]
-        with st.container(border=True, key=f"mn_pick_{film['movieId']}"):
+        with st.container(border=True, key=keys.pick_card(film["movieId"])):
             st.html(pick_card_html(film, why, details, member_bars_html(stars)))
             st.button(
                 "We watched it",
-                key=f"watched:{film['movieId']}",
+                key=keys.watched(film["movieId"]),
                 type="tertiary",
                 on_click=_mark_watched,
                 args=(code, int(film["movieId"]), str(film["title"]), True),
@@ -165,19 +162,19 @@ def pick_cards(code: str, picks: pd.DataFrame) -> None:
 
 
 def explain_choice(
-    code: str, picks: pd.DataFrame, options: services.PicksOptions, people: services.RoomPeople
+    code: str, picks: pd.DataFrame, options: room_input.PicksOptions, people: rooms.RoomPeople
 ) -> None:
     """What the strategy is and what its group score means, and which other choices give this
     room the very same list (so a choice that changes nothing says so)."""
-    labels = services.strategies()
+    labels = rooms.strategies()
     strategy = options.strategy or next(iter(labels))  # the default comes first
-    st.caption(services.strategy_description(strategy))
+    st.caption(rooms.strategy_description(strategy))
     st.caption(md(score_caption(picks.attrs)))
     if not any(len(m.items) for m in people.members):  # every strategy shows the same films
         return
     if options.novelty:  # the comparison is of the strategies' own lists, without novelty
         return
-    same = services.room_same_picks(code, options)
+    same = rooms.room_same_picks(code, options)
     if same:
         st.info(
             f"For this room, {md(labels[strategy])} gives the same {len(picks)} films in the "
@@ -186,24 +183,24 @@ def explain_choice(
 
 
 def watched_list(code: str) -> None:
-    watched = sorted(services.get_store().watched(code))
+    watched = sorted(get_store().watched(code))
     if not watched:
         return
     with st.expander(f"Watched together ({len(watched)})"):
         for movie_id in watched:
-            info = services.film_by_movie_id(movie_id)
+            info = catalogue.film_by_movie_id(movie_id)
             label = info["label"] if info else f"movieId {movie_id}"
             text, undo = st.columns([5, 1])
             text.text(label)
             undo.button(
                 "Undo",
-                key=f"unwatch:{movie_id}",
+                key=keys.unwatch(movie_id),
                 on_click=_mark_watched,
                 args=(code, movie_id, str(label), False),
             )
 
 
-def who_is_missing(people: services.RoomPeople) -> None:
+def who_is_missing(people: rooms.RoomPeople) -> None:
     if not people.names:
         st.info(
             "Nobody has joined this room yet, so these are popular, well-rated films. Add "
@@ -229,7 +226,7 @@ def who_is_missing(people: services.RoomPeople) -> None:
 @st.fragment(run_every=POLL_EVERY)
 def live_vote(code: str, token: str | None, host: str | None) -> None:
     """Tonight's vote (ballot, tally, result), redrawn in place every ``POLL_EVERY`` s."""
-    _show_flash()
+    show_flash()
     try:
         vote_section(code, token, host)
     except StoreError as exc:  # the database is unreachable for a moment: say so, keep polling
@@ -237,21 +234,21 @@ def live_vote(code: str, token: str | None, host: str | None) -> None:
 
 
 @st.fragment(run_every=POLL_EVERY)
-def live_picks(code: str, options: services.PicksOptions, host: str | None) -> None:
+def live_picks(code: str, options: room_input.PicksOptions, host: str | None) -> None:
     """The list for the room as it is now, redrawn in place every ``POLL_EVERY`` s (from the
     cache while the room's stamp is unchanged): who has not rated yet, the host's vote button,
     the cards, how they were chosen (and the table), the films watched together."""
-    _show_flash()
+    show_flash()
     try:
-        stamp = services.get_store().room_stamp(code)
-        people = services.room_people(code)
-        vote = services.get_store().latest_vote(code)
+        stamp = get_store().room_stamp(code)
+        people = rooms.room_people(code)
+        vote = get_store().latest_vote(code)
     except StoreError as exc:
         st.warning(str(exc))
         return
     who_is_missing(people)
     if model_ready(options.model_name):
-        picks = services.room_picks(code, options, stamp).frame
+        picks = rooms.room_picks(code, options, stamp).frame
         if picks.empty:
             st.warning(
                 "No films match these filters. Widen the decades, lower the minimum "
@@ -264,16 +261,16 @@ def live_picks(code: str, options: services.PicksOptions, host: str | None) -> N
             with st.expander("How these picks were chosen"):
                 explain_choice(code, picks, options, people)
                 st.dataframe(
-                    picks_table(picks), hide_index=True, width="stretch", key="picks_table"
+                    picks_table(picks), hide_index=True, width="stretch", key=keys.PICKS_TABLE
                 )
     watched_list(code)
 
 
 def picks_page() -> None:
-    store = services.get_store()
+    store = get_store()
     current = state.current(store)
     st.html(f"<style>{CSS.read_text(encoding='utf-8')}</style>")
-    _show_flash()
+    show_flash()
     st.title("Tonight's picks")
     if current.room is None:
         if current.room_problem:

@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import services, state
+from app import session_keys as keys
+from app import state
 from app.pages._deck import deck_section
+from app.pages._flash import flash, show_flash
+from app.services.store import get_store
 from app.store import AnswerCount, StoreError, parse_room_code
 from app.widgets.qr import show_qr
 from app.widgets.text import h, md
 
 MAX_MEMBERS = 12
 LIVE_EVERY = "3s"
-FLASH = "mn_flash"
 PICKS_PAGE = "app/pages/picks.py"
-
-
-def flash(kind: str, message: str) -> None:
-    """A message to show at the top of the next run (callbacks run before the page draws)."""
-    st.session_state[FLASH] = (kind, message)
-
-
-def show_flash() -> None:
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if message:
-        getattr(st, kind)(message)
 
 
 # --------------------------------------------------------------------------- no room yet
@@ -44,11 +35,11 @@ def start_or_join(problem: str | None) -> None:
     )
     if problem:  # the message already says what to check; only the way out is added
         st.error(f"{problem} Or start a new room below.")
-    store = services.get_store()
+    store = get_store()
     new, join = st.columns(2, gap="large")
     with new, st.form("create_room", border=True):
         st.subheader("Start a room")
-        name = st.text_input("Room name", placeholder="Friday film club", key="new_room_name")
+        name = st.text_input("Room name", placeholder="Friday film club", key=keys.NEW_ROOM_NAME)
         if st.form_submit_button("Create room", type="primary"):
             try:
                 hosted = store.create_hosted_room(name)
@@ -64,7 +55,7 @@ def start_or_join(problem: str | None) -> None:
                 st.rerun()
     with join, st.form("join_room", border=True):
         st.subheader("Join a room")
-        text = st.text_input("Room link or code", key="join_code")
+        text = st.text_input("Room link or code", key=keys.JOIN_CODE)
         if st.form_submit_button("Join room"):
             code = parse_room_code(text)
             if not code:
@@ -97,7 +88,7 @@ def members_html(counts: dict[str, AnswerCount]) -> str:
 def members_panel(code: str) -> None:
     """Who is in the room and how far they got; reruns on its own so the host sees it live."""
     try:
-        counts = services.get_store().answer_counts(code)
+        counts = get_store().answer_counts(code)
     except StoreError as exc:
         st.error(str(exc))
         return
@@ -110,7 +101,7 @@ def members_panel(code: str) -> None:
 
 
 def join_form(code: str, n_members: int) -> None:
-    store = services.get_store()
+    store = get_store()
     if n_members >= MAX_MEMBERS:
         st.warning(
             f"This room is full ({MAX_MEMBERS} members). Start another room for more people."
@@ -118,7 +109,7 @@ def join_form(code: str, n_members: int) -> None:
         return
     with st.form("add_member", border=True):
         st.subheader("Add yourself")
-        name = st.text_input("Your name", placeholder="Sam", key="member_name")
+        name = st.text_input("Your name", placeholder="Sam", key=keys.MEMBER_NAME)
         if st.form_submit_button("Join as member", type="primary"):
             try:
                 member = store.add_member(code, name)
@@ -160,13 +151,13 @@ def status_line(name: str) -> str:
 def status_bar(code: str, name: str) -> None:
     """Who is rating and the way to the picks, at the top; live, so a vote the host opens shows
     up here within seconds."""
-    store = services.get_store()
+    store = get_store()
     try:
         vote = store.latest_vote(code)
     except StoreError as exc:
         st.error(str(exc))
         return
-    with st.container(key="mn_status_bar", horizontal=True, gap="small"):
+    with st.container(key=keys.STATUS_BAR, horizontal=True, gap="small"):
         st.html(status_line(name), width="stretch")
         if vote is not None and vote.is_open:
             st.page_link(
@@ -191,7 +182,7 @@ def your_links(code: str, token: str | None, host: str | None) -> None:
 
 
 def room_page() -> None:
-    store = services.get_store()
+    store = get_store()
     current = state.current(store)
     show_flash()
     if current.room is None:
@@ -222,10 +213,10 @@ def room_page() -> None:
         if not current.is_host:
             invite(room.code, False, n_members)
         your_links(room.code, member.token if member else None, current.host)
-        if member is not None and st.button("Not me: switch member", key="forget_member"):
+        if member is not None and st.button("Not me: switch member", key=keys.FORGET_MEMBER):
             state.forget_member()
             st.rerun()
-        if st.button("Leave this room", key="leave_room"):
+        if st.button("Leave this room", key=keys.LEAVE_ROOM):
             state.leave_room()
             st.rerun()
 

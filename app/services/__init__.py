@@ -1,205 +1,43 @@
 """The one place the app calls the engine: catalogue, models, rooms, insights and the Lab's work.
 
-Pages never touch model math or SQL; they call ``services.x``, which caches what is expensive
-(the catalogue, fitted models, the store) once per process and shares it across sessions.
-Services return data and never draw: a page that wants progress passes a callback and draws the
-bar itself, and messages for people (a dataset that went away, a model that had to be trained)
-come back as values for the page to show.
+Pages never touch model math or SQL; they import an area and call it (``from app.services
+import rooms`` then ``rooms.room_picks(...)``), so a call says where it goes. Services cache
+what is expensive (the catalogue, fitted models, the store) once per process and share it across
+sessions. They return data and never draw: a page that wants progress passes a callback and
+draws the bar itself, and messages for people (a dataset that went away, a model that had to be
+trained) come back as values for the page to show.
 
-``catalogue``: the films and lookups; ``models``: the shared fitted models (loaded, never trained
-in a request: training is a job, ``app.jobs``) and each room's model; ``rooms``: the store and
-what the engine does for a room; ``room_input``: the one way from a
-room in the store to the engine's input; ``insights``: the Explore views; ``lab``: manifests, retrain
-jobs and the operator's decisions; ``search``: fuzzy title search; ``tonight``: what Tonight's
-vote decided.
+The areas:
+
+- ``catalogue``: the films and the lookups pages need, and the dataset this session uses.
+- ``families``: the model families by name (the default first), their class, their plain name.
+- ``served``: the fitted models loaded from disk, one shared copy per process, swapped whole.
+- ``models``: a model for a request: served when ready, else its training job asked for
+  (training is a job, ``app.jobs``; a request never trains), and its progress.
+- ``model_choice``: each room's model (an operator setting) and the one Explore draws.
+- ``threads``: the serving process's torch threads.
+- ``store``: the shared store; ``rooms``: what the engine does for a room; ``room_input``: the
+  one way from a room in the store to the engine's input.
+- ``deck`` and ``answer_queue``: the rating deck's cards, title index and queue of answers.
+- ``insights``: the Explore views; ``search``: fuzzy title search; ``tonight``: what Tonight's
+  vote decided; ``lab``: manifests, retrain jobs and the operator's decisions.
+
+The few names below are for scripts that drive the app from outside (``tools/bench.py``);
+the app itself imports the areas.
 """
 
-from app.jobs.spec import DEFAULT_MODEL_ENV, FALLBACK_MODEL, PREFERRED_MODEL
-from app.services.catalogue import (
-    DATASET_PATH_KEY,
-    dataset_path,
-    film,
-    film_by_movie_id,
-    genres,
-    get_catalogue,
-    items_of,
-    load_folder_catalogue,
-    movie_index,
-    popular_items,
-    search_options,
-    set_dataset_path,
-    take_dataset_note,
-    year_range,
-)
-from app.services.insights import (
-    COWATCH_MODEL,
-    DEFAULT_BASIS,
-    INSIGHT_FALLBACK,
-    MIN_RATINGS,
-    SIMILARITY_BASES,
-    SIMILARITY_EXPLAINED,
-    FactorMap,
-    MemberMark,
-    bias_ranking,
-    cowatch,
-    ego_graph,
-    factor_map,
-    film_label,
-    insight_models,
-    link_reason,
-    member_marks,
-    n_components,
-    similar_films,
-    similar_members,
-    similarity_model,
-    similarity_source,
-    vote_items,
-)
-from app.services.lab import (
-    cancel_job,
-    confirm_candidate,
-    keep_live_model,
-    model_declarations,
-    model_hyperparameters,
-    model_manifests,
-    request_retrain,
-    retry_job,
-    training_jobs,
-)
-from app.services.models import (
-    SERVING_THREADS,
-    ModelNotReady,
-    ModelStatus,
-    ModelUnavailable,
-    default_model_name,
-    ensure_model,
-    explore_model,
-    forget_served_models,
-    get_model,
-    model_family,
-    model_kind,
-    model_label,
-    model_names,
-    model_status,
-    model_token,
-    preload,
-    ready_model,
-    room_model,
-    room_model_families,
-    set_room_model,
-    trained_models,
-    use_serving_threads,
-    wake_supervisor,
-)
-from app.services.room_input import PicksOptions, RoomInput, room_input
-from app.services.rooms import (
-    RoomPeople,
-    RoomPicks,
-    get_store,
-    group_picks,
-    member_states,
-    next_films,
-    room_people,
-    room_picks,
-    room_same_picks,
-    same_picks_as,
-    strategies,
-    strategy_description,
-)
-from app.services.search import MIN_QUERY, search_films
-from app.services.tonight import TONIGHT, Decision, decide, excluded_tonight
+from app.jobs.spec import DEFAULT_MODEL_ENV
+from app.services.catalogue import get_catalogue
+from app.services.families import default_model_name
+from app.services.rooms import group_picks
+from app.services.store import get_store
+from app.services.threads import use_serving_threads
 
 __all__ = [
-    "COWATCH_MODEL",
-    "DATASET_PATH_KEY",
-    "DEFAULT_BASIS",
     "DEFAULT_MODEL_ENV",
-    "FALLBACK_MODEL",
-    "INSIGHT_FALLBACK",
-    "MIN_QUERY",
-    "MIN_RATINGS",
-    "PREFERRED_MODEL",
-    "SERVING_THREADS",
-    "SIMILARITY_BASES",
-    "SIMILARITY_EXPLAINED",
-    "TONIGHT",
-    "Decision",
-    "FactorMap",
-    "MemberMark",
-    "ModelNotReady",
-    "ModelStatus",
-    "ModelUnavailable",
-    "PicksOptions",
-    "RoomInput",
-    "RoomPeople",
-    "RoomPicks",
-    "bias_ranking",
-    "cancel_job",
-    "confirm_candidate",
-    "cowatch",
-    "dataset_path",
-    "decide",
     "default_model_name",
-    "ego_graph",
-    "ensure_model",
-    "excluded_tonight",
-    "explore_model",
-    "factor_map",
-    "film",
-    "film_by_movie_id",
-    "film_label",
-    "forget_served_models",
-    "genres",
     "get_catalogue",
-    "get_model",
     "get_store",
     "group_picks",
-    "insight_models",
-    "items_of",
-    "keep_live_model",
-    "link_reason",
-    "load_folder_catalogue",
-    "member_marks",
-    "member_states",
-    "model_declarations",
-    "model_family",
-    "model_hyperparameters",
-    "model_kind",
-    "model_label",
-    "model_manifests",
-    "model_names",
-    "model_status",
-    "model_token",
-    "movie_index",
-    "n_components",
-    "next_films",
-    "popular_items",
-    "preload",
-    "ready_model",
-    "request_retrain",
-    "retry_job",
-    "room_input",
-    "room_model",
-    "room_model_families",
-    "room_people",
-    "room_picks",
-    "room_same_picks",
-    "same_picks_as",
-    "search_films",
-    "search_options",
-    "set_dataset_path",
-    "set_room_model",
-    "similar_films",
-    "similar_members",
-    "similarity_model",
-    "similarity_source",
-    "strategies",
-    "strategy_description",
-    "take_dataset_note",
-    "trained_models",
-    "training_jobs",
     "use_serving_threads",
-    "vote_items",
-    "wake_supervisor",
-    "year_range",
 ]

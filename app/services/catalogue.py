@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import session_keys as keys
 from engine.data.errors import DatasetError
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
 
-DATASET_PATH_KEY = "mn_dataset_path"
-DATASET_NOTE_KEY = "mn_dataset_note"
 NO_YEARS = (1900, 2030)  # the decade slider's span for a catalogue without release years
 
 
@@ -44,8 +43,8 @@ def get_catalogue() -> Ratings:
         try:
             return load_folder_catalogue(path)
         except DatasetError as exc:
-            st.session_state.pop(DATASET_PATH_KEY, None)
-            st.session_state[DATASET_NOTE_KEY] = f"Back to the embedded films: {exc}"
+            st.session_state.pop(keys.DATASET_PATH, None)
+            st.session_state[keys.DATASET_NOTE] = f"Back to the embedded films: {exc}"
     return _embedded(str(data_dir()))
 
 
@@ -55,7 +54,7 @@ def take_dataset_note() -> str | None:
 
     if get_script_run_ctx(suppress_warning=True) is None:
         return None
-    return st.session_state.pop(DATASET_NOTE_KEY, None)
+    return st.session_state.pop(keys.DATASET_NOTE, None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -128,7 +127,7 @@ def dataset_path() -> str | None:
 
     if get_script_run_ctx(suppress_warning=True) is None:  # no session (e.g. tools.bench)
         return None
-    path = st.session_state.get(DATASET_PATH_KEY)
+    path = st.session_state.get(keys.DATASET_PATH)
     return str(path) if path else None
 
 
@@ -163,9 +162,9 @@ def set_dataset_path(path: str | None) -> Ratings:
     the new data on first use.
     """
     if path is None or not str(path).strip():
-        st.session_state.pop(DATASET_PATH_KEY, None)
+        st.session_state.pop(keys.DATASET_PATH, None)
         return get_catalogue()
     folder = str(Path(str(path).strip()).expanduser())
     catalogue = load_folder_catalogue(folder)
-    st.session_state[DATASET_PATH_KEY] = folder
+    st.session_state[keys.DATASET_PATH] = folder
     return catalogue

@@ -17,15 +17,11 @@ import streamlit as st
 import torch
 
 from app.services.catalogue import get_catalogue
-from app.services.models import (
-    INSIGHT_FALLBACK,
-    default_model_name,
-    get_model,
-    model_family,
-    model_names,
-    model_token,
-)
+from app.services.families import default_model_name, model_family, model_names
+from app.services.model_choice import INSIGHT_FALLBACK
+from app.services.models import get_model
 from app.services.rooms import member_states
+from app.services.served import model_token
 from engine.data.ratings import Ratings
 from engine.insights import SimilarItems
 from engine.models.base import Recommender

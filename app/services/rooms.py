@@ -17,8 +17,10 @@ import pandas as pd
 import streamlit as st
 
 from app.services.catalogue import get_catalogue, movie_index
-from app.services.models import default_model_name, get_model, model_token
+from app.services.families import default_model_name
+from app.services.models import get_model
 from app.services.room_input import PicksOptions, room_input, room_members
+from app.services.served import model_token
 from app.services.store import get_store
 from app.store import RoomStamp
 from engine.group import Member
@@ -208,7 +210,8 @@ def next_films(token: str, n: int = 5, model_name: str | None = None) -> list[in
     room's model (``model_name`` overrides it). Rating never waits for training: while that
     model is still being trained, the cards come from the model-free prior (known films people
     disagree about, ``engine.elicit``'s "entropy"), and the model takes over once it is ready."""
-    from app.services.models import ready_model, room_model
+    from app.services.model_choice import room_model
+    from app.services.models import ready_model
     from engine.elicit import next_films as choose
 
     store = get_store()

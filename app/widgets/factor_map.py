@@ -153,104 +153,137 @@ def factor_map_figure(
     components: tuple[int, int] = (0, 1),
     colour_by: str = "genre",
 ) -> go.Figure:
-    """Films (one point each) and members (labelled stars) on the two chosen PCA axes."""
+    """Films (one point each) and members (labelled stars) on the two chosen PCA axes.
+
+    Drawn in this order, since WebGL traces paint in the order they are added: the films, then
+    the members' stars on top of them, then the members' names (annotations, above all)."""
     fig = go.Figure()
-    data = _customdata(films)
     if colour_by == "year":
-        year = films["year"].to_numpy(dtype=np.float64, na_value=np.nan)
-        known = ~np.isnan(year)
-        fig.add_trace(
-            go.Scattergl(
-                x=films["x"][known],
-                y=films["y"][known],
-                mode="markers",
-                name="films",
-                customdata=data[known],
-                hovertemplate=HOVER,
-                marker={
-                    "size": 6,
-                    "opacity": 0.75,
-                    "color": year[known],
-                    "colorscale": "Viridis",
-                    "colorbar": {
-                        "title": {"text": "year"},
-                        "orientation": "h",
-                        "y": -0.18,
-                        "yanchor": "top",
-                        "thickness": 12,
-                    },
-                },
-                showlegend=False,
-            )
-        )
-        if (~known).any():
-            fig.add_trace(
-                go.Scattergl(
-                    x=films["x"][~known],
-                    y=films["y"][~known],
-                    mode="markers",
-                    name="year unknown",
-                    customdata=data[~known],
-                    hovertemplate=HOVER,
-                    marker={"size": 6, "opacity": 0.6, "color": "#c7c7c7"},
-                )
-            )
+        _add_films_by_year(fig, films)
     else:
-        by_genre = films["main_genre"].astype(str)
-        for genre in sorted(by_genre.unique(), key=lambda g: (-(by_genre == g).sum(), g)):
-            mask = (by_genre == genre).to_numpy()
-            fig.add_trace(
-                go.Scattergl(
-                    x=films["x"][mask],
-                    y=films["y"][mask],
-                    mode="markers",
-                    name=h(FAMILY_LABELS.get(genre, genre)),
-                    customdata=data[mask],
-                    hovertemplate=HOVER,
-                    marker={"size": 6, "opacity": 0.75, "color": genre_colour(genre)},
-                )
-            )
+        _add_films_by_genre(fig, films)
     if len(members):
-        span = (
-            float(np.ptp(films["x"])) if len(films) else 1.0,
-            float(np.ptp(films["y"])) if len(films) else 1.0,
+        _add_members(fig, films, members)
+    _lay_out(fig, films, explained, components, colour_by)
+    return fig
+
+
+def _add_films_by_year(fig: go.Figure, films: pd.DataFrame) -> None:
+    """Films coloured along a year scale (its bar below the plot), and those without a year in
+    grey with a legend entry of their own."""
+    data = _customdata(films)
+    year = films["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+    known = ~np.isnan(year)
+    fig.add_trace(
+        go.Scattergl(
+            x=films["x"][known],
+            y=films["y"][known],
+            mode="markers",
+            name="films",
+            customdata=data[known],
+            hovertemplate=HOVER,
+            marker={
+                "size": 6,
+                "opacity": 0.75,
+                "color": year[known],
+                "colorscale": "Viridis",
+                "colorbar": {
+                    "title": {"text": "year"},
+                    "orientation": "h",
+                    "y": -0.18,
+                    "yanchor": "top",
+                    "thickness": 12,
+                },
+            },
+            showlegend=False,
         )
-        names = [str(m) for m in members["member"]]
-        xs, ys = member_positions(films, members)
+    )
+    if (~known).any():
         fig.add_trace(
             go.Scattergl(
-                x=xs,
-                y=ys,
+                x=films["x"][~known],
+                y=films["y"][~known],
                 mode="markers",
-                name="room members",
-                text=[h(m) for m in names],
-                customdata=members["n_ratings"].astype(int),
-                hovertemplate="<b>%{text}</b><br>%{customdata} films rated<extra></extra>",
-                marker={
-                    "symbol": "star",
-                    "size": 20,
-                    "color": "#111",
-                    "line": {"width": 1.5, "color": "#fff"},
-                },
+                name="year unknown",
+                customdata=data[~known],
+                hovertemplate=HOVER,
+                marker={"size": 6, "opacity": 0.6, "color": "#c7c7c7"},
             )
         )
-        for x, y, name, spot in zip(
-            xs, ys, names, label_positions(xs, ys, names, span), strict=True
-        ):
-            xanchor, yanchor, xshift, yshift = SPOT_ANCHORS[spot]
-            fig.add_annotation(
-                x=x,
-                y=y,
-                text=h(name),
-                showarrow=False,
-                xanchor=xanchor,
-                yanchor=yanchor,
-                xshift=xshift,
-                yshift=yshift,
-                font={"size": 14, "color": "#111"},
-                bgcolor="rgba(255,255,255,0.75)",
-                name=f"member:{h(name)}",
+
+
+def _add_films_by_genre(fig: go.Figure, films: pd.DataFrame) -> None:
+    """One trace per genre family, the largest first (the legend's order), in the palette's
+    colours."""
+    data = _customdata(films)
+    by_genre = films["main_genre"].astype(str)
+    for genre in sorted(by_genre.unique(), key=lambda g: (-(by_genre == g).sum(), g)):
+        mask = (by_genre == genre).to_numpy()
+        fig.add_trace(
+            go.Scattergl(
+                x=films["x"][mask],
+                y=films["y"][mask],
+                mode="markers",
+                name=h(FAMILY_LABELS.get(genre, genre)),
+                customdata=data[mask],
+                hovertemplate=HOVER,
+                marker={"size": 6, "opacity": 0.75, "color": genre_colour(genre)},
             )
+        )
+
+
+def _add_members(fig: go.Figure, films: pd.DataFrame, members: pd.DataFrame) -> None:
+    """The members as stars scaled into the films' extent, each named by an annotation placed
+    where it overlaps the other names least."""
+    span = (
+        float(np.ptp(films["x"])) if len(films) else 1.0,
+        float(np.ptp(films["y"])) if len(films) else 1.0,
+    )
+    names = [str(m) for m in members["member"]]
+    xs, ys = member_positions(films, members)
+    fig.add_trace(
+        go.Scattergl(
+            x=xs,
+            y=ys,
+            mode="markers",
+            name="room members",
+            text=[h(m) for m in names],
+            customdata=members["n_ratings"].astype(int),
+            hovertemplate="<b>%{text}</b><br>%{customdata} films rated<extra></extra>",
+            marker={
+                "symbol": "star",
+                "size": 20,
+                "color": "#111",
+                "line": {"width": 1.5, "color": "#fff"},
+            },
+        )
+    )
+    for x, y, name, spot in zip(xs, ys, names, label_positions(xs, ys, names, span), strict=True):
+        xanchor, yanchor, xshift, yshift = SPOT_ANCHORS[spot]
+        fig.add_annotation(
+            x=x,
+            y=y,
+            text=h(name),
+            showarrow=False,
+            xanchor=xanchor,
+            yanchor=yanchor,
+            xshift=xshift,
+            yshift=yshift,
+            font={"size": 14, "color": "#111"},
+            bgcolor="rgba(255,255,255,0.75)",
+            name=f"member:{h(name)}",
+        )
+
+
+def _lay_out(
+    fig: go.Figure,
+    films: pd.DataFrame,
+    explained: Sequence[float] | np.ndarray,
+    components: tuple[int, int],
+    colour_by: str,
+) -> None:
+    """Axes named by the films at their ends, and the legend below the plot, so the plot keeps
+    a phone's whole width."""
     a, b = components
     fig.update_layout(
         xaxis_title=axis_ends(films, "x") or axis_title(a, explained),
@@ -268,4 +301,3 @@ def factor_map_figure(
         },
         hoverlabel={"align": "left"},
     )
-    return fig

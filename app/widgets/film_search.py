@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app import services
+from app.services import catalogue, search
 from app.widgets.text import md
 
 TYPING_PAUSE = "150ms"  # commit after this pause in typing (Streamlit's ``live``): shorter
@@ -34,9 +34,9 @@ def film_search(key: str, on_chosen: Callable[[int], None] | None = None) -> int
         type="search",
         autocomplete="off",
     )
-    found = services.search_films(query or "")
+    found = search.search_films(query or "")
     if query and query.strip() and not found:
-        if len(query.strip()) < services.MIN_QUERY:
+        if len(query.strip()) < search.MIN_QUERY:
             st.caption("Keep typing: two letters or more.")
         else:
             st.caption("No film matches that; try fewer or other words.")
@@ -48,7 +48,7 @@ def film_search(key: str, on_chosen: Callable[[int], None] | None = None) -> int
 
     with st.container(key=f"{key}-results", gap="small"):
         for item in found:
-            film = services.film(item)
+            film = catalogue.film(item)
             st.button(
                 md(film["label"]),  # button labels read Markdown: a title stays its text
                 key=f"{key}:pick:{film['movieId']}",

@@ -37,17 +37,17 @@ def app_env(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'movienight.db'}"
     monkeypatch.setenv("MOVIENIGHT_DB_URL", url)
     monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", FAST_MODEL)
-    from app import services
+    from app.services import models
 
-    services.ensure_model(FAST_MODEL)
+    models.ensure_model(FAST_MODEL)
     return url
 
 
 def store():
     """The same store the app uses (cached per URL)."""
-    from app import services
+    from app.services.store import get_store
 
-    return services.get_store()
+    return get_store()
 
 
 def open_app(room: str | None = None, member: str | None = None, page: str = "room") -> AppTest:

@@ -47,12 +47,12 @@ def fast_mf():
 
 def engine_view(room_code: str | None = None, components=(0, 1), min_ratings=20):
     """What the engine itself computes for the page's default settings."""
-    from app import services
+    from app.services import catalogue, models, rooms
     from engine.insights import factor_map
 
-    model, _ = services.get_model("mf")
-    states = services.member_states(room_code, model)
-    return factor_map(model, services.get_catalogue(), states, components, min_ratings)
+    model, _ = models.get_model("mf")
+    states = rooms.member_states(room_code, model)
+    return factor_map(model, catalogue.get_catalogue(), states, components, min_ratings)
 
 
 def _decode(value):
@@ -94,17 +94,17 @@ def test_explore_draws_the_rooms_model_when_it_has_film_vectors():
     at = open_app(page="explore")
     assert "Film model: predicted stars (mf)." in all_messages(at)
     assert not [box for box in at.selectbox if box.key == "mn_explore_model"]
-    from app import services
+    from app.services import catalogue, model_choice
     from engine.storage.artifacts import ArtifactError, read_manifest
     from engine.train import model_dir, train_model
 
-    catalogue = services.get_catalogue()
+    cat = catalogue.get_catalogue()
     try:  # a small pmf (the Lab's tests save the same one); its defaults take ~30 s here
-        read_manifest(model_dir(catalogue, "pmf"))
+        read_manifest(model_dir(cat, "pmf"))
     except ArtifactError:
-        train_model("pmf", catalogue, params={"factors": 3, "epochs": 2, "warmup": 1})
+        train_model("pmf", cat, params={"factors": 3, "epochs": 2, "warmup": 1})
     code, _ = seed_room("Vectors", {"Ann": ANN})
-    services.set_room_model(code, "pmf")
+    model_choice.set_room_model(code, "pmf")
     room = open_app(room=code, page="explore")
     assert "Film model: predicted stars (probabilistic) (pmf)." in all_messages(room)
 
@@ -190,21 +190,21 @@ def test_bias_view_shows_loved_and_hated_with_min_ratings():
     assert_ok(at)
     loved, hated = figure(at, 0)["data"][0], figure(at, 1)["data"][0]
     assert len(loved["y"]) == len(hated["y"]) == 8
-    from app import services
+    from app.services import catalogue, insights, models
 
-    model, _ = services.get_model("mf")
-    cat = services.get_catalogue()
+    model, _ = models.get_model("mf")
+    cat = catalogue.get_catalogue()
     counts, bias = cat.item_counts(), model.item_bias()
     eligible = np.flatnonzero(counts >= 100)
     best = eligible[np.argsort(-bias[eligible], kind="stable")]
-    assert loved["y"][0] == f"1. {services.film_label(best[0])}".replace("&", "&amp;")
+    assert loved["y"][0] == f"1. {insights.film_label(best[0])}".replace("&", "&amp;")
     np.testing.assert_allclose(loved["x"], bias[best[:8]], rtol=1e-5)
     np.testing.assert_allclose(hated["x"], bias[best[::-1][:8]], rtol=1e-5)
     assert all(c >= 100 for c, _ in loved["customdata"])
 
 
 def test_ego_graph_view_renders_offline_keeps_its_centre_in_the_url_and_goes_back():
-    from app import services
+    from app.services import catalogue, insights
 
     at = show(open_app(page="explore"), "graph")
     (frame,) = at.get("iframe")
@@ -214,24 +214,24 @@ def test_ego_graph_view_renders_offline_keeps_its_centre_in_the_url_and_goes_bac
     table = frame_with(at, "Hops")
     # the default neighbourhood: the centre and its six nearest films (fits a phone)
     assert len(table) == 7 and sorted(table["Hops"]) == [0, 1, 1, 1, 1, 1, 1]
-    assert (table["Ratings"].iloc[1:] >= services.MIN_RATINGS).all()
-    centre = int(services.popular_items(services.MIN_RATINGS)[0])  # the most rated film
-    assert table.iloc[0]["Film"] == services.film_label(centre)
+    assert (table["Ratings"].iloc[1:] >= insights.MIN_RATINGS).all()
+    centre = int(catalogue.popular_items(insights.MIN_RATINGS)[0])  # the most rated film
+    assert table.iloc[0]["Film"] == insights.film_label(centre)
     assert at.query_params["view"] == "graph"
     # every link says why, in plain words
     assert all(("people" in why or "both" in why) for why in table["Why"].iloc[1:])
     # the Room page's search: "the matrix" finds the film stored as "Matrix, The"
     at.text_input(key="mn_explore_search").input("the matrix").run()
-    (matrix,) = services.items_of([2571])
+    (matrix,) = catalogue.items_of([2571])
     at.button(key="mn_explore_search:pick:2571").click().run()
     assert_ok(at)
     table = frame_with(at, "Hops")
-    assert table.iloc[0]["Film"] == "The Matrix (1999)" == services.film_label(matrix)
+    assert table.iloc[0]["Film"] == "The Matrix (1999)" == insights.film_label(matrix)
     assert at.query_params["film"] == "2571"
-    assert at.query_params["trail"] == str(services.film(centre)["movieId"])
+    assert at.query_params["trail"] == str(catalogue.film(centre)["movieId"])
     # back along the trail
     at.button(key="mn_explore_back").click().run()
-    assert frame_with(at, "Hops").iloc[0]["Film"] == services.film_label(centre)
+    assert frame_with(at, "Hops").iloc[0]["Film"] == insights.film_label(centre)
     assert "trail" not in at.query_params
 
 
@@ -277,10 +277,10 @@ def test_members_the_model_cannot_place_are_named():
     the map: the page says who is missing instead of dropping them silently."""
     import dataclasses
 
-    from app import services
+    from app.services import catalogue
     from engine.models.mf import MatrixFactorization
 
-    (bobs_film,) = services.items_of([527])  # only Bob rated it
+    (bobs_film,) = catalogue.items_of([527])  # only Bob rated it
     fold_in = MatrixFactorization.fold_in
 
     def without_vector_for_bob(self, items, values):
@@ -307,7 +307,7 @@ def test_members_the_model_cannot_place_are_named():
 def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkeypatch):
     """KI-4 (docs/KNOWN_ISSUES.md): with the app's default model (hybrid) the map said "its members appear on the map"
     and then "No room members to show yet". Every member is placed, in the films' space."""
-    from app import services
+    from app.services import catalogue, families, models, rooms
 
     monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(trained_hybrid))
     monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", "hybrid")  # as on a fresh clone
@@ -315,12 +315,12 @@ def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkey
 
     code, _ = seed_room("Hybrid map", {"Ann": ANN, "Bob": BOB, "Cy": {}, "Dee": {1: 4.0}})
     at = open_app(room=code, page="explore")
-    assert f"Film model: {services.model_label('hybrid')}." in all_messages(at)  # the default
+    assert f"Film model: {families.model_label('hybrid')}." in all_messages(at)  # the default
     (members,) = traces(figure(at), "room members")
     assert members["text"] == ["Ann", "Bob", "Cy", "Dee"]
-    model, _ = services.get_model("hybrid")
-    states = services.member_states(code, model)
-    films, want, _ = factor_map(model, services.get_catalogue(), states, (0, 1), 20)
+    model, _ = models.get_model("hybrid")
+    states = rooms.member_states(code, model)
+    films, want, _ = factor_map(model, catalogue.get_catalogue(), states, (0, 1), 20)
     from app.widgets.factor_map import member_positions
 
     xs, ys = member_positions(films, want)  # the engine's places, scaled to the films' spread
@@ -334,21 +334,21 @@ def test_similar_films_watched_by_the_same_people_or_liked_by_the_same_viewers()
     """The two meanings of "similar": co-watching with popularity damped (the default, built in
     milliseconds, no model to wait for) and the room model's damped taste factors; the list is
     exactly what the service's source ranks, with the reason for each film."""
-    from app import services
+    from app.services import catalogue, insights
     from engine.insights import similar_films
 
     at = show(open_app(page="explore"), "similar")
-    assert services.SIMILARITY_EXPLAINED["together"] in all_messages(at)
+    assert insights.SIMILARITY_EXPLAINED["together"] in all_messages(at)
     together = frame_with(at, "Why")
-    item = int(services.popular_items(services.MIN_RATINGS)[0])
-    source = services.similarity_source("mf", "together")
-    want = similar_films(source, services.get_catalogue(), item, 10, services.MIN_RATINGS)
+    item = int(catalogue.popular_items(insights.MIN_RATINGS)[0])
+    source = insights.similarity_source("mf", "together")
+    want = similar_films(source, catalogue.get_catalogue(), item, 10, insights.MIN_RATINGS)
     assert together["Film"].tolist() == want["label"].tolist()
     at.segmented_control(key="mn_explore_basis").set_value("taste").run()
     assert_ok(at)
-    assert services.SIMILARITY_EXPLAINED["taste"] in all_messages(at)
+    assert insights.SIMILARITY_EXPLAINED["taste"] in all_messages(at)
     assert at.query_params["by"] == "taste"
     taste = frame_with(at, "Why")
     assert taste["Film"].tolist() != together["Film"].tolist()
     show(at, "graph")  # the graph keeps the choice
-    assert services.SIMILARITY_EXPLAINED["taste"] in all_messages(at)
+    assert insights.SIMILARITY_EXPLAINED["taste"] in all_messages(at)

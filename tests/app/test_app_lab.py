@@ -22,7 +22,8 @@ from app_helpers import (
     seed_room,
 )
 
-from app import services
+from app.services import catalogue, families, lab, model_choice, models, served
+from app.services.store import get_store
 
 pytestmark = pytest.mark.usefixtures("app_env", "operator_token", "fast_models")
 
@@ -68,7 +69,7 @@ def own_models(app_env, tmp_path, monkeypatch):  # noqa: F811  (after app_env)
     if shared.is_dir():
         shutil.copytree(shared, own / "datasets")
     monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(own))
-    services.ensure_model("baseline")
+    models.ensure_model("baseline")
     return own
 
 
@@ -110,7 +111,7 @@ def metrics(at) -> dict[str, str]:
 def wait_for_job(job_id: int, timeout: float = 240):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = services.get_store().jobs.get(job_id)
+        job = get_store().jobs.get(job_id)
         if not job.active:
             return job
         time.sleep(0.2)
@@ -133,7 +134,7 @@ def retrain(at, model: str, **values):
 
 
 def candidate_jobs():
-    return [j for j in services.training_jobs() if j.purpose == "candidate"]
+    return [j for j in lab.training_jobs() if j.purpose == "candidate"]
 
 
 # --------------------------------------------------------------------------- the credential
@@ -278,7 +279,7 @@ def test_a_retrain_runs_as_a_job_and_goes_live_when_not_worse():
     recent = frame_with(at, "Outcome").set_index("Job")
     assert recent.loc[job.id, "State"] == "done"
     assert recent.loc[job.id, "New score"].startswith("RMSE 0.8")
-    manifest = read_manifest(model_dir(services.get_catalogue(), "baseline"))
+    manifest = read_manifest(model_dir(catalogue.get_catalogue(), "baseline"))
     assert manifest["hyperparameters"]["epochs"] == 3
     score = frame_with(at, "Trained").set_index("Model").loc["baseline", "Held-out score"]
     assert score == f"RMSE {manifest['metrics']['held_out']['value']:.4f}"
@@ -289,7 +290,7 @@ def test_a_worse_retrain_waits_and_the_operator_decides():
     from engine.storage.artifacts import read_manifest
     from engine.train import model_dir
 
-    live = model_dir(services.get_catalogue(), "baseline")
+    live = model_dir(catalogue.get_catalogue(), "baseline")
     before = read_manifest(live)["sha256"]
     at = signed_in()
     retrain(at, "baseline", user_damping=1000.0, item_damping=1000.0)
@@ -320,7 +321,7 @@ def test_a_running_retrain_can_be_cancelled():
     retrain(at, "mf", epochs=3000)
     (job,) = candidate_jobs()
     deadline = time.monotonic() + 120
-    while services.get_store().jobs.get(job.id).state != "running":
+    while get_store().jobs.get(job.id).state != "running":
         assert time.monotonic() < deadline
         time.sleep(0.2)
     at.run()
@@ -346,23 +347,23 @@ def test_the_operator_sets_a_rooms_model_and_its_guests_see_it(fast_models):
     assert [e.label for e in at.expander if "organiser" in e.label]
     choice = at.selectbox(key="mn_room_model_choice")
     offered = set(choice.options)  # as shown: plain words with the name
-    allowed = {services.model_label(n) for n in services.room_model_families()}
+    allowed = {families.model_label(n) for n in model_choice.room_model_families()}
     assert offered <= allowed and not {"popularity", "knn", "als"} & offered
-    trained = services.trained_models(services.room_model_families())
-    assert offered == {services.model_label(n) for n in trained}  # trained ones only
-    assert {services.model_label(n) for n in ("baseline", "mf", "pmf")} <= offered
+    trained = served.trained_models(model_choice.room_model_families())
+    assert offered == {families.model_label(n) for n in trained}  # trained ones only
+    assert {families.model_label(n) for n in ("baseline", "mf", "pmf")} <= offered
     choice.set_value("mf").run()
     at.button(key="mn_room_model_set").click().run()
     assert_ok(at)
-    assert services.room_model(code) == "mf"
+    assert model_choice.room_model(code) == "mf"
     guest = open_app(room=code, page="picks")
     assert "Film model: predicted stars (mf)." in all_messages(guest)
     from app_helpers import store
 
     from engine.group import Filters, Member, recommend
 
-    model, _ = services.get_model("mf")
-    cat = services.get_catalogue()
+    model, _ = models.get_model("mf")
+    cat = catalogue.get_catalogue()
     index = {int(m): i for i, m in enumerate(cat.item_ids)}
     members = [
         Member("Ann", np.array([index[260], index[318]]), np.array([5.0, 2.0])),
@@ -402,7 +403,7 @@ def test_another_folder_drives_the_other_pages_for_this_session(tiny_folder):
     # the Explore page now maps the tiny catalogue: its mf is trained by a job on first use
     at.switch_page("app/pages/explore.py").run()
     assert_ok(at)
-    (job,) = [j for j in services.training_jobs() if j.dataset_path == str(tiny_folder)]
+    (job,) = [j for j in lab.training_jobs() if j.dataset_path == str(tiny_folder)]
     assert wait_for_job(job.id).state == "done"
     at.run()
     assert_ok(at)

@@ -34,11 +34,11 @@ def member_columns(frame) -> list[str]:
 
 def engine_picks(room_code: str, answers: dict[str, dict], strategy: str, exclude=()):
     """What the engine itself recommends for these answers (independent of the page code)."""
-    from app import services
+    from app.services import catalogue, models
     from engine.group import Member, recommend
 
-    cat = services.get_catalogue()
-    model, _ = services.get_model()
+    cat = catalogue.get_catalogue()
+    model, _ = models.get_model()
     index = {int(m): i for i, m in enumerate(cat.item_ids)}
     members = []
     for name, mine in answers.items():
@@ -72,17 +72,17 @@ def test_ui_flow_two_members_rate_then_get_picks():
     assert len(frame) == 10
     assert member_columns(frame) == ["Ann", "Bob"]
     cat_labels = set(frame["Film"])
-    from app import services
+    from app.services import catalogue
 
     for movie_id in films[:2]:  # films a member rated are never picked
-        assert services.film_by_movie_id(movie_id)["label"] not in cat_labels
+        assert catalogue.film_by_movie_id(movie_id)["label"] not in cat_labels
     assert (
         len([h for h in friend.html if 'class="mn-bars"' in h.proto.body]) == 10
     )  # a bar chart per film
 
 
 def test_strategy_selector_changes_the_blend():
-    from app import services
+    from app.services import catalogue
     from engine.group import DEFAULT_STRATEGY
 
     code, _ = seed_room("Strategies", {"Ann": ANN, "Bob": BOB})
@@ -96,7 +96,7 @@ def test_strategy_selector_changes_the_blend():
         np.testing.assert_allclose(frame[score_column(frame)], blend(preds, axis=1), atol=0.011)
         expected = engine_picks(code, {"Ann": ANN, "Bob": BOB}, strategy)
         assert frame["Film"].tolist() == expected["label"].tolist()
-        rated = {services.film_by_movie_id(m)["label"] for m in {**ANN, **BOB}}
+        rated = {catalogue.film_by_movie_id(m)["label"] for m in {**ANN, **BOB}}
         assert not set(frame["Film"]) & rated  # nobody is offered a film they rated or saw
 
 
@@ -151,9 +151,9 @@ def test_we_watched_it_removes_the_film_and_undo_brings_it_back():
 def test_filters_genre_decade_and_popularity():
     code, _ = seed_room("Filters", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
-    from app import services
+    from app.services import catalogue
 
-    cat = services.get_catalogue()
+    cat = catalogue.get_catalogue()
     by_label = cat.movies.set_index("label")
     counts = dict(zip(cat.movies["label"], cat.item_counts(), strict=True))
 
@@ -239,16 +239,15 @@ def test_settings_live_in_the_url_so_a_refresh_or_a_shared_link_shows_the_same_p
 def test_picks_follow_the_room_and_blend_only_when_it_changed(monkeypatch):
     """KI-5: a page that asks again gets the new room (a member joined and rated), and the
     blend runs once per room state, however many sessions or polls ask."""
-    from app import services
-    from app.services import rooms
+    from app.services import room_input, rooms
 
     code, _tokens = seed_room("Live", {"Ann": ANN})
     calls = []
     real = rooms.group_picks
     monkeypatch.setattr(rooms, "group_picks", lambda *a, **k: calls.append(a) or real(*a, **k))
-    options = services.PicksOptions(strategy="average", min_ratings=10)
-    first = services.room_picks(code, options)
-    again = services.room_picks(code, options)  # a poll with nothing changed
+    options = room_input.PicksOptions(strategy="average", min_ratings=10)
+    first = rooms.room_picks(code, options)
+    again = rooms.room_picks(code, options)  # a poll with nothing changed
     assert len(calls) == 1 and again.frame is first.frame and again.stamp == first.stamp
 
     at = open_app(room=code, page="picks")
@@ -312,10 +311,10 @@ def test_no_widget_is_set_twice(caplog):
 def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
     """Novelty: "films we probably haven't all seen" trades stars for less rated films
     (its cost and gain are measured in protocol G, docs/BENCHMARKS.md)."""
-    from app import services
+    from app.services import catalogue
 
     code, _ = seed_room("Novel", {"Ann": ANN, "Bob": BOB})
-    cat = services.get_catalogue()
+    cat = catalogue.get_catalogue()
     count_of = dict(zip(cat.movies["label"], cat.item_counts(), strict=True))
     at = open_app(room=code, page="picks")
     assert at.select_slider(key="novelty").value == "Off"
@@ -341,16 +340,15 @@ def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
 def test_the_same_films_note_is_compared_once_per_room_state(monkeypatch):
     """The live list redraws every few seconds; the comparison of every strategy's list behind
     "gives the same films as" runs once per room state and options, like the blend."""
-    from app import services
-    from app.services import rooms
+    from app.services import room_input, rooms
 
     code, tokens = seed_room("Same once", {"Ann": ANN, "Bob": BOB})
     calls = []
     real = rooms.same_picks_as
     monkeypatch.setattr(rooms, "same_picks_as", lambda *a, **k: calls.append(a) or real(*a, **k))
-    options = services.PicksOptions(strategy="average", min_ratings=10)
-    first = services.room_same_picks(code, options)
-    assert services.room_same_picks(code, options) == first and len(calls) == 1
+    options = room_input.PicksOptions(strategy="average", min_ratings=10)
+    first = rooms.room_same_picks(code, options)
+    assert rooms.room_same_picks(code, options) == first and len(calls) == 1
     store().set_rating(tokens["Ann"], 1, 4.0)  # the room changed: compared again
-    services.room_same_picks(code, options)
+    rooms.room_same_picks(code, options)
     assert len(calls) == 2

@@ -103,10 +103,10 @@ def test_answers_survive_a_new_session_and_can_be_changed():
 def test_search_finds_films_as_people_type_them():
     """The server's fuzzy search (used for catalogues too large to send to the browser): typos,
     articles, accents; the films people know first; at most 8 results."""
-    from app import services
+    from app.services import catalogue, search
 
     def ids(query: str) -> list[int]:
-        return [int(services.film(i)["movieId"]) for i in services.search_films(query)]
+        return [int(catalogue.film(i)["movieId"]) for i in search.search_films(query)]
 
     assert ids("t") == []  # one letter matches half the catalogue: nothing yet
     assert ids("toy sto")[0] == 1  # Toy Story (1995), typed as the person types
@@ -121,12 +121,12 @@ def test_search_finds_films_as_people_type_them():
 def test_the_browser_gets_every_title_once_in_natural_form():
     """The deck searches in the browser: the index holds every film, titles as people write
     them ("The Matrix", not "Matrix, The"), and is sent only when asked for and not held."""
-    from app import services
+    from app.services import catalogue
     from app.services.deck import title_index
 
     index = title_index()
     assert index is not None
-    cat = services.get_catalogue()
+    cat = catalogue.get_catalogue()
     assert len(index["ids"]) == len(index["titles"]) == cat.n_items
     assert index["titles"][index["ids"].index(2571)] == "The Matrix"
     assert all(0 <= p <= 100 for p in index["popularity"])

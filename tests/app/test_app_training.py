@@ -23,8 +23,9 @@ from app_helpers import (
     seed_room,
 )
 
-from app import services
+from app.services import lab
 from app.services.deck import SPARE_CARDS
+from app.services.store import get_store
 
 pytestmark = pytest.mark.usefixtures("app_env")
 JARGON = re.compile(r"sweep|epoch|τ|calibrat|fingerprint|checksum|sha256|/tmp|data/models", re.I)
@@ -53,7 +54,7 @@ def page_text(at) -> str:
 
 
 def only_job():
-    jobs = services.get_store().jobs.jobs()
+    jobs = get_store().jobs.jobs()
     assert len(jobs) == 1, [(j.model, j.purpose, j.state) for j in jobs]
     return jobs[0]
 
@@ -78,7 +79,7 @@ def test_picks_show_plain_progress_then_the_picks_once_the_job_is_done():
     assert not [df for df in at.dataframe if "Group score" in df.value.columns]
     job = only_job()
     assert (job.model, job.purpose) == ("baseline", "serve")
-    wait_until(lambda: services.get_store().jobs.get(job.id).state == "done")
+    wait_until(lambda: get_store().jobs.get(job.id).state == "done")
     at.run()  # what the page's polling fragment does once the job is done
     assert_ok(at)
     assert not progress_texts(at) and len(picks_frame(at)) == 10
@@ -91,7 +92,7 @@ def test_clicking_elsewhere_or_another_session_never_restarts_the_training(untra
     at = open_app(room=code, member=tokens["Ann"], page="picks")
     assert progress_texts(at)
     job = only_job()
-    running = wait_until(lambda: (j := services.get_store().jobs.get(job.id)).done > 0 and j)
+    running = wait_until(lambda: (j := get_store().jobs.get(job.id)).done > 0 and j)
     try:
         # rating never waits: the cards come from the model-free prior while mf trains
         at.switch_page(PAGES["room"]).run()
@@ -99,7 +100,7 @@ def test_clicking_elsewhere_or_another_session_never_restarts_the_training(untra
         films = queue_films(at)
         assert len(films) == SPARE_CARDS + 1
         answer(at, films[0], "4.0")
-        assert services.get_store().answers(tokens["Ann"]) == {films[0]: 4.0}  # saved at once
+        assert get_store().answers(tokens["Ann"]) == {films[0]: 4.0}  # saved at once
         at.switch_page(PAGES["explore"]).run()
         assert_ok(at)
         at.switch_page(PAGES["picks"]).run()
@@ -115,6 +116,6 @@ def test_clicking_elsewhere_or_another_session_never_restarts_the_training(untra
         assert again.done >= running.done
         assert again.state == "running"
     finally:
-        services.cancel_job(job.id)
-        wait_until(lambda: not services.get_store().jobs.get(job.id).active, 120)
-    assert services.get_store().jobs.get(job.id).state == "cancelled"
+        lab.cancel_job(job.id)
+        wait_until(lambda: not get_store().jobs.get(job.id).active, 120)
+    assert get_store().jobs.get(job.id).state == "cancelled"

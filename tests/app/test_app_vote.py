@@ -48,14 +48,14 @@ def hosted_room(n_guests: int = 1):
 
 def open_the_vote(host, n: int = 5) -> list[int]:
     """The host starts a vote on the top n picks; returns their movieIds."""
-    from app import services
+    from app.services import catalogue
 
     labels = picks_frame(host)["Film"].tolist()[:n]
     host.button(key="mn_vote_open").click().run()
     assert_ok(host)
     vote = store().latest_vote(host.query_params["room"])
     assert vote is not None and vote.is_open
-    assert [services.film_by_movie_id(m)["label"] for m in vote.films] == labels
+    assert [catalogue.film_by_movie_id(m)["label"] for m in vote.films] == labels
     return list(vote.films)
 
 
@@ -132,9 +132,9 @@ def test_a_vote_ends_in_a_match_and_the_tally_never_says_who():
     assert tally_line(host) == "3 of 3 have voted"
     host.button(key="mn_vote_close").click().run()
     assert_ok(host)
-    from app import services
+    from app.services import catalogue
 
-    match = services.film_by_movie_id(films[2])["label"]  # the only film all three accept
+    match = catalogue.film_by_movie_id(films[2])["label"]  # the only film all three accept
     for at in (host, bob.run(), cat.run()):
         assert "It's a match" in all_messages(at) and match in all_messages(at).replace("\\", "")
         assert not [e for e in at.html if 'class="mn-tally"' in e.proto.body]
@@ -151,19 +151,19 @@ def test_no_match_shows_the_closest_and_refills_the_list_without_the_rejected():
     assert_ok(host)
     text = all_messages(host)
     assert "No film on the shortlist suited everyone" in text
-    from app import services
+    from app.services import catalogue
 
     section = vote_section_text(host)
-    shown = [m for m in films if services.film_by_movie_id(m)["title"] in html.unescape(section)]
+    shown = [m for m in films if catalogue.film_by_movie_id(m)["title"] in html.unescape(section)]
     assert shown == films[:3]  # the closest three: all tie on 1 yes, so the blend's order
     listed = set(picks_frame(host)["Film"])
-    shortlist = {services.film_by_movie_id(m)["label"] for m in films}
+    shortlist = {catalogue.film_by_movie_id(m)["label"] for m in films}
     assert not listed & shortlist  # refilled from the blend without the rejected films
     assert len(listed) == 10
 
 
 def test_seen_it_feeds_back_into_the_members_picks():
-    from app import services
+    from app.services import catalogue, rooms
 
     host, (bob,), code = hosted_room()
     films = open_the_vote(host)
@@ -175,13 +175,13 @@ def test_seen_it_feeds_back_into_the_members_picks():
     token = bob.query_params["member"]
     assert store().answers(token)[films[0]] == 4.0
     assert store().seen_films(token) == {films[0], films[1]}
-    people = services.room_people(code)
+    people = rooms.room_people(code)
     bob_member = people.members[people.names.index("Guest0")]
-    index = services.movie_index()
+    index = catalogue.movie_index()
     assert index[bob_member.seen].tolist() == [films[1]]  # seen without stars
     assert films[0] in index[bob_member.items].tolist()  # seen with stars: a rating
     # "Seen it, skip" takes the film out of the room's picks tonight, even while voting
-    assert services.film_by_movie_id(films[1])["label"] not in set(picks_frame(host.run())["Film"])
+    assert catalogue.film_by_movie_id(films[1])["label"] not in set(picks_frame(host.run())["Film"])
 
 
 def test_the_same_films_note_describes_the_list_shown_in_a_room_with_a_vote(monkeypatch):
@@ -189,7 +189,7 @@ def test_the_same_films_note_describes_the_list_shown_in_a_room_with_a_vote(monk
     the top pick skipped in a vote, both blends leave it out, and the strategies the note names
     are exactly those whose shown list is this one."""
     import engine.group
-    from app import services
+    from app.services import catalogue
     from app.widgets.text import md
     from engine.group import STRATEGIES
 
@@ -213,7 +213,7 @@ def test_the_same_films_note_describes_the_list_shown_in_a_room_with_a_vote(monk
         found = [i.value for i in host.info if "changes nothing here" in i.value]
         assert len(found) <= 1
         notes[name] = found[0] if found else ""
-    skipped = services.film_by_movie_id(films[0])
+    skipped = catalogue.film_by_movie_id(films[0])
     assert excludes["list"] and excludes["note"]
     for exclude in excludes["list"] + excludes["note"]:
         assert exclude == excludes["list"][0] and skipped["item"] in exclude

@@ -168,21 +168,20 @@ def test_a_swap_by_another_replica_reaches_this_process(tmp_path, catalogue, mon
     """This process serves the baseline; another replica retrains it and swaps the candidate
     in; within a few seconds this process serves the new one, loaded whole in the
     background (the old one until then)."""
-    from app import services
-    from app.services import models
+    from app.services import models, served
 
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     monkeypatch.setenv("MOVIENIGHT_DB_URL", url)
-    monkeypatch.setattr(models, "RECHECK_S", 0.2)
-    services.ensure_model("baseline")
-    before, _ = services.get_model("baseline")
+    monkeypatch.setattr(served, "RECHECK_S", 0.2)
+    models.ensure_model("baseline")
+    before, _ = models.get_model("baseline")
     store = Store(url)
     spec = JobSpec.make("baseline", catalogue, "candidate", {"epochs": 4})
     store.jobs.request(**spec.as_request())
     other = replica(url, "--idle-exit", "4")
     try:
         after = wait_for(
-            lambda: (m := services.get_model("baseline")[0]) is not before and m,
+            lambda: (m := models.get_model("baseline")[0]) is not before and m,
             180,
             "the swapped model to be served here",
         )

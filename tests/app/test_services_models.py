@@ -1,6 +1,7 @@
-"""app/services/models.py: models are served from disk and never trained in a request; a
-missing one is asked for as a job; one loaded copy per process, shared; a swap reaches every
-request whole; each room's model; torch's serving threads set once."""
+"""app/services/{models,served,families,model_choice,threads}.py: models are served from disk
+and never trained in a request; a missing one is asked for as a job; one loaded copy per process,
+shared; a swap reaches every request whole; each room's model; torch's serving threads set
+once."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 import torch
 from app_helpers import app_env, seed_room  # noqa: F401  (fixture)
 
-from app import services
 from app.jobs import JobSpec, live_dir
-from app.services import models
+from app.services import catalogue, families, insights, model_choice, models, rooms, served, threads
+from app.services.store import get_store
 
 pytestmark = pytest.mark.usefixtures("app_env", "own_data_dir")
 
@@ -28,33 +29,33 @@ def own_data_dir(tmp_path, monkeypatch):
 
 def test_a_missing_model_is_asked_for_and_the_request_does_not_wait():
     started = time.perf_counter()
-    status = services.model_status("baseline")
+    status = models.model_status("baseline")
     assert time.perf_counter() - started < 5  # asked for, not trained here
     assert status.state in ("queued", "training") and not status.ready
-    jobs = services.get_store().jobs.jobs()
+    jobs = get_store().jobs.jobs()
     assert [(j.model, j.purpose) for j in jobs] == [("baseline", "serve")]
-    assert services.model_status("baseline").job_id == jobs[0].id  # asked again: same job
-    assert len(services.get_store().jobs.jobs()) == 1
-    with pytest.raises(services.ModelNotReady):
-        services.get_model("baseline")
-    assert services.ready_model("baseline") is None
+    assert models.model_status("baseline").job_id == jobs[0].id  # asked again: same job
+    assert len(get_store().jobs.jobs()) == 1
+    with pytest.raises(models.ModelNotReady):
+        models.get_model("baseline")
+    assert models.ready_model("baseline") is None
 
 
 def test_a_trained_model_is_loaded_once_and_shared(monkeypatch):
-    services.ensure_model("popularity")
-    services.forget_served_models()
+    models.ensure_model("popularity")
+    served.forget_served_models()
     loads = []
-    real = models._load
+    real = served._load
 
-    def counted(folder, catalogue):
+    def counted(folder, data):
         loads.append(folder)
         time.sleep(0.2)  # a slow disk: every session arrives while the first is loading
-        return real(folder, catalogue)
+        return real(folder, data)
 
-    monkeypatch.setattr(models, "_load", counted)
+    monkeypatch.setattr(served, "_load", counted)
     got: list[object] = []
     threads = [
-        threading.Thread(target=lambda: got.append(services.get_model("popularity")[0]))
+        threading.Thread(target=lambda: got.append(models.get_model("popularity")[0]))
         for _ in range(4)
     ]
     for t in threads:
@@ -62,27 +63,27 @@ def test_a_trained_model_is_loaded_once_and_shared(monkeypatch):
     for t in threads:
         t.join(timeout=120)
     assert len(loads) == 1 and len(got) == 4 and all(m is got[0] for m in got)
-    assert services.model_status("popularity").ready
+    assert models.model_status("popularity").ready
 
 
 def test_a_broken_family_is_unavailable_not_a_crash(monkeypatch):
     from engine.models import REGISTRY
 
     monkeypatch.setitem(REGISTRY, "broken", "engine.models.does_not_exist:Nothing")
-    assert services.model_family("broken") is None
-    assert services.model_kind("broken") == "unavailable"
-    assert "broken" not in services.insight_models()
-    assert "broken" not in services.room_model_families()
-    with pytest.raises(services.ModelUnavailable, match="could not be loaded"):
-        services.get_model("broken")
+    assert families.model_family("broken") is None
+    assert families.model_kind("broken") == "unavailable"
+    assert "broken" not in insights.insight_models()
+    assert "broken" not in model_choice.room_model_families()
+    with pytest.raises(models.ModelUnavailable, match="could not be loaded"):
+        models.get_model("broken")
 
 
 def test_serving_threads_are_set_for_the_process():
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        services.use_serving_threads()
-        assert torch.get_num_threads() == services.SERVING_THREADS == 1
+        threads.use_serving_threads()
+        assert torch.get_num_threads() == threads.SERVING_THREADS == 1
         seen: list[int] = []
         worker = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
         worker.start()
@@ -99,33 +100,33 @@ def small_pmf() -> None:
     """A small pmf saved where the app serves it (its defaults take ~30 s to train here)."""
     from engine.train import train_model
 
-    train_model("pmf", services.get_catalogue(), params={"factors": 3, "epochs": 2, "warmup": 1})
+    train_model("pmf", catalogue.get_catalogue(), params={"factors": 3, "epochs": 2, "warmup": 1})
 
 
 def test_only_models_with_stars_can_be_a_rooms_model():
-    families = services.room_model_families()
-    assert families[0] == services.default_model_name() == "baseline"
-    assert {"hybrid", "mf", "pmf", "bpmf", "baseline"} <= set(families)
+    usable = model_choice.room_model_families()
+    assert usable[0] == families.default_model_name() == "baseline"
+    assert {"hybrid", "mf", "pmf", "bpmf", "baseline"} <= set(usable)
     # no stars: popularity would show 5.0 for everyone; als, knn, ease, ranking only rank
-    assert not {"popularity", "als", "knn", "ease", "ranking"} & set(families)
+    assert not {"popularity", "als", "knn", "ease", "ranking"} & set(usable)
 
 
 def test_the_operator_sets_a_trained_room_model_and_nothing_else():
     code, _ = seed_room("Model room", {"Ann": {1: 4.0}})
-    assert services.room_model(code) == "baseline"  # the app's default
-    services.ensure_model("baseline")
-    assert services.trained_models(["baseline", "mf", "popularity"]) == ["baseline"]
+    assert model_choice.room_model(code) == "baseline"  # the app's default
+    models.ensure_model("baseline")
+    assert served.trained_models(["baseline", "mf", "popularity"]) == ["baseline"]
     with pytest.raises(ValueError, match="cannot be a room's model"):
-        services.set_room_model(code, "mf")  # not trained
-    services.ensure_model("popularity")
+        model_choice.set_room_model(code, "mf")  # not trained
+    models.ensure_model("popularity")
     with pytest.raises(ValueError, match="cannot be a room's model"):
-        services.set_room_model(code, "popularity")  # trained, but no stars
+        model_choice.set_room_model(code, "popularity")  # trained, but no stars
     small_pmf()
-    services.set_room_model(code, "pmf")
-    assert services.room_model(code) == "pmf"
-    assert services.room_model(seed_room("Other", {})[0]) == "baseline"  # per room
-    services.set_room_model(code, None)
-    assert services.room_model(code) == "baseline"
+    model_choice.set_room_model(code, "pmf")
+    assert model_choice.room_model(code) == "pmf"
+    assert model_choice.room_model(seed_room("Other", {})[0]) == "baseline"  # per room
+    model_choice.set_room_model(code, None)
+    assert model_choice.room_model(code) == "baseline"
 
 
 # --------------------------------------------------------------------------- swaps
@@ -155,18 +156,18 @@ def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
 
     from engine.storage.artifacts import promote
 
-    monkeypatch.setattr(models, "RECHECK_S", 0.0)
+    monkeypatch.setattr(served, "RECHECK_S", 0.0)
     code, _ = seed_room("Swap night", {"Ann": {260: 5.0, 318: 2.0}, "Bob": {318: 5.0}})
-    catalogue = services.get_catalogue()
-    versions = _versions(catalogue)
-    live = live_dir(catalogue.fingerprint, "baseline")
+    cat = catalogue.get_catalogue()
+    versions = _versions(cat)
+    live = live_dir(cat.fingerprint, "baseline")
     expected = []
     for _, folder in versions:  # what each version alone recommends
         keep = folder.with_name(folder.name + "-copy")
         shutil.copytree(folder, keep)
         promote(keep, live)
-        services.forget_served_models()
-        expected.append(services.group_picks(code, model_name="baseline")["item"].tolist())
+        served.forget_served_models()
+        expected.append(rooms.group_picks(code, model_name="baseline")["item"].tolist())
     assert expected[0] != expected[1]
 
     stop = threading.Event()
@@ -176,7 +177,7 @@ def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
     def picks() -> None:
         while not stop.is_set():
             try:
-                items = services.group_picks(code, model_name="baseline")["item"].tolist()
+                items = rooms.group_picks(code, model_name="baseline")["item"].tolist()
             except BaseException as exc:
                 errors.append(exc)
                 return
@@ -197,7 +198,7 @@ def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
     last = expected[11 % 2]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the last swap is picked up by the background reload
-        if services.group_picks(code, model_name="baseline")["item"].tolist() == last:
+        if rooms.group_picks(code, model_name="baseline")["item"].tolist() == last:
             break
         time.sleep(0.1)
     stop.set()
@@ -205,18 +206,18 @@ def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
         s.join(timeout=60)
     assert not errors, errors[:3]
     assert {0, 1} <= set(seen)
-    assert services.group_picks(code, model_name="baseline")["item"].tolist() == last
-    assert np.isfinite(services.group_picks(code, model_name="baseline")["group_score"]).all()
+    assert rooms.group_picks(code, model_name="baseline")["item"].tolist() == last
+    assert np.isfinite(rooms.group_picks(code, model_name="baseline")["group_score"]).all()
 
 
 def test_a_damaged_saved_model_is_asked_for_again_not_waited_on_forever():
-    services.ensure_model("baseline")
-    services.forget_served_models()
-    catalogue = services.get_catalogue()
-    tensors = live_dir(catalogue.fingerprint, "baseline") / "model.safetensors"
+    models.ensure_model("baseline")
+    served.forget_served_models()
+    cat = catalogue.get_catalogue()
+    tensors = live_dir(cat.fingerprint, "baseline") / "model.safetensors"
     tensors.write_bytes(tensors.read_bytes()[:100])  # truncated on disk
-    (before,) = services.get_store().jobs.jobs()
-    status = services.model_status("baseline")
+    (before,) = get_store().jobs.jobs()
+    status = models.model_status("baseline")
     assert status.state in ("queued", "training") and status.fraction < 1.0
-    (after,) = services.get_store().jobs.jobs()
+    (after,) = get_store().jobs.jobs()
     assert after.id == before.id and after.state in ("queued", "running")  # queued again
