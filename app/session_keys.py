@@ -132,6 +132,9 @@ BIAS_MIN = "mn_bias_min"
 BIAS_N = "mn_bias_n"
 BIAS_LOVED = "mn_bias_loved"
 BIAS_HATED = "mn_bias_hated"
+ROOM_VERSUS_CROWD = (
+    "mn_room_versus_crowd"  # Loved & hated: what this room loves more than the crowd
+)
 
 
 def explore_stars(movie_id: int) -> str:

@@ -9,6 +9,7 @@ Where you are (view, centre film, what "similar" means, the trail back) lives in
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -125,7 +126,7 @@ def factor_map_view(model_name: str, room_code: str | None) -> None:
         st.caption("No room members to show yet.")
 
 
-def bias_view(model_name: str) -> None:
+def bias_view(model_name: str, room_code: str | None) -> None:
     c1, c2 = st.columns(2)
     min_ratings = c1.slider(
         "Only films with at least this many ratings",
@@ -161,6 +162,38 @@ def bias_view(model_name: str) -> None:
         width="stretch",
         config={"staticPlot": True},
     )
+    room_versus_crowd(model_name, room_code)
+
+
+def room_versus_crowd(model_name: str, room_code: str | None) -> None:
+    """The room's own "loved": films nobody here has seen that these members are expected to
+    rate furthest above everyone else's average."""
+    if not room_code:
+        return
+    st.subheader("What this room will love more than the crowd")
+    films = insights.room_loves_more(model_name, room_code)
+    if films.empty:
+        st.caption("Once members have rated a few films, the films this room will rate far "
+                   "above everyone else show here.")  # fmt: skip
+        return
+    st.caption(
+        "Films none of you has seen yet, that you are expected to rate well above the "
+        "average of everyone who rated them (each has at least 30 ratings)."
+    )
+    members = [c for c in films.columns if c.startswith("stars:")]
+    table = pd.DataFrame(
+        {
+            "Film": films["label"],
+            "You, on average": films["room"].map(stars),
+            "Everyone": films["crowd"].map(stars),
+            **{c.removeprefix("stars:"): films[c].map(stars) for c in members},
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch", key=keys.ROOM_VERSUS_CROWD)
+
+
+def stars(value: float) -> str:
+    return f"{value:.1f}★"
 
 
 def members_alike(model_name: str, room_code: str | None) -> None:
@@ -229,7 +262,7 @@ def explore_page() -> None:
     if not model_ready(model_name):
         return
     if view == "bias":
-        bias_view(model_name)
+        bias_view(model_name, room_code)
     else:
         factor_map_view(model_name, room_code)
 

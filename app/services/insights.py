@@ -20,9 +20,10 @@ from app.services.catalogue import get_catalogue
 from app.services.families import default_model_name, model_family, model_names
 from app.services.model_choice import INSIGHT_FALLBACK
 from app.services.models import get_model
-from app.services.rooms import member_states
+from app.services.rooms import member_states, room_people
 from app.services.served import model_token
 from engine.data.ratings import Ratings
+from engine.group import versus_crowd
 from engine.insights import SimilarItems
 from engine.models.base import Recommender
 from engine.similarity import CoWatch, VectorSimilarity
@@ -245,7 +246,6 @@ def member_marks(
     room's model expects them to give (members in join order; {} without a room)."""
     if not room_code:
         return {}
-    from app.services.rooms import room_people
 
     model, _ = get_model(model_name)
     people = room_people(room_code)
@@ -286,3 +286,28 @@ def _labels(fingerprint: str, _cat: Ratings) -> np.ndarray:
     from engine.genres import natural_labels
 
     return natural_labels(_cat)
+
+
+def room_loves_more(model_name: str, room_code: str | None, n: int = 10) -> pd.DataFrame:
+    """Films no member has seen that this room is expected to rate furthest above the crowd
+    (``engine.group.versus_crowd``); an empty frame without a room or before anyone rated."""
+    if not room_code:
+        return pd.DataFrame()
+    model, _ = get_model(model_name)
+    people = room_people(room_code)
+    raters = [(name, m) for name, m in zip(people.names, people.members, strict=True)
+              if len(m.items)]  # fmt: skip
+    if not raters:
+        return pd.DataFrame()
+    states = member_states(room_code, model)
+    rows = []
+    for name, _ in raters:
+        expected = model.expected_stars(states[name])
+        if expected is None:  # a model that knows no stars (the page offers those that do)
+            return pd.DataFrame()
+        rows.append(expected.detach().cpu().numpy())
+    stars = np.stack(rows)
+    seen = np.unique(np.concatenate([np.concatenate([m.items, m.seen]) for _, m in raters]))
+    return versus_crowd.room_loves_more(
+        stars, [name for name, _ in raters], get_catalogue(), seen.astype(np.int64), n=n
+    )

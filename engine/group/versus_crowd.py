@@ -11,7 +11,8 @@ Two guards keep the list honest:
 
 * the crowd's mean needs ``min_ratings`` ratings (a film rated twice has no crowd opinion), and
 * the room must expect at least ``at_least`` stars: "3.1★ where the crowd gives 2.2★" is more
-  than the crowd, but not love.
+  than the crowd, but not love; and more than the crowd's mean, or it is not "more" at all
+  (a room of harsh raters may get an empty list, which is the truth).
 
 The engine returns a frame; the app words and draws it.
 """
@@ -68,7 +69,7 @@ def room_loves_more(
         )
     counts, crowd = catalogue.stats.counts, catalogue.stats.means
     room = stars.mean(axis=0) if len(names) else np.full(catalogue.n_items, np.nan)
-    keep = (counts >= max(int(min_ratings), 1)) & (room >= at_least)
+    keep = (counts >= max(int(min_ratings), 1)) & (room >= at_least) & (room > crowd)
     keep[np.asarray(seen, dtype=np.int64)] = False
     items = np.flatnonzero(keep)
     frame = pd.DataFrame(

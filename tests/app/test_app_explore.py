@@ -183,6 +183,30 @@ def test_colour_by_year_and_min_ratings():
     assert coloured[0]["marker"]["colorscale"]
 
 
+def test_loved_and_hated_shows_what_this_room_loves_more_than_the_crowd():
+    """The room's own list: films neither member has seen, each expected well above the
+    crowd's mean, with each member's stars, in the order the engine ranks them."""
+    from app.services import catalogue, insights
+
+    # generous raters: the room expects more than the crowd (the test's mf is a 3-epoch one)
+    fans = {m: 5.0 for m in (260, 2571, 589, 480, 318, 356, 527)}
+    code, _ = seed_room("Crowd", {"Ann": fans, "Bob": {**fans, 593: 4.5}})
+    at = show(open_app(room=code, page="explore"), "bias")
+    assert "What this room will love more than the crowd" in [h.value for h in at.subheader]
+    shown = frame_with(at, "Everyone")
+    assert list(shown.columns) == ["Film", "You, on average", "Everyone", "Ann", "Bob"]
+    expected = insights.room_loves_more("mf", code)
+    assert 0 < len(shown) == len(expected)
+    assert list(shown["Film"]) == list(expected["label"])
+    cat = catalogue.get_catalogue()
+    rated = {*fans, 593}
+    assert not rated & {int(cat.movies["movieId"].iloc[i]) for i in expected["item"]}
+    assert (expected["gap"] > 0).all() and (expected["room"] >= 3.5).all()
+    assert list(expected["gap"]) == sorted(expected["gap"], reverse=True)
+    alone = show(open_app(page="explore"), "bias")  # no room: no room list
+    assert "What this room will love more than the crowd" not in [h.value for h in alone.subheader]
+
+
 def test_bias_view_shows_loved_and_hated_with_min_ratings():
     at = show(open_app(page="explore"), "bias")
     at.slider(key="mn_bias_min").set_value(100).run()

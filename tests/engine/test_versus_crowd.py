@@ -33,20 +33,29 @@ def test_the_gap_is_the_rooms_mean_minus_the_crowds_mean_ranked_by_hand():
     cat = catalogue()
     item = {int(m): i for i, m in enumerate(cat.movies["movieId"])}
     expected = np.zeros((2, cat.n_items))
-    # Ana and Ben: the crowd pleaser 4.6/4.4 (room 4.5, gap 0.0); the cult oddity 4.0/4.2
+    # Ana and Ben: the crowd pleaser 4.7/4.5 (room 4.6, gap +0.1); the cult oddity 4.0/4.2
     # (room 4.1, gap +1.6); the thriller 4.0/3.8 (room 3.9, gap +0.9); the rarely seen 5.0/5.0
     # (one crowd rating: no crowd opinion); "Seen Already" 5.0/5.0 (Ana rated it: left out)
-    for film, (ana, ben) in {1: (4.6, 4.4), 2: (4.0, 4.2), 3: (4.0, 3.8), 4: (5.0, 5.0),
+    for film, (ana, ben) in {1: (4.7, 4.5), 2: (4.0, 4.2), 3: (4.0, 3.8), 4: (5.0, 5.0),
                              5: (5.0, 5.0)}.items():  # fmt: skip
         expected[:, item[film]] = (ana, ben)
     found = room_loves_more(
         expected, ["Ana", "Ben"], cat, seen=np.array([item[5]]), min_ratings=2, at_least=3.5
     )
     assert [int(cat.movies["movieId"].iloc[i]) for i in found["item"]] == [2, 3, 1]
-    np.testing.assert_allclose(found["gap"], [1.6, 0.9, 0.0], atol=1e-6)
+    np.testing.assert_allclose(found["gap"], [1.6, 0.9, 0.1], atol=1e-6)
     np.testing.assert_allclose(found["crowd"], [2.5, 3.0, 4.5], atol=1e-6)
-    np.testing.assert_allclose(found["stars:Ben"], [4.2, 3.8, 4.4], atol=1e-6)
+    np.testing.assert_allclose(found["stars:Ben"], [4.2, 3.8, 4.5], atol=1e-6)
     assert found["label"].iloc[0] == "Cult Oddity (1999)"
+
+
+def test_a_room_below_the_crowd_everywhere_gets_no_list():
+    cat = catalogue()
+    expected = cat.stats.means[None, :] - 0.1  # 0.1★ under the crowd on every film
+    found = room_loves_more(
+        expected, ["Ana"], cat, seen=np.array([], int), min_ratings=1, at_least=0.0
+    )
+    assert found.empty
 
 
 def test_a_room_that_expects_little_is_not_said_to_love_it():
