@@ -306,6 +306,58 @@ def _check_item(catalogue: Ratings, item: int) -> None:
         raise ValueError(f"film index {item} is not in the catalogue of {catalogue.n_items} films")
 
 
+def _knn_around(
+    model: SimilarItems, center: int, radius: int, neighbours: int, eligible: np.ndarray | None
+) -> nx.DiGraph:
+    """The part of the directed kNN graph reachable from ``center`` in ``radius`` hops,
+    breadth-first, plus the outermost ring's links among the films found."""
+    knn = nx.DiGraph()
+    knn.add_node(center)
+    frontier, seen = [center], {center}
+    for _ in range(radius):
+        nxt = []
+        for node in frontier:
+            idx, sims = _neighbours(model, node, neighbours, eligible)
+            for j, s in zip(idx.tolist(), sims.tolist(), strict=True):
+                knn.add_edge(node, j, weight=float(s))
+                if j not in seen:
+                    seen.add(j)
+                    nxt.append(j)
+        frontier = nxt
+    # the outermost ring's links among themselves belong to the (induced) ego graph too
+    for node in frontier:
+        idx, sims = _neighbours(model, node, neighbours, eligible)
+        for j, s in zip(idx.tolist(), sims.tolist(), strict=True):
+            if j in seen:
+                knn.add_edge(node, j, weight=float(s))
+    return knn
+
+
+def _film_graph(ego: nx.DiGraph, catalogue: Ratings, center: int) -> nx.Graph:
+    """``ego`` undirected, each node with its film's details and its hops from ``center``."""
+    hops = nx.single_source_shortest_path_length(ego, center)
+    graph = nx.Graph(center=center)
+    films = _film_frame(catalogue, np.array(sorted(ego.nodes), dtype=np.int64)).set_index("item")
+    for node in ego.nodes:
+        row = films.loc[node]
+        year = row["year"]
+        graph.add_node(
+            int(node),
+            label=str(row["label"]),
+            title=str(row["title"]),
+            year=None if pd.isna(year) else int(year),
+            genres=str(row["genres"]),
+            genre=str(row["main_genre"]),
+            popularity=int(row["n_ratings"]),
+            hops=int(hops[node]),
+        )
+    for u, v, w in ego.edges(data="weight"):
+        # a mutual pair keeps the larger of its two similarities (they agree for cosine)
+        if not graph.has_edge(u, v) or graph[u][v]["weight"] < w:
+            graph.add_edge(int(u), int(v), weight=float(w))
+    return graph
+
+
 def similarity_graph(
     model: SimilarItems,
     catalogue: Ratings,
@@ -331,47 +383,9 @@ def similarity_graph(
     if radius < 0 or neighbours < 1:
         raise ValueError("radius must be >= 0 and neighbours >= 1")
     eligible = _eligible(catalogue, min_ratings)
-    knn = nx.DiGraph()
-    knn.add_node(int(center))
-    frontier, seen = [int(center)], {int(center)}
-    for _ in range(radius):
-        nxt = []
-        for node in frontier:
-            idx, sims = _neighbours(model, node, neighbours, eligible)
-            for j, s in zip(idx.tolist(), sims.tolist(), strict=True):
-                knn.add_edge(node, j, weight=float(s))
-                if j not in seen:
-                    seen.add(j)
-                    nxt.append(j)
-        frontier = nxt
-    # the outermost ring's links among themselves belong to the (induced) ego graph too
-    for node in frontier:
-        idx, sims = _neighbours(model, node, neighbours, eligible)
-        for j, s in zip(idx.tolist(), sims.tolist(), strict=True):
-            if j in seen:
-                knn.add_edge(node, j, weight=float(s))
+    knn = _knn_around(model, int(center), radius, neighbours, eligible)
     ego = nx.ego_graph(knn, int(center), radius=radius)
-    hops = nx.single_source_shortest_path_length(ego, int(center))
-    graph = nx.Graph(center=int(center))
-    films = _film_frame(catalogue, np.array(sorted(ego.nodes), dtype=np.int64)).set_index("item")
-    for node in ego.nodes:
-        row = films.loc[node]
-        year = row["year"]
-        graph.add_node(
-            int(node),
-            label=str(row["label"]),
-            title=str(row["title"]),
-            year=None if pd.isna(year) else int(year),
-            genres=str(row["genres"]),
-            genre=str(row["main_genre"]),
-            popularity=int(row["n_ratings"]),
-            hops=int(hops[node]),
-        )
-    for u, v, w in ego.edges(data="weight"):
-        # a mutual pair keeps the larger of its two similarities (they agree for cosine)
-        if not graph.has_edge(u, v) or graph[u][v]["weight"] < w:
-            graph.add_edge(int(u), int(v), weight=float(w))
-    return graph
+    return _film_graph(ego, catalogue, int(center))
 
 
 __all__ = [

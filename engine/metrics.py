@@ -87,6 +87,36 @@ def list_metrics(
     return {"recall": recall, "ndcg": ndcg}
 
 
+def _auc(
+    s: torch.Tensor,
+    values: torch.Tensor,
+    rel: torch.Tensor,
+    excl: torch.Tensor,
+    n_rel: torch.Tensor,
+) -> torch.Tensor:
+    """Per-user AUC by mid-ranks among non-excluded items (excluded ones sit at -inf below
+    everything); ``values`` is each row of ``s`` sorted descending. Only the relevant items'
+    ranks are needed: they are gathered into a padded [b, m] block."""
+    b, n = s.shape
+    rows, cols = rel.nonzero(as_tuple=True)  # row-major: grouped by user
+    counts = n_rel.long()
+    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+    m = max(int(counts.max().item()) if b else 0, 1)
+    valid = torch.zeros((b, m), dtype=torch.bool)
+    valid[rows, slot] = True
+    pos_scores = torch.full((b, m), torch.inf)
+    pos_scores[rows, slot] = s[rows, cols]
+    ascending = values.flip(1).contiguous()
+    less = torch.searchsorted(ascending, pos_scores, right=False).to(torch.float64)
+    less_equal = torch.searchsorted(ascending, pos_scores, right=True).to(torch.float64)
+    n_excl = excl.sum(1, keepdim=True).to(torch.float64)
+    midrank = (less + less_equal + 1.0) / 2.0 - n_excl  # 1-based rank among candidates
+    n_neg = (n - n_excl.squeeze(1)) - n_rel
+    rank_sum = torch.where(valid, midrank, 0.0).sum(1)
+    auc = (rank_sum - n_rel * (n_rel + 1) / 2) / (n_rel * n_neg)
+    return torch.where((n_rel > 0) & (n_neg > 0), auc, torch.nan)
+
+
 def topn_metrics(
     scores: np.ndarray | torch.Tensor,
     exclude: Sequence[np.ndarray],
@@ -129,26 +159,7 @@ def topn_metrics(
         precision_at = torch.cumsum(hits, 1) / ranks
         ap = (precision_at * hits).sum(1) / capped
 
-    # AUC by mid-ranks among non-excluded items (excluded ones sit at -inf below everything).
-    # Only the relevant items' ranks are needed: gather them into a padded [b, m] block.
-    rows, cols = rel.nonzero(as_tuple=True)  # row-major: grouped by user
-    counts = n_rel.long()
-    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
-    m = max(int(counts.max().item()) if b else 0, 1)
-    valid = torch.zeros((b, m), dtype=torch.bool)
-    valid[rows, slot] = True
-    pos_scores = torch.full((b, m), torch.inf)
-    pos_scores[rows, slot] = s[rows, cols]
-    ascending = values.flip(1).contiguous()
-    less = torch.searchsorted(ascending, pos_scores, right=False).to(torch.float64)
-    less_equal = torch.searchsorted(ascending, pos_scores, right=True).to(torch.float64)
-    n_excl = excl.sum(1, keepdim=True).to(torch.float64)
-    midrank = (less + less_equal + 1.0) / 2.0 - n_excl  # 1-based rank among candidates
-    n_neg = (n - n_excl.squeeze(1)) - n_rel
-    rank_sum = torch.where(valid, midrank, 0.0).sum(1)
-    auc = (rank_sum - n_rel * (n_rel + 1) / 2) / (n_rel * n_neg)
-    auc = torch.where((n_rel > 0) & (n_neg > 0), auc, torch.nan)
-
+    auc = _auc(s, values, rel, excl, n_rel)
     nan_if_none = lambda t: torch.where(n_rel > 0, t, torch.nan).numpy()  # noqa: E731
     return {
         "recall": nan_if_none(recall),

@@ -59,6 +59,58 @@ class SyntheticMovieLens:
     popularity: np.ndarray  # per item index: the Zipf weight it was drawn with (sums to 1)
 
 
+def _check_sizes(n_users: int, n_items: int, n_ratings: int, n_groups: int) -> None:
+    if not 1 <= n_groups <= len(GENRES):
+        raise ValueError(f"n_groups must be 1 to {len(GENRES)}, got {n_groups}")
+    if n_ratings < MIN_PER_USER * n_users or n_ratings > 0.3 * n_users * n_items:
+        raise ValueError(
+            f"n_ratings must be between {MIN_PER_USER} per user ({MIN_PER_USER * n_users}) and "
+            f"30 % of all cells ({int(0.3 * n_users * n_items)}), got {n_ratings}"
+        )
+
+
+def _taste(
+    rng: np.random.Generator, n_users: int, n_items: int, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group centres, people and films around them: (user_group, item_group, affinity), the
+    affinity [users × films] standardised to unit spread."""
+    centres = rng.normal(0.0, 1.0, (n_groups, TASTE_DIM))
+    user_group = rng.integers(0, n_groups, n_users)
+    item_group = rng.integers(0, n_groups, n_items)
+    p = centres[user_group] + rng.normal(0.0, 0.6, (n_users, TASTE_DIM))
+    q = centres[item_group] + rng.normal(0.0, 0.6, (n_items, TASTE_DIM))
+    affinity = (p @ q.T) / TASTE_DIM
+    return user_group, item_group, (affinity - affinity.mean()) / affinity.std()
+
+
+def _stars(
+    rng: np.random.Generator,
+    users: np.ndarray,
+    items: np.ndarray,
+    popularity: np.ndarray,
+    affinity: np.ndarray,
+    taste: float,
+    noise: float,
+) -> np.ndarray:
+    """Each (user, item) pair's stars: biases + taste + noise, scaled to the sample's mean and
+    spread; half the people give whole stars only."""
+    n_users, n_items = affinity.shape
+    user_bias = rng.normal(0.0, 0.4, n_users)
+    quality = 0.25 * (np.log(popularity) - np.log(popularity).mean()) / np.log(popularity).std()
+    quality += rng.normal(0.0, 0.35, n_items)
+    latent = (
+        user_bias[users]
+        + quality[items]
+        + taste * affinity[users, items]
+        + rng.normal(0.0, noise, len(users))
+    )
+    stars = STAR_MEAN + STAR_SPREAD * (latent - latent.mean()) / latent.std()
+    whole = rng.random(n_users) < 0.5
+    step = np.where(whole[users], 1.0, 2.0)  # 1 = whole stars, 2 = half stars
+    values = np.clip(np.round(stars * step) / step, 0.5, 5.0)
+    return np.where(whole[users], np.clip(values, 1.0, 5.0), values)
+
+
 def make_synthetic_movielens(
     n_users: int = 600,
     n_items: int = 5_000,
@@ -74,23 +126,9 @@ def make_synthetic_movielens(
     ``selection`` is β, how strongly taste steers which films a person rates; ``taste`` scales the
     affinity's effect on the stars; ``noise`` is the star noise's standard deviation.
     """
-    if not 1 <= n_groups <= len(GENRES):
-        raise ValueError(f"n_groups must be 1 to {len(GENRES)}, got {n_groups}")
-    if n_ratings < MIN_PER_USER * n_users or n_ratings > 0.3 * n_users * n_items:
-        raise ValueError(
-            f"n_ratings must be between {MIN_PER_USER} per user ({MIN_PER_USER * n_users}) and "
-            f"30 % of all cells ({int(0.3 * n_users * n_items)}), got {n_ratings}"
-        )
+    _check_sizes(n_users, n_items, n_ratings, n_groups)
     rng = np.random.default_rng(seed)
-
-    # taste: group centres, people and films around them; affinity has unit spread
-    centres = rng.normal(0.0, 1.0, (n_groups, TASTE_DIM))
-    user_group = rng.integers(0, n_groups, n_users)
-    item_group = rng.integers(0, n_groups, n_items)
-    p = centres[user_group] + rng.normal(0.0, 0.6, (n_users, TASTE_DIM))
-    q = centres[item_group] + rng.normal(0.0, 0.6, (n_items, TASTE_DIM))
-    affinity = (p @ q.T) / TASTE_DIM
-    affinity = (affinity - affinity.mean()) / affinity.std()
+    user_group, item_group, affinity = _taste(rng, n_users, n_items, n_groups)
 
     # popularity: Zipf over a random ranking of the films
     rank = rng.permutation(n_items)
@@ -109,22 +147,7 @@ def make_synthetic_movielens(
     take = np.arange(n_items)[None, :] < counts[:, None]
     users = np.nonzero(take)[0]
     items = order[take]
-
-    # stars: biases + taste + noise; half the people give whole stars only
-    user_bias = rng.normal(0.0, 0.4, n_users)
-    quality = 0.25 * (np.log(popularity) - np.log(popularity).mean()) / np.log(popularity).std()
-    quality += rng.normal(0.0, 0.35, n_items)
-    latent = (
-        user_bias[users]
-        + quality[items]
-        + taste * affinity[users, items]
-        + rng.normal(0.0, noise, len(users))
-    )
-    stars = STAR_MEAN + STAR_SPREAD * (latent - latent.mean()) / latent.std()
-    whole = rng.random(n_users) < 0.5
-    step = np.where(whole[users], 1.0, 2.0)  # 1 = whole stars, 2 = half stars
-    values = np.clip(np.round(stars * step) / step, 0.5, 5.0)
-    values = np.where(whole[users], np.clip(values, 1.0, 5.0), values)
+    values = _stars(rng, users, items, popularity, affinity, taste, noise)
 
     frame = pd.DataFrame({"userId": users + 1, "movieId": items + 1, "rating": values})
     ratings = Ratings.from_frames(

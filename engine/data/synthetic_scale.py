@@ -50,6 +50,45 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[fresh]
 
 
+def _distinct_keys(
+    rng: np.random.Generator,
+    counts: np.ndarray,
+    cdf: np.ndarray,
+    rank_to_item: np.ndarray,
+    n_ratings: int,
+) -> np.ndarray:
+    """Sorted distinct ``user · n_items + item`` keys, at least ``n_ratings`` of them: draws of
+    ``counts[u]`` films per user, topped up while duplicates leave too few."""
+    n_items = len(rank_to_item)
+    keys = np.empty(0, np.int64)
+    for _ in range(20):  # top up until enough distinct pairs (normally 1–2 rounds)
+        users, items = _draw_pairs(rng, counts, cdf, rank_to_item)
+        new = users.astype(np.int64) * n_items + items
+        del users, items
+        keys = _sorted_unique(np.concatenate([keys, new]))
+        del new
+        if len(keys) >= n_ratings:
+            return keys
+        counts = np.maximum(1, (counts * (n_ratings - len(keys)) / len(keys) + 1).astype(np.int64))
+    raise RuntimeError("could not draw enough distinct pairs")  # pragma: no cover - absurd sizes
+
+
+def _trim(
+    rng: np.random.Generator, keys: np.ndarray, n_items: int, n_ratings: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(users, items) of exactly ``n_ratings`` of the sorted ``keys``, keeping each user's first
+    pair so nobody disappears."""
+    users = (keys // n_items).astype(np.int32)
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = users[1:] != users[:-1]
+    optional = np.flatnonzero(~first)
+    drop = rng.choice(optional, size=len(keys) - n_ratings, replace=False)
+    keep = np.ones(len(keys), dtype=bool)
+    keep[drop] = False
+    del first, optional, drop
+    return users[keep], (keys[keep] % n_items).astype(np.int32)
+
+
 def synthetic_scale(
     n_users: int = ML25M_USERS,
     n_items: int = ML25M_ITEMS,
@@ -71,30 +110,9 @@ def synthetic_scale(
     # a little over the target: duplicate draws are dropped below, then trimmed to exactly n
     counts = np.clip(np.round(activity / activity.sum() * n_ratings * 1.1), 1, cap).astype(np.int64)
 
-    keys = np.empty(0, np.int64)
-    for _ in range(20):  # top up until enough distinct pairs (normally 1–2 rounds)
-        users, items = _draw_pairs(rng, counts, cdf, rank_to_item)
-        new = users.astype(np.int64) * n_items + items
-        del users, items
-        keys = _sorted_unique(np.concatenate([keys, new]))
-        del new
-        if len(keys) >= n_ratings:
-            break
-        counts = np.maximum(1, (counts * (n_ratings - len(keys)) / len(keys) + 1).astype(np.int64))
-    else:  # pragma: no cover - only with absurd parameters
-        raise RuntimeError("could not draw enough distinct pairs")
-
-    # trim to exactly n_ratings, keeping each user's first pair so nobody disappears
-    users = (keys // n_items).astype(np.int32)
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = users[1:] != users[:-1]
-    optional = np.flatnonzero(~first)
-    drop = rng.choice(optional, size=len(keys) - n_ratings, replace=False)
-    keep = np.ones(len(keys), dtype=bool)
-    keep[drop] = False
-    keys, users = keys[keep], users[keep]
-    items = (keys % n_items).astype(np.int32)
-    del keys, keep, drop, optional, first
+    keys = _distinct_keys(rng, counts, cdf, rank_to_item, n_ratings)
+    users, items = _trim(rng, keys, n_items, n_ratings)
+    del keys
 
     user_bias = rng.normal(0.0, 0.4, n_users).astype(np.float32)
     quality = rng.normal(0.0, 0.5, n_items).astype(np.float32)

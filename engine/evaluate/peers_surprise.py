@@ -149,38 +149,58 @@ def tune_item_knn(train: Ratings, ks: list[int]) -> tuple[dict[str, Any], pd.Dat
     return _ranked(rows)
 
 
+def _fixed(name: str, make: Callable[[], Any], params: str) -> Callable[[Ratings], SurpriseFitted]:
+    """A peer at fixed settings: ``make()`` fitted on the train it is given."""
+    return lambda train: _fit(name, make(), train, params)
+
+
+def _svd_tuned(train: Ratings, quick: bool) -> SurpriseFitted:
+    """SVD at its best grid point on a validation split of ``train``, refitted on all of it."""
+    from surprise import SVD  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+
+    best, grid = tune_svd(train, QUICK_SVD_GRID if quick else SVD_GRID)
+    fitted = _fit("Surprise SVD, tuned", SVD(random_state=0, **best), train, "")
+    fitted.params, fitted.grid = f"tuned: {_describe(best)}", grid
+    return fitted
+
+
+def _knn_item(train: Ratings) -> SurpriseFitted:
+    """Item-based KNNBaseline at its best k on a validation split, refitted on all of ``train``."""
+    from surprise import KNNBaseline  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+
+    best, grid = tune_item_knn(train, KNN_K)
+    algo = KNNBaseline(k=best["k"], sim_options=ITEM_KNN_SIM, verbose=False)
+    fitted = _fit("Surprise KNNBaseline, item-based", algo, train, "")
+    fitted.params = f"tuned: k={best['k']}; item-based, pearson_baseline"
+    fitted.grid = grid
+    return fitted
+
+
+def _plan_note(quick: bool) -> str:
+    grid = QUICK_SVD_GRID if quick else SVD_GRID
+    return (
+        "Surprise peers: rows marked 'defaults' use the library's documented defaults (seed 0; "
+        "KNNBaseline user-based with pearson_baseline similarity); 'Surprise SVD, tuned' is the "
+        f"best of {len(grid)} SVD settings and 'Surprise KNNBaseline, item-based' (pearson_baseline "
+        f"similarity) the best k of {KNN_K}, both by RMSE on validation_split(train, 'E', "
+        f"seed={VALIDATION_SEED}), carved from train only (grids below), then refitted on all of "
+        "train ('fit s' is that final fit, without the search). Ratios are against the best of "
+        "all peer rows."
+    )
+
+
 def surprise_plan(skip_slow: bool, quick: bool = False) -> tuple[Plan, list[str]]:
     """(label, fit) for protocol E's surprise peers, defaults first, and notes for the report."""
     from surprise import SVD, BaselineOnly, KNNBaseline, SVDpp  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
 
     epochs = {"n_epochs": 5} if quick else {}
     defaults = "defaults"
-
-    def fixed(
-        name: str, make: Callable[[], Any], params: str
-    ) -> Callable[[Ratings], SurpriseFitted]:
-        return lambda train: _fit(name, make(), train, params)
-
-    def svd_tuned(train: Ratings) -> SurpriseFitted:
-        best, grid = tune_svd(train, QUICK_SVD_GRID if quick else SVD_GRID)
-        fitted = _fit("Surprise SVD, tuned", SVD(random_state=0, **best), train, "")
-        fitted.params, fitted.grid = f"tuned: {_describe(best)}", grid
-        return fitted
-
-    def knn_item(train: Ratings) -> SurpriseFitted:
-        best, grid = tune_item_knn(train, KNN_K)
-        algo = KNNBaseline(k=best["k"], sim_options=ITEM_KNN_SIM, verbose=False)
-        fitted = _fit("Surprise KNNBaseline, item-based", algo, train, "")
-        fitted.params = f"tuned: k={best['k']}; item-based, pearson_baseline"
-        fitted.grid = grid
-        return fitted
-
     plan: Plan = [
-        ("Surprise BaselineOnly", fixed("Surprise BaselineOnly", lambda: BaselineOnly(verbose=False), defaults)),
-        ("Surprise SVD", fixed("Surprise SVD", lambda: SVD(random_state=0, **epochs), defaults)),
+        ("Surprise BaselineOnly", _fixed("Surprise BaselineOnly", lambda: BaselineOnly(verbose=False), defaults)),
+        ("Surprise SVD", _fixed("Surprise SVD", lambda: SVD(random_state=0, **epochs), defaults)),
         (
             "Surprise KNNBaseline",
-            fixed(
+            _fixed(
                 "Surprise KNNBaseline",
                 lambda: KNNBaseline(
                     sim_options={"name": "pearson_baseline", "user_based": True}, verbose=False
@@ -188,19 +208,10 @@ def surprise_plan(skip_slow: bool, quick: bool = False) -> tuple[Plan, list[str]
                 "defaults: user-based, pearson_baseline",
             ),
         ),
-        ("Surprise SVD, tuned", svd_tuned),
-        ("Surprise KNNBaseline, item-based", knn_item),
+        ("Surprise SVD, tuned", lambda train: _svd_tuned(train, quick)),
+        ("Surprise KNNBaseline, item-based", _knn_item),
     ]  # fmt: skip
-    grid = QUICK_SVD_GRID if quick else SVD_GRID
-    notes = [
-        "Surprise peers: rows marked 'defaults' use the library's documented defaults (seed 0; "
-        "KNNBaseline user-based with pearson_baseline similarity); 'Surprise SVD, tuned' is the "
-        f"best of {len(grid)} SVD settings and 'Surprise KNNBaseline, item-based' (pearson_baseline "
-        f"similarity) the best k of {KNN_K}, both by RMSE on validation_split(train, 'E', "
-        f"seed={VALIDATION_SEED}), carved from train only (grids below), then refitted on all of "
-        "train ('fit s' is that final fit, without the search). Ratios are against the best of "
-        "all peer rows.",
-    ]
+    notes = [_plan_note(quick)]
     if skip_slow or quick:
         notes.append("Surprise SVD++ skipped (--skip-slow-peers or --quick): it is the slow one.")
     else:
@@ -208,7 +219,7 @@ def surprise_plan(skip_slow: bool, quick: bool = False) -> tuple[Plan, list[str]
             2,
             (
                 "Surprise SVD++",
-                fixed(
+                _fixed(
                     "Surprise SVD++", lambda: SVDpp(random_state=0, cache_ratings=True), defaults
                 ),
             ),

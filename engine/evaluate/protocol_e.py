@@ -5,6 +5,7 @@ defaults and at its strongest settings (item-based KNNBaseline, SVD tuned on a v
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -13,8 +14,38 @@ from engine.evaluate import peers
 from engine.evaluate.protocols import evaluate_e
 from engine.evaluate.report import OURS, BenchContext, ProtocolResult, add_ratio, timed_fit
 
+if TYPE_CHECKING:  # surprise's module is imported only when surprise is installed
+    from engine.evaluate.peers_surprise import Plan
+
 TITLE = "rating prediction (RMSE)"
 COLUMNS = ["model", "by", "RMSE", "MAE", "fit s", "params"]
+
+
+def _row(
+    name: str, by: str, metrics: dict[str, float], fit_s: float, params: str
+) -> dict[str, Any]:
+    return {
+        "model": name,
+        "by": by,
+        "RMSE": metrics["rmse"],
+        "MAE": metrics["mae"],
+        "fit s": fit_s,
+        "params": params,
+    }
+
+
+def _peer_plan(ctx: BenchContext, notes: list[str]) -> Plan:
+    """surprise's peers when asked for and installed; their notes (or why none) go to ``notes``."""
+    if not ctx.peers:
+        return []
+    if not peers.version("surprise"):
+        notes.append(peers.missing_note("surprise"))
+        return []
+    from engine.evaluate.peers_surprise import surprise_plan
+
+    plan, peer_notes = surprise_plan(ctx.skip_slow_peers, ctx.quick)
+    notes += peer_notes
+    return plan
 
 
 def run(ctx: BenchContext) -> ProtocolResult:
@@ -26,15 +57,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
         f"split: all ratings shuffled with default_rng(0); {len(train):,} train, {len(test):,} test. "
         "Our models run with their defaults (chosen on a validation split of train only).",
     )
-    plan = []
-    if ctx.peers:
-        if peers.version("surprise"):
-            from engine.evaluate.peers_surprise import surprise_plan
-
-            plan, peer_notes = surprise_plan(ctx.skip_slow_peers, ctx.quick)
-            notes += peer_notes
-        else:
-            notes.append(peers.missing_note("surprise"))
+    plan = _peer_plan(ctx, notes)
     progress = ctx.progress_factory("E")
     total, done = len(names) + len(plan), 0
     rows, extra = [], {}
@@ -44,16 +67,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
             model = ctx.create_explicit(name)
             fit_s = timed_fit(model, train)
             metrics = evaluate_e(model, test)
-            rows.append(
-                {
-                    "model": name,
-                    "by": OURS,
-                    "RMSE": metrics["rmse"],
-                    "MAE": metrics["mae"],
-                    "fit s": fit_s,
-                    "params": "defaults",
-                }
-            )
+            rows.append(_row(name, OURS, metrics, fit_s, "defaults"))
         except Exception as err:  # one broken model must not hide the others' figures
             notes.append(f"{name}: FAILED ({type(err).__name__}: {err})")
         done += 1
@@ -61,16 +75,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
         progress(done, total, label)
         fitted = fit(train)
         metrics = evaluate_e(fitted.model, test)
-        rows.append(
-            {
-                "model": fitted.name,
-                "by": fitted.library,
-                "RMSE": metrics["rmse"],
-                "MAE": metrics["mae"],
-                "fit s": fitted.fit_s,
-                "params": fitted.params,
-            }
-        )
+        rows.append(_row(fitted.name, fitted.library, metrics, fitted.fit_s, fitted.params))
         if fitted.grid is not None and len(fitted.grid) > 1:
             extra[f"{label}: validation grid (RMSE on a validation split of train)"] = fitted.grid
         done += 1

@@ -15,7 +15,7 @@ comparisons run on draw 1 only: the retrain, and variant (b), elicitation.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -248,6 +248,43 @@ def _rule_note(
     )
 
 
+Planned = tuple[str, str, Maker, Callable[..., list[int]] | None]  # label, by, make, elicit
+
+
+def _measure_plan(
+    plan: Sequence[Planned],
+    splits: dict[int, FoldInSplit],
+    reveals: dict[int, dict[int, list[Reveal]]],
+    ctx: BenchContext,
+    tick: Callable[[str], None],
+    notes: list[str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+    """``measure`` for every planned model on every draw (elicitation and the retrain on the
+    first draw only): (figure rows, retrain rows, seconds the extra draws took). A failure is
+    a note, and the other models' figures still come."""
+    first = next(iter(splits))
+    rows: list[dict[str, Any]] = []
+    retrains: list[dict[str, Any]] = []
+    extra_s = 0.0
+    for label, by, make, elicit_fn in plan:
+        for seed in splits:
+            began = time.perf_counter()
+            try:
+                figures, compared = measure(
+                    label, by, make, splits[seed], reveals[seed], ctx, draw=seed,
+                    elicit=elicit_fn if seed == first else None,
+                    retrain_at=retrain_ks(ctx) if seed == first else (), tick=tick,
+                )  # fmt: skip
+            except Exception as err:  # one broken model must not hide the others' figures
+                notes.append(f"{label}, draw {seed}: FAILED ({type(err).__name__}: {err})")
+                continue
+            rows += figures
+            retrains += compared
+            if seed != first:
+                extra_s += time.perf_counter() - began
+    return rows, retrains, extra_s
+
+
 def run(ctx: BenchContext) -> ProtocolResult:
     start = time.perf_counter()
     seeds = draws(ctx)
@@ -275,25 +312,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
         ]
     steps_first = sum(len(ks) * (2 if e else 1) for *_, e in plan)
     total = done + steps_first + len(plan) * len(ks) * (len(seeds) - 1)
-    rows: list[dict[str, Any]] = []
-    retrains: list[dict[str, Any]] = []
-    extra_s = 0.0
-    for label, by, make, elicit_fn in plan:
-        for seed in seeds:
-            began = time.perf_counter()
-            try:
-                figures, compared = measure(
-                    label, by, make, splits[seed], reveals[seed], ctx, draw=seed,
-                    elicit=elicit_fn if seed == first else None,
-                    retrain_at=retrain_ks(ctx) if seed == first else (), tick=tick,
-                )  # fmt: skip
-            except Exception as err:  # one broken model must not hide the others' figures
-                notes.append(f"{label}, draw {seed}: FAILED ({type(err).__name__}: {err})")
-                continue
-            rows += figures
-            retrains += compared
-            if seed != first:
-                extra_s += time.perf_counter() - began
+    rows, retrains, extra_s = _measure_plan(plan, splits, reveals, ctx, tick, notes)
     progress(total, total, "done")
     per_draw = pd.DataFrame(rows)
     table, ratio_notes = summarise(per_draw) if rows else (pd.DataFrame(columns=COLUMNS), [])

@@ -217,6 +217,72 @@ class FoldResults:
         return out
 
 
+@dataclass
+class _Split:
+    """One F split as G uses it: the split, its member pool and groups, and per-film inputs."""
+
+    split: FoldInSplit
+    pool: Pool
+    groups: dict[tuple[str, int], list[np.ndarray]]
+    members: list[group.Member]
+    prior: np.ndarray  # tiebreak after the group's mean stars
+    ranks: np.ndarray  # popularity rank of each film
+    seen: np.ndarray  # P(seen), [pool members × films], for novelty variants
+
+
+def _draw_split(
+    ratings: Ratings, fold_seed: int, rng: np.random.Generator, sizes: tuple[int, ...], count: int
+) -> _Split:
+    """F's split for ``fold_seed``, its pool of members and ``count`` groups per kind and size."""
+    split = split_f(ratings, seed=fold_seed)
+    pool = build_pool(split)
+    groups = {
+        (kind, size): make_groups(pool, size, kind, count, rng) for kind in KINDS for size in sizes
+    }
+    members = [group.Member(str(u), *pool.revealed[i]) for i, u in enumerate(pool.users)]
+    prior = np.asarray(split.train.stats.prior, dtype=np.float64)
+    ranks = popularity_ranks(split.train)
+    seen = np.stack([seen_probability(split.train, items) for items, _ in pool.revealed])
+    return _Split(split, pool, groups, members, prior, ranks, seen)
+
+
+def _score_model(
+    model: Recommender,
+    name: str,
+    drawn: _Split,
+    variants: dict[str, Variant],
+    extra: dict[str, dict[str, Variant]],
+    make_progress: Callable[[str], Progress],
+    fold_seed: int,
+    first_id: int,
+) -> list[tuple[str, GroupRecords]]:
+    """A fitted model's records on one split, per label: its own, and for an explicit model
+    also restricted to films with at least ``POPULAR_FLOOR`` ratings."""
+    split = drawn.split
+    pred = group.member_predictions(model, split.train, drawn.members)
+    labelled: list[tuple[str, np.ndarray | None]] = [(name, None)]
+    if model.kind == "explicit":  # star predictions favour rarely rated films: see notes
+        floor = split.train.item_counts() >= POPULAR_FLOOR
+        labelled.append((f"{name}, films with ≥ {POPULAR_FLOOR} ratings", floor))
+    out = []
+    for label, allowed in labelled:
+        recs = evaluate_groups(
+            pred,
+            drawn.pool,
+            drawn.groups,
+            {**variants, **extra.get(label, {})},
+            make_progress(f"G: groups ({label}, split {fold_seed})"),
+            allowed=allowed,
+            tiebreak=drawn.prior,
+            seen=drawn.seen,
+            popularity_rank=drawn.ranks,
+            first_id=first_id,
+        )
+        recs.per_group.insert(0, "fold", fold_seed)
+        out.append((label, recs))
+    return out
+
+
 def run_folds(
     ratings: Ratings,
     model_names: list[str],
@@ -238,51 +304,24 @@ def run_folds(
     out = FoldResults({}, {}, None, None, [])
     first_id = 0
     for j, fold_seed in enumerate(fold_seeds):
-        split = split_f(ratings, seed=fold_seed)
-        pool = build_pool(split)
         rng = np.random.default_rng(group_seed + 1000 * j)
-        groups = {
-            (kind, size): make_groups(pool, size, kind, count, rng)
-            for kind in KINDS
-            for size in sizes
-        }
-        out.made.append(
-            f"split seed {fold_seed}: {len(pool.users)} members, "
-            f"{sum(len(v) for v in groups.values())} groups"
-        )
-        members = [group.Member(str(u), *pool.revealed[i]) for i, u in enumerate(pool.users)]
+        drawn = _draw_split(ratings, fold_seed, rng, sizes, count)
+        made = sum(len(v) for v in drawn.groups.values())
+        out.made.append(f"split seed {fold_seed}: {len(drawn.pool.users)} members, {made} groups")
         if j == 0:
-            out.first_split, out.first_pool = split, pool
-        prior = np.asarray(split.train.stats.prior, dtype=np.float64)
-        ranks = popularity_ranks(split.train)
-        seen = np.stack([seen_probability(split.train, items) for items, _ in pool.revealed])
+            out.first_split, out.first_pool = drawn.split, drawn.pool
         for name in model_names:
             model = create(name)
-            model.fit(split.train, progress=make_progress(f"G: fitting {name} (split {fold_seed})"))
+            fitting = make_progress(f"G: fitting {name} (split {fold_seed})")
+            model.fit(drawn.split.train, progress=fitting)
             if j == 0:
                 out.fitted[name] = model
-            pred = group.member_predictions(model, split.train, members)
-            labelled: list[tuple[str, np.ndarray | None]] = [(name, None)]
-            if model.kind == "explicit":  # star predictions favour rarely rated films: see notes
-                floor = split.train.item_counts() >= POPULAR_FLOOR
-                labelled.append((f"{name}, films with ≥ {POPULAR_FLOOR} ratings", floor))
-            for label, allowed in labelled:
-                mine = {**variants, **((extra or {}).get(label, {}))}
-                recs = evaluate_groups(
-                    pred,
-                    pool,
-                    groups,
-                    mine,
-                    make_progress(f"G: groups ({label}, split {fold_seed})"),
-                    allowed=allowed,
-                    tiebreak=prior,
-                    seen=seen,
-                    popularity_rank=ranks,
-                    first_id=first_id,
-                )
-                recs.per_group.insert(0, "fold", fold_seed)
+            scored = _score_model(
+                model, name, drawn, variants, extra or {}, make_progress, fold_seed, first_id
+            )
+            for label, recs in scored:
                 out.records.setdefault(label, []).append(recs)
-        first_id += sum(len(v) for v in groups.values())
+        first_id += made
     return out
 
 

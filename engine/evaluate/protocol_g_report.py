@@ -146,15 +146,11 @@ def _per_cell(per_group: pd.DataFrame, label: str) -> pd.DataFrame:
     return out
 
 
-def report(
-    runs: FoldResults, seeds: tuple[int, ...], count: int, sizes: tuple[int, ...], seconds: float
-) -> ProtocolResult:
-    split, pool = runs.first_split, runs.first_pool
-    if split is None or pool is None:
-        raise RuntimeError("protocol G ran no split")
-    default = group.DEFAULT_STRATEGY
-    summaries, extra = [], {}
-    notes = [
+def _intro_notes(
+    runs: FoldResults, seeds: tuple[int, ...], count: int, sizes: tuple[int, ...]
+) -> list[str]:
+    """What was run and how to read the tables, before any model's verdict."""
+    return [
         f"Members are protocol F's held-out users for {len(seeds)} F splits ("
         + "; ".join(runs.made)
         + f"); per split up to {count} groups of each kind (random, similar, divergent) and size "
@@ -174,8 +170,59 @@ def report(
         "which treat groups as independent, are if anything too narrow.",
         ANCHOR,
         f"`fair` uses top_n={group.FAIR_TOP_N}, like_at={group.FAIR_LIKE_AT}; the default "
-        f"strategy is {default!r} (docs/tuning/fair.txt, `python -m engine tune fair`).",
+        f"strategy is {group.DEFAULT_STRATEGY!r} (docs/tuning/fair.txt, `python -m engine tune "
+        "fair`).",
     ]
+
+
+def _model_part(
+    runs: FoldResults, label: str, timing: dict[str, float], first: bool
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame]:
+    """One model label's rows of the main table (today's figures, the paper's pooled ones, the
+    share of top-10 lists differing from the average's, the default's blending time), its extra
+    tables (per kind and size and novelty for the ``first`` label only) and its paired table."""
+    default = group.DEFAULT_STRATEGY
+    per_group = runs.per_group(label)
+    novel = _novelty_mask(per_group)
+    plain = _rows(per_group, ~novel)
+    overall = summarise(plain)
+    pooled = cast(
+        pd.DataFrame,
+        plain.groupby("strategy", sort=False)[["ndcg20_mean", "ndcg20_min", "zrecall20"]].mean(),
+    )
+    overall = overall.merge(pooled.reset_index(), on="strategy").rename(columns=LABELS)
+    tops = {key: top for key, top in runs.tops(label).items() if not _is_novelty(key[1])}
+    distinct = distinct_from_base(tops)
+    share = dict(zip(distinct["strategy"], distinct["share differing"], strict=True))
+    overall["top-10 ≠ average"] = [share.get(str(s), np.nan) for s in overall["strategy"]]
+    overall.insert(0, "model", label)
+    overall["blend_ms_6"] = np.where(overall["strategy"] == default, timing["median_ms"], np.nan)
+    paired = paired_table(_rows(plain, (plain["strategy"] != OWN).to_numpy()), PAPER, base=BASE)
+    shown = paired if first else _rows(paired, paired["cell"].isin(["all", "divergent"]).to_numpy())
+    extra = {
+        f"Protocol G in the paper's terms (vs {BASE}), model {label}": compact(shown, PAPER),
+        f"Protocol G distinct top-10 lists vs {BASE}, model {label}": distinct,
+    }
+    if first:
+        extra[f"Protocol G per kind and size, model {label}"] = _per_cell(plain, label)
+        if novel.any():
+            extra[f"Protocol G novelty (default strategy, vs novelty 0), model {label}"] = (
+                novelty_table(per_group, default)
+            )
+    extra[f"Protocol G per split, default vs {BASE}, model {label}"] = _per_fold(plain)
+    return overall, extra, paired
+
+
+def report(
+    runs: FoldResults, seeds: tuple[int, ...], count: int, sizes: tuple[int, ...], seconds: float
+) -> ProtocolResult:
+    """Protocol G's result from ``run_folds``' records: the main table, per model its extra
+    tables and goal verdict, and the blending time of a room per model."""
+    split, pool = runs.first_split, runs.first_pool
+    if split is None or pool is None:
+        raise RuntimeError("protocol G ran no split")
+    summaries, extra = [], {}
+    notes = _intro_notes(runs, seeds, count, sizes)
     timings: dict[str, dict[str, float]] = {}
     first = next(iter(runs.records))
     for label in runs.records:
@@ -183,42 +230,10 @@ def report(
         model = runs.fitted[name]
         if name not in timings:
             timings[name] = blend_timing(model, split.train, pool)
-        per_group = runs.per_group(label)
-        novel = _novelty_mask(per_group)
-        plain = _rows(per_group, ~novel)
-        overall = summarise(plain)
-        pooled = cast(
-            pd.DataFrame,
-            plain.groupby("strategy", sort=False)[
-                ["ndcg20_mean", "ndcg20_min", "zrecall20"]
-            ].mean(),
-        )
-        overall = overall.merge(pooled.reset_index(), on="strategy").rename(columns=LABELS)
-        tops = {key: top for key, top in runs.tops(label).items() if not _is_novelty(key[1])}
-        distinct = distinct_from_base(tops)
-        share = dict(zip(distinct["strategy"], distinct["share differing"], strict=True))
-        overall["top-10 ≠ average"] = [share.get(str(s), np.nan) for s in overall["strategy"]]
-        overall.insert(0, "model", label)
-        overall["blend_ms_6"] = np.where(
-            overall["strategy"] == default, timings[name]["median_ms"], np.nan
-        )
+        overall, tables, paired = _model_part(runs, label, timings[name], label == first)
         summaries.append(overall)
-        paired = paired_table(_rows(plain, (plain["strategy"] != OWN).to_numpy()), PAPER, base=BASE)
-        shown = (
-            paired
-            if label == first
-            else _rows(paired, paired["cell"].isin(["all", "divergent"]).to_numpy())
-        )
-        extra[f"Protocol G in the paper's terms (vs {BASE}), model {label}"] = compact(shown, PAPER)
-        extra[f"Protocol G distinct top-10 lists vs {BASE}, model {label}"] = distinct
-        if label == first:
-            extra[f"Protocol G per kind and size, model {label}"] = _per_cell(plain, label)
-            if novel.any():
-                extra[f"Protocol G novelty (default strategy, vs novelty 0), model {label}"] = (
-                    novelty_table(per_group, default)
-                )
-        extra[f"Protocol G per split, default vs {BASE}, model {label}"] = _per_fold(plain)
-        notes.append(goal_verdict(label, paired, default))
+        extra.update(tables)
+        notes.append(goal_verdict(label, paired, group.DEFAULT_STRATEGY))
         if model.kind == "explicit" and label == name:
             notes.append(
                 f"{name}: an explicit model ranks by predicted stars, and its top predictions are "

@@ -99,6 +99,18 @@ def peer_plan(
     return plan
 
 
+def _peer_note(ctx: BenchContext) -> str:
+    """How the implicit peers were tuned."""
+    return (
+        "implicit peers are tuned on validation_split(train, 'R', seed=100) by NDCG@10 "
+        f"({len(peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID)} ALS settings with "
+        f"{4 if ctx.quick else 15} iterations, {len(peers.BPR_GRID)} BPR settings, "
+        f"{len(peers.QUICK_LMF_GRID if ctx.quick else peers.LMF_GRID)} logistic MF settings "
+        "(LogisticMatrixFactorization, 30 iterations), K for item-kNN: see the grids), "
+        f"num_threads={peers.threads()}, BLAS single-threaded as implicit recommends."
+    )
+
+
 def run(ctx: BenchContext) -> ProtocolResult:
     start = time.perf_counter()
     train, test = split_r(ctx.ratings)
@@ -114,14 +126,7 @@ def run(ctx: BenchContext) -> ProtocolResult:
         plan = peer_plan(ctx)
         if not peers.version("implicit"):
             notes.append(peers.missing_note("implicit"))
-        notes.append(
-            "implicit peers are tuned on validation_split(train, 'R', seed=100) by NDCG@10 "
-            f"({len(peers.QUICK_ALS_GRID if ctx.quick else peers.ALS_GRID)} ALS settings with "
-            f"{4 if ctx.quick else 15} iterations, {len(peers.BPR_GRID)} BPR settings, "
-            f"{len(peers.QUICK_LMF_GRID if ctx.quick else peers.LMF_GRID)} logistic MF settings "
-            "(LogisticMatrixFactorization, 30 iterations), K for item-kNN: see the grids), "
-            f"num_threads={peers.threads()}, BLAS single-threaded as implicit recommends."
-        )
+        notes.append(_peer_note(ctx))
     progress = ctx.progress_factory("R")
     total, done = len(names) + len(plan), 0
     rows, extra = [], {}

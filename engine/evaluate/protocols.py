@@ -166,6 +166,19 @@ def reveal_elicit(
     return out
 
 
+def _reveals(
+    model: F, split: FoldInSplit, k_reveal: int, mode: str, elicit: Elicit[F] | None
+) -> list[Reveal]:
+    """``evaluate_f``'s reveals by ``mode``: "random" or "elicit" (asked for by ``elicit``)."""
+    if mode == "random":
+        return reveal_random(split, k_reveal)
+    if mode == "elicit":
+        if elicit is None:
+            raise ValueError("mode='elicit' needs an elicit function")
+        return reveal_elicit(model, split, k_reveal, elicit)
+    raise ValueError(f"unknown reveal mode {mode!r}; use 'random' or 'elicit'")
+
+
 def evaluate_f(
     model: F,
     split: FoldInSplit,
@@ -186,14 +199,7 @@ def evaluate_f(
     compare with a model retrained on them, scoring training users with ``fold_in=False``).
     """
     if reveals is None:
-        if mode == "random":
-            reveals = reveal_random(split, k_reveal)
-        elif mode == "elicit":
-            if elicit is None:
-                raise ValueError("mode='elicit' needs an elicit function")
-            reveals = reveal_elicit(model, split, k_reveal, elicit)
-        else:
-            raise ValueError(f"unknown reveal mode {mode!r}; use 'random' or 'elicit'")
+        reveals = _reveals(model, split, k_reveal, mode, elicit)
     held = split.held
     explicit = model.kind == "explicit"
     times: list[float] = []
@@ -216,11 +222,7 @@ def evaluate_f(
             preds.append(row.numpy()[hidden_items])
             truths.append(hidden_values)
     parts: dict[str, list[np.ndarray]] = {
-        "recall": [],
-        "ndcg": [],
-        "map": [],
-        "auc": [],
-        "topk": [],
+        key: [] for key in ("recall", "ndcg", "map", "auc", "topk")
     }
     if scores:
         out = topn_metrics(torch.stack(scores), exclude, relevant, k=k)

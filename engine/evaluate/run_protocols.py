@@ -136,6 +136,44 @@ class BenchRun:
     seconds: float
 
 
+def _bars(closers: list[Callable[[], None]]) -> Callable[[str], Progress]:
+    """A progress factory of tqdm bars; each bar's close is appended to ``closers``."""
+
+    def bar(name: str) -> Progress:
+        update, close = tqdm_progress(f"protocol {name}")
+        closers.append(close)
+        return update
+
+    return bar
+
+
+def _run_all(
+    protocols: Sequence[str],
+    ctx: BenchContext,
+    jobs: int,
+    closers: list[Callable[[], None]],
+    echo: Callable[[str], None],
+) -> dict[str, ProtocolResult]:
+    """Every protocol's result by name: with ``jobs > 1`` the quality protocols in worker
+    processes first; the rest (all of them when ``jobs`` is 1) one by one in this process,
+    each one's progress bars closed after it."""
+    by_name: dict[str, ProtocolResult] = {}
+    if jobs > 1:
+        parallel = [name for name in protocols if name not in TIMING_PROTOCOLS]
+        for name, result in _run_in_processes(parallel, ctx, jobs):
+            by_name[name] = result
+            echo(format_result(result))
+    for name in protocols:
+        if name in by_name:
+            continue
+        result = run_protocol(name, ctx)
+        while closers:
+            closers.pop()()
+        by_name[name] = result
+        echo(format_result(result))
+    return by_name
+
+
 def bench(
     ratings: Ratings,
     protocols: Sequence[str],
@@ -176,29 +214,10 @@ def bench(
     if progress_factory is not None:
         ctx.progress_factory = progress_factory
     elif show_progress:
-
-        def bar(name: str) -> Progress:
-            update, close = tqdm_progress(f"protocol {name}")
-            closers.append(close)
-            return update
-
-        ctx.progress_factory = bar
+        ctx.progress_factory = _bars(closers)
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    by_name: dict[str, ProtocolResult] = {}
-    if jobs > 1:
-        parallel = [name for name in protocols if name not in TIMING_PROTOCOLS]
-        for name, result in _run_in_processes(parallel, ctx, jobs):
-            by_name[name] = result
-            echo(format_result(result))
-    for name in protocols:
-        if name in by_name:
-            continue
-        result = run_protocol(name, ctx)
-        while closers:
-            closers.pop()()
-        by_name[name] = result
-        echo(format_result(result))
+    by_name = _run_all(protocols, ctx, jobs, closers, echo)
     results = [by_name[name] for name in protocols]
     seconds = time.perf_counter() - start
     document = render(results, command, data, started, seconds, device=ctx.device, quick=quick)

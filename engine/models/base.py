@@ -16,6 +16,9 @@ can stand in for a model without subclassing it:
 - ``StarEstimator``: ``expected_stars(state)``, the person's expected rating of every film, or
   None for a model with no notion of stars.
 
+And the other way round, what a resumable fit needs of a checkpoint: ``FitCheckpoint`` (which
+``engine.storage.checkpoint.Checkpoint`` satisfies), so that the models never import storage.
+
 What a model can show beyond scores is declared on its class (``capabilities``), never probed.
 """
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 import torch
@@ -34,9 +37,6 @@ from engine.device import resolve
 from engine.models.config import Config, Param
 from engine.models.torch_typed import manual_seed
 from engine.progress import Progress, silent
-
-if TYPE_CHECKING:
-    from engine.storage.checkpoint import Checkpoint
 
 Kind = Literal["explicit", "implicit"]
 # What a model can show beyond scores, declared on its class so callers never probe methods:
@@ -99,6 +99,20 @@ class StarEstimator(Protocol):
     def expected_stars(self, state: UserState) -> torch.Tensor | None: ...
 
 
+class FitCheckpoint(Protocol):
+    """What a resumable model's fit uses of a checkpoint (``engine.storage.checkpoint.Checkpoint``
+    satisfies it, and its module docstring is the contract): resume at fit start, save after an
+    epoch, and a child checkpoint for a part of the fit that checkpoints on its own."""
+
+    def resume(self, model: Recommender, train: Ratings | None = None) -> int: ...
+
+    def save(
+        self, model: Recommender, epoch: int, train: Ratings | None = None, final: bool = False
+    ) -> bool: ...
+
+    def child(self, name: str) -> FitCheckpoint: ...
+
+
 def as_index_arrays(
     items: ArrayLike, values: ArrayLike, n_items: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +143,7 @@ class Recommender(ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # True where ``_fit`` honours ``self._checkpoint`` (resumes from it, saves to it each epoch)
     resumable: ClassVar[bool] = False
-    _checkpoint: Checkpoint | None = None  # set by ``fit`` for the duration of one fit
+    _checkpoint: FitCheckpoint | None = None  # set by ``fit`` for the duration of one fit
 
     def __init__(
         self, config: Config | None = None, device: str | torch.device | None = None, **params: Any
@@ -158,13 +172,13 @@ class Recommender(ABC):
         self,
         train: Ratings,
         progress: Progress | None = None,
-        checkpoint: Checkpoint | None = None,
+        checkpoint: FitCheckpoint | None = None,
     ) -> Self:
         """Fit on ``train`` (replacing any previous fit); returns self.
 
         With ``checkpoint`` (``resumable`` models only), resume from its last saved epoch and save
-        after every ``checkpoint.every`` epochs, so an interrupted fit loses little; the contract
-        is in ``engine.storage.checkpoint``.
+        as epochs complete (``Checkpoint``'s ``every`` says how often), so an interrupted fit
+        loses little; the contract is in ``engine.storage.checkpoint``.
         """
         if checkpoint is not None and not self.resumable:
             raise TypeError(f"{self.name} cannot resume from a checkpoint")

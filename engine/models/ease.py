@@ -7,8 +7,8 @@ enter B (the inverse is cubic in the number of films); the rest score by popular
 
 Defaults from ``python -m engine tune ease`` (protocol R validation split of the embedded data,
 seed 100): grid regularization ∈ {100, 200, 400, 800}, min_count ∈ {2, 3}; best 400,
-min_count=3 (validation NDCG@10 0.1896). Binary X beat star-weighted X on the protocol R split
-(0.286 vs 0.284 NDCG@10 at 400), so "binary" is the default.
+min_count=3 by validation NDCG@10. Binary X beat star-weighted X on the protocol R split at 400,
+so "binary" is the default. The scores of both: docs/tuning/ease.txt.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ class EASEFoldIn(EASE):
     training users: a heavier λ smooths B towards popular co-occurrences, which is what a short
     profile can support. Default from ``python -m engine tune ease:foldin`` (fold-in validation:
     ``split_f(train of protocol F, seed 100)``, 10 random reveals): grid regularization ∈ {400,
-    800, 1600, 3200, 6400, 12800}; best 6400 (validation NDCG@10 0.424 vs 0.364 at 400)."""
+    800, 1600, 3200, 6400, 12800}; best 6400 by NDCG@10 (the scores: docs/tuning/ease.txt)."""
 
     name = "ease-foldin"
     config_class = EASEFoldInConfig

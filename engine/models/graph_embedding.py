@@ -24,8 +24,8 @@ Films off the graph (no co-like edge: no walk ever visits them) rank after every
 Their vectors were never trained by a walk: they are their initial noise and, with side
 information, the mean of their genre and decade embeddings, which says what kind of film they
 are, not that anyone watches them with what this person liked. Ranked by that alone they filled
-the top of the list with obscure films of the right genre (protocol R, first measured: NDCG@10
-0.025 against popularity's 0.145, coverage 0.16). This is word2vec's vocabulary rule (the
+the top of the list with obscure films of the right genre (protocol R, far below popularity's
+NDCG@10: docs/tuning/graph.txt). This is word2vec's vocabulary rule (the
 source recommends only items in its vocabulary), kept as an order so every film still has a
 score.
 """

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,6 +55,7 @@ from engine.data.splits import validation_split
 from engine.models.base import (
     Capability,
     ExplicitRecommender,
+    FitCheckpoint,
     Recommender,
     UserState,
     as_index_arrays,
@@ -70,10 +71,6 @@ from engine.models.hybrid_calibration import (
 )
 from engine.models.torch_typed import floats
 from engine.progress import Progress, silent, stage_progress
-
-if TYPE_CHECKING:
-    from engine.storage.checkpoint import Checkpoint
-
 
 ImplicitPart = Literal[
     "als", "ease", "ease-foldin", "knn", "lmf", "ranking", "ranking-mlp", "graph"
@@ -200,7 +197,7 @@ class Hybrid(Recommender):
         fit_part: Ratings,
         val: Ratings,
         progress: Progress | None = None,
-        checkpoint: Checkpoint | None = None,
+        checkpoint: FitCheckpoint | None = None,
     ) -> tuple[float, float, float]:
         """(T, β, k) on a validation split (``hybrid_calibration.fit_and_calibrate``), each only
         where the config leaves it None; the tables behind β and k go into ``info``."""

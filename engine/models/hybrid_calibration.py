@@ -17,7 +17,6 @@ the hybrid's own module keeps only the model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,11 +25,8 @@ from numpy.typing import ArrayLike
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.metrics import list_metrics, topn_metrics
-from engine.models.base import Recommender
+from engine.models.base import FitCheckpoint, Recommender
 from engine.progress import Progress, silent, span_progress
-
-if TYPE_CHECKING:
-    from engine.storage.checkpoint import Checkpoint
 
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.01, 100.0, 25))
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -74,7 +70,7 @@ def fit_part(
     model: Recommender,
     data: Ratings,
     progress: Progress | None,
-    checkpoint: Checkpoint | None,
+    checkpoint: FitCheckpoint | None,
     name: str,
 ) -> None:
     """Fit one component, checkpointing into ``checkpoint``'s child ``name`` when there is a
@@ -94,7 +90,7 @@ def fit_and_calibrate(
     given: tuple[float | None, float | None, float | None],
     seed: int,
     progress: Progress = silent,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: FitCheckpoint | None = None,
 ) -> Calibration:
     """Fit both parts on ``fit_on`` (checkpointed as "calibration-implicit" and
     "calibration-explicit"), then ``calibrate`` against ``val``. ``names`` (implicit, explicit)

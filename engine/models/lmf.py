@@ -48,12 +48,13 @@ Confidence = Literal["rating", "binary", "log"]
 @dataclass(frozen=True)
 class LMFConfig(Config):
     """Defaults chosen on the protocol R validation split (seed 100) of the embedded data's
-    protocol R train part (docs/tuning/lmf.txt). ``python -m engine tune lmf``: factors
-    {8, 16, 32} × λ {1, 3, 10} × alpha {0.5, 2} with γ = 1, 30 epochs, c = alpha·stars; best
-    validation NDCG@10 0.129 at 16 factors, λ = 10, alpha = 2, on the grid's high edge in λ and
-    alpha. ``python -m engine tune lmf:edge`` past that edge: λ = 30, alpha = 4 scored 0.151
-    (λ = 10, alpha = 4: 0.120); implicit's tuned LMF scores 0.137 on the same split. λ = 30,
-    alpha = 4 is itself an edge: larger values were not tried."""
+    protocol R train part, by validation NDCG@10 (every grid point's scores: docs/tuning/lmf.txt).
+    ``python -m engine tune lmf``: factors {8, 16, 32} × λ {1, 3, 10} × alpha {0.5, 2} with
+    γ = 1, 30 epochs, c = alpha·stars; best at 16 factors, λ = 10, alpha = 2, on the grid's high
+    edge in λ and alpha. ``python -m engine tune lmf:edge`` went past that edge: λ = 30,
+    alpha = 4 scored higher (and above implicit's tuned LMF on the same split: docs/BENCHMARKS.md,
+    section R, "implicit logistic MF: validation grid"). λ = 30, alpha = 4 is itself an edge:
+    larger values were not tried."""
 
     factors: int = param(16, low=1, high=1024, help="length of each person's and film's vector")
     epochs: int = param(

@@ -51,9 +51,9 @@ ADAM = "adam."  # checkpoint-only tensors: "adam.<param>.<exp_avg | exp_avg_sq |
 class MFConfig(Config):
     """Defaults chosen by ``python -m engine tune mf``: validation split carved from protocol
     E's train part; grid regularization {0.3, 0.5, 0.7} × bias_regularization {0.3, 0.5, 0.8} ×
-    decay_power {0.75, 1.0} at 32 factors, 150 epochs, lr 0.03. Best validation RMSE 0.879 at
-    (0.5, 0.5, 0.75). More factors gave no gain at this data size (64: same RMSE, twice the
-    time)."""
+    decay_power {0.75, 1.0} at 32 factors, 150 epochs, lr 0.03; best (0.5, 0.5, 0.75) by
+    validation RMSE. More factors gave no gain at this data size (64: the same RMSE at twice the
+    time). The scores: docs/tuning/mf.txt."""
 
     factors: int = param(32, low=1, high=1024, help="length of each person's and film's vector")
     epochs: int = param(

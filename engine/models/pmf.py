@@ -12,13 +12,14 @@ ratings), so that given the factors
 each precision has a finite closed-form optimum, e.g. λ_p = (n_u·K/2 + a0 − 1) / (‖P‖²/2 + b0).
 Measured, though, joint MAP is degenerate on sparse ratings: P = Q = 0 with λ_p, λ_q large is an
 attracting optimum (the log-normaliser rewards shrinking the factors more than the fit rewards
-keeping them), and it converges there (protocol E RMSE 0.954, the bias-only level).
+keeping them), and it converges there: protocol E's RMSE is the bias-only level
+(docs/tuning/pmf.txt; ``python -m engine train --model pmf --set method=map`` measures it).
 
 ``method="vb"`` (the default) therefore learns the precisions from posterior *expectations*:
 mean-field variational Bayes (Lim & Teh 2007), the same closed-form updates with
 E‖p_u‖² = ‖m_u‖² + tr S_u and E[SSE] including every rating's predictive variance. The posterior
-covariances keep the factors from collapsing and the learned noise honest (protocol E RMSE 0.859
-at the default 20 factors, with no regularisation search).
+covariances keep the factors from collapsing and the learned noise honest, with no
+regularisation search (protocol E: pmf's row in docs/BENCHMARKS.md, section E).
 
 The optimiser is block coordinate ascent, each block solved exactly: all users at once (a
 batched (K+1)×(K+1) Cholesky per user, on the GPU when present), all films at once, then the
@@ -38,7 +39,7 @@ vectors than people with three ratings.
 
 Defaults from ``python -m engine tune pmf`` (protocol E validation split of the embedded data,
 seed 100). Only the structure is searched, never a regularisation strength: grid factors ∈
-{10, 20, 30, 50}; best 20 (validation RMSE 0.8755; 10: 0.8797, 30: 0.8852, 50: 0.8856).
+{10, 20, 30, 50}; best 20 by validation RMSE (the scores: docs/tuning/pmf.txt).
 """
 
 from __future__ import annotations

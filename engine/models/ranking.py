@@ -15,11 +15,11 @@ fold-in minimises what training minimised for a user, deterministically.
 
 Defaults from ``python -m engine tune ranking`` (protocol R validation split of the embedded data,
 seed 100, 20 epochs): grid regularization ∈ {0.005, 0.01}, negatives ∈ {2, 4}, hard ∈ {True,
-False}; best regularization=0.01, 4 averaged negatives (validation NDCG@10 0.132, AUC 0.937); then
+False}; best regularization=0.01, 4 averaged negatives by validation NDCG@10; then
 ``python -m engine tune ranking:schedule --metric auc``: lr ∈ {0.005, 0.01} × epochs ∈ {20, 40},
 ranked by validation AUC because AUC is what this pairwise model is for (its quality bar); best
-lr=0.005, 40 epochs (validation AUC 0.9375, NDCG@10 0.146; by NDCG lr=0.01 would win with 0.148,
-AUC 0.9367). ``ranking-mlp`` shares these defaults (its own
+lr=0.005, 40 epochs (by NDCG@10 lr=0.01 would have won, by a little). The scores of both
+searches: docs/tuning/ranking.txt. ``ranking-mlp`` shares these defaults (its own
 search, ``python -m engine tune ranking-mlp``, was not run yet).
 """
 

@@ -53,7 +53,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 from safetensors import SafetensorError
@@ -76,8 +76,7 @@ class Checkpointable(Protocol):
     identity, its device, and the tensors an epoch depends on. A protocol, so that this module
     never imports the models that use it."""
 
-    @property
-    def name(self) -> str: ...
+    name: ClassVar[str]  # the model family's registered name, declared on its class
 
     @property
     def config(self) -> Hyperparameters: ...

@@ -51,6 +51,49 @@ def grid_points(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _validation(
+    name: str, train: Ratings, protocol: str, seed: int
+) -> tuple[Ratings, Callable[[Recommender], dict[str, float]]]:
+    """What ``search`` fits each grid point on, and how it scores the fitted model: stars on a
+    validation part (E), rankings of it (R), or fold-in of new members carved from ``train`` with
+    10 random reveals each (F)."""
+    if protocol not in ("E", "R", "F"):
+        raise ValueError(f"protocol must be 'E', 'R' or 'F', not {protocol!r}")
+    if protocol == "F":  # new members carved from train only, 10 random reveals each
+        fold = split_f(train, seed=seed)
+        reveals = reveal_random(fold, 10, seed=seed + 1)
+
+        def fold_in_scores(model: Recommender) -> dict[str, float]:
+            out = evaluate_f(model, fold, reveals=reveals)
+            return {k: out[k] for k in ("recall", "ndcg", "map", "auc", "foldin_ms")}
+
+        return fold.train, fold_in_scores
+    fit_part, val_part = validation_split(train, protocol=protocol, seed=seed)
+    if protocol == "E":
+
+        def star_scores(model: Recommender) -> dict[str, float]:
+            if not isinstance(model, ExplicitRecommender):
+                raise ValueError(f"{name} is not an explicit model; protocol E needs stars")
+            return evaluate_explicit(model, val_part)
+
+        return fit_part, star_scores
+
+    def ranking_scores(model: Recommender) -> dict[str, float]:
+        return evaluate_ranking(model, fit_part, val_part)
+
+    return fit_part, ranking_scores
+
+
+def _ranked(table: pd.DataFrame, protocol: str, metric: str | None) -> pd.DataFrame:
+    """The search's table best first: by RMSE (E) or NDCG@10 (R, F), or by ``metric``."""
+    key, ascending = ("rmse", True) if protocol == "E" else ("ndcg", False)
+    if metric is not None:  # e.g. "auc" for a model whose job is AUC
+        if metric not in table.columns:
+            raise ValueError(f"metric {metric!r} is not measured by protocol {protocol}")
+        key, ascending = metric, metric in ("rmse", "mae")
+    return table.sort_values(key, ascending=ascending, kind="stable").reset_index(drop=True)
+
+
 def search(
     name: str,
     grid: Mapping[str, Iterable[Any]],
@@ -67,35 +110,7 @@ def search(
     or the best ``metric`` when given) and a table with one row per grid point (its parameters, metrics and fit seconds).
     """
     protocol = protocol.upper()
-    if protocol not in ("E", "R", "F"):
-        raise ValueError(f"protocol must be 'E', 'R' or 'F', not {protocol!r}")
-    if protocol == "F":  # new members carved from train only, 10 random reveals each
-        fold = split_f(train, seed=seed)
-        fit_part = fold.train
-        reveals = reveal_random(fold, 10, seed=seed + 1)
-
-        def fold_in_scores(model: Recommender) -> dict[str, float]:
-            out = evaluate_f(model, fold, reveals=reveals)
-            return {k: out[k] for k in ("recall", "ndcg", "map", "auc", "foldin_ms")}
-
-        score: Callable[[Recommender], dict[str, float]] = fold_in_scores
-    else:
-        fit_part, val_part = validation_split(train, protocol=protocol, seed=seed)
-        if protocol == "E":
-
-            def star_scores(model: Recommender) -> dict[str, float]:
-                if not isinstance(model, ExplicitRecommender):
-                    raise ValueError(f"{name} is not an explicit model; protocol E needs stars")
-                return evaluate_explicit(model, val_part)
-
-            score = star_scores
-        else:
-
-            def ranking_scores(model: Recommender) -> dict[str, float]:
-                return evaluate_ranking(model, fit_part, val_part)
-
-            score = ranking_scores
-
+    fit_part, score = _validation(name, train, protocol, seed)
     rows = []
     for params in grid_points(grid):
         model = create(name, device=device, **{**(fixed or {}), **params})
@@ -103,13 +118,7 @@ def search(
         model.fit(fit_part)
         seconds = time.perf_counter() - start
         rows.append({**params, **score(model), "fit_s": round(seconds, 2)})
-    table = pd.DataFrame(rows)
-    key, ascending = ("rmse", True) if protocol == "E" else ("ndcg", False)
-    if metric is not None:  # e.g. "auc" for a model whose job is AUC
-        if metric not in table.columns:
-            raise ValueError(f"metric {metric!r} is not measured by protocol {protocol}")
-        key, ascending = metric, metric in ("rmse", "mae")
-    table = table.sort_values(key, ascending=ascending, kind="stable").reset_index(drop=True)
+    table = _ranked(pd.DataFrame(rows), protocol, metric)
     best = {k: _plain(table[k].iloc[0]) for k in grid}
     return best, table
 
