@@ -57,6 +57,8 @@ def test_imported_modules_reads_both_import_forms(tmp_path: Path) -> None:
         ("engine/evaluate", ("engine.tuning",)),
         # what is kept on disk knows the models, not how they are trained, tuned or measured
         ("engine/storage", ("engine.train", "engine.tuning", "engine.evaluate", "engine.cli")),
+        # storage saves models; a model needs of a checkpoint only base.FitCheckpoint's protocol
+        ("engine/models", ("engine.storage", "engine.train", "engine.evaluate", "engine.tuning")),
     ],
 )
 def test_lower_layers_never_import_upper_ones(package: str, forbidden: tuple[str, ...]) -> None:
