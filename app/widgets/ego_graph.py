@@ -4,9 +4,12 @@ table.
 ``engine.insights.similarity_graph`` gives a networkx graph; ``ego_graph_html`` draws it with
 vis-network, the library pyvis ships. pyvis lays the nodes and edges out as vis-network data;
 the page is our own small Jinja template rather than pyvis's, because pyvis 0.3.2's template
-always links Bootstrap from a CDN and can switch tooltips to ``innerHTML``. Ours inlines the
-vis-network script and stylesheet from pyvis's package (nothing loads from the internet) and
-has no place where a title could become markup:
+always links Bootstrap from a CDN and can switch tooltips to ``innerHTML``. Ours takes
+vis-network's script from pyvis's package (nothing loads from the internet): loaded once into
+the app's page by a components-v2 element that never changes (``load_vis_network``; Streamlit
+sends it once per session), the graph page in its iframe uses it from there, so a redraw sends
+only the graph (~20 KB, not ~690 KB; ``python -m tools.explore_bytes``). A page drawn on its
+own can inline it (``inline_library``). It has no place where a title could become markup:
 
 * node and edge data reach the page only through Jinja's ``tojson``, which escapes ``< > & '``;
 * vis-network draws labels on a canvas and sets string tooltips with ``innerText``, so a title
@@ -17,15 +20,17 @@ has no place where a title could become markup:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import pandas as pd
+import pyvis
 import streamlit as st
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, Template
+from streamlit.components.v2 import component
 
 from app.widgets.palette import genre_colour
 from engine.genres import FAMILY_LABELS
@@ -34,15 +39,21 @@ from engine.insights import NO_GENRE
 GRAPH_HEIGHT = 440  # px, the vis-network canvas: about 60 % of a phone's screen
 VOTE_RING = "#eab308"  # the ring of a film in tonight's vote
 LEGEND_ROOM = 90  # px below the canvas for the genre legend
+VIS_COMPONENT = "movienight.vis_network"  # vis-network, loaded once into the page
+VIS_KEY = "mn_vis_network"
 
 _PAGE = """<!DOCTYPE html>
 <html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>{% include 'lib/vis-9.1.2/vis-network.css' %}</style>
-<script>{% include 'lib/vis-9.1.2/vis-network.min.js' %}</script>
+{% if inline_library %}<script>{% include 'lib/vis-9.1.2/vis-network.min.js' %}</script>{% endif %}
 <style>
+  /* of vis-network.css (220 KB, mostly its editing toolbar's icons) only the tooltip is used */
+  div.vis-tooltip { position: absolute; visibility: hidden; padding: 5px; white-space: nowrap;
+    font: 14px sans-serif; color: #000; background: #f5f4ed; border: 1px solid #808074;
+    border-radius: 3px; box-shadow: 3px 3px 10px rgba(0,0,0,.2); pointer-events: none;
+    z-index: 5; }
   html, body { margin: 0; font: 14px sans-serif; overflow: hidden; }
   #bar { display: flex; gap: 6px; padding: 4px 0; flex-wrap: wrap; }
   #bar button { font: inherit; padding: 6px 10px; border: 1px solid #9ca3af; border-radius: 8px;
@@ -77,28 +88,45 @@ _PAGE = """<!DOCTYPE html>
 {%- for genre, colour in legend %}<span class="key"><span class="dot" style="background:{{ colour }}"></span>{{ genre }}</span>{% endfor -%}
 </div>
 <script>
-  var nodes = new vis.DataSet({{ nodes|tojson }});
-  var edges = new vis.DataSet({{ edges|tojson }});
+  var nodes = null, edges = null, network = null;  // set by draw() once vis-network is here
   var cards = {{ cards|tojson }};
   var options = {{ options|tojson }};
   var box = document.getElementById("mynetwork");
-  var network = new vis.Network(box, {nodes: nodes, edges: edges}, options);
+  function draw(vis, realm) {
+    // the data is made in the library's own window: its option merging tells objects and
+    // functions apart with that window's Object and Function, which this frame's fail
+    var own = function (value) { return realm.JSON.parse(JSON.stringify(value)); };
+    nodes = new vis.DataSet(own({{ nodes|tojson }}));
+    edges = new vis.DataSet(own({{ edges|tojson }}));
+    network = new vis.Network(box, {nodes: nodes, edges: edges}, own(options));
+    network.once("afterDrawing", function () { touch(false); });
+  }
+  // vis-network (470 KB) is loaded once into the page around this frame (load_vis_network, a
+  // component whose unchanged script Streamlit sends once per session), so a redraw sends only
+  // the graph; a page drawn on its own inlines it. The frame is same-origin: it may use it.
+  function withVis(then) {
+    var realm = window.vis ? window : null;
+    try { realm = realm || (window.parent.vis ? window.parent : null); } catch (e) { /* wait */ }
+    if (realm) { then(realm.vis, realm); } else { setTimeout(function () { withVis(then); }, 30); }
+  }
   // one finger scrolls the page: vis-network's touch handler claims every gesture, so it is
   // only switched on while "Move & zoom" is
   function touch(on) {
     box.querySelectorAll("*").forEach(function (el) { el.style.touchAction = on ? "none" : "pan-y"; });
     box.style.touchAction = on ? "none" : "pan-y";
   }
-  network.once("afterDrawing", function () { touch(false); });
   var moving = false;
   document.getElementById("interact").addEventListener("click", function () {
+    if (!network) { return; }
     moving = !moving;
     network.setOptions({interaction: {dragView: moving, zoomView: moving}});
     touch(moving);
     this.setAttribute("aria-pressed", moving ? "true" : "false");
     this.textContent = moving ? "Move & zoom: on" : "Move & zoom: off";
   });
-  document.getElementById("fit").addEventListener("click", function () { network.fit(); });
+  document.getElementById("fit").addEventListener("click", function () {
+    if (network) { network.fit(); }
+  });
   function link(text, params, primary) {
     var a = document.createElement("a");
     var url = new URL(window.parent.location.href);
@@ -165,13 +193,14 @@ _PAGE = """<!DOCTYPE html>
   box.addEventListener("pointerup", function (e) {
     var d = down;
     down = null;
-    if (!d || d.id !== e.pointerId || e.timeStamp - d.t > 600 ||
+    if (!d || !network || d.id !== e.pointerId || e.timeStamp - d.t > 600 ||
         Math.hypot(e.clientX - d.x, e.clientY - d.y) > 10) { return; }
     var r = box.getBoundingClientRect();
     var id = network.getNodeAt({x: e.clientX - r.left, y: e.clientY - r.top});
     if (id !== undefined) { showCard(id); }
     else { document.getElementById("card").style.display = "none"; }
   }, true);
+  withVis(draw);
 </script>
 </body>
 </html>
@@ -193,14 +222,16 @@ OPTIONS = {
 BAR_ROOM = 44  # px above the canvas for the Fit and Move & zoom buttons
 
 
+def _assets() -> Path:
+    """pyvis's template folder, which holds vis-network."""
+    return Path(pyvis.__file__).resolve().parent / "templates"
+
+
 @cache
 def _template() -> Template:
     """The page template; ``include`` finds vis-network's files in pyvis's template folder."""
-    import pyvis
-
-    assets = Path(pyvis.__file__).resolve().parent / "templates"
     env = Environment(
-        loader=ChoiceLoader([DictLoader({"page.html": _PAGE}), FileSystemLoader(assets)]),
+        loader=ChoiceLoader([DictLoader({"page.html": _PAGE}), FileSystemLoader(_assets())]),
         autoescape=True,
     )
     return env.get_template("page.html")
@@ -265,8 +296,12 @@ def ego_graph_html(
     marks: Mapping[int, Sequence[Any]] | None = None,
     vote: frozenset[int] | set[int] = frozenset(),
     links: Mapping[int, Mapping[str, Any]] | None = None,
+    inline_library: bool = False,
 ) -> str:
-    """A self-contained HTML page drawing ``graph`` (``engine.insights.similarity_graph``).
+    """An HTML page drawing ``graph`` (``engine.insights.similarity_graph``), offline.
+
+    vis-network comes from the page around the frame (``load_vis_network``), or, with
+    ``inline_library``, is inlined so that the page stands alone (470 KB more).
 
     Node size grows with popularity, colour is the film's genre family (the palette every view
     shares; a legend lists the families shown), the centre film is a star. ``marks`` (film ->
@@ -322,13 +357,34 @@ def ego_graph_html(
         options=OPTIONS,
         height=height,
         legend=sorted(legend.items()),
+        inline_library=inline_library,
     )
 
 
 def show_ego_graph(graph: nx.Graph, height: int = GRAPH_HEIGHT, **extras: Any) -> None:
-    """Draw ``graph`` as its offline pyvis page in an iframe (room for the buttons above and
-    the legend below); ``extras`` go to ``ego_graph_html``."""
+    """Draw ``graph`` as its offline page in an iframe (room for the buttons above and the
+    legend below), with vis-network loaded once into the page; ``extras`` go to
+    ``ego_graph_html``."""
     st.iframe(ego_graph_html(graph, height, **extras), height=height + BAR_ROOM + LEGEND_ROOM)
+    load_vis_network()
+
+
+def vis_network_js() -> str:
+    """vis-network's script, as pyvis ships it (nothing is fetched from the internet)."""
+    return (_assets() / "lib" / "vis-9.1.2" / "vis-network.min.js").read_text(encoding="utf-8")
+
+
+@cache
+def _vis_component() -> Callable[..., Any]:
+    # a module whose only job is to run the library, which sets window.vis on the page
+    return component(VIS_COMPONENT, js=vis_network_js() + "\nexport default function () {}\n")
+
+
+def load_vis_network() -> None:
+    """vis-network into the page itself, for the graph frames to use: the element never
+    changes, so Streamlit sends its 470 KB once per session (its message cache) instead of
+    with every redraw of the graph."""
+    _vis_component()(key=VIS_KEY)
 
 
 def neighbourhood_table(graph: nx.Graph) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import networkx as nx
 import pytest
 from browser_helpers import settle_scroll, swipe_up
 
-from app.widgets.ego_graph import ego_graph_html
+from app.widgets.ego_graph import ego_graph_html, vis_network_js
 
 pytestmark = [
     pytest.mark.browser,
@@ -67,6 +67,7 @@ def host_page(tmp_path: Path) -> Path:
     outer = tmp_path / "explore.html"
     outer.write_text(
         "<!DOCTYPE html><html><head><meta name='viewport' content='width=device-width'></head>"
+        f"<script>{vis_network_js()}</script>"  # as load_vis_network puts it in the app's page
         "<body style='margin:0'><div style='height:260px'>Explore</div>"
         f"<iframe id='graph' sandbox='{SANDBOX}' srcdoc=\"{html.escape(page)}\" "
         "style='width:100%;height:580px;border:0'></iframe>"
@@ -95,7 +96,7 @@ def test_the_graph_scrolls_with_one_finger_and_a_tap_leads_somewhere(tmp_path):
             frame = page.frame_locator("#graph")
             frame.locator("#mynetwork canvas").wait_for(timeout=30_000)
             inner = page.locator("#graph").element_handle().content_frame()
-            inner.wait_for_function("() => network.getPositions()[1] !== undefined")
+            inner.wait_for_function("() => network && network.getPositions()[1] !== undefined")
             page.wait_for_timeout(1500)  # the layout settles
             labels = inner.evaluate("() => nodes.get().map(n => n.label)")
             assert "Forrest Gump\n(1994)\n★ Maya 5★, Tom 1★" in labels  # wrapped for a phone

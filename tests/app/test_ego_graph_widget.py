@@ -11,7 +11,12 @@ import re
 import networkx as nx
 import pytest
 
-from app.widgets.ego_graph import ego_graph_html, neighbourhood_table, node_size
+from app.widgets.ego_graph import (
+    ego_graph_html,
+    neighbourhood_table,
+    node_size,
+    vis_network_js,
+)
 from app.widgets.palette import genre_colour
 from engine import insights
 from engine.models import create
@@ -20,7 +25,7 @@ REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNOREC
 
 
 def _vis(page: str, what: str) -> list[dict]:
-    found = re.search(rf"{what} = new vis\.DataSet\((\[.*?\])\);", page, re.DOTALL)
+    found = re.search(rf"{what} = new vis\.DataSet\(own\((\[.*?\])\)\);", page, re.DOTALL)
     assert found, f"no {what} data in the page"
     return json.loads(found.group(1))
 
@@ -48,7 +53,9 @@ def test_page_is_offline_sized_by_popularity_and_coloured_by_the_palette():
     page = ego_graph_html(graph, height=500)
     assert not REMOTE.search(page)
     assert "cdnjs" not in page and "jsdelivr" not in page and "bootstrap" not in page
-    assert "new vis.Network" in page and "vis-network" in page  # the library itself is inlined
+    assert "new vis.Network" in page and "window.parent.vis" in page  # the page's library
+    alone = ego_graph_html(graph, height=500, inline_library=True)
+    assert vis_network_js() in alone and not REMOTE.search(alone)  # or inlined: still offline
     assert "height: 500px" in page
     nodes = {n["id"]: n for n in _vis(page, "nodes")}
     assert set(nodes) == {1, 2, 3, 4}
@@ -166,3 +173,14 @@ def test_members_marks_vote_ring_and_tap_card_links():
     assert edges[(1, 2)]["title"] == "12 people loved both · both comedy"
     # one finger scrolls: vis-network's own dragging and zooming start switched off
     assert '"dragView": false' in page and '"zoomView": false' in page
+
+
+def test_a_redraw_sends_the_graph_not_the_library():
+    """Thirty films and their links: what each redraw of the graph sends stays under 100 KB;
+    the 470 KB library goes to the page once (``load_vis_network``)."""
+    films = {i: {"label": f"Film number {i} (19{i:02d})", "genre": "Drama", "popularity": 100 - i}
+             for i in range(1, 31)}  # fmt: skip
+    links = [(1, i, 1 / i) for i in range(2, 31)] + [(i, i + 1, 0.2) for i in range(2, 30)]
+    page = ego_graph_html(film_graph(films, links, center=1))
+    assert len(page.encode()) < 100_000 and vis_network_js()[:2000] not in page
+    assert len(vis_network_js().encode()) > 400_000  # what each redraw sent before
