@@ -74,7 +74,7 @@ def cowatch() -> CoWatch:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _taste(token: tuple, _model: Recommender, _cat: Ratings) -> SimilarItems:
-    vectors = _model.item_vectors()
+    vectors = _model.taste_vectors()
     if vectors is None:
         return _model  # a model without vectors lists its own neighbours (EASE, kNN)
     if isinstance(vectors, torch.Tensor):

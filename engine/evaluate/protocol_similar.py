@@ -159,6 +159,13 @@ def _model_rows(
             rows.append(
                 measure(f"{name}: film vectors, {label}", sim.scores, ratings, pairs, fit_s)
             )
+    taste = model.taste_vectors()
+    if taste is not None and (vectors is None or taste is not vectors):
+        t = np.asarray(taste.detach().cpu().numpy() if hasattr(taste, "detach") else taste)
+        if vectors is None or t.shape != v.shape or not np.array_equal(t, v):
+            sim = VectorSimilarity.build(t, ratings.stats.counts, VECTOR_DAMPING)
+            label = f"{name}: taste vectors (Explore's), cosine, damped (γ {VECTOR_DAMPING:g})"
+            rows.append(measure(label, sim.scores, ratings, pairs, fit_s))
     if name in ("ease", "hybrid"):  # their similar_items is not the cosine of item_vectors
         what = "item-item weights" if name == "ease" else "similar_items (ALS part)"
         score = _list_scores(model.similar_items, ratings.n_items)

@@ -263,6 +263,16 @@ class Recommender(ABC):
     def _item_vectors(self) -> np.ndarray | None:
         return None
 
+    def taste_vectors(self) -> np.ndarray | None:
+        """Film embeddings to compare films by who likes them (Explore's "Liked by the same kind
+        of viewer"): ``item_vectors()`` unless the model has vectors that find such neighbours
+        better by protocol Similar (the hybrid: its implicit part's)."""
+        self._check_fitted()
+        return self._taste_vectors()
+
+    def _taste_vectors(self) -> np.ndarray | None:
+        return self._item_vectors()
+
     def item_bias(self) -> np.ndarray | None:
         """Per-film bias on the model's score scale (None where the model has none)."""
         self._check_fitted()

@@ -182,6 +182,26 @@ def test_a_persons_vector_lives_among_the_film_vectors(fitted, tastes):
         assert _pairs_in_order(vectors @ vector, liked, disliked) > 0.75, user
 
 
+def test_taste_vectors_find_films_liked_by_the_same_people(fitted, tastes):
+    """Explore's "liked by the same kind of viewer" compares films by ``taste_vectors()``: one
+    row per film, and on planted tastes a film's nearest films come from its own taste group
+    more often than not."""
+    if "item_vectors" not in fitted.capabilities:
+        pytest.skip(f"{fitted.name} has no film vectors: Explore lists its own neighbours")
+    vectors = fitted.taste_vectors()
+    assert vectors is not None
+    v = np.asarray(vectors.detach().cpu().numpy() if hasattr(vectors, "detach") else vectors)
+    assert v.shape[0] == fitted.n_items
+    unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    groups = tastes.item_cluster
+    same = []
+    for item in range(fitted.n_items):
+        cos = unit @ unit[item]
+        cos[item] = -np.inf
+        same.append(groups[int(np.argmax(cos))] == groups[item])
+    assert np.mean(same) > 0.6
+
+
 def test_declared_capabilities_work_and_undeclared_ones_say_none(fitted, tastes):
     n = tastes.ratings.n_items
     caps = fitted.capabilities
