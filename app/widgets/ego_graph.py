@@ -24,8 +24,10 @@ from typing import Any
 
 import networkx as nx
 import pandas as pd
+import pyvis
 import streamlit as st
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, Template
+from pyvis.network import Network
 
 from app.widgets.palette import genre_colour
 from engine.genres import FAMILY_LABELS
@@ -196,8 +198,6 @@ BAR_ROOM = 44  # px above the canvas for the Fit and Move & zoom buttons
 @cache
 def _template() -> Template:
     """The page template; ``include`` finds vis-network's files in pyvis's template folder."""
-    import pyvis
-
     assets = Path(pyvis.__file__).resolve().parent / "templates"
     env = Environment(
         loader=ChoiceLoader([DictLoader({"page.html": _PAGE}), FileSystemLoader(assets)]),
@@ -275,8 +275,6 @@ def ego_graph_html(
     become the card's buttons. Titles come from a dataset folder the user points at, so they are
     untrusted; see the module docstring for why none can become markup.
     """
-    from pyvis.network import Network
-
     if isinstance(height, bool) or not isinstance(height, int) or not 100 <= height <= 4000:
         raise ValueError(
             f"height must be a whole number of pixels from 100 to 4000, not {height!r}"

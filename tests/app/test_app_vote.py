@@ -188,8 +188,7 @@ def test_the_same_films_note_describes_the_list_shown_in_a_room_with_a_vote(monk
     """The note "X gives the same films as Y" and the list shown come from one room input: with
     the top pick skipped in a vote, both blends leave it out, and the strategies the note names
     are exactly those whose shown list is this one."""
-    import engine.group
-    from app.services import catalogue
+    from app.services import catalogue, rooms
     from app.widgets.text import md
     from engine.group import STRATEGIES
 
@@ -198,13 +197,13 @@ def test_the_same_films_note_describes_the_list_shown_in_a_room_with_a_vote(monk
     vote(bob, films[:1], ["skip"])  # the top pick is out of every list tonight
     excludes: dict[str, list[list[int]]] = {"list": [], "note": []}
     for fn, kind in (("recommend", "list"), ("recommend_each", "note")):
-        real = getattr(engine.group, fn)
+        real = getattr(rooms, fn)  # the engine's blends, as the rooms service calls them
 
         def spy(*a, _real=real, _kind=kind, **k):
             excludes[_kind].append(sorted(k["exclude"]))
             return _real(*a, **k)
 
-        monkeypatch.setattr(engine.group, fn, spy)
+        monkeypatch.setattr(rooms, fn, spy)
     shown, notes = {}, {}
     for name in STRATEGIES:
         host.selectbox(key="strategy").set_value(name).run()
