@@ -14,14 +14,14 @@ import os
 import secrets
 from pathlib import Path
 
+from engine.data.paths import data_dir
+
 TOKEN_ENV = "MOVIENIGHT_OPERATOR_TOKEN"
 TOKEN_FILE = "operator-token"
 TOKEN_BYTES = 24
 
 
 def token_file() -> Path:
-    from engine.data.paths import data_dir
-
     return data_dir() / TOKEN_FILE
 
 

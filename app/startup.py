@@ -16,10 +16,16 @@ import argparse
 import sys
 import time
 
+from app.jobs import ensure
+from app.jobs.spec import JobSpec, default_model_name, saved_model_intact
+from app.operator import TOKEN_ENV, ensure_token_file, expected_token
+from app.store import Store
+from engine.data import load_embedded
+from engine.data.paths import data_dir
+from engine.progress import tqdm_progress
+
 
 def _operator() -> None:
-    from app.operator import TOKEN_ENV, ensure_token_file, expected_token
-
     where, created = ensure_token_file()
     if created:
         print(
@@ -34,13 +40,6 @@ def _operator() -> None:
 
 
 def _model(name: str | None) -> int:
-    from app.jobs import ensure
-    from app.jobs.spec import JobSpec, default_model_name, saved_model_intact
-    from app.store import Store
-    from engine.data import load_embedded
-    from engine.data.paths import data_dir
-    from engine.progress import tqdm_progress
-
     started = time.perf_counter()
     catalogue = load_embedded(data_dir() / "datasets")
     name = name or default_model_name()

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import streamlit as st
 
 from app import session_keys as keys
+from app.store import StoreError
 
 if TYPE_CHECKING:
     from app.store import Member, Room, Store
@@ -150,8 +152,6 @@ class Current:
 
 def current(store: Store) -> Current:
     """Resolve the URL against the store; bad codes/tokens become messages, never exceptions."""
-    from app.store import StoreError
-
     code = room_code()
     if not code:
         return Current()
@@ -178,7 +178,6 @@ def base_url() -> str:
     if not url:
         return ""
     # Keep scheme://host[:port]/ plus any base path the server is mounted under.
-    from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     base = st.get_option("server.baseUrlPath") or ""

@@ -7,6 +7,9 @@ import os
 import pytest
 import torch
 
+from engine.data import load_embedded
+from engine.data.synthetic import planted_explicit
+
 os.environ.setdefault("MOVIENIGHT_DEVICE", "cpu")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
@@ -25,16 +28,12 @@ def one_torch_thread():
 @pytest.fixture(scope="session")
 def embedded():
     """The embedded MovieLens sample (cached as parquet after the first load)."""
-    from engine.data import load_embedded
-
     return load_embedded()
 
 
 @pytest.fixture(scope="session")
 def planted():
     """A planted rank-3 explicit dataset with noise 0.25."""
-    from engine.data.synthetic import planted_explicit
-
     return planted_explicit()
 
 

@@ -34,6 +34,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from app import services
+from engine.data import load_embedded
+from engine.evaluate.report import machine_info
+from engine.train import load_or_train
+from tools import browser_bench, deck_bench
+from tools.protocol_app import render_block, write_block
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"
 DOCS = ROOT / "docs" / "BENCHMARKS.md"
@@ -52,19 +62,12 @@ def _summary(seconds: list[float]) -> dict[str, float]:
 
 def _ensure_model(name: str) -> str:
     """Train (first time) and cache the model under the data dir; returns load_or_train's message."""
-    from engine.data import load_embedded
-    from engine.train import load_or_train
-
     _, message = load_or_train(name, load_embedded())
     return message
 
 
 def _seed_room(n_members: int, per_member: int, seed: int = 0) -> tuple[str, list[str]]:
     """A room whose members rated what real MovieLens users rated (deterministic)."""
-    import numpy as np
-
-    from app import services
-
     cat = services.get_catalogue()
     store = services.get_store()
     rng = np.random.default_rng(seed)
@@ -83,10 +86,6 @@ def _seed_room(n_members: int, per_member: int, seed: int = 0) -> tuple[str, lis
 
 
 def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> dict[str, Any]:
-    from streamlit.testing.v1 import AppTest
-
-    from app import services
-
     code, _ = _seed_room(n_members, per_member)
     at = AppTest.from_file(str(APP), default_timeout=600)
     at.query_params["room"] = code
@@ -115,37 +114,9 @@ def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> di
     }
 
 
-def cold_child(model: str) -> dict[str, float]:
-    """Runs in a fresh process: open the app as a member of a seeded room, time each stage."""
-    started = time.perf_counter()
-    from streamlit.testing.v1 import AppTest
-
-    imported = time.perf_counter()
-    from app import store as store_module
-
-    store = store_module.Store()
-    room = store.create_room("Cold start")
-    token = store.add_member(room.code, "Host").token
-    at = AppTest.from_file(str(APP), default_timeout=600)
-    at.query_params.update({"room": room.code, "member": token})
-    first = time.perf_counter()
-    at.run()
-    room_done = time.perf_counter()
-    at.switch_page("app/pages/picks.py").run()
-    picks_done = time.perf_counter()
-    if at.exception:
-        raise RuntimeError(f"cold start page failed: {at.exception[0].message}")
-    return {
-        "import_s": round(imported - started, 3),
-        "room_page_first_run_s": round(room_done - first, 3),
-        "picks_page_first_run_s": round(picks_done - room_done, 3),
-        "total_s": round(picks_done - started, 3),
-    }
-
-
 def bench_cold(model: str, env: dict[str, str]) -> dict[str, float]:
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.bench", "--cold-child", "--model", model],
+        [sys.executable, "-m", "tools.bench_cold"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -160,8 +131,6 @@ def bench_cold(model: str, env: dict[str, str]) -> dict[str, float]:
 
 def bench_deck(model: str, enabled: bool) -> dict[str, Any]:
     """The rating deck's burst, slow-socket, CPU and ramp figures, or why there are none."""
-    from tools import browser_bench, deck_bench
-
     if not enabled:
         return {"skipped": "--no-browser"}
     why = browser_bench.available()
@@ -173,8 +142,6 @@ def bench_deck(model: str, enabled: bool) -> dict[str, Any]:
 def bench_browser(model: str, enabled: bool, rounds: tuple[int, int, int, int]) -> dict[str, Any]:
     """The browser figures, or why there are none; ``rounds``: taps per member, searches,
     Picks openings and votes."""
-    from tools import browser_bench
-
     if not enabled:
         return {"skipped": "--no-browser"}
     why = browser_bench.available()
@@ -193,8 +160,6 @@ def measure(
     rounds: tuple[int, int, int, int] = (8, 6, 5, 3),
 ) -> dict[str, Any]:
     """Run protocol App against a throwaway database; returns the figures."""
-    from app import services
-
     with tempfile.TemporaryDirectory(prefix="movienight-bench-") as tmp:
         os.environ["MOVIENIGHT_DB_URL"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
         model = model or services.default_model_name()
@@ -243,15 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-browser", action="store_true", help="skip the real-browser (Playwright) waits"
     )
-    parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.cold_child:
-        print(json.dumps(cold_child(args.model)))
-        return 0
-
-    from engine.evaluate.report import machine_info
-    from tools.protocol_app import render_block, write_block
 
     when = datetime.now(UTC)
     result = measure(

@@ -18,11 +18,14 @@ Four figures, each checked against the database, not only timed:
 
 from __future__ import annotations
 
+import os
+import re
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from app.store import Store
 from tools.app_server import app_server
 from tools.browser_bench import CHROMIUM, CHROMIUM_ARGS, PHONE_SIZE, STEP_MS, summary
 
@@ -110,8 +113,6 @@ _START_JS = (
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
-    import os
-
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -137,8 +138,6 @@ def _phone(browser: Any, network: bool = False) -> Any:
 
 
 def _join(page: Any, room_url: str, name: str) -> str:
-    import re
-
     page.goto(room_url)
     page.get_by_label("Your name").fill(name)
     page.get_by_role("button", name="Join as member").click()
@@ -150,8 +149,6 @@ def _join(page: Any, room_url: str, name: str) -> str:
 
 
 def _new_room(browser: Any, url: str, name: str) -> str:
-    import re
-
     page = _phone(browser)
     page.goto(url)
     page.get_by_label("Room name").fill(name)
@@ -212,8 +209,6 @@ def _ramp(browser: Any, url: str, pid: int) -> list[dict[str, Any]]:
 def run(model: str) -> dict[str, Any]:
     """The deck's figures for fresh rooms on one server; raises when the app misbehaves."""
     from playwright.sync_api import sync_playwright
-
-    from app.store import Store
 
     with tempfile.TemporaryDirectory(prefix="movienight-deck-bench-") as tmp:
         db = f"sqlite:///{Path(tmp) / 'bench.db'}"

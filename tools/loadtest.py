@@ -36,9 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
+from sqlalchemy.engine import make_url
 
 from app.services.room_input import room_input
 from app.store import Store, StoreError
+from engine import group
+from engine.data import load_embedded
+from engine.data.paths import data_dir
+from engine.train import load_or_train
 from tools.loadtest_evening import Evening, verify_votes
 from tools.loadtest_member import (
     Crowd,
@@ -89,8 +95,6 @@ class RoomPicker:
         k: int = 10,
         timings: Timings | None = None,
     ) -> None:
-        from engine import group
-
         self.group = group
         self.model = model
         self.catalogue = catalogue
@@ -140,7 +144,6 @@ def verify(store: Store, out: Outcome) -> dict[str, int]:
 def _check_local(url: str | None) -> None:
     if url is None:
         return
-    from sqlalchemy.engine import make_url
 
     host = make_url(url).host
     if host not in LOCAL_HOSTS:
@@ -150,8 +153,6 @@ def _check_local(url: str | None) -> None:
 def load_model(name: str, catalogue: Any) -> tuple[Any, str]:
     """The model for the picks, as the app gets it: saved under data/models/, else trained and
     saved (``engine.train.load_or_train``)."""
-    from engine.train import load_or_train
-
     return load_or_train(name, catalogue)
 
 
@@ -166,8 +167,6 @@ def run(
     if cfg.rooms < 1 or cfg.members < cfg.rooms:
         raise ValueError("need at least one room and at least one member per room")
     if catalogue is None:
-        from engine.data import load_embedded
-
         catalogue = load_embedded()
     timings = Timings()
     model_note = "given"
@@ -279,20 +278,14 @@ def _figures(
     }
 
 
-def _torch_version() -> str | None:
-    try:
-        import torch
-
-        return f"{torch.__version__}, {torch.get_num_threads()} threads"
-    except ImportError:
-        return None
+def _torch_version() -> str:
+    return f"{torch.__version__}, {torch.get_num_threads()} threads"
 
 
 def _hide_password(arg: str) -> str:
     """A database URL as it may be written into the figures: without its password."""
     if "://" not in arg:
         return arg
-    from sqlalchemy.engine import make_url
 
     try:
         return make_url(arg).render_as_string(hide_password=True)
@@ -334,8 +327,6 @@ def main(argv: list[str] | None = None) -> int:
         _hide_password(arg) for arg in (argv if argv is not None else sys.argv[1:])
     )
     if a.out is None:
-        from engine.data.paths import data_dir
-
         a.out = data_dir()
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "loadtest.json").write_text(json.dumps(result, indent=2))

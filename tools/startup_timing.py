@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.evaluate.report import machine_info
 from tools.app_server import free_port, wait_healthy
+from tools.docs_block import markers, write_named_block
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -127,9 +129,6 @@ def _answer_three(page: Page) -> None:
 
 def render_block(runs: dict[str, dict[str, float]], command: str, load: str) -> str:
     """The docs block: one column per start (first, cached), one row per figure."""
-    from engine.evaluate.report import machine_info
-    from tools.docs_block import markers
-
     begin, end = markers("startup_timing")
     names = list(dict.fromkeys(name for figures in runs.values() for name in figures))
     lines = [
@@ -152,8 +151,6 @@ def render_block(runs: dict[str, dict[str, float]], command: str, load: str) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tools.docs_block import write_named_block
-
     parser = argparse.ArgumentParser(prog="python -m tools.startup_timing")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to start")
     parser.add_argument(

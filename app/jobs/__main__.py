@@ -12,6 +12,8 @@ import sys
 
 from app.jobs.runner import STALE_AFTER_S
 from app.jobs.supervisor import POLL_S, Supervisor
+from app.store import default_url
+from engine.data.paths import data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +32,6 @@ def main(argv: list[str] | None = None) -> int:
         "--idle-exit", type=float, default=None, help="stop after this long with nothing to do"
     )
     args = parser.parse_args(argv)
-    from app.store import default_url
-    from engine.data.paths import data_dir
 
     supervisor = Supervisor(
         default_url(),

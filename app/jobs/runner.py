@@ -24,8 +24,13 @@ from app.jobs.spec import JobSpec, candidate_dir, live_dir
 from app.jobs.swap import decide, promote_candidate
 from app.store.errors import StoreError
 from app.store.jobs import Job, JobQueue
+from engine.data import load_embedded
+from engine.data.movielens import load_dataset as load_folder
+from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
 from engine.progress import Progress
+from engine.storage.artifacts import ArtifactError, load_model, read_manifest
+from engine.train import CHECKPOINT, HeldOut, clear_checkpoints, held_out_score, train_model
 
 HEARTBEAT_S = 3.0  # how often a running job says it is alive, even inside one long epoch
 STALE_AFTER_S = 30.0  # a running job silent for this long is presumed dead and taken over
@@ -45,13 +50,8 @@ def load_dataset(spec: JobSpec) -> Ratings:
     """The job's dataset: the embedded sample or its MovieLens folder, checked to be the same
     data (by fingerprint) as when the job was asked for."""
     if spec.dataset_path:
-        from engine.data.movielens import load_dataset as load_folder
-
         data = load_folder(spec.dataset_path)
     else:
-        from engine.data import load_embedded
-        from engine.data.paths import data_dir
-
         data = load_embedded(data_dir() / "datasets")
     if data.fingerprint != spec.dataset:
         raise DatasetChanged(
@@ -206,9 +206,6 @@ def _serve(
     spec: JobSpec, dataset: Ratings, reporter: _Reporter, say: Callable[[str], None]
 ) -> dict[str, Any]:
     """Make the served model exist: use the saved one if it is fine, else train and save it."""
-    from engine.storage.artifacts import ArtifactError, load_model
-    from engine.train import train_model
-
     target = live_dir(spec.dataset, spec.model)
     try:
         load_model(target, device="cpu", dataset=dataset)
@@ -230,9 +227,6 @@ def _serve(
 
 def _live_score(spec: JobSpec) -> Any:
     """The live model's recorded held-out score (None if it has none or there is no model)."""
-    from engine.storage.artifacts import ArtifactError, read_manifest
-    from engine.train import HeldOut
-
     try:
         return HeldOut.from_metrics(
             read_manifest(live_dir(spec.dataset, spec.model)).get("metrics")
@@ -250,9 +244,6 @@ def _candidate(
 ) -> dict[str, Any]:
     """Train the candidate with a held-out score, score the live model the same way if its
     manifest has no score, and swap if the rule allows (``app.jobs.swap``)."""
-    from engine.storage.artifacts import ArtifactError, read_manifest
-    from engine.train import HeldOut, held_out_score, train_model
-
     folder = candidate_dir(spec)
     _, metrics = train_model(
         spec.model,
@@ -301,8 +292,6 @@ def _candidate(
 
 def _forget(spec: JobSpec) -> None:
     """A cancelled job's leftovers: its checkpoints (and a candidate's folder)."""
-    from engine.train import CHECKPOINT, clear_checkpoints
-
     if spec.purpose == "candidate":
         shutil.rmtree(candidate_dir(spec), ignore_errors=True)
     else:

@@ -23,6 +23,9 @@ from typing import Any
 from app.store.jobs import Job, Purpose
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
+from engine.models import REGISTRY, model_class
+from engine.storage.artifacts import TENSORS, ArtifactError, read_manifest
+from engine.storage.files import sha256_file
 
 CANDIDATES = ".candidates"
 DEFAULT_MODEL_ENV = "MOVIENIGHT_DEFAULT_MODEL"
@@ -36,8 +39,6 @@ FALLBACK_MODEL = "baseline"
 def default_model_name() -> str:
     """The model the app serves by default: ``MOVIENIGHT_DEFAULT_MODEL`` (tests use a fast
     one), else the hybrid, else the bias baseline."""
-    from engine.models import REGISTRY
-
     chosen = os.environ.get(DEFAULT_MODEL_ENV, "").strip()
     if chosen in REGISTRY:
         return chosen
@@ -48,8 +49,6 @@ def checked_params(model: str, params: dict[str, Any] | None = None) -> dict[str
     """Every hyperparameter of ``model`` (defaults where ``params`` leaves one out), checked
     against its declaration: ``ValueError`` naming the field and what is allowed, before
     anything is queued. Unknown families raise ``ValueError`` too."""
-    from engine.models import model_class
-
     return model_class(model).config_class.from_dict(dict(params or {})).to_dict()
 
 
@@ -115,9 +114,6 @@ def candidate_dir(spec: JobSpec, root: Path | None = None) -> Path:
 def saved_model_intact(dataset: str, model: str) -> bool:
     """Whether the served model is saved, made for this dataset, and its tensors match their
     checksum (checked without loading it: quick)."""
-    from engine.storage.artifacts import TENSORS, ArtifactError, read_manifest
-    from engine.storage.files import sha256_file
-
     folder = live_dir(dataset, model)
     try:
         manifest = read_manifest(folder)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.jobs.spec import JobSpec, candidate_dir, live_dir
+from engine.storage.artifacts import promote
 from engine.train import HeldOut
 
 TOLERANCE = 0.02
@@ -58,8 +59,6 @@ def decide(candidate: HeldOut, live: HeldOut | None, tolerance: float = TOLERANC
 def promote_candidate(spec: JobSpec) -> None:
     """Put the candidate of ``spec`` live (``ArtifactError`` if the candidate is gone or
     damaged, e.g. discarded meanwhile)."""
-    from engine.storage.artifacts import promote
-
     promote(candidate_dir(spec), live_dir(spec.dataset, spec.model))
 
 

@@ -17,6 +17,9 @@ import signal
 import sys
 from types import FrameType
 
+from app.jobs.runner import run_job
+from app.store import Store
+
 WORKER_NICE = 10  # serving requests come first on a shared machine
 
 
@@ -32,9 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_term)
     with contextlib.suppress(OSError, AttributeError):  # not allowed, or not on this platform
         os.nice(WORKER_NICE)
-
-    from app.jobs.runner import run_job
-    from app.store import Store
 
     store = Store()  # MOVIENIGHT_DB_URL and MOVIENIGHT_DATA_DIR come from the supervisor
     job = store.jobs.get(args.job)

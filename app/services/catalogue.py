@@ -15,9 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import session_keys as keys
+from engine.data import load_embedded
 from engine.data.errors import DatasetError
+from engine.data.movielens import load_dataset
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
 
@@ -26,8 +29,6 @@ NO_YEARS = (1900, 2030)  # the decade slider's span for a catalogue without rele
 
 @st.cache_resource(show_spinner=False)
 def _embedded(folder: str) -> Ratings:
-    from engine.data import load_embedded
-
     return load_embedded(Path(folder) / "datasets")
 
 
@@ -50,8 +51,6 @@ def get_catalogue() -> Ratings:
 
 def take_dataset_note() -> str | None:
     """Why this session went back to the embedded films, once (None when it did not)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     if get_script_run_ctx(suppress_warning=True) is None:
         return None
     return st.session_state.pop(keys.DATASET_NOTE, None)
@@ -123,8 +122,6 @@ def popular_items(min_ratings: int = 0) -> list[int]:
 
 def dataset_path() -> str | None:
     """The MovieLens folder this session uses (set on the Lab page), or None for the embedded one."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     if get_script_run_ctx(suppress_warning=True) is None:  # no session (e.g. tools.bench)
         return None
     path = st.session_state.get(keys.DATASET_PATH)
@@ -142,8 +139,6 @@ def _folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _folder_catalogue(path: str, signature: tuple) -> Ratings:
-    from engine.data.movielens import load_dataset
-
     return load_dataset(path)
 
 

@@ -24,6 +24,7 @@ from app.services.rooms import next_films
 from app.services.store import get_store
 from engine.data.catalogue import parse_genres
 from engine.data.ratings import Ratings
+from engine.elicit.personal import PRIOR_TAPS, RATINGS_FOR_PERSONAL, SEEN_PER_TAP
 from engine.titles import natural_title
 
 #: Cards the browser holds beyond the one on screen: a tap never waits for the server unless
@@ -69,8 +70,6 @@ def closeness_rule() -> dict[str, float]:
     """What the deck needs to say, as the member taps, how close their picks are to their own:
     the ratings that make picks personal and the measured share of cards a member has seen
     (``engine.elicit.personal``; the deck applies the same formula to its live counts)."""
-    from engine.elicit.personal import PRIOR_TAPS, RATINGS_FOR_PERSONAL, SEEN_PER_TAP
-
     return {"needed": RATINGS_FOR_PERSONAL, "seen_per_tap": SEEN_PER_TAP, "prior_taps": PRIOR_TAPS}
 
 

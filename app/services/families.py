@@ -9,6 +9,7 @@ here: it is left out of what needs its class, and whoever asks for it is told wh
 from __future__ import annotations
 
 from app.jobs.spec import default_model_name
+from engine.models import REGISTRY, model_class
 from engine.models.base import Recommender
 
 # Plain names for the families a room can use (guests see these, never a registry key alone).
@@ -23,8 +24,6 @@ MODEL_LABELS = {
 
 def model_names() -> list[str]:
     """Registered model families, the default first."""
-    from engine.models import REGISTRY
-
     default = default_model_name()
     return [default, *sorted(n for n in REGISTRY if n != default)]
 
@@ -32,8 +31,6 @@ def model_names() -> list[str]:
 def model_family(name: str) -> type[Recommender] | None:
     """The registered class of family ``name``, or None when its module cannot be imported (a
     broken install or registry entry): it is then left out, and asking for it explains why."""
-    from engine.models import model_class
-
     try:
         return model_class(name)
     except (ImportError, AttributeError, ValueError):

@@ -16,13 +16,16 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app.services.catalogue import get_catalogue
+from app.services.catalogue import get_catalogue, movie_index
 from app.services.families import default_model_name, model_family, model_names
 from app.services.model_choice import INSIGHT_FALLBACK
 from app.services.models import get_model
 from app.services.rooms import member_states, room_people
 from app.services.served import model_token
+from app.services.store import get_store
+from engine import insights as engine_insights
 from engine.data.ratings import Ratings
+from engine.genres import natural_labels
 from engine.group import versus_crowd
 from engine.insights import SimilarItems
 from engine.models.base import Recommender
@@ -127,9 +130,7 @@ class FactorMap:
 def _film_map(
     token: tuple, components: tuple[int, int], min_ratings: int, _model: Recommender, _cat: Ratings
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    from engine.insights import factor_map as films_only
-
-    films, _, explained = films_only(_model, _cat, {}, components, min_ratings)
+    films, _, explained = engine_insights.factor_map(_model, _cat, {}, components, min_ratings)
     return films, explained
 
 
@@ -141,8 +142,6 @@ def factor_map(
 ) -> FactorMap:
     """Films (cached per model) and the room's members (folded in now) on two PCA axes; see
     ``engine.insights.factor_map``. Treat the returned frames as read-only."""
-    from engine.insights import factor_map as project
-
     model, _ = get_model(model_name)
     cat = get_catalogue()
     a, b = (int(c) for c in components)
@@ -150,7 +149,7 @@ def factor_map(
     states = member_states(room_code, model)
     members = pd.DataFrame(columns=["member", "n_ratings", "x", "y"])
     if states:
-        _, members, _ = project(model, cat, states, (a, b), min_ratings)
+        _, members, _ = engine_insights.factor_map(model, cat, states, (a, b), min_ratings)
     placed = set(members["member"])
     return FactorMap(films, members, explained, [n for n in states if n not in placed])
 
@@ -166,9 +165,7 @@ def n_components(model_name: str) -> int:
 def _bias_ranking(
     token: tuple, min_ratings: int, n: int, _model: Recommender, _cat: Ratings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from engine.insights import bias_ranking as rank
-
-    return rank(_model, _cat, min_ratings=min_ratings, n=n)
+    return engine_insights.bias_ranking(_model, _cat, min_ratings=min_ratings, n=n)
 
 
 def bias_ranking(
@@ -185,29 +182,25 @@ def similar_films(
 ) -> pd.DataFrame:
     """The ``k`` films most like ``item`` by ``basis``, best first, each with ``why`` (plain
     words) and its ``similarity`` score."""
-    from engine.insights import similar_films as neighbours
-
     source = similarity_source(model_name, basis)
-    films = neighbours(source, get_catalogue(), int(item), k=int(k), min_ratings=MIN_RATINGS)
+    films = engine_insights.similar_films(
+        source, get_catalogue(), int(item), k=int(k), min_ratings=MIN_RATINGS
+    )
     films["why"] = [link_reason(int(item), int(j)) for j in films["item"]]
     return films
 
 
 def similar_members(model_name: str, room_code: str | None) -> pd.DataFrame:
     """Pairs of room members, most alike first (members who rated nothing are left out)."""
-    from engine.insights import similar_members as pairs
-
     model, _ = get_model(model_name)
-    return pairs(model, member_states(room_code, model), get_catalogue())
+    return engine_insights.similar_members(model, member_states(room_code, model), get_catalogue())
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _ego_graph(
     token: tuple, center: int, radius: int, neighbours: int, _source: SimilarItems, _cat: Ratings
 ) -> nx.Graph:
-    from engine.insights import similarity_graph
-
-    graph = similarity_graph(_source, _cat, center, radius, neighbours, MIN_RATINGS)
+    graph = engine_insights.similarity_graph(_source, _cat, center, radius, neighbours, MIN_RATINGS)
     genres = _cat.stats.genre_lists
     for u, v, data in graph.edges(data=True):
         data["reason"] = reason(cowatch(), genres[u], genres[v], u, v)
@@ -265,8 +258,6 @@ def vote_items(room_code: str | None) -> set[int]:
     """The films on the room's open vote (item indices); empty without one."""
     if not room_code:
         return set()
-    from app.services.catalogue import movie_index
-    from app.services.rooms import get_store
 
     vote = get_store().latest_vote(room_code)
     if vote is None or vote.closed_at is not None:
@@ -283,8 +274,6 @@ def film_label(item: int) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _labels(fingerprint: str, _cat: Ratings) -> np.ndarray:
-    from engine.genres import natural_labels
-
     return natural_labels(_cat)
 
 

@@ -12,19 +12,18 @@ from collections.abc import Callable
 from typing import Any
 
 from app.jobs.spec import JobSpec
+from app.jobs.swap import discard_candidate, promote_candidate
 from app.services.catalogue import dataset_path, get_catalogue
 from app.services.models import wake_supervisor
 from app.services.store import get_store
 from app.store import Job
-from engine.models import Param
+from engine.models import REGISTRY, Param, model_class
+from engine.storage.artifacts import ArtifactError, read_manifest
+from engine.train import model_dir
 
 
 def model_manifests() -> dict[str, dict[str, Any] | str]:
     """For each registered model: its saved manifest for the current dataset, or why there is none."""
-    from engine.models import REGISTRY
-    from engine.storage.artifacts import ArtifactError, read_manifest
-    from engine.train import model_dir
-
     cat = get_catalogue()
     found: dict[str, dict[str, Any] | str] = {}
     for name in sorted(REGISTRY):
@@ -38,8 +37,6 @@ def model_manifests() -> dict[str, dict[str, Any] | str]:
 def model_declarations(name: str) -> tuple[Param, ...]:
     """The hyperparameters of a family as declared once in its config: name, type, range or
     choices, default, meaning (the Lab's form is built from these)."""
-    from engine.models import model_class
-
     return model_class(name).hyperparameters()
 
 
@@ -93,15 +90,11 @@ def _decide(job_id: int, act: Callable[[JobSpec], None], swapped: bool, decision
 
 def confirm_candidate(job_id: int) -> Job:
     """The operator saw both scores and wants the candidate live: swap it in now."""
-    from app.jobs.swap import promote_candidate
-
     decision = "put live by the operator after comparing the scores"
     return _decide(job_id, promote_candidate, True, decision)
 
 
 def keep_live_model(job_id: int) -> Job:
     """The operator keeps the live model: the candidate is deleted."""
-    from app.jobs.swap import discard_candidate
-
     decision = "the operator kept the live model; the candidate was deleted"
     return _decide(job_id, discard_candidate, False, decision)

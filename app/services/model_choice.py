@@ -11,6 +11,8 @@ from __future__ import annotations
 from app.jobs.spec import default_model_name
 from app.services.families import model_family, model_names
 from app.services.served import trained_models
+from app.services.store import get_store
+from app.store import StoreError
 
 # The model Explore falls back to when neither the room's nor the default has film vectors.
 INSIGHT_FALLBACK = "mf"
@@ -33,9 +35,6 @@ def room_model_families() -> list[str]:
 def room_model(room_code: str | None) -> str:
     """The model a room's pages use: the operator's choice for the room if it is still a room
     model, else the app's default (also without a room)."""
-    from app.services.store import get_store
-    from app.store import StoreError
-
     if room_code:
         try:
             chosen = get_store().room_model(room_code)
@@ -49,8 +48,6 @@ def room_model(room_code: str | None) -> str:
 def set_room_model(room_code: str, name: str | None) -> None:
     """Set a room's model (None: back to the default); an operator action, the page checks
     the credential. Only a trained room model can be chosen (``ValueError`` otherwise)."""
-    from app.services.store import get_store
-
     if name is not None and name not in trained_models(room_model_families()):
         raise ValueError(
             f"{name!r} cannot be a room's model: choose one of "

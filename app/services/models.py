@@ -14,10 +14,13 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from app.jobs import ensure
 from app.jobs.spec import JobSpec, default_model_name, saved_model_intact
+from app.jobs.supervisor import supervisor_for
 from app.services.catalogue import dataset_path, get_catalogue
 from app.services.families import model_family
 from app.services.served import served_model
+from app.services.store import get_store
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
 from engine.models.base import Recommender
@@ -71,9 +74,6 @@ def _serve_spec(name: str, catalogue: Ratings) -> JobSpec:
 
 def wake_supervisor() -> None:
     """Have this process's job supervisor look for work now (started if it was idle)."""
-    from app.jobs.supervisor import supervisor_for
-    from app.services.store import get_store
-
     supervisor_for(get_store().url, str(data_dir())).wake()
 
 
@@ -81,8 +81,6 @@ def model_status(name: str | None = None) -> ModelStatus:
     """Ready, or the progress of the job making it. A model nobody asked for yet is asked for
     now (a "serve" job with its default hyperparameters); nothing waits here. A failed job is
     left as it is: the operator retries it from the Lab."""
-    from app.services.store import get_store
-
     name = name or default_model_name()
     _check_family(name)
     catalogue = get_catalogue()
@@ -127,9 +125,6 @@ def ready_model(name: str | None = None) -> Recommender | None:
 def ensure_model(name: str | None = None, echo: Progress | None = None) -> Recommender:
     """Train ``name`` now if it is missing (in this thread, or following the replica that is
     training it) and return it. For tools and tests; pages use ``model_status``."""
-    from app.jobs import ensure
-    from app.services.store import get_store
-
     name = name or default_model_name()
     _check_family(name)
     catalogue = get_catalogue()

@@ -18,12 +18,21 @@ import streamlit as st
 
 from app.services.catalogue import get_catalogue, movie_index
 from app.services.families import default_model_name
-from app.services.models import get_model
+from app.services.model_choice import room_model
+from app.services.models import get_model, ready_model
 from app.services.room_input import PicksOptions, room_input, room_members
 from app.services.served import model_token
 from app.services.store import get_store
 from app.store import RoomStamp
-from engine.group import Member
+from engine.elicit import next_films as choose
+from engine.group import (
+    DEFAULT_STRATEGY,
+    STRATEGIES,
+    Member,
+    distinct_lists,
+    recommend,
+    recommend_each,
+)
 from engine.models.base import Recommender, UserState
 
 
@@ -56,15 +65,11 @@ def member_states(room_code: str | None, model: Recommender) -> dict[str, UserSt
 
 def strategies() -> dict[str, str]:
     """Group strategy name -> human label, the default first."""
-    from engine.group import DEFAULT_STRATEGY, STRATEGIES
-
     names = [DEFAULT_STRATEGY, *(n for n in STRATEGIES if n != DEFAULT_STRATEGY)]
     return {n: STRATEGIES[n].label for n in names}
 
 
 def strategy_description(name: str) -> str:
-    from engine.group import STRATEGIES
-
     return STRATEGIES[name].description
 
 
@@ -81,8 +86,6 @@ def group_picks(
     """The room's top-k films (engine.group.recommend's frame), computed now from
     ``room_input`` (members; films watched or ruled out tonight skipped; filters);
     ``novelty`` trades stars for less-seen films."""
-    from engine.group import DEFAULT_STRATEGY, recommend
-
     model, _ = get_model(model_name)
     options = PicksOptions(model_name, strategy, k, tuple(genres), years, int(min_ratings))
     room = room_input(get_store(), room_code, movie_index(), options)
@@ -147,8 +150,6 @@ def same_picks_as(
     same films in the same order), from the same ``room_input`` as ``group_picks``, so the page
     never offers a choice that changes nothing without saying so. The members are folded in
     once for all strategies."""
-    from engine.group import STRATEGIES, distinct_lists, recommend_each
-
     model, _ = get_model(model_name)
     options = PicksOptions(model_name, strategy, k, tuple(genres), years, int(min_ratings))
     room = room_input(get_store(), room_code, movie_index(), options)
@@ -180,8 +181,6 @@ def room_same_picks(
 ) -> list[str]:
     """``same_picks_as`` for the room as of now (or ``stamp``), blended only if this room state
     and these options have not been compared before: a live page asks on every redraw."""
-    from engine.group import DEFAULT_STRATEGY
-
     stamp = get_store().room_stamp(room_code) if stamp is None else stamp
     name = options.model_name or default_model_name()
     options = replace(options, model_name=name, strategy=options.strategy or DEFAULT_STRATEGY)
@@ -210,10 +209,6 @@ def next_films(token: str, n: int = 5, model_name: str | None = None) -> list[in
     room's model (``model_name`` overrides it). Rating never waits for training: while that
     model is still being trained, the cards come from the model-free prior (known films people
     disagree about, ``engine.elicit``'s "entropy"), and the model takes over once it is ready."""
-    from app.services.model_choice import room_model
-    from app.services.models import ready_model
-    from engine.elicit import next_films as choose
-
     store = get_store()
     model = ready_model(model_name or room_model(store.member(token).room_code))
     cat = get_catalogue()

@@ -16,11 +16,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.jobs.spec import live_dir
 from app.services.catalogue import get_catalogue
 from app.services.families import model_names
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
 from engine.models.base import Recommender
+from engine.storage.artifacts import ArtifactCorrupt, ArtifactError, ArtifactMissing, load_model
 
 RECHECK_S = 2.0  # how often a served model's manifest is read again (a swap elsewhere)
 LOAD_TRIES = 5  # a swap under way leaves no model on disk for a moment: try again
@@ -33,8 +35,6 @@ def _key(name: str, catalogue: Ratings) -> ModelKey:
 
 
 def _folder(name: str, catalogue: Ratings) -> Path:
-    from app.jobs.spec import live_dir
-
     return live_dir(catalogue.fingerprint, name)
 
 
@@ -52,8 +52,6 @@ def _stamp(folder: Path) -> str | None:
 def _load(folder: Path, catalogue: Ratings) -> Recommender | None:
     """The saved model, or None when there is none usable; a swap caught mid-way (missing or
     mismatched files for a moment) is retried."""
-    from engine.storage.artifacts import ArtifactCorrupt, ArtifactError, ArtifactMissing, load_model
-
     for attempt in range(LOAD_TRIES):
         try:
             return load_model(folder, dataset=catalogue)

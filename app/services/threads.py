@@ -10,6 +10,8 @@ splitting one small product. Training runs in worker processes with threads of t
 
 from __future__ import annotations
 
+import torch
+
 SERVING_THREADS = 1
 
 
@@ -19,6 +21,4 @@ def use_serving_threads() -> None:
     Threads started later (every rerun's) take the setting from the process; setting it per
     request instead (and restoring it after) raced between sessions' threads.
     """
-    import torch
-
     torch.set_num_threads(SERVING_THREADS)

@@ -34,6 +34,7 @@ from app.store.errors import (
 )
 from app.store.schema import metadata
 from app.store.validate import short
+from engine.data.paths import data_dir
 
 DB_URL_ENV = "MOVIENIGHT_DB_URL"
 DB_FILENAME = "movienight.db"
@@ -44,7 +45,6 @@ def default_url() -> str:
     url = os.environ.get(DB_URL_ENV, "").strip()
     if url:
         return url
-    from engine.data.paths import data_dir
 
     return f"sqlite:///{data_dir() / DB_FILENAME}"
 

@@ -19,7 +19,10 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -238,10 +241,7 @@ class Store:
         values = {"member_id": member_id, "movie_id": movie_id, "rating": rating, "updated_at": now}
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
-            if dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            dialect_insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
             stmt = dialect_insert(answers).values(**values)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[answers.c.member_id, answers.c.movie_id],
@@ -279,8 +279,6 @@ class Store:
 
     def room_answers(self, room_code: str) -> pd.DataFrame:
         """Every answer in the room: member_id, member, movie_id, rating (NaN = unseen), updated_at."""
-        import pandas as pd
-
         with self._conn() as conn:
             room = room_row(conn, room_code)
             rows = conn.execute(

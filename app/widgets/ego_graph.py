@@ -30,6 +30,7 @@ import pandas as pd
 import pyvis
 import streamlit as st
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, Template
+from pyvis.network import Network
 from streamlit.components.v2 import component
 
 from app.widgets.palette import genre_colour
@@ -310,8 +311,6 @@ def ego_graph_html(
     become the card's buttons. Titles come from a dataset folder the user points at, so they are
     untrusted; see the module docstring for why none can become markup.
     """
-    from pyvis.network import Network
-
     if isinstance(height, bool) or not isinstance(height, int) or not 100 <= height <= 4000:
         raise ValueError(
             f"height must be a whole number of pixels from 100 to 4000, not {height!r}"

@@ -9,13 +9,18 @@ per pytest run.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Widget
+
+from app.services import models
+from app.services.store import get_store
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_app.py"
@@ -37,7 +42,6 @@ def app_env(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'movienight.db'}"
     monkeypatch.setenv("MOVIENIGHT_DB_URL", url)
     monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", FAST_MODEL)
-    from app.services import models
 
     models.ensure_model(FAST_MODEL)
     return url
@@ -45,8 +49,6 @@ def app_env(tmp_path, monkeypatch) -> str:
 
 def store():
     """The same store the app uses (cached per URL)."""
-    from app.services.store import get_store
-
     return get_store()
 
 
@@ -76,9 +78,6 @@ def texts(elements) -> list[str]:
 def all_messages(at: AppTest) -> str:
     """Every alert, caption, markdown and HTML text on the page (HTML as the text a person
     reads: tags dropped, entities decoded), joined (for 'says X' checks)."""
-    import html
-    import re
-
     parts = []
     for kind in (at.error, at.warning, at.info, at.success, at.caption, at.markdown, at.title):
         parts += texts(kind)
@@ -197,9 +196,6 @@ def score_column(frame) -> str:
 
 def member_counts(at: AppTest) -> dict[str, tuple[int, int]]:
     """The Room page's member list: name -> (films rated, not seen), read from its HTML."""
-    import html
-    import re
-
     for element in at.html:
         body = element.proto.body
         if 'class="mn-members"' in body:

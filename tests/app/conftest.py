@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from app_helpers import DEFAULT_MODEL
+
+from engine.data import load_embedded
+from engine.train import load_or_train
 
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 _STEPS = pytest.StashKey[dict[str, bool]]()  # step -> every run of it passed so far
@@ -48,11 +52,6 @@ def trained_hybrid(tmp_path_factory) -> Path:
     that need it point ``MOVIENIGHT_DATA_DIR`` there (AppTest sessions, the browser test's
     server) and load it instead of training their own. Its own folder, so the other tests'
     data dir (the Lab page lists every saved model) does not change under them."""
-    import os
-
-    from engine.data import load_embedded
-    from engine.train import load_or_train
-
     given = os.environ.get("MOVIENIGHT_TEST_MODEL_DIR")
     if given:  # a folder where `python -m engine train --model hybrid` already ran: iterate
         return Path(given)  # on the browser tests without training (never set in CI)

@@ -4,6 +4,7 @@ with and without a room, members who rated nothing, and up to twelve members."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 
@@ -18,7 +19,15 @@ from app_helpers import (
     seed_room,
 )
 
+from app.services import catalogue, families, insights, model_choice, models, rooms
+from app.widgets.factor_map import member_positions
+from engine.data import load_embedded
+from engine.data.paths import data_dir
 from engine.genres import FAMILY_LABELS
+from engine.insights import factor_map, similar_films
+from engine.models.mf import MatrixFactorization
+from engine.storage.artifacts import ArtifactError, read_manifest
+from engine.train import model_dir, train_model
 
 pytestmark = pytest.mark.usefixtures("app_env", "fast_mf")
 
@@ -32,11 +41,6 @@ FAST_MF = {"factors": 8, "epochs": 3, "seed": 0}
 def fast_mf():
     """A small mf saved where the app looks for it, so the page loads it instead of training
     the full model (the app cannot tell: it reads the manifest's hyperparameters)."""
-    from engine.data import load_embedded
-    from engine.data.paths import data_dir
-    from engine.storage.artifacts import ArtifactError, read_manifest
-    from engine.train import model_dir, train_model
-
     catalogue = load_embedded(data_dir() / "datasets")
     try:
         read_manifest(model_dir(catalogue, "mf"))
@@ -47,9 +51,6 @@ def fast_mf():
 
 def engine_view(room_code: str | None = None, components=(0, 1), min_ratings=20):
     """What the engine itself computes for the page's default settings."""
-    from app.services import catalogue, models, rooms
-    from engine.insights import factor_map
-
     model, _ = models.get_model("mf")
     states = rooms.member_states(room_code, model)
     return factor_map(model, catalogue.get_catalogue(), states, components, min_ratings)
@@ -94,9 +95,6 @@ def test_explore_draws_the_rooms_model_when_it_has_film_vectors():
     at = open_app(page="explore")
     assert "Film model: predicted stars (mf)." in all_messages(at)
     assert not [box for box in at.selectbox if box.key == "mn_explore_model"]
-    from app.services import catalogue, model_choice
-    from engine.storage.artifacts import ArtifactError, read_manifest
-    from engine.train import model_dir, train_model
 
     cat = catalogue.get_catalogue()
     try:  # a small pmf (the Lab's tests save the same one); its defaults take ~30 s here
@@ -186,8 +184,6 @@ def test_colour_by_year_and_min_ratings():
 def test_loved_and_hated_shows_what_this_room_loves_more_than_the_crowd():
     """The room's own list: films neither member has seen, each expected well above the
     crowd's mean, with each member's stars, in the order the engine ranks them."""
-    from app.services import catalogue, insights
-
     # generous raters: the room expects more than the crowd (the test's mf is a 3-epoch one)
     fans = {m: 5.0 for m in (260, 2571, 589, 480, 318, 356, 527)}
     code, _ = seed_room("Crowd", {"Ann": fans, "Bob": {**fans, 593: 4.5}})
@@ -214,7 +210,6 @@ def test_bias_view_shows_loved_and_hated_with_min_ratings():
     assert_ok(at)
     loved, hated = figure(at, 0)["data"][0], figure(at, 1)["data"][0]
     assert len(loved["y"]) == len(hated["y"]) == 8
-    from app.services import catalogue, insights, models
 
     model, _ = models.get_model("mf")
     cat = catalogue.get_catalogue()
@@ -228,8 +223,6 @@ def test_bias_view_shows_loved_and_hated_with_min_ratings():
 
 
 def test_ego_graph_view_renders_offline_keeps_its_centre_in_the_url_and_goes_back():
-    from app.services import catalogue, insights
-
     at = show(open_app(page="explore"), "graph")
     (frame,) = at.get("iframe")
     page = frame.proto.srcdoc
@@ -299,11 +292,6 @@ def test_twelve_members_and_members_who_rated_nothing():
 def test_members_the_model_cannot_place_are_named():
     """A fold-in state without a vector (as a model without user factors gives) has no place on
     the map: the page says who is missing instead of dropping them silently."""
-    import dataclasses
-
-    from app.services import catalogue
-    from engine.models.mf import MatrixFactorization
-
     (bobs_film,) = catalogue.items_of([527])  # only Bob rated it
     fold_in = MatrixFactorization.fold_in
 
@@ -331,11 +319,8 @@ def test_members_the_model_cannot_place_are_named():
 def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkeypatch):
     """KI-4 (docs/KNOWN_ISSUES.md): with the app's default model (hybrid) the map said "its members appear on the map"
     and then "No room members to show yet". Every member is placed, in the films' space."""
-    from app.services import catalogue, families, models, rooms
-
     monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(trained_hybrid))
     monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", "hybrid")  # as on a fresh clone
-    from engine.insights import factor_map
 
     code, _ = seed_room("Hybrid map", {"Ann": ANN, "Bob": BOB, "Cy": {}, "Dee": {1: 4.0}})
     at = open_app(room=code, page="explore")
@@ -345,7 +330,6 @@ def test_the_default_model_places_every_member_on_the_map(trained_hybrid, monkey
     model, _ = models.get_model("hybrid")
     states = rooms.member_states(code, model)
     films, want, _ = factor_map(model, catalogue.get_catalogue(), states, (0, 1), 20)
-    from app.widgets.factor_map import member_positions
 
     xs, ys = member_positions(films, want)  # the engine's places, scaled to the films' spread
     np.testing.assert_allclose(members["x"], xs, rtol=1e-5, atol=1e-7)
@@ -358,9 +342,6 @@ def test_similar_films_watched_by_the_same_people_or_liked_by_the_same_viewers()
     """The two meanings of "similar": co-watching with popularity damped (the default, built in
     milliseconds, no model to wait for) and the room model's damped taste factors; the list is
     exactly what the service's source ranks, with the reason for each film."""
-    from app.services import catalogue, insights
-    from engine.insights import similar_films
-
     at = show(open_app(page="explore"), "similar")
     assert insights.SIMILARITY_EXPLAINED["together"] in all_messages(at)
     together = frame_with(at, "Why")

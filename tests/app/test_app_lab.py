@@ -6,7 +6,10 @@ be cancelled; the room's model as an operator setting; pointing the app at anoth
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,10 +23,18 @@ from app_helpers import (
     open_app,
     picks_frame,
     seed_room,
+    store,
 )
 
+from app.jobs import JobSpec, candidate_dir
 from app.services import catalogue, families, lab, model_choice, models, served
 from app.services.store import get_store
+from engine.data import load_embedded
+from engine.data.paths import data_dir
+from engine.group import Filters, Member, recommend
+from engine.models import model_class
+from engine.storage.artifacts import ArtifactError, read_manifest
+from engine.train import model_dir, train_model
 
 pytestmark = pytest.mark.usefixtures("app_env", "operator_token", "fast_models")
 
@@ -42,11 +53,6 @@ def operator_token(monkeypatch):
 @pytest.fixture
 def fast_models():
     """Small mf and pmf saved where the app looks for them (it reads their manifests)."""
-    from engine.data import load_embedded
-    from engine.data.paths import data_dir
-    from engine.storage.artifacts import ArtifactError, read_manifest
-    from engine.train import model_dir, train_model
-
     catalogue = load_embedded(data_dir() / "datasets")
     for name, params in FAST.items():
         try:
@@ -60,10 +66,6 @@ def fast_models():
 def own_models(app_env, tmp_path, monkeypatch):  # noqa: F811  (after app_env)
     """A data dir of this test's own with a trained baseline (retrains here change nothing
     for the other tests), the films copied from the session's."""
-    import os
-    import shutil
-    from pathlib import Path
-
     shared = Path(os.environ["MOVIENIGHT_DATA_DIR"]) / "datasets"
     own = tmp_path / "data"
     if shared.is_dir():
@@ -197,8 +199,6 @@ def test_manifests_show_data_hyperparameters_and_learned_precisions(fast_models)
     assert rows.loc["knn", "Trained"] == "not yet"
     text = all_messages(at)
     assert fast_models.fingerprint in text and f"{len(fast_models):,} ratings" in text
-    from engine.storage.artifacts import read_manifest
-    from engine.train import model_dir
 
     # mf's table is the one listing exactly mf's hyperparameters (other saved models, e.g. a
     # hybrid another test trained, have tables of their own, in no set order)
@@ -224,8 +224,6 @@ def test_manifests_show_data_hyperparameters_and_learned_precisions(fast_models)
 
 
 def test_the_form_has_the_declared_ranges_and_choices():
-    from engine.models import model_class
-
     at = signed_in()
     at.selectbox(key="mn_lab_model").set_value("baseline").run()
     for spec in model_class("baseline").hyperparameters():
@@ -264,9 +262,6 @@ def test_invalid_values_are_named_and_nothing_trains(values, message):
 
 @pytest.mark.usefixtures("own_models")
 def test_a_retrain_runs_as_a_job_and_goes_live_when_not_worse():
-    from engine.storage.artifacts import read_manifest
-    from engine.train import model_dir
-
     at = signed_in()
     retrain(at, "baseline", epochs=3)
     (job,) = candidate_jobs()
@@ -287,9 +282,6 @@ def test_a_retrain_runs_as_a_job_and_goes_live_when_not_worse():
 
 @pytest.mark.usefixtures("own_models")
 def test_a_worse_retrain_waits_and_the_operator_decides():
-    from engine.storage.artifacts import read_manifest
-    from engine.train import model_dir
-
     live = model_dir(catalogue.get_catalogue(), "baseline")
     before = read_manifest(live)["sha256"]
     at = signed_in()
@@ -330,7 +322,6 @@ def test_a_running_retrain_can_be_cancelled():
     assert "Cancelling" in at.info[0].value
     ended = wait_for_job(job.id, timeout=120)
     assert ended.state == "cancelled" and ended.done < 0.5
-    from app.jobs import JobSpec, candidate_dir
 
     assert not candidate_dir(JobSpec.of(ended)).exists()
 
@@ -358,9 +349,6 @@ def test_the_operator_sets_a_rooms_model_and_its_guests_see_it(fast_models):
     assert model_choice.room_model(code) == "mf"
     guest = open_app(room=code, page="picks")
     assert "Film model: predicted stars (mf)." in all_messages(guest)
-    from app_helpers import store
-
-    from engine.group import Filters, Member, recommend
 
     model, _ = models.get_model("mf")
     cat = catalogue.get_catalogue()

@@ -3,10 +3,15 @@ in the URL, live updates."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pandas as pd
 import pytest
 from app_helpers import (
+    APP,
     PAGES,
+    TIMEOUT,
     add_member,
     all_messages,
     answer,
@@ -20,6 +25,13 @@ from app_helpers import (
     seed_room,
     store,
 )
+from streamlit.elements.lib import policies
+from streamlit.testing.v1 import AppTest
+
+from app.pages.picks import picks_table, score_text
+from app.services import catalogue, models, room_input, rooms
+from app.widgets.text import md
+from engine.group import DEFAULT_STRATEGY, STRATEGIES, Member, distinct_lists, recommend
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -34,9 +46,6 @@ def member_columns(frame) -> list[str]:
 
 def engine_picks(room_code: str, answers: dict[str, dict], strategy: str, exclude=()):
     """What the engine itself recommends for these answers (independent of the page code)."""
-    from app.services import catalogue, models
-    from engine.group import Member, recommend
-
     cat = catalogue.get_catalogue()
     model, _ = models.get_model()
     index = {int(m): i for i, m in enumerate(cat.item_ids)}
@@ -72,7 +81,6 @@ def test_ui_flow_two_members_rate_then_get_picks():
     assert len(frame) == 10
     assert member_columns(frame) == ["Ann", "Bob"]
     cat_labels = set(frame["Film"])
-    from app.services import catalogue
 
     for movie_id in films[:2]:  # films a member rated are never picked
         assert catalogue.film_by_movie_id(movie_id)["label"] not in cat_labels
@@ -82,9 +90,6 @@ def test_ui_flow_two_members_rate_then_get_picks():
 
 
 def test_strategy_selector_changes_the_blend():
-    from app.services import catalogue
-    from engine.group import DEFAULT_STRATEGY
-
     code, _ = seed_room("Strategies", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
     assert at.selectbox(key="strategy").value == DEFAULT_STRATEGY
@@ -101,9 +106,6 @@ def test_strategy_selector_changes_the_blend():
 
 
 def test_the_page_says_what_the_score_is_and_which_choices_change_nothing():
-    from app.widgets.text import md
-    from engine.group import STRATEGIES, distinct_lists
-
     answers = {"Ann": ANN, "Bob": BOB}
     code, _ = seed_room("Same lists", answers)
     # what the engine gives for each strategy, independent of the page
@@ -151,7 +153,6 @@ def test_we_watched_it_removes_the_film_and_undo_brings_it_back():
 def test_filters_genre_decade_and_popularity():
     code, _ = seed_room("Filters", {"Ann": ANN, "Bob": BOB})
     at = open_app(room=code, page="picks")
-    from app.services import catalogue
 
     cat = catalogue.get_catalogue()
     by_label = cat.movies.set_index("label")
@@ -220,9 +221,6 @@ def test_settings_live_in_the_url_so_a_refresh_or_a_shared_link_shows_the_same_p
     assert_ok(at)
     chosen = picks_frame(at)["Film"].tolist()
 
-    from app_helpers import APP, TIMEOUT
-    from streamlit.testing.v1 import AppTest
-
     shared = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     shared.query_params.update(
         {"room": code, "strategy": "Least misery", "genres": ["Comedy", "Drama"],
@@ -239,8 +237,6 @@ def test_settings_live_in_the_url_so_a_refresh_or_a_shared_link_shows_the_same_p
 def test_picks_follow_the_room_and_blend_only_when_it_changed(monkeypatch):
     """KI-5: a page that asks again gets the new room (a member joined and rated), and the
     blend runs once per room state, however many sessions or polls ask."""
-    from app.services import room_input, rooms
-
     code, _tokens = seed_room("Live", {"Ann": ANN})
     calls = []
     real = rooms.group_picks
@@ -266,10 +262,6 @@ def test_picks_follow_the_room_and_blend_only_when_it_changed(monkeypatch):
 
 
 def test_the_score_label_comes_from_the_strategy():
-    import pandas as pd
-
-    from app.pages.picks import picks_table, score_text
-
     frame = pd.DataFrame(
         {"rank": [1, 2], "label": ["A (2000)", "B (2001)"], "group_score": [0.9, 0.7],
          "pred:Ann": [4.5, 4.0]}
@@ -282,10 +274,6 @@ def test_the_score_label_comes_from_the_strategy():
 def test_no_widget_is_set_twice(caplog):
     """KI-9: no 'created with a default value but also had its value set via the Session State
     API' warning (it was logged for mn_decades after visiting another page)."""
-    import logging
-
-    from streamlit.elements.lib import policies
-
     code, _ = seed_room("Warnings", {"Ann": ANN})
     logger = logging.getLogger(policies.__name__)
     records: list[logging.LogRecord] = []
@@ -311,8 +299,6 @@ def test_no_widget_is_set_twice(caplog):
 def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
     """Novelty: "films we probably haven't all seen" trades stars for less rated films
     (its cost and gain are measured in protocol G, docs/BENCHMARKS.md)."""
-    from app.services import catalogue
-
     code, _ = seed_room("Novel", {"Ann": ANN, "Bob": BOB})
     cat = catalogue.get_catalogue()
     count_of = dict(zip(cat.movies["label"], cat.item_counts(), strict=True))
@@ -323,8 +309,6 @@ def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
     assert_ok(at)
     novel = picks_frame(at)["Film"].tolist()
     assert novel != plain
-    from app_helpers import APP, TIMEOUT
-    from streamlit.testing.v1 import AppTest
 
     shared = AppTest.from_file(str(APP), default_timeout=TIMEOUT)  # the link, with the setting
     shared.query_params.update({"room": code, "novelty": "Mostly new to us"})
@@ -340,8 +324,6 @@ def test_novelty_offers_films_fewer_people_have_rated_and_lives_in_the_url():
 def test_the_same_films_note_is_compared_once_per_room_state(monkeypatch):
     """The live list redraws every few seconds; the comparison of every strategy's list behind
     "gives the same films as" runs once per room state and options, like the blend."""
-    from app.services import room_input, rooms
-
     code, tokens = seed_room("Same once", {"Ann": ANN, "Bob": BOB})
     calls = []
     real = rooms.same_picks_as

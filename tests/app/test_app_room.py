@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from app_helpers import (
     add_member,
@@ -14,10 +16,16 @@ from app_helpers import (
     member_counts,
     open_app,
     queue_films,
+    seed_room,
     store,
 )
 
-from app.services.deck import SPARE_CARDS
+from app.services import catalogue, search
+from app.services.deck import SPARE_CARDS, title_index
+from app.widgets.film_card import film_card_html
+from app.widgets.member_bars import member_bars_html
+from app.widgets.qr import qr_data_uri
+from engine.elicit.personal import RATINGS_FOR_PERSONAL
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -103,7 +111,6 @@ def test_answers_survive_a_new_session_and_can_be_changed():
 def test_search_finds_films_as_people_type_them():
     """The server's fuzzy search (used for catalogues too large to send to the browser): typos,
     articles, accents; the films people know first; at most 8 results."""
-    from app.services import catalogue, search
 
     def ids(query: str) -> list[int]:
         return [int(catalogue.film(i)["movieId"]) for i in search.search_films(query)]
@@ -121,9 +128,6 @@ def test_search_finds_films_as_people_type_them():
 def test_the_browser_gets_every_title_once_in_natural_form():
     """The deck searches in the browser: the index holds every film, titles as people write
     them ("The Matrix", not "Matrix, The"), and is sent only when asked for and not held."""
-    from app.services import catalogue
-    from app.services.deck import title_index
-
     index = title_index()
     assert index is not None
     cat = catalogue.get_catalogue()
@@ -164,8 +168,6 @@ def test_unknown_room_code_and_bad_member_token_say_what_to_fix():
 
 
 def test_a_full_room_of_twelve_shows_everyone_and_refuses_a_thirteenth():
-    from app_helpers import seed_room
-
     code, _ = seed_room("Twelve", {f"Friend {i}": ({1: 4.0} if i % 2 else {}) for i in range(12)})
     at = open_app(room=code)
     counts = member_counts(at)
@@ -175,11 +177,6 @@ def test_a_full_room_of_twelve_shows_everyone_and_refuses_a_thirteenth():
 
 
 def test_film_cards_escape_titles_in_html_and_svg():
-    import base64
-
-    from app.widgets.film_card import film_card_html
-    from app.widgets.member_bars import member_bars_html
-
     hostile = '<script>alert("x")</script> & *Friends*'
     html = film_card_html(
         {"title": hostile, "year": 1999, "genres": "Comedy|Drama"}, reason=hostile
@@ -223,7 +220,6 @@ def test_the_member_sees_progress_and_the_way_to_the_picks_first():
         answer(at, movie_id, "4.0")
     shown = deck(at)
     rated = sum(stars is not None for stars in shown["answers"].values())
-    from engine.elicit.personal import RATINGS_FOR_PERSONAL
 
     assert rated == 3 >= shown["closeness"]["needed"] == RATINGS_FOR_PERSONAL  # "picks are yours"
     links = [e for e in at.get("page_link") if "picks" in e.proto.page]
@@ -243,8 +239,6 @@ def walk(node):
 
 
 def test_the_host_gets_a_qr_code_of_the_guest_link_and_guests_do_not():
-    from app.widgets.qr import qr_data_uri
-
     at = open_app()
     code = create_room(at, "QR room")
     host = at.query_params["host"]
@@ -260,8 +254,6 @@ def test_the_host_gets_a_qr_code_of_the_guest_link_and_guests_do_not():
 
 def test_the_member_list_keeps_counts_whole_for_long_names():
     """KI-10: a long name must not push the counts out (they wrap in a list, not a table)."""
-    from app_helpers import seed_room
-
     long = "Maximilian-Alexander von Featherstonehaugh"[:40]
     code, _ = seed_room("Names", {long: {1: 4.0, 2: None}, "<i>Bo</i>": {}})
     at = open_app(room=code)

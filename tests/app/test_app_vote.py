@@ -21,6 +21,11 @@ from app_helpers import (
     store,
 )
 
+from app.services import catalogue, rooms
+from app.store import NotHost
+from app.widgets.text import md
+from engine.group import STRATEGIES
+
 pytestmark = pytest.mark.usefixtures("app_env")
 
 
@@ -48,8 +53,6 @@ def hosted_room(n_guests: int = 1):
 
 def open_the_vote(host, n: int = 5) -> list[int]:
     """The host starts a vote on the top n picks; returns their movieIds."""
-    from app.services import catalogue
-
     labels = picks_frame(host)["Film"].tolist()[:n]
     host.button(key="mn_vote_open").click().run()
     assert_ok(host)
@@ -106,7 +109,6 @@ def test_only_the_host_sees_the_vote_controls_and_the_store_checks_them():
     guest.run()
     assert not [b for b in guest.button if b.key == "mn_vote_close"]
     assert host.button(key="mn_vote_close")
-    from app.store import NotHost
 
     with pytest.raises(NotHost):  # a guest's own token is no host credential
         store().close_vote(code, guest.query_params["member"])
@@ -132,7 +134,6 @@ def test_a_vote_ends_in_a_match_and_the_tally_never_says_who():
     assert tally_line(host) == "3 of 3 have voted"
     host.button(key="mn_vote_close").click().run()
     assert_ok(host)
-    from app.services import catalogue
 
     match = catalogue.film_by_movie_id(films[2])["label"]  # the only film all three accept
     for at in (host, bob.run(), cat.run()):
@@ -151,7 +152,6 @@ def test_no_match_shows_the_closest_and_refills_the_list_without_the_rejected():
     assert_ok(host)
     text = all_messages(host)
     assert "No film on the shortlist suited everyone" in text
-    from app.services import catalogue
 
     section = vote_section_text(host)
     shown = [m for m in films if catalogue.film_by_movie_id(m)["title"] in html.unescape(section)]
@@ -163,8 +163,6 @@ def test_no_match_shows_the_closest_and_refills_the_list_without_the_rejected():
 
 
 def test_seen_it_feeds_back_into_the_members_picks():
-    from app.services import catalogue, rooms
-
     host, (bob,), code = hosted_room()
     films = open_the_vote(host)
     vote(bob, films[:2], ["rewatch", "skip"])
@@ -188,23 +186,18 @@ def test_the_same_films_note_describes_the_list_shown_in_a_room_with_a_vote(monk
     """The note "X gives the same films as Y" and the list shown come from one room input: with
     the top pick skipped in a vote, both blends leave it out, and the strategies the note names
     are exactly those whose shown list is this one."""
-    import engine.group
-    from app.services import catalogue
-    from app.widgets.text import md
-    from engine.group import STRATEGIES
-
     host, (bob,), _code = hosted_room()
     films = open_the_vote(host)
     vote(bob, films[:1], ["skip"])  # the top pick is out of every list tonight
     excludes: dict[str, list[list[int]]] = {"list": [], "note": []}
     for fn, kind in (("recommend", "list"), ("recommend_each", "note")):
-        real = getattr(engine.group, fn)
+        real = getattr(rooms, fn)  # the engine's blends, as the rooms service calls them
 
         def spy(*a, _real=real, _kind=kind, **k):
             excludes[_kind].append(sorted(k["exclude"]))
             return _real(*a, **k)
 
-        monkeypatch.setattr(engine.group, fn, spy)
+        monkeypatch.setattr(rooms, fn, spy)
     shown, notes = {}, {}
     for name in STRATEGIES:
         host.selectbox(key="strategy").set_value(name).run()

@@ -37,6 +37,9 @@ from browser_helpers import (
     swipe_up,
 )
 
+from app.store import Store
+from engine.elicit.personal import taps_until_personal
+
 LIVE_MS = 20_000  # "within ~5 s" on a quiet machine; generous for busy CI cores
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
 LONG_NAME = "Annabelle Featherstonehaugh-Smythe"
@@ -54,8 +57,6 @@ class Served(str):
     db_url: str
 
     def store(self):
-        from app.store import Store
-
         return Store(self.db_url)
 
 
@@ -271,8 +272,6 @@ class TestAnEveningOnAPhoneAndALaptop:
 
     def test_a_friend_joins_on_the_phone_by_the_link_and_rates(self, evening):
         """Progress and the way to the picks come first, sized for a finger."""
-        from engine.elicit.personal import taps_until_personal
-
         phone = evening.phone
         phone.goto(evening.room_link)
         join_as(phone, "Bob")

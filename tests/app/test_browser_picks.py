@@ -13,6 +13,7 @@ import re
 import threading
 from urllib.parse import parse_qs, urlparse
 
+import pandas as pd
 import pytest
 from browser_helpers import (
     BROWSER_MARKS,
@@ -24,6 +25,13 @@ from browser_helpers import (
     shot,
     streamlit_server,
 )
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from app.services.room_input import PicksOptions, room_input
+from app.store import Store
+from engine.data import load_embedded
+from engine.group import STRATEGIES, recommend
+from engine.train import load_or_train
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
@@ -44,8 +52,6 @@ CHOICES = ["Average", "Least misery", "Borda count", "Most pleasure", "Average"]
 def room(tmp_path_factory, trained_hybrid):
     """A live server, a store on its database, and a hosted room of three members who have
     answered: (server URL, store, room code, host token, {name: member token})."""
-    from app.store import Store
-
     tmp = tmp_path_factory.mktemp("browser-picks")
     db_url = f"sqlite:///{tmp / 'movienight.db'}"
     store = Store(db_url)
@@ -69,19 +75,12 @@ def browser():
 @pytest.fixture(scope="module")
 def expected_picks(trained_hybrid):
     """strategy name -> the movieIds the page should list for the room as it is now."""
-    from app.services.room_input import PicksOptions, room_input
-    from engine.data import load_embedded
-    from engine.group import recommend
-    from engine.train import load_or_train
-
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOVIENIGHT_DATA_DIR", str(trained_hybrid))
         catalogue = load_embedded(trained_hybrid / "datasets")
         model, _ = load_or_train("hybrid", catalogue)
 
     def picks(store, code: str, strategy: str) -> list[int]:
-        import pandas as pd
-
         options = PicksOptions(strategy=strategy, **PAGE_OPTIONS)
         inp = room_input(store, code, pd.Index(catalogue.item_ids), options)
         frame = recommend(
@@ -138,8 +137,6 @@ def keep_changing(store, token: str, stop: threading.Event) -> None:
 def record_runs(page) -> list[tuple[str, ...]]:
     """The script runs the server starts for this page, as their fragment ids (empty: the whole
     page), read from the websocket's ``new_session`` messages as they arrive."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     runs: list[tuple[str, ...]] = []
 
     def on_frame(payload) -> None:
@@ -203,8 +200,6 @@ def test_a_strategy_chosen_while_the_live_page_redraws_stays_chosen(room, browse
 
 
 def strategy_labels() -> dict[str, str]:
-    from engine.group import STRATEGIES
-
     return {name: s.label for name, s in STRATEGIES.items()}
 
 

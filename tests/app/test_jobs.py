@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.jobs import JobSpec, candidate_dir, ensure, live_dir, run_job
+from app.jobs import JobSpec, candidate_dir, ensure, live_dir, run_job, runner
 from app.jobs.spec import checked_params
 from app.jobs.swap import TOLERANCE, decide
 from app.store import Store
-from app.store.jobs import MAX_ATTEMPTS
+from app.store.jobs import MAX_ATTEMPTS, training_jobs
+from engine.data import load_embedded
 from engine.storage.artifacts import load_model, read_manifest
 from engine.train import HeldOut
 
@@ -36,8 +37,6 @@ def store(tmp_path):
 
 @pytest.fixture(scope="module")
 def catalogue():
-    from engine.data import load_embedded
-
     return load_embedded()
 
 
@@ -210,8 +209,6 @@ def test_a_cancelled_job_stops_mid_fit_and_leaves_no_checkpoint(store, catalogue
         if len(seen) == 5:
             store.jobs.cancel(job.id)  # the operator, from another replica
 
-    from app.jobs import runner
-
     ended = run_job(store.jobs, claimed, "me", echo=echo)
     assert ended.state == "cancelled" and ended.message == "cancelled by the operator"
     assert len(seen) < 100  # stopped within a few epochs of the request, not after 500
@@ -231,8 +228,6 @@ def test_a_job_taken_over_meanwhile_stops_without_touching_it(store, catalogue):
         if len(seen) == 3:  # another replica decided this one was dead and took over
             store.jobs.beat(job.id, "old")  # (make the row look stale by hand)
             with store._db.connect(write=True) as conn:
-                from app.store.jobs import training_jobs
-
                 conn.execute(
                     training_jobs.update()
                     .where(training_jobs.c.id == job.id)

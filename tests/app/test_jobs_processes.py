@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 from app.jobs import JobSpec, live_dir
+from app.services import models, served
 from app.store import Store
+from engine.data import load_embedded
 from engine.storage.artifacts import load_model, read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,8 +44,6 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def catalogue(data_dir):
-    from engine.data import load_embedded
-
     return load_embedded(data_dir / "datasets")
 
 
@@ -168,8 +168,6 @@ def test_a_swap_by_another_replica_reaches_this_process(tmp_path, catalogue, mon
     """This process serves the baseline; another replica retrains it and swaps the candidate
     in; within a few seconds this process serves the new one, loaded whole in the
     background (the old one until then)."""
-    from app.services import models, served
-
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     monkeypatch.setenv("MOVIENIGHT_DB_URL", url)
     monkeypatch.setattr(served, "RECHECK_S", 0.2)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import itertools
 import re
 
+import networkx as nx
 import pandas as pd
 import pytest
 
 from app.widgets import palette
+from app.widgets.ego_graph import ego_graph_html
 from app.widgets.factor_map import factor_map_figure
 from app.widgets.film_card import film_card_html
 from app.widgets.palette import (
@@ -117,9 +119,6 @@ def test_poster_chips_map_and_graph_share_the_palette(monkeypatch):
     colours = {t.name: t.marker.color for t in fig.data}
     # legends name the genre family in plain words; the colour is the family's genre's
     assert colours == {"Drama": "#123456", "Crime &amp; thriller": GENRE_COLOURS["Crime"]}
-    import networkx as nx
-
-    from app.widgets.ego_graph import ego_graph_html
 
     graph = nx.Graph(center=1)
     graph.add_node(1, label="A", genre="Drama", genres="Drama", popularity=1)

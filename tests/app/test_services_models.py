@@ -5,6 +5,7 @@ once."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
@@ -14,8 +15,12 @@ import torch
 from app_helpers import app_env, seed_room  # noqa: F401  (fixture)
 
 from app.jobs import JobSpec, live_dir
+from app.jobs.spec import candidate_dir
 from app.services import catalogue, families, insights, model_choice, models, rooms, served, threads
 from app.services.store import get_store
+from engine.models import REGISTRY, create
+from engine.storage.artifacts import promote, save_model
+from engine.train import train_model
 
 pytestmark = pytest.mark.usefixtures("app_env", "own_data_dir")
 
@@ -67,8 +72,6 @@ def test_a_trained_model_is_loaded_once_and_shared(monkeypatch):
 
 
 def test_a_broken_family_is_unavailable_not_a_crash(monkeypatch):
-    from engine.models import REGISTRY
-
     monkeypatch.setitem(REGISTRY, "broken", "engine.models.does_not_exist:Nothing")
     assert families.model_family("broken") is None
     assert families.model_kind("broken") == "unavailable"
@@ -98,8 +101,6 @@ def test_serving_threads_are_set_for_the_process():
 
 def small_pmf() -> None:
     """A small pmf saved where the app serves it (its defaults take ~30 s to train here)."""
-    from engine.train import train_model
-
     train_model("pmf", catalogue.get_catalogue(), params={"factors": 3, "epochs": 2, "warmup": 1})
 
 
@@ -135,10 +136,6 @@ def test_the_operator_sets_a_trained_room_model_and_nothing_else():
 def _versions(catalogue):
     """Two baselines that rank films differently: nearly no film damping (films with a few
     glowing ratings first) and the default damping."""
-    from app.jobs.spec import candidate_dir
-    from engine.models import create
-    from engine.storage.artifacts import save_model
-
     folders = []
     for i, params in enumerate(({"item_damping": 0.5}, {})):
         model = create("baseline", device="cpu", **params).fit(catalogue)
@@ -152,10 +149,6 @@ def test_a_swap_is_atomic_under_concurrent_picks_requests(monkeypatch):
     """Picks requests run while the live model is swapped back and forth: every answer is one
     version's picks whole (never an error, never a half-loaded model), both versions are
     served, and after the last swap every request gets the last version."""
-    import shutil
-
-    from engine.storage.artifacts import promote
-
     monkeypatch.setattr(served, "RECHECK_S", 0.0)
     code, _ = seed_room("Swap night", {"Ann": {260: 5.0, 318: 2.0}, "Bob": {318: 5.0}})
     cat = catalogue.get_catalogue()

@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from app import startup
+from app.jobs.spec import live_dir
 from app.operator import TOKEN_ENV, expected_token
+from app.store import Store
+from engine.data import load_embedded
+from engine.storage.artifacts import load_model
 
 
 @pytest.fixture
@@ -33,7 +37,6 @@ def test_first_start_makes_the_token_and_trains_then_the_next_start_finds_both(f
     token = expected_token()
     assert token is not None and out.count(token) == 1  # printed once, when made
     assert "Training the baseline model once" in out and "The baseline model is ready" in out
-    from app.store import Store
 
     store = Store()
     (job,) = store.jobs.jobs()
@@ -48,8 +51,6 @@ def test_first_start_makes_the_token_and_trains_then_the_next_start_finds_both(f
 
 def test_a_damaged_saved_model_is_trained_again(fresh, capsys):
     assert startup.main([]) == 0
-    from app.jobs.spec import live_dir
-    from engine.data import load_embedded
 
     catalogue = load_embedded(fresh / "datasets")
     tensors = live_dir(catalogue.fingerprint, "baseline") / "model.safetensors"
@@ -58,6 +59,5 @@ def test_a_damaged_saved_model_is_trained_again(fresh, capsys):
     assert startup.main([]) == 0
     out = capsys.readouterr().out
     assert "Training the baseline model once" in out
-    from engine.storage.artifacts import load_model
 
     load_model(live_dir(catalogue.fingerprint, "baseline"), dataset=catalogue)  # intact again

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -359,8 +360,6 @@ def test_db_url_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_in_memory_store_works_across_threads():
-    from concurrent.futures import ThreadPoolExecutor
-
     s = Store("sqlite://")
     room = s.create_room("mem")
     ms = [s.add_member(room.code, f"m{i}") for i in range(4)]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import random
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.store import RATING_VALUES, NameTaken, Store
+from app.store import RATING_VALUES, DatabaseLocked, NameTaken, Store
 
 N_FILMS = 20
 
@@ -199,10 +200,6 @@ def test_two_tabs_of_one_member_keep_exactly_one_answer_per_film(url):
 
 def test_writers_queued_in_one_process_give_up_after_the_busy_timeout(url):
     """A writer stuck behind another program's lock does not make the others wait forever."""
-    import sqlite3
-
-    from app.store import DatabaseLocked
-
     setup = Store(url)
     room = setup.create_room("locked")
     tokens = [setup.add_member(room.code, f"m{i}").token for i in range(3)]

@@ -8,6 +8,7 @@ as they are; give it an empty database).
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -49,8 +50,6 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     if runuser is None:
         pytest.skip("running as root and no runuser to start PostgreSQL as another user")
     try:
-        import pwd
-
         pwd.getpwnam("postgres")
     except KeyError:
         pytest.skip("running as root and there is no 'postgres' user to run the server")

@@ -9,11 +9,17 @@ or take minutes are marked ``deploy_full`` and run only with ``MOVIENIGHT_DEPLOY
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tools.deploy.haproxy import haproxy_binary
+from tools.deploy.postgres import pg_bin
+from tools.deploy.stack import Config, Stack
 
 FULL_ENV = "MOVIENIGHT_DEPLOY_DRILLS"
 MODEL = "baseline"  # trains in seconds; the drills are about processes, not the model
@@ -22,11 +28,9 @@ MODEL = "baseline"  # trains in seconds; the drills are about processes, not the
 def missing_piece() -> str | None:
     """Why the deployment cannot start here, or None."""
     try:
-        import psycopg  # noqa: F401
+        import psycopg  # noqa: F401, PLC0415  a probe: the reason to skip, not an import error
     except ImportError:
         return "no PostgreSQL driver (psycopg)"
-    from tools.deploy.haproxy import haproxy_binary
-    from tools.deploy.postgres import pg_bin
 
     try:
         pg_bin()
@@ -34,8 +38,6 @@ def missing_piece() -> str | None:
     except FileNotFoundError as exc:
         return str(exc)
     if os.geteuid() == 0:
-        import pwd
-
         try:
             pwd.getpwnam("postgres")
         except KeyError:
@@ -66,7 +68,6 @@ def start_stack(run_dir: Path, **overrides) -> Iterator:
     why = missing_piece()
     if why:
         pytest.skip(why)
-    from tools.deploy.stack import Config, Stack
 
     cfg = Config(
         replicas=2,
@@ -92,7 +93,6 @@ def start_stack(run_dir: Path, **overrides) -> Iterator:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator:
     # /tmp rather than pytest's folder: the postgres user must reach the cluster's folder.
-    import tempfile
 
     run_dir = Path(tempfile.mkdtemp(prefix="movienight-deploy-"))
     run_dir.chmod(0o755)  # mkdtemp makes it 0700: the server user must pass through

@@ -22,7 +22,10 @@ from pathlib import Path
 import pytest
 from drill_helpers import FILMS, Ledger, check_room, reconnecting_seen
 
+from app.jobs import JobSpec, live_dir
 from app.store import CHOICES, RATING_VALUES, Store
+from engine.data import load_embedded
+from engine.storage.artifacts import read_manifest
 from tools.app_server import http_ok
 from tools.deploy.haproxy import COOKIE
 
@@ -122,10 +125,6 @@ def _checkpoint_epoch(folder: Path) -> int:
 
 
 def test_the_worker_killed_mid_training_is_taken_over_from_its_checkpoint(stack, monkeypatch):
-    from app.jobs import JobSpec, live_dir
-    from engine.data import load_embedded
-    from engine.storage.artifacts import read_manifest
-
     monkeypatch.setenv("MOVIENIGHT_DATA_DIR", str(stack.cfg.data_dir))
     catalogue = load_embedded(stack.cfg.data_dir / "datasets")
     store = Store(stack.db_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -113,6 +114,5 @@ def test_the_one_command_serves_through_the_proxy_and_sigterm_leaves_no_orphans(
         if launcher.poll() is None:
             launcher.kill()
         out.close()
-        import shutil
 
         shutil.rmtree(run_dir, ignore_errors=True)

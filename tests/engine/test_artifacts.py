@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -105,9 +107,6 @@ def test_load_or_train_retrains_a_damaged_model_with_a_message(planted, monkeypa
 
 def test_no_unsafe_deserialisation_in_the_code():
     """Nothing is unpickled and torch.load is always weights_only=True."""
-    import pathlib
-    import re
-
     root = pathlib.Path(__file__).resolve().parents[2]
     offenders = []
     for path in [

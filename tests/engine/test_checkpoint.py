@@ -10,6 +10,7 @@ import pytest
 import torch
 from training_helpers import interrupt_after
 
+import engine.storage.checkpoint as checkpoint_module
 from engine.data.synthetic import planted_implicit
 from engine.models import create
 from engine.storage.checkpoint import META, Checkpoint
@@ -128,8 +129,6 @@ def test_a_kill_between_writing_the_tensors_and_the_record_keeps_the_previous_ep
     """KI-14's cause: the tensors and their record were two files, each renamed into place; a
     process killed after the first rename and before the second left new tensors under the old
     record, whose checksum then failed, so the take-over trained from the first epoch."""
-    import engine.storage.checkpoint as checkpoint_module
-
     folder = tmp_path / "ckpt"
     real_write = checkpoint_module.atomic_write
     writes: list[str] = []

@@ -6,7 +6,13 @@ import re
 
 import pytest
 
-from engine.cli import main
+import engine.cli.train as cli_train
+import engine.tuning.searches as tuning
+from engine.cli import build_parser, common, main
+from engine.cli.train import describe
+from engine.data.synthetic import planted_implicit
+from engine.data.synthetic_scale import write_movielens_folder
+from engine.models import REGISTRY, model_class
 from engine.models.config import parse_params
 
 
@@ -64,10 +70,6 @@ def test_parse_params_reads_json_values():
 
 
 def test_tune_reruns_a_recorded_search_and_prints_the_winner(tmp_path, capsys, monkeypatch):
-    import engine.tuning.searches as tuning
-    from engine.data.synthetic import planted_implicit
-    from engine.data.synthetic_scale import write_movielens_folder
-
     data = planted_implicit(n_users=120, n_items=60, n_clusters=3, per_user=10, seed=1)
     folder = write_movielens_folder(data, tmp_path / "ml")
     # the recorded knn search, shrunk to two points whose answer the planted clusters fix
@@ -86,17 +88,12 @@ def test_tune_names_the_searches_it_knows(capsys):
 
 
 def test_every_command_is_registered():
-    from engine.cli import build_parser
-
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert set(sub.choices) == {"train", "recommend", "bench", "tune"}
 
 
 # ---------------------------------------------------------------------- hyperparameters
 def test_train_help_lists_every_declared_hyperparameter_with_range_and_meaning(capsys):
-    from engine.cli.train import describe
-    from engine.models import REGISTRY, model_class
-
     with pytest.raises(SystemExit) as done:
         main(["train", "--help"])
     assert done.value.code == 0
@@ -128,9 +125,6 @@ def test_train_help_lists_every_declared_hyperparameter_with_range_and_meaning(c
 def test_train_rejects_a_bad_value_naming_the_field_and_trains_nothing(
     capsys, monkeypatch, model, setting, message
 ):
-    import engine.cli.train as cli_train
-    from engine.cli import common
-
     def never(*args, **kwargs):
         raise AssertionError("nothing may load or train after a bad hyperparameter")
 

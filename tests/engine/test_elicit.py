@@ -9,7 +9,9 @@ import pytest
 from engine import elicit
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue as synthetic_catalogue
+from engine.elicit import igcn as elicit_igcn
 from engine.elicit import next_films
+from engine.elicit.igcn import information_gain, neighbours, user_clusters
 
 N = 24
 
@@ -159,8 +161,6 @@ def test_entropy0_by_hand():
 
 
 def test_information_gain_by_hand():
-    from engine.elicit.igcn import information_gain
-
     # 4 users in two clusters (0, 0, 1, 1): H(C) = 1 bit.
     # Film 0: cluster 0 gives 5★, cluster 1 gives 1★ → the answer names the cluster: IG = 1.
     # Film 1: everyone 4★ → says nothing: IG = 0.
@@ -177,8 +177,6 @@ def test_information_gain_by_hand():
 
 
 def test_neighbours_by_hand():
-    from engine.elicit.igcn import neighbours
-
     # films 0–2; user 4 rated only film 2. Centred on their own means, over films 0 and 1:
     # user 0 (5, 1, 3) → (2, −2); user 1 (1, 5, 3) → (−2, 2); user 2 (2, 1, 5), mean 8/3 →
     # (−2/3, −5/3); user 3 (5, 4.5, 5), mean 29/6 → (1/6, −1/3).
@@ -204,8 +202,6 @@ def two_taste_groups() -> Ratings:
 
 
 def test_igcn_asks_what_separates_taste_groups():
-    from engine.elicit.igcn import user_clusters
-
     cat = two_taste_groups()
     # identical users share a cluster: exactly the two taste groups
     labels = user_clusters(cat)
@@ -215,8 +211,6 @@ def test_igcn_asks_what_separates_taste_groups():
 
 
 def test_igcn_narrows_to_the_members_neighbourhood(monkeypatch):
-    from engine.elicit import igcn as elicit_igcn
-
     cat = two_taste_groups()
     monkeypatch.setattr(elicit_igcn, "NEIGHBOURS", 6)
     before = elicit_igcn.igcn_key(cat, np.array([0, 1]), np.array([5.0, 5.0]))

@@ -12,6 +12,7 @@ from engine import elicit
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue as synthetic_catalogue
 from engine.elicit import next_films, watch
+from engine.elicit.personal import taps_until_personal
 from engine.models import create
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -156,8 +157,6 @@ def test_member_seen_without_watch_probability_is_co_occurrence():
 
 
 def test_taps_until_personal_by_hand():
-    from engine.elicit.personal import taps_until_personal
-
     # nothing answered yet: 3 ratings at the measured rate 0.5 → 6 taps
     assert taps_until_personal(0, 0, needed=3, rate=0.5, prior_taps=4.0).taps_left == 6
     # 1 rated, 5 skipped: rate (1 + 2) / (6 + 4) = 0.3; 2 left → ⌈6.67⌉ = 7 taps

@@ -12,6 +12,7 @@ import torch
 from engine.data.synthetic import planted_explicit
 from engine.data.synthetic_movielens import synthetic_movielens
 from engine.models import create
+from engine.tuning.foldin import evaluate_setting, prepare_draws, search
 from engine.tuning.generalise import describe, worst_case
 
 
@@ -106,8 +107,6 @@ def test_mf_foldin_reg_scale_shrinks_a_new_member_towards_the_mean():
 
 
 def test_foldin_search_runs_restores_the_model_and_reports_both_datasets():
-    from engine.tuning.foldin import prepare_draws, search
-
     datasets = {
         "one": synthetic_movielens(seed=1, n_users=120, n_items=300, n_ratings=6_000),
         "two": synthetic_movielens(seed=2, n_users=120, n_items=300, n_ratings=6_000),
@@ -129,7 +128,6 @@ def test_foldin_search_runs_restores_the_model_and_reports_both_datasets():
     assert result.best == settings[0]
     draws = prepare_draws("mf", datasets["one"], draws=(11,), ks=(5,))
     before = draws[0].model.config
-    from engine.tuning.foldin import evaluate_setting
 
     evaluate_setting(draws, settings[1])
     assert draws[0].model.config is before  # the fitted model's own settings are restored

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from engine.data.synthetic import planted_implicit
+from engine.evaluate.protocol_s import _child
 from engine.models import create
 from engine.models.als_matrix import Side, weight_matrix
 from engine.models.als_solvers import exact_update
@@ -76,10 +79,6 @@ def test_checkpoint_resume_on_cuda(tmp_path, data):
 
 
 def test_protocol_s_gpu_step_reports_bandwidth(tmp_path):
-    import json
-
-    from engine.evaluate.protocol_s import _child
-
     sizes = {"n_users": 2000, "n_items": 1000, "n_ratings": 100_000}
     _child(["--step", "generate", "--data", str(tmp_path), "--sizes", json.dumps(sizes)], 2)
     out = _child(["--step", "als", "--data", str(tmp_path), "--device", "cuda"], 2)

@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
+from engine.data.film_graph import FilmGraph
+from engine.data.random_walks import random_walks
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue, planted_implicit
 from engine.models import create
+from engine.models.graph_embedding import walk_graph
 
 FAST = {"factors": 16, "batch_size": 512, "walks_per_film": 6}
 
@@ -94,10 +97,6 @@ def test_films_off_the_graph_rank_after_every_film_on_it():
 def test_uniform_walk_weights_keep_the_edges_and_weigh_them_alike():
     """A star whose centre holds one heavy (0.99) and one light (0.01) edge: uniform walk
     weights step to either leaf alike (about half each); edge weights almost always go heavy."""
-    from engine.data.film_graph import FilmGraph
-    from engine.data.random_walks import random_walks
-    from engine.models.graph_embedding import walk_graph
-
     graph = FilmGraph(
         indptr=np.array([0, 2, 3, 4]),
         indices=np.array([1, 2, 0, 0], dtype=np.int32),

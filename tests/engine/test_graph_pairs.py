@@ -11,11 +11,12 @@ import scipy.sparse as sp
 
 from engine.data.film_graph import FilmGraph, co_like_graph
 from engine.data.ratings import Ratings
-from engine.data.synthetic import catalogue
+from engine.data.synthetic import catalogue, planted_implicit
 from engine.evaluate.graph_pairs import (
     adamic_adar,
     binary_adjacency,
     common_neighbours,
+    context_scorer,
     draw_negatives,
     edge_pairs,
     pair_cosines,
@@ -24,6 +25,7 @@ from engine.evaluate.graph_pairs import (
     roc_auc,
     t_interval,
 )
+from engine.evaluate.graph_search import validation_split
 from engine.evaluate.protocol_graph_a import hold_out_edges, leak_free_ratings, remove_edges
 from engine.evaluate.protocol_graph_b import new_edges
 
@@ -164,9 +166,6 @@ def test_co_like_graph_edges_round_trip_through_edge_pairs():
 def test_the_search_validates_on_train_edges_only():
     """The validation edges are held out of Graph-A's train graph (draw 0): none is a test edge,
     and the graph the candidates embed lacks both."""
-    from engine.data.synthetic import planted_implicit
-    from engine.evaluate.graph_search import validation_split
-
     ratings = planted_implicit(n_users=120, n_items=40, n_clusters=2, per_user=10, seed=1)
     full = co_like_graph(ratings)
     test_edges = hold_out_edges(full, 0.33, seed=0).held
@@ -184,7 +183,5 @@ def test_the_search_validates_on_train_edges_only():
 
 def test_centre_context_score_by_hand():
     """h0 = (1, 0), h1 = (0.6, 0.8); v0 = (1, 2), v1 = (3, 4): ½(h0·v1 + h1·v0) = ½(3 + 2.2)."""
-    from engine.evaluate.graph_pairs import context_scorer
-
     score = context_scorer(np.array([[1.0, 0.0], [0.6, 0.8]]), np.array([[1.0, 2.0], [3.0, 4.0]]))
     np.testing.assert_allclose(score(np.array([[0, 1], [1, 0]])), [2.6, 2.6], rtol=1e-6)

@@ -12,6 +12,7 @@ from engine import group
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue as synthetic_catalogue
 from engine.group import Filters, Member, recommend
+from engine.group.novelty import novelty_rerank, seen_probability
 from engine.models.base import UserState, as_index_arrays
 
 # ---------------------------------------------------------------------------- pure blends
@@ -432,8 +433,6 @@ def test_novelty_outside_zero_to_one_is_a_clear_error(model, catalogue, bad):
 
 
 def test_novelty_reranks_the_strategys_pool_by_hand():
-    from engine.group.novelty import novelty_rerank
-
     # the strategy's pool of 5, best first; one member's P(seen) for those films
     picked = group.Selection(
         np.array([10, 11, 12, 13, 14]), np.array([5.0, 4.9, 4.8, 4.7, 4.6]), np.full(5, -1)
@@ -449,8 +448,6 @@ def test_novelty_reranks_the_strategys_pool_by_hand():
 
 
 def test_seen_probability_without_ratings_is_popularity(catalogue):
-    from engine.group.novelty import seen_probability
-
     p = seen_probability(catalogue, np.empty(0, np.int64))
     assert np.allclose(p, catalogue.item_counts() / catalogue.n_users)
     # films 0 and 7 are rated by user 0 alone: someone who saw film 0 more likely saw film 7

@@ -13,6 +13,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from engine.models.config import Param
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -140,8 +142,6 @@ def engine_names_imported_by_pages() -> dict[str, object]:
 def test_pages_reach_the_engine_only_through_services() -> None:
     """A page may catch the engine's errors and read its hyperparameter declarations (to build a
     form); anything that computes goes through ``app.services``."""
-    from engine.models.config import Param
-
     computing = {
         where: obj
         for where, obj in engine_names_imported_by_pages().items()

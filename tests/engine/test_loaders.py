@@ -13,7 +13,15 @@ import pandas as pd
 import pytest
 
 from engine.data import DatasetError, DatasetWarning, Ratings
-from engine.data.movielens import detect_layout, load_dataset, load_folder, load_named, split_title
+from engine.data import synthetic_movielens as synthetic
+from engine.data.movielens import (
+    ML100K_GENRES,
+    detect_layout,
+    load_dataset,
+    load_folder,
+    load_named,
+    split_title,
+)
 
 RATINGS_HEADER = "userId,movieId,rating,timestamp\n"
 MOVIES_CSV = (
@@ -150,8 +158,6 @@ def test_crlf_line_endings_in_headerless_layouts(tmp_path, files, ratings_name):
 
 
 def flags(*genres: str) -> str:
-    from engine.data.movielens import ML100K_GENRES
-
     return "|".join("1" if g in genres else "0" for g in ML100K_GENRES)
 
 
@@ -253,8 +259,6 @@ def test_load_dataset_path_reads_the_folder(tmp_path):
 
 
 def test_load_named_reads_embedded_synthetic_or_a_folder(tmp_path, monkeypatch, embedded):
-    from engine.data import synthetic_movielens as synthetic
-
     made: list[int] = []
 
     def fake(seed: int) -> Ratings:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.metrics import coverage, mae, rmse, topn_metrics
+from engine.metrics import coverage, list_metrics, mae, rmse, topn_metrics
 
 
 def test_rmse_mae_hand_computed():
@@ -138,8 +138,6 @@ def test_coverage():
 
 
 def test_list_metrics_equal_topn_metrics_on_the_same_lists():
-    from engine.metrics import list_metrics
-
     rng = np.random.default_rng(7)
     n, k = 60, 10
     lists, exclude, relevant, rows = [], [], [], []
@@ -162,8 +160,6 @@ def test_list_metrics_equal_topn_metrics_on_the_same_lists():
 
 
 def test_list_metrics_by_hand():
-    from engine.metrics import list_metrics
-
     # hits at positions 1 and 3 of a 3-film list; 2 relevant films besides the excluded one
     out = list_metrics([np.array([5, 1, 7])], [np.array([9])], [np.array([5, 7, 9])], k=3)
     ideal = 1 + 1 / np.log2(3)

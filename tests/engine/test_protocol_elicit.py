@@ -9,6 +9,7 @@ import pytest
 from engine.data.splits import split_f
 from engine.evaluate import elicit_setup as es
 from engine.evaluate import protocol_elicit as pe
+from engine.models import create
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,6 @@ def test_test_half_is_fixed_and_disjoint_from_what_members_can_answer(split):
 
 
 def test_answers_come_only_from_the_answerable_half(split):
-    from engine.models import create
-
     members = es.members_of(split)[:5]
     model = create("popularity")
     model.fit(split.train)

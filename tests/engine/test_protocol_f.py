@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.cli import main
 from engine.data.splits import split_f
 from engine.data.synthetic_movielens import synthetic_movielens
 from engine.evaluate import protocol_f
 from engine.evaluate.protocols import evaluate_f, reveal_random
 from engine.evaluate.report import OURS, BenchContext
 from engine.evaluate.run_protocols import parse_ks, run_protocol
+from engine.models import create
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,6 @@ def test_quick_f_reports_every_draw_and_their_spread(quick_f):
 
 def test_draw_1_is_designs_split(quick_f, small):
     """Draw 1's figure is protocol F on split_f(seed=1) with reveals from default_rng(2)."""
-    from engine.models import create
-
     split = split_f(small, seed=1)
     model = create("popularity")
     model.fit(split.train)
@@ -118,8 +118,6 @@ def test_retrain_k_none_runs_no_retrain(small):
 
 def test_cli_retrain_k_none_reaches_protocol_f(tmp_path, monkeypatch):
     """The documented option end to end: argparse → parse_ks → BenchContext → protocol F."""
-    from engine.cli import main
-
     monkeypatch.chdir(tmp_path)
     outputs = {}
     for flag in ("none", "10"):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from engine import group
+from engine.data.splits import split_f
 from engine.evaluate.group_metrics import (
     Relevant,
     bootstrap_interval,
@@ -19,7 +20,8 @@ from engine.evaluate.group_metrics import (
     paired_table,
 )
 from engine.evaluate.group_setup import Pool, make_groups
-from engine.evaluate.protocol_g import OWN, Variant, evaluate_groups, named
+from engine.evaluate.protocol_g import OWN, Variant, evaluate_groups, named, run_folds, summarise
+from engine.models import create
 
 L2 = 1 / np.log2(3)  # the discount of rank 2
 
@@ -188,10 +190,6 @@ def test_distinct_lists_counted_against_the_average():
 
 
 def test_run_folds_pools_independent_splits_and_scores_named_selectors(embedded):
-    from engine.data.splits import split_f
-    from engine.evaluate.protocol_g import run_folds, summarise
-    from engine.models import create
-
     def worst_first(pred: np.ndarray, k: int, tiebreak=None):  # the opposite of average
         chosen = group.top_k(-pred.mean(0), k)
         return group.Selection(chosen, pred.mean(0)[chosen], np.full(len(chosen), -1))

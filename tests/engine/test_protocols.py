@@ -19,6 +19,7 @@ from engine.evaluate.protocols import (
     revealed_ratings,
 )
 from engine.models.base import UserState
+from engine.models.baselines import BiasBaseline
 
 
 def _ratings(rows: list[tuple[int, int, float]], n_items: int) -> Ratings:
@@ -193,8 +194,6 @@ def test_reveal_elicit_answers_only_rated_films_and_stops(fold_split):
 
 
 def test_evaluate_f_with_elicit_mode_and_real_model(fold_split):
-    from engine.models.baselines import BiasBaseline
-
     model = BiasBaseline().fit(fold_split.train)
 
     def popular(model, catalogue, rated, unseen, n):

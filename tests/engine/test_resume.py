@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import load_file
 from training_helpers import interrupt_after
 
+import engine.cli.train as cli_train
 from engine.cli import main
 from engine.data.synthetic import planted_explicit
-from engine.models import create
+from engine.models import create, model_class
 from engine.storage.checkpoint import Checkpoint
 from engine.train import checkpoint_dir, model_dir
 
@@ -97,8 +99,6 @@ def test_a_checkpoint_of_the_last_epoch_resumes_to_the_finished_model(tmp_path, 
 
 
 def test_mf_checkpoint_carries_adam_moments_the_artifact_does_not(tmp_path, data):
-    from safetensors.torch import load_file
-
     _, params = CASES["mf full batch"]
     progress, _ = interrupt_after(1)
     with pytest.raises(KeyboardInterrupt):
@@ -137,7 +137,6 @@ def test_models_that_cannot_resume_refuse_a_checkpoint(tmp_path, data):
 # ---------------------------------------------------------------------- the CLI
 def cli_interrupting_at(monkeypatch, epoch: int | None):
     """Make `train` report progress to a listener that presses Ctrl-C at ``epoch`` (None: never)."""
-    import engine.cli.train as cli_train
 
     def fake_tqdm(desc: str):
         def progress(done: int, total: int, message: str = "") -> None:
@@ -199,8 +198,6 @@ def test_cli_fresh_ignores_the_checkpoint_and_other_settings_start_afresh(
 
 
 def test_cli_interrupt_of_a_model_without_checkpoints(capsys, monkeypatch, embedded):
-    from engine.models import model_class
-
     def interrupted(self, *args, **kwargs):
         raise KeyboardInterrupt
 

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from engine import group
+from engine.cli import main
+from engine.cli.bench import output_path
+from engine.data.splits import split_e
 from engine.evaluate import run_protocols
+from engine.evaluate.protocol_elicit import BASELINE, QUICK_ANSWERS, STRATEGIES
 from engine.evaluate.report import (
     OURS,
+    TOOLS_BEGIN,
+    TOOLS_END,
     BenchContext,
     ProtocolResult,
     add_ratio,
     markdown_table,
     render,
+    write_report,
 )
 from engine.evaluate.run_protocols import (
     bench,
@@ -24,6 +33,7 @@ from engine.evaluate.run_protocols import (
     quick_sample,
     run_protocol,
 )
+from engine.metrics import rmse
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +68,6 @@ def test_quick_e_rows_and_ranges(quick_run):
 
 
 def test_quick_baseline_beats_the_global_mean(quick_run, embedded):
-    from engine.data.splits import split_e
-    from engine.metrics import rmse
-
     train, test = split_e(quick_sample(embedded))
     mean_rmse = rmse(np.full(len(test), train.values.mean()), test.values)
     assert _table(quick_run, "E").loc["baseline", "RMSE"] < mean_rmse - 0.02
@@ -138,9 +145,6 @@ def test_add_ratio_and_markdown():
 
 
 def test_cli_quick_writes_only_where_told(tmp_path, monkeypatch):
-    from engine.cli import main
-    from engine.cli.bench import output_path
-
     monkeypatch.chdir(tmp_path)
     target = tmp_path / "bench.md"
     code = main(
@@ -181,7 +185,6 @@ def test_render_marks_failed_protocols(embedded):
     result = ProtocolResult(
         "S", "scale", pd.DataFrame(), ["failed: RuntimeError: x"], 0.0, status="failed"
     )
-    from datetime import UTC, datetime
 
     doc = render(
         [result], "python -m engine bench", embedded, datetime(2026, 1, 1, tzinfo=UTC), 1.0
@@ -190,8 +193,6 @@ def test_render_marks_failed_protocols(embedded):
 
 
 def test_the_report_keeps_the_tools_bench_block_untouched(tmp_path):
-    from engine.evaluate.report import TOOLS_BEGIN, TOOLS_END, write_report
-
     target = tmp_path / "BENCHMARKS.md"
     block = (
         f"{TOOLS_BEGIN}\n## App\n\n| measure | value |\n|---|---|\n| picks | 12 ms |\n{TOOLS_END}"
@@ -214,8 +215,6 @@ def test_the_report_keeps_the_tools_bench_block_untouched(tmp_path):
 
 
 def test_the_report_keeps_every_tools_block_each_to_its_own_end(tmp_path):
-    from engine.evaluate.report import write_report
-
     bench = "<!-- BEGIN tools.bench -->\n## App\n<!-- END tools.bench -->"
     start = "<!-- BEGIN tools.startup_timing -->\n## Start\n<!-- END tools.startup_timing -->"
     target = tmp_path / "BENCHMARKS.md"
@@ -249,8 +248,6 @@ def test_quick_f_folds_in_and_compares_with_a_retrain(embedded):
 
 
 def test_quick_elicitation_comparison_is_its_own_protocol(embedded):
-    from engine.evaluate.protocol_elicit import BASELINE, QUICK_ANSWERS, STRATEGIES
-
     result = run_protocol(
         "Elicit", BenchContext(ratings=quick_sample(embedded), quick=True, models=["mf"])
     )
@@ -269,8 +266,6 @@ def test_quick_elicitation_comparison_is_its_own_protocol(embedded):
 
 
 def test_quick_g_reports_both_vocabularies_and_the_novelty_trade(embedded):
-    from engine import group
-
     result = run_protocol(
         "G", BenchContext(ratings=quick_sample(embedded), quick=True, models=["mf"])
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.data.movielens import load_folder
 from engine.data.ratings import Ratings
 from engine.data.synthetic_scale import (
     ML25M_ITEMS,
@@ -17,6 +18,10 @@ from engine.data.synthetic_scale import (
     synthetic_scale,
     write_movielens_folder,
 )
+from engine.evaluate import protocol_s
+from engine.evaluate.protocol_s import _child
+from engine.evaluate.report import BenchContext
+from engine.evaluate.scale_steps import als_traffic
 
 SMALL = {"n_users": 2_000, "n_items": 1_500, "n_ratings": 60_000}
 
@@ -86,8 +91,6 @@ def test_movielens_folder_round_trip(small, tmp_path):
 
 
 def test_loader_reads_the_written_folder(small, tmp_path):
-    from engine.data.movielens import load_folder
-
     folder = write_movielens_folder(small, tmp_path / "ml")
     loaded = load_folder(folder)
     assert len(loaded) == len(small) and loaded.n_items == small.n_items
@@ -96,8 +99,6 @@ def test_loader_reads_the_written_folder(small, tmp_path):
 
 
 def test_als_traffic_model_counts_kernels():
-    from engine.evaluate.scale_steps import als_traffic
-
     nbytes, flops = als_traffic(nnz=1000, rows=10, cols=20, k=8, cg_steps=3)
     per_matvec = 1000 * (8 + 32 + 4 + 8 + 4 + 32)
     assert nbytes == pytest.approx(4 * (2 * per_matvec + 12 * 30 * 8 * 4))
@@ -107,8 +108,6 @@ def test_als_traffic_model_counts_kernels():
 @pytest.mark.slow  # two fresh interpreters importing torch: ~10 s on a quiet machine
 def test_protocol_s_steps_run_in_their_own_process(tmp_path):
     """The generate and ALS steps at a tiny size, through the same child-process path as bench."""
-    from engine.evaluate.protocol_s import _child
-
     sizes = {"n_users": 300, "n_items": 200, "n_ratings": 6_000}
     gen = _child(["--step", "generate", "--data", str(tmp_path), "--sizes", json.dumps(sizes)], 1)
     assert gen["n_ratings"] == 6_000 and gen["peak_mib"] > 10
@@ -123,9 +122,6 @@ def test_protocol_s_steps_run_in_their_own_process(tmp_path):
 def test_protocol_s_measures_every_device_the_same_way(monkeypatch, embedded):
     """The parent's one path: per device the same ALS and MF rows; the peer only on the CPU;
     a failing step is a note, not a lost table. Steps are canned here (their own test above)."""
-    from engine.evaluate import protocol_s
-    from engine.evaluate.report import BenchContext
-
     calls: list[list[str]] = []
 
     def child(args, threads):

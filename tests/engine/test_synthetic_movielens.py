@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from engine.data.synthetic_movielens import (
+    GENRES,
     MIN_PER_USER,
     make_synthetic_movielens,
     synthetic_movielens,
@@ -79,7 +80,6 @@ def test_taste_groups_steer_what_people_rate_and_how(data):
 
 def test_genres_name_the_taste_group(data):
     first = data.ratings.movies["genres"].str.split("|").str[0].to_numpy()
-    from engine.data.synthetic_movielens import GENRES
 
     assert (first == np.array(GENRES, dtype=object)[data.item_group]).all()
 

@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 
 from engine.data.synthetic import planted_explicit, planted_implicit
-from engine.tuning.searches import SEARCHES, grid_points, search
+from engine.models import REGISTRY
+from engine.tuning.generalise import describe, worst_case
+from engine.tuning.groups import evaluate, settings
+from engine.tuning.searches import SEARCHES, grid_points, guarded_gain, search
 
 
 def test_grid_points_cover_every_combination_in_order():
@@ -42,8 +45,6 @@ def test_bad_protocol_is_named():
 
 
 def test_every_recorded_search_names_a_registered_model():
-    from engine.models import REGISTRY
-
     for name, (protocol, grid, _fixed) in SEARCHES.items():
         assert name.partition(":")[0] in REGISTRY and protocol in ("E", "R", "F") and grid
 
@@ -70,17 +71,12 @@ def _prepared(changes: dict[str, tuple[float, float]]) -> pd.DataFrame:
 
 
 def test_guarded_gain_counts_only_candidates_within_the_ndcg_floor():
-    from engine.tuning.searches import guarded_gain
-
     assert guarded_gain({"worst ndcg20 %": -1.5, "worst min ndcg20 %": 7.0}) == 7.0
     assert np.isnan(guarded_gain({"worst ndcg20 %": -2.5, "worst min ndcg20 %": 30.0}))
     assert np.isnan(guarded_gain({"worst ndcg20 %": float("nan"), "worst min ndcg20 %": 1.0}))
 
 
 def test_fair_is_the_default_only_if_its_worst_case_beats_gfar():
-    from engine.tuning.generalise import describe, worst_case
-    from engine.tuning.groups import evaluate, settings
-
     grid = {"top_n": (10, 20), "like_at": (3.75,)}
     g, a, b = (describe(s) for s in settings(grid))  # gfar, fair top_n=10 and top_n=20
 

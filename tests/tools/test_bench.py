@@ -4,11 +4,15 @@ file changes, and a real (small) bench run writes real figures with the machine 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
 import pytest
 
+from tools import browser_bench
+from tools.bench import main
+from tools.browser_bench import summary
 from tools.protocol_app import BEGIN, END, TITLE, render_block, replace_block, write_block
 
 RESULT = {
@@ -92,10 +96,6 @@ def test_write_block_creates_or_updates_the_file(tmp_path):
 @pytest.mark.slow
 def test_a_small_bench_run_writes_real_figures(tmp_path, monkeypatch, capsys):
     """The whole bench, small: baseline model, 3 members, 2 repeats, into a copy of the doc."""
-    import json
-
-    from tools.bench import main
-
     monkeypatch.setenv("MOVIENIGHT_DEFAULT_MODEL", "baseline")
     output = tmp_path / "BENCHMARKS.md"
     output.write_text(DOC)
@@ -160,8 +160,6 @@ def test_block_shows_the_browser_waits_against_their_targets():
 
 
 def test_percentiles_are_nearest_rank():
-    from tools.browser_bench import summary
-
     ms = [float(x) for x in range(1, 21)]  # 1..20
     s = summary(ms)
     assert (s["median_ms"], s["p95_ms"], s["max_ms"], s["n"]) == (10.5, 19.0, 20.0, 20)
@@ -172,8 +170,6 @@ def test_percentiles_are_nearest_rank():
 @pytest.mark.browser
 def test_a_tiny_browser_bench_measures_every_wait():
     """One of each wait, with the fast model: the in-page timers resolve and the app behaves."""
-    from tools import browser_bench
-
     why = browser_bench.available()
     if why:
         pytest.skip(why)

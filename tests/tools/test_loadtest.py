@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from app.store import Store
-from tools.loadtest import LoadConfig, RoomPicker, run, to_markdown, verify
+from app.store import NO, REWATCH, YES, Store
+from engine.models import create
+from tools.loadtest import LoadConfig, RoomPicker, _hide_password, main, run, to_markdown, verify
+from tools.loadtest_evening import Evening, verify_votes
 from tools.loadtest_member import Outcome, latency_summary
 
 
 @pytest.fixture(scope="module")
 def baseline(embedded):
-    from engine.models import create
-
     return create("baseline").fit(embedded)
 
 
@@ -120,10 +121,6 @@ def test_latency_summary_percentiles():
 
 
 def test_command_line_writes_the_figures(tmp_path, embedded):
-    import json
-
-    from tools.loadtest import main
-
     args = ["--model", "baseline", "--members", "2", "--rooms", "1", "--ratings", "2"]
     args += ["--unseen", "0", "--picks", "1", "--out", str(tmp_path)]
     assert main(args) == 0
@@ -134,17 +131,12 @@ def test_command_line_writes_the_figures(tmp_path, embedded):
 
 
 def test_database_passwords_stay_out_of_the_figures():
-    from tools.loadtest import _hide_password
-
     shown = _hide_password("postgresql+psycopg://u:hunter2@127.0.0.1:5432/db")
     assert "hunter2" not in shown and "127.0.0.1" in shown
     assert _hide_password("--rooms") == "--rooms"
 
 
 def test_verify_votes_catches_a_miscount_and_a_lost_seen_film(tmp_path):
-    from app.store import NO, REWATCH, YES
-    from tools.loadtest_evening import Evening, verify_votes
-
     store = Store(f"sqlite:///{tmp_path / 'e.db'}")
     hosted = store.tonight.create_hosted_room("R")
     ann = store.add_member(hosted.code, "Ann")

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from app.store import Store
 from tools.deploy.stack import Config, Stack
 
 CHROMIUM = "/usr/bin/chromium"
@@ -178,8 +179,6 @@ class CpuMeter:
 
 
 def _links(stack: Stack, n: int) -> list[str]:
-    from app.store import Store
-
     store = Store(stack.db_url)
     links: list[str] = []
     while len(links) < n:

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from tools.deploy.children import Child, wait_until
@@ -135,8 +136,6 @@ class Cluster:
 
     def restart(self, down_for: float = 0.0) -> None:
         """Fast shutdown, ``down_for`` seconds with no server, start again (a drill)."""
-        import time
-
         self.stop()
         time.sleep(down_for)
         self.start()
