@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fair(ratings, progress: bool, single: bool) -> int:
-    # protocol G's scipy.stats would add ~0.8 s to every `python -m engine ...`, --help included
+    # protocol G's scipy.stats would add ~0.6 s (a third) to every `python -m engine`, --help too
     from engine.tuning.groups import tune_fair  # noqa: PLC0415  startup cost (scipy.stats)
 
     bars = []
