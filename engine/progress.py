@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from tqdm.auto import tqdm
+
 
 class Progress(Protocol):
     def __call__(self, done: int, total: int, message: str = "") -> None: ...
@@ -47,8 +49,6 @@ def span_progress(progress: Progress, start: float, end: float, label: str) -> P
 
 def tqdm_progress(desc: str) -> tuple[Progress, Callable[[], None]]:
     """A Progress backed by a tqdm bar, and a function that closes it."""
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=1, desc=desc, leave=True)
 
     def update(done: int, total: int, message: str = "") -> None:

@@ -34,6 +34,8 @@ import torch
 
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
+from engine.data.splits import split_e, split_r
+from engine.evaluate.protocols import evaluate_r
 from engine.models import Recommender, create, model_class
 from engine.models.base import ExplicitRecommender, RatingPredictor
 from engine.progress import Progress
@@ -143,8 +145,6 @@ def held_out_score(
     """Fit ``name`` with ``params`` on the held-out protocol's train split and score it on the
     test split: (the headline score, the protocol's figures with fit seconds). ``checkpoints``:
     a folder to checkpoint into and resume from (resumable models)."""
-    from engine.data.splits import split_e, split_r
-
     params = params or {}
     explicit = model_class(name).kind == "explicit"
     phase = "protocol_e" if explicit else "protocol_r"
@@ -156,7 +156,6 @@ def held_out_score(
             raise TypeError(f"{name} says it is explicit but predicts no ratings")
         figures["rmse"] = evaluate_rmse(model, test)
         return HeldOut("RMSE", figures["rmse"], False, "E"), figures
-    from engine.evaluate.protocols import evaluate_r
 
     ranking = evaluate_r(model, train, test, k=10)
     figures |= {key: ranking[key] for key in ("ndcg", "recall", "n_users")}

@@ -12,11 +12,18 @@ import sys
 from pathlib import Path
 
 from engine.cli.common import add_data_options, load_data
+from engine.evaluate.report import write_report
+from engine.evaluate.run_protocols import (
+    DEFAULT_OUTPUT,
+    PROTOCOLS,
+    bench,
+    parse_ks,
+    parse_models,
+    parse_protocols,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.evaluate.run_protocols import PROTOCOLS
-
     p = sub.add_parser(
         "bench", help="run the offline benchmark protocols and write docs/BENCHMARKS.md"
     )
@@ -59,8 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this run, for the report."""
-    from engine.evaluate.run_protocols import PROTOCOLS, parse_protocols
-
     parts = ["python", "-m", "engine", "bench"]
     if parse_protocols(args.protocols) != list(PROTOCOLS):
         parts += ["--protocols", args.protocols]
@@ -78,8 +83,6 @@ def command_line(args: argparse.Namespace) -> str:
 
 def output_path(args: argparse.Namespace) -> Path | None:
     """Where the report goes: --output if given; docs/BENCHMARKS.md only for a full default run."""
-    from engine.evaluate.run_protocols import DEFAULT_OUTPUT, PROTOCOLS, parse_protocols
-
     if args.output:
         return Path(args.output)
     full = not args.quick and parse_protocols(args.protocols) == list(PROTOCOLS) and not args.models
@@ -87,9 +90,6 @@ def output_path(args: argparse.Namespace) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.evaluate.report import write_report
-    from engine.evaluate.run_protocols import bench, parse_ks, parse_models, parse_protocols
-
     protocols = parse_protocols(args.protocols)
     models = parse_models(args.models)
     ratings = load_data(args.data)

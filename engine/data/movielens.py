@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine.data import synthetic_movielens
+from engine.data.embedded import load_embedded
 from engine.data.errors import DatasetError
 from engine.data.movies_files import ML100K_GENRES, check_catalogue, read_movies, split_title
 from engine.data.ratings import Ratings
@@ -76,8 +78,6 @@ LAYOUTS = (
 def load_dataset(path: str | Path | None = None) -> Ratings:
     """The embedded sample when ``path`` is None (or empty), else the MovieLens folder at ``path``."""
     if path is None or str(path).strip() == "":
-        from engine.data.embedded import load_embedded
-
         return load_embedded()
     return load_folder(path)
 
@@ -95,9 +95,8 @@ def load_named(name: str | None) -> Ratings:
     (the second dataset defaults are chosen on, ``engine.tuning.generalise``).
     """
     if name == SYNTHETIC:
-        from engine.data.synthetic_movielens import synthetic_movielens
-
-        return synthetic_movielens(seed=SYNTHETIC_SEED)
+        # through the module, so a test's stand-in for the generator is the one called
+        return synthetic_movielens.synthetic_movielens(seed=SYNTHETIC_SEED)
     return load_dataset(None if name == "embedded" else name)
 
 

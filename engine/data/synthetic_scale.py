@@ -17,6 +17,8 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue
@@ -151,9 +153,6 @@ def quick_sizes(fraction: float = 0.01) -> dict[str, int]:
 def write_movielens_folder(ratings: Ratings, folder: str | Path, seed: int = 0) -> Path:
     """Write ``ratings.csv`` (userId,movieId,rating,timestamp) and ``movies.csv``
     (movieId,title,genres) in the ml-25m layout, with pyarrow's fast csv writer."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -39,6 +39,7 @@ import torch
 from engine.data.ratings import Ratings
 from engine.group.novelty import seen_probability
 from engine.group.strategies import top_k
+from engine.models.als_matrix import confidence_weights
 from engine.models.base import UserState
 
 RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
@@ -90,8 +91,6 @@ def _is_als_hybrid(model: object) -> bool:
 def _implicit_vector(
     model: Any, items: np.ndarray, values: np.ndarray, unseen: np.ndarray, negative: float
 ) -> np.ndarray:
-    from engine.models.als_matrix import confidence_weights
-
     implicit = model.implicit
     factors = np.asarray(implicit.item_vectors(), dtype=np.float64)
     gram = _GRAMS.get(implicit)

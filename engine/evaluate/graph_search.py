@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from engine.data.film_graph import FilmGraph, co_like_graph
+from engine.data.movielens import load_named
 from engine.data.ratings import Ratings
 from engine.evaluate.graph_pairs import auc_pair, context_scorer, heuristic_scorers, vector_scorer
 from engine.evaluate.protocol_graph_a import EdgeSplit, draw_pairs, hold_out_edges
@@ -75,7 +76,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--configs", help="comma-separated candidate names (default: all)")
     parser.add_argument("--side-info", action="store_true", help="EGES side information on")
     args = parser.parse_args(argv)
-    from engine.data.movielens import load_named
 
     ratings = load_named(args.data)
     names = args.configs.split(",") if args.configs else list(CANDIDATES)

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 import torch
 
 from engine.data.ratings import Ratings
+from engine.data.splits import validation_split
 from engine.models.base import UserState
 
 PEER_PACKAGES = {"surprise": "scikit-surprise", "implicit": "implicit"}
@@ -50,7 +51,7 @@ def single_threaded_blas() -> Iterator[None]:
     """implicit parallelises itself and asks for a single-threaded BLAS (OPENBLAS_NUM_THREADS=1);
     threadpoolctl sets that for the duration of a call even after numpy has loaded. implicit's
     notices about input formats it converts itself are silenced here too."""
-    from threadpoolctl import threadpool_limits  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     with threadpool_limits(1, "blas"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*expects CSR input.*")
@@ -204,7 +205,7 @@ QUICK_LMF_GRID: list[dict[str, Any]] = grid_points(
 
 
 def fit_als(train: Ratings, params: dict[str, Any], iterations: int = 15) -> Fitted:
-    from implicit.cpu.als import AlternatingLeastSquares  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from implicit.cpu.als import AlternatingLeastSquares  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     p = dict(params)
     values = p.pop("values", "binary")
@@ -227,7 +228,7 @@ def fit_als(train: Ratings, params: dict[str, Any], iterations: int = 15) -> Fit
 
 
 def fit_bpr(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
-    from implicit.cpu.bpr import BayesianPersonalizedRanking  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from implicit.cpu.bpr import BayesianPersonalizedRanking  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     start = time.perf_counter()
     with single_threaded_blas():
@@ -243,7 +244,7 @@ def fit_bpr(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
 def fit_lmf(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
     """implicit's LogisticMatrixFactorization on binary user × film data; its factors carry the
     user and item biases as extra columns, so scores are still user_factors · item_factors."""
-    from implicit.cpu.lmf import LogisticMatrixFactorization  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from implicit.cpu.lmf import LogisticMatrixFactorization  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     start = time.perf_counter()
     with single_threaded_blas():
@@ -256,7 +257,7 @@ def fit_lmf(train: Ratings, params: dict[str, Any] | None = None) -> Fitted:
 
 
 def fit_item_knn(train: Ratings, kind: str, k: int) -> Fitted:
-    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     cls = {"cosine": CosineRecommender, "bm25": BM25Recommender}[kind]
     matrix = user_items(train)
@@ -289,8 +290,6 @@ def tune(
     seed: int = 100,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Best parameters by validation NDCG@10 on ``validation_split(train)`` (train only)."""
-    from engine.data.splits import validation_split
-
     fit_part, val_part = validation_split(train, protocol="R", seed=seed)
     rows = []
     for params in grid:

@@ -69,7 +69,7 @@ class SurprisePeer:
         self.algo = algo
 
     def fit(self, train: Ratings) -> SurprisePeer:
-        from surprise import Dataset, Reader  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+        from surprise import Dataset, Reader  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
         frame = pd.DataFrame(
             {
@@ -126,7 +126,7 @@ def _ranked(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], pd.DataFrame]:
 
 def tune_svd(train: Ratings, grid: list[dict[str, Any]]) -> tuple[dict[str, Any], pd.DataFrame]:
     """SVD's best setting by RMSE on a validation split of ``train`` (never the test part)."""
-    from surprise import SVD  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from surprise import SVD  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     fit_part, val_part = validation_split(train, protocol="E", seed=VALIDATION_SEED)
     rows = []
@@ -138,7 +138,7 @@ def tune_svd(train: Ratings, grid: list[dict[str, Any]]) -> tuple[dict[str, Any]
 
 def tune_item_knn(train: Ratings, ks: list[int]) -> tuple[dict[str, Any], pd.DataFrame]:
     """Item-based KNNBaseline's k by validation RMSE; one fit serves every k (see ``KNN_K``)."""
-    from surprise import KNNBaseline  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from surprise import KNNBaseline  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     fit_part, val_part = validation_split(train, protocol="E", seed=VALIDATION_SEED)
     peer = SurprisePeer("KNN", KNNBaseline(sim_options=ITEM_KNN_SIM, verbose=False)).fit(fit_part)
@@ -156,7 +156,7 @@ def _fixed(name: str, make: Callable[[], Any], params: str) -> Callable[[Ratings
 
 def _svd_tuned(train: Ratings, quick: bool) -> SurpriseFitted:
     """SVD at its best grid point on a validation split of ``train``, refitted on all of it."""
-    from surprise import SVD  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from surprise import SVD  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     best, grid = tune_svd(train, QUICK_SVD_GRID if quick else SVD_GRID)
     fitted = _fit("Surprise SVD, tuned", SVD(random_state=0, **best), train, "")
@@ -166,7 +166,7 @@ def _svd_tuned(train: Ratings, quick: bool) -> SurpriseFitted:
 
 def _knn_item(train: Ratings) -> SurpriseFitted:
     """Item-based KNNBaseline at its best k on a validation split, refitted on all of ``train``."""
-    from surprise import KNNBaseline  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from surprise import KNNBaseline  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     best, grid = tune_item_knn(train, KNN_K)
     algo = KNNBaseline(k=best["k"], sim_options=ITEM_KNN_SIM, verbose=False)
@@ -191,7 +191,7 @@ def _plan_note(quick: bool) -> str:
 
 def surprise_plan(skip_slow: bool, quick: bool = False) -> tuple[Plan, list[str]]:
     """(label, fit) for protocol E's surprise peers, defaults first, and notes for the report."""
-    from surprise import SVD, BaselineOnly, KNNBaseline, SVDpp  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from surprise import SVD, BaselineOnly, KNNBaseline, SVDpp  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     epochs = {"n_epochs": 5} if quick else {}
     defaults = "defaults"

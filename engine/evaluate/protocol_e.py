@@ -11,6 +11,7 @@ import pandas as pd
 
 from engine.data.splits import split_e
 from engine.evaluate import peers
+from engine.evaluate.peers_surprise import surprise_plan
 from engine.evaluate.protocols import evaluate_e
 from engine.evaluate.report import OURS, BenchContext, ProtocolResult, add_ratio, timed_fit
 
@@ -41,7 +42,6 @@ def _peer_plan(ctx: BenchContext, notes: list[str]) -> Plan:
     if not peers.version("surprise"):
         notes.append(peers.missing_note("surprise"))
         return []
-    from engine.evaluate.peers_surprise import surprise_plan
 
     plan, peer_notes = surprise_plan(ctx.skip_slow_peers, ctx.quick)
     notes += peer_notes

@@ -217,10 +217,10 @@ def write_plot(tables: dict[str, pd.DataFrame], path: Path = PLOT) -> Path | Non
     """NDCG@10 and RMSE against the number of answers, one panel pair per model (PNG).
     None when matplotlib is not installed (it is a bench requirement, not an app one)."""
     try:
-        import matplotlib  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+        import matplotlib  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
         matplotlib.use("Agg")  # files only, no display
-        import matplotlib.pyplot as plt  # pyright: ignore[reportMissingImports]  (bench only)
+        import matplotlib.pyplot as plt  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
     except ImportError:
         return None
     fig, axes = plt.subplots(len(tables), 2, figsize=(10, 3.6 * len(tables)), squeeze=False)

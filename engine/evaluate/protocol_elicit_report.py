@@ -11,6 +11,7 @@ runs them alone on the embedded sample or on the MovieLens-like synthetic genera
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,14 +20,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine import elicit
+from engine import elicit, group
 from engine.data.movielens import load_named
 from engine.data.ratings import Ratings
 from engine.evaluate import protocol_elicit_taps as pt
 from engine.evaluate import protocol_g_taps as gt
 from engine.evaluate.elicit_setup import fit_draws
 from engine.evaluate.group_metrics import bootstrap_interval
+from engine.evaluate.report import markdown_table
+from engine.models import create, model_class
 from engine.models.base import Recommender
+from engine.models.config import parse_params
 
 MEASURED = (  # the per-tap rows of a full run: the default, the new ones, and the anchors
     "popularity",
@@ -109,8 +113,6 @@ def measure(
 
 def _echo(text: str) -> None:
     """Progress of a long run, on stderr (the tables go to the report)."""
-    import sys
-
     print(text, file=sys.stderr, flush=True)
 
 
@@ -151,8 +153,6 @@ def goal_notes(per_tap: pd.DataFrame, draws: Sequence[pt.DrawResult], label: str
 
 def group_goal_notes(table: pd.DataFrame, label: str = "") -> list[str]:
     """Group nDCG@20 after 10 taps within 10 % of the full profiles (default group strategy)."""
-    from engine import group
-
     mask = (table["strategy"] == group.DEFAULT_STRATEGY) & (table["condition"] == "10 taps")
     shares = np.asarray(table.loc[mask, "nDCG@20 ÷ full"], dtype=np.float64)
     if len(shares) == 0:
@@ -190,10 +190,10 @@ def write_tap_plot(curves: pd.DataFrame, path: Path = TAP_PLOT) -> Path | None:
     """NDCG@10 against taps with 95 % intervals, one panel per dataset (PNG); None without
     matplotlib (a bench requirement, not an app one)."""
     try:
-        import matplotlib  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+        import matplotlib  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # pyright: ignore[reportMissingImports]  (bench only)
+        import matplotlib.pyplot as plt  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
     except ImportError:
         return None
     datasets = list(dict.fromkeys(curves["dataset"]))
@@ -218,10 +218,6 @@ def write_tap_plot(curves: pd.DataFrame, path: Path = TAP_PLOT) -> Path | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from engine.evaluate.report import markdown_table
-    from engine.models import create, model_class
-    from engine.models.config import parse_params
-
     parser = argparse.ArgumentParser(description="Protocol Elicit per tap and G after taps")
     parser.add_argument("--data", default="embedded", help="embedded, synthetic or a folder")
     parser.add_argument("--output", required=True, help="markdown file to write")

@@ -44,6 +44,7 @@ from engine.evaluate.group_setup import KINDS, Pool, build_pool, make_groups
 from engine.evaluate.report import BenchContext
 from engine.group import Selector
 from engine.group.novelty import novelty_rerank, pool_size, seen_probability
+from engine.models import REGISTRY
 from engine.models.base import Recommender
 from engine.progress import Progress, silent
 
@@ -191,8 +192,6 @@ def blend_timing(
 
 
 def models_to_measure(ctx: BenchContext) -> list[str]:
-    from engine.models import REGISTRY
-
     wanted = [m for m in G_MODELS if m in REGISTRY and (ctx.models is None or m in ctx.models)]
     return wanted or [m for m in ("mf", "baseline") if m in REGISTRY][:1]
 

@@ -21,6 +21,7 @@ import time
 from engine.evaluate.protocol_graph_a import DEFAULT_RATING_MODELS, run_graph_a
 from engine.evaluate.protocol_graph_b import run_graph_b
 from engine.evaluate.report import BenchContext, ProtocolResult
+from engine.models import REGISTRY, model_class
 
 TITLE = "film-pair link prediction AUC (Graph-A: edge hold-out; Graph-B: new edges on R's split)"
 DRAWS = 3
@@ -42,8 +43,6 @@ def _vector_models(
     ctx: BenchContext, default: tuple[str, ...] | None
 ) -> tuple[list[str], list[str]]:
     """Models with film vectors to fit: those asked for, or ``default`` (None: all of them)."""
-    from engine.models import REGISTRY, model_class
-
     asked = list(ctx.models) if ctx.models is not None else list(default or REGISTRY)
     names, notes = [], []
     for name in asked:

@@ -23,6 +23,8 @@ from typing import Any
 import pandas as pd
 import torch
 
+from engine.data.synthetic_scale import quick_sizes
+from engine.device import describe
 from engine.evaluate.report import BenchContext, ProtocolResult
 from engine.evaluate.scale_steps import FACTORS, MF_BATCH
 
@@ -88,8 +90,6 @@ class Run:
 
 def _devices(threads: int) -> list[tuple[str, str]]:
     """(torch device, how the table names it): the CPU, then CUDA where there is one."""
-    from engine.device import describe
-
     out = [("cpu", f"cpu ({threads} threads)")]
     if torch.cuda.is_available():
         out.append(("cuda", describe(torch.device("cuda"))))
@@ -182,8 +182,6 @@ def _mf(run: Run, device: str, label: str) -> None:
 
 
 def run(ctx: BenchContext) -> ProtocolResult:
-    from engine.data.synthetic_scale import quick_sizes
-
     start = time.perf_counter()
     threads = torch.get_num_threads()
     epochs = 2 if ctx.quick else 3

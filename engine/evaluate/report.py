@@ -25,6 +25,8 @@ import pandas as pd
 import torch
 
 from engine.data.ratings import Ratings
+from engine.device import describe
+from engine.models import REGISTRY, create, model_class
 from engine.models.base import ExplicitRecommender, Recommender
 from engine.progress import Progress, silent
 
@@ -67,8 +69,6 @@ class BenchContext:
     def model_names(self, kind: str | None = None) -> tuple[list[str], list[str]]:
         """Registered models to measure (optionally only ``kind``), and notes on those asked for
         that are not registered or whose kind does not apply."""
-        from engine.models import REGISTRY, model_class
-
         names = list(self.models) if self.models is not None else list(REGISTRY)
         chosen, notes = [], []
         for name in names:
@@ -88,13 +88,10 @@ class BenchContext:
         fewer epochs, fewer fold-in steps)."""
         if not self.quick:
             return {}
-        from engine.models import model_class
 
         return model_class(name).config_class.quick_overrides()
 
     def create(self, name: str) -> Recommender:
-        from engine.models import create
-
         return create(name, device=self.device, **self.params(name))
 
     def create_explicit(self, name: str) -> ExplicitRecommender:
@@ -202,8 +199,6 @@ def machine_info(device: torch.device | None = None) -> dict[str, str]:
         "libraries": ", ".join(versions),
     }
     if device is not None:
-        from engine.device import describe
-
         info["device used"] = describe(device)
     return info
 

@@ -8,9 +8,12 @@ file (``engine.evaluate.report.write_report`` leaves that block as it finds it).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -21,7 +24,9 @@ import pandas as pd
 import torch
 
 from engine.data.ratings import Ratings
+from engine.device import resolve
 from engine.evaluate.report import BenchContext, ProtocolResult, markdown_table, now, render
+from engine.models import REGISTRY
 from engine.progress import Progress, tqdm_progress
 
 PROTOCOLS: dict[str, str] = {
@@ -61,7 +66,6 @@ def parse_models(text: str | None) -> list[str] | None:
     """``"mf,als"`` -> names checked against the registry; None means every registered model."""
     if not text:
         return None
-    from engine.models import REGISTRY
 
     names = [p.strip() for p in text.split(",") if p.strip()]
     unknown = [n for n in names if n not in REGISTRY]
@@ -196,8 +200,6 @@ def bench(
     share of the cores, no progress bars) and the timing protocols (``TIMING_PROTOCOLS``) after
     them, alone; figures are the same as with ``jobs=1`` (every protocol seeds itself), only the
     fit seconds inside quality tables are measured on a shared machine."""
-    from engine.device import resolve
-
     started = now()
     start = time.perf_counter()
     data = quick_sample(ratings) if quick else ratings
@@ -231,10 +233,6 @@ def _run_in_processes(
 
     Why processes, not threads: the protocols' evaluation loops are Python and numpy code that
     holds the GIL, and torch's own threads do not keep two cores busy on data this small."""
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     settings = {
         "ratings": ctx.ratings,
         "quick": ctx.quick,

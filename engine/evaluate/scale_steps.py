@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.data.movielens import load_folder
 from engine.data.ratings import Ratings
+from engine.data.synthetic_scale import scale_movies, synthetic_scale, write_movielens_folder
+from engine.group import Member, recommend
+from engine.models import create
+from engine.models.als import ALSConfig, ImplicitALS
 from engine.models.base import Recommender
 
 FACTORS = 64
@@ -71,8 +76,6 @@ def _timed_fit(model: Recommender, ratings: Ratings) -> float:
 
 
 def _load_arrays(folder: Path) -> Ratings:
-    from engine.data.synthetic_scale import scale_movies
-
     meta = json.loads((folder / "meta.json").read_text())
     return Ratings(
         users=np.load(folder / "users.npy"),
@@ -85,8 +88,6 @@ def _load_arrays(folder: Path) -> Ratings:
 
 
 def step_generate(folder: Path, sizes: dict[str, int]) -> dict[str, Any]:
-    from engine.data.synthetic_scale import synthetic_scale, write_movielens_folder
-
     start = time.perf_counter()
     ratings = synthetic_scale(**sizes, seed=0)
     seconds = time.perf_counter() - start
@@ -108,8 +109,6 @@ def step_generate(folder: Path, sizes: dict[str, int]) -> dict[str, Any]:
 
 
 def step_load(folder: Path) -> dict[str, Any]:
-    from engine.data.movielens import load_folder
-
     start = time.perf_counter()
     ratings = load_folder(folder / "csv")
     return {
@@ -150,8 +149,6 @@ def peak_bandwidth(device: torch.device) -> float | None:
 
 def _interactive(model: Recommender, ratings: Ratings) -> dict[str, float]:
     """Milliseconds (median of 5) of the paths a room uses, on the fitted model."""
-    from engine.group import Member, recommend
-
     rng = np.random.default_rng(0)
     people = rng.choice(ratings.n_users, size=6, replace=False)
     members = []
@@ -180,8 +177,6 @@ def _interactive(model: Recommender, ratings: Ratings) -> dict[str, float]:
 
 def step_als(folder: Path, device: str, epochs: int) -> dict[str, Any]:
     """Our ALS on ``device``: the same measurements whatever the device."""
-    from engine.models.als import ALSConfig, ImplicitALS
-
     ratings = _load_arrays(folder)
     config = ALSConfig(factors=FACTORS, epochs=epochs)
     model = ImplicitALS(config, device=torch.device(device))
@@ -206,8 +201,8 @@ def step_als(folder: Path, device: str, epochs: int) -> dict[str, Any]:
 
 
 def step_implicit(folder: Path, epochs: int) -> dict[str, Any]:
-    from implicit.cpu.als import AlternatingLeastSquares  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
-    from threadpoolctl import threadpool_limits  # pyright: ignore[reportMissingImports]  (requirements-bench.txt only)
+    from implicit.cpu.als import AlternatingLeastSquares  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415  optional: requirements-bench.txt only  # pyright: ignore[reportMissingImports]
 
     ratings = _load_arrays(folder)
     matrix = ratings.csr()
@@ -242,8 +237,6 @@ def step_implicit(folder: Path, epochs: int) -> dict[str, Any]:
 
 
 def step_mf(folder: Path, device: str) -> dict[str, Any]:
-    from engine.models import create
-
     ratings = _load_arrays(folder)
     model = create(
         "mf", device=torch.device(device), factors=FACTORS, epochs=1, batch_size=MF_BATCH

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from engine.data.ratings import Ratings
@@ -146,8 +147,6 @@ class EASE(Recommender):
         }
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        import scipy.sparse as sp
-
         self._kept, self._b, self._pop = (
             tensors["kept"],
             tensors["weights"],

@@ -52,6 +52,7 @@ from numpy.typing import ArrayLike
 
 from engine.data.ratings import Ratings
 from engine.data.splits import validation_split
+from engine.models import create, model_class
 from engine.models.base import (
     Capability,
     ExplicitRecommender,
@@ -116,7 +117,6 @@ class HybridConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from engine.models import model_class
 
         for name, part, params in (
             ("implicit_params", self.implicit, self.implicit_params),
@@ -145,8 +145,6 @@ class Hybrid(Recommender):
     explicit: Recommender
 
     def _components(self) -> tuple[Recommender, Recommender]:
-        from engine.models import create
-
         cfg = self.config
         implicit = create(cfg.implicit, device=self.device, **cfg.implicit_params)
         explicit = create(cfg.explicit, device=self.device, **cfg.explicit_params)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -223,8 +224,6 @@ class BilinearRanking(Recommender):
         return out
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        import scipy.sparse as sp
-
         gen = torch.Generator().manual_seed(0)
         self.net = self.module_class(self.n_users, self.n_items, self.config, gen).to(self.device)
         self.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})

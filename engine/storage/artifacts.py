@@ -31,6 +31,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save_file
 
+import engine
 from engine.data.ratings import Ratings
 from engine.models import model_class
 from engine.models.base import Recommender
@@ -58,8 +59,6 @@ class ArtifactMismatch(ArtifactError):
 
 
 def _versions() -> dict[str, str]:
-    import engine
-
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,

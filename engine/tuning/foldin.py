@@ -19,6 +19,7 @@ the full catalogue is small (mf: ~0.01), and one k on one draw of ~55 members mo
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import os
@@ -155,8 +156,6 @@ def search(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(
         description="choose a model's fold-in settings by their worst case on two datasets"
     )

@@ -31,7 +31,9 @@ from typing import Any
 
 import pandas as pd
 
+from engine.data import load_embedded
 from engine.data.ratings import Ratings
+from engine.data.synthetic_movielens import synthetic_movielens
 from engine.progress import Progress, silent
 
 SYNTHETIC_SEED = 0
@@ -40,9 +42,6 @@ SYNTHETIC_SEED = 0
 def tuning_datasets(synthetic_seed: int = SYNTHETIC_SEED) -> dict[str, Ratings]:
     """The datasets defaults are chosen on: the embedded sample and the synthetic MovieLens-like
     set (``engine.data.synthetic_movielens``, seeded), keyed by a short name."""
-    from engine.data import load_embedded
-    from engine.data.synthetic_movielens import synthetic_movielens
-
     return {
         "embedded": load_embedded(),
         f"synthetic-{synthetic_seed}": synthetic_movielens(seed=synthetic_seed),

@@ -34,8 +34,10 @@ from engine.evaluate.protocol_g import (
     run_folds,
 )
 from engine.group import Selector
+from engine.models import REGISTRY, create
 from engine.progress import Progress
 from engine.tuning.generalise import WorstCase, describe, tuning_datasets, worst_case
+from engine.tuning.searches import guarded_gain
 
 TUNE_MODELS = ("hybrid", "als", "ease")  # the app's default and the implicit models of G
 TUNE_GROUPS_PER_FOLD = 20
@@ -87,8 +89,6 @@ def prepare(
     progress_factory: Callable[[str], Progress] | None = None,
 ) -> pd.DataFrame:
     """One dataset's run: every candidate against the average per model and cell."""
-    from engine.models import REGISTRY, create
-
     candidates = {"average": group.STRATEGIES["average"].select}
     candidates |= {describe(s): selector_of(s) for s in settings(grid)}
     names = [m for m in model_names if m in REGISTRY]
@@ -113,8 +113,6 @@ def prepare(
 
 def evaluate(prepared: pd.DataFrame, setting: Mapping[str, Any]) -> dict[str, float]:
     """A candidate's worst cases over the models of one dataset, and the guarded objective."""
-    from engine.tuning.searches import guarded_gain
-
     mine = cast(pd.DataFrame, prepared.loc[prepared["strategy"] == describe(setting)])
     cell = np.asarray(mine["cell"], dtype=str)
 

@@ -129,7 +129,7 @@ def test_train_rejects_a_bad_value_naming_the_field_and_trains_nothing(
         raise AssertionError("nothing may load or train after a bad hyperparameter")
 
     monkeypatch.setattr(cli_train, "train_model", never)
-    monkeypatch.setattr(common, "load_embedded", never, raising=False)
+    monkeypatch.setattr(common, "load_embedded", never)
     monkeypatch.setattr(cli_train, "load_data", never)
     assert main(["train", "--model", model, "--set", setting]) == 2
     err = capsys.readouterr().err
