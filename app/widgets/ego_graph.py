@@ -291,6 +291,34 @@ def _card(
     }
 
 
+def _add_film(
+    net: Network,
+    node: int,
+    data: Mapping[str, Any],
+    is_centre: bool,
+    top: int,
+    colour: str,
+    rated: str,
+    in_vote: bool,
+) -> None:
+    """One film as a vis-network node: its short label (with the members' stars), a tooltip,
+    its genre colour, its size by popularity, a star at the centre, a gold ring in the vote."""
+    label = str(data.get("label", node))
+    genres = str(data.get("genres", "")).replace("|", ", ") or NO_GENRE
+    net.add_node(
+        node,
+        label=short_label(label) + (f"\n★ {rated}" if rated else ""),
+        title=f"{label}\n{genres}\n{int(data.get('popularity', 0))} ratings",
+        color=colour,
+        size=node_size(int(data.get("popularity", 0)), top),
+        shape="star" if is_centre else "dot",
+        borderWidth=5 if in_vote else (3 if is_centre or rated else 1),
+        **({"shapeProperties": {"borderDashes": False}} if in_vote else {}),
+    )
+    if in_vote:
+        net.nodes[-1]["color"] = {"background": colour, "border": VOTE_RING}
+
+
 def ego_graph_html(
     graph: nx.Graph,
     height: int = GRAPH_HEIGHT,
@@ -323,28 +351,13 @@ def ego_graph_html(
     for node, data in graph.nodes(data=True):
         genre = str(data.get("genre") or NO_GENRE)
         legend[FAMILY_LABELS.get(genre, genre)] = genre_colour(genre)
-        label = str(data.get("label", node))
-        genres = str(data.get("genres", "")).replace("|", ", ") or NO_GENRE
         lines, rated = member_lines((marks or {}).get(int(node), []))
         in_vote = int(node) in vote
         link = graph.get_edge_data(center, node) if node != center else None
         why = str(link.get("reason", "")) if link else ""
         cards[str(int(node))] = _card(data, why, lines, in_vote, (links or {}).get(int(node), {}))
-        net.add_node(
-            int(node),
-            label=short_label(label) + (f"\n★ {rated}" if rated else ""),
-            title=f"{label}\n{genres}\n{int(data.get('popularity', 0))} ratings",
-            color=legend[FAMILY_LABELS.get(genre, genre)],
-            size=node_size(int(data.get("popularity", 0)), top),
-            shape="star" if node == center else "dot",
-            borderWidth=5 if in_vote else (3 if node == center or rated else 1),
-            **({"shapeProperties": {"borderDashes": False}} if in_vote else {}),
-        )
-        if in_vote:
-            net.nodes[-1]["color"] = {
-                "background": legend[FAMILY_LABELS.get(genre, genre)],
-                "border": VOTE_RING,
-            }
+        colour = legend[FAMILY_LABELS.get(genre, genre)]
+        _add_film(net, int(node), data, node == center, top, colour, rated, in_vote)
     for u, v, data in graph.edges(data=True):
         w = float(data.get("weight", 0.0))
         reason = str(data.get("reason", "")) or f"similarity {w:.2f}"
