@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         item.stash[_CALL_REPORT] = report
     return report
+
+
+@pytest.fixture(autouse=True)
+def _main_module_back() -> Iterator[None]:
+    """AppTest runs its script as ``__main__`` and leaves it there; a later test's spawned
+    process (multiprocessing's spawn re-runs the parent's ``__main__``) would then run a page, or
+    fail on an ``AppTest.from_function`` script's ``NameError``. Put pytest's own back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture
