@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from engine.data.splits import split_e
-from engine.evaluate import peers
-from engine.evaluate.peers_surprise import surprise_plan
+from engine.evaluate.peers import implicit_peers as peers
+from engine.evaluate.peers.surprise_peers import surprise_plan
 from engine.evaluate.protocols import evaluate_e
 from engine.evaluate.report import OURS, BenchContext, ProtocolResult, add_ratio, timed_fit
 
 if TYPE_CHECKING:  # surprise's module is imported only when surprise is installed
-    from engine.evaluate.peers_surprise import Plan
+    from engine.evaluate.peers.surprise_peers import Plan
 
 TITLE = "rating prediction (RMSE)"
 COLUMNS = ["model", "by", "RMSE", "MAE", "fit s", "params"]

@@ -23,7 +23,7 @@ import pandas as pd
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
 from engine.elicit import DEFAULT_ELICITATION, elicitor
-from engine.evaluate import peers
+from engine.evaluate.peers import implicit_peers as peers
 from engine.evaluate.protocol_r import _describe, _validation_ndcg
 from engine.evaluate.protocols import (
     Reveal,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from engine.data.ratings import Ratings
 from engine.data.splits import split_r
-from engine.evaluate import peers
+from engine.evaluate.peers import implicit_peers as peers
 from engine.evaluate.protocols import evaluate_r
 from engine.evaluate.report import OURS, BenchContext, ProtocolResult, add_ratio, timed_fit
 

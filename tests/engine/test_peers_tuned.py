@@ -22,7 +22,7 @@ def planted():
 
 
 def test_svd_tuning_picks_the_setting_that_fits_on_the_validation_split(planted):
-    from engine.evaluate.peers_surprise import SurprisePeer, tune_svd
+    from engine.evaluate.peers.surprise_peers import SurprisePeer, tune_svd
 
     grid = [
         {"n_factors": 3, "n_epochs": 1, "lr_all": 0.005, "reg_all": 0.05},  # barely trained
@@ -39,7 +39,7 @@ def test_svd_tuning_picks_the_setting_that_fits_on_the_validation_split(planted)
 
 
 def test_item_knn_shares_one_fit_across_k_exactly_as_separate_fits_would(planted):
-    from engine.evaluate.peers_surprise import ITEM_KNN_SIM, SurprisePeer, tune_item_knn
+    from engine.evaluate.peers.surprise_peers import ITEM_KNN_SIM, SurprisePeer, tune_item_knn
 
     best, table = tune_item_knn(planted, [5, 40])
     assert set(table["k"]) == {5, 40} and best["k"] == table["k"].iloc[0]
@@ -73,7 +73,7 @@ def test_protocol_e_reports_defaults_and_strongest_peers_with_grids(embedded):
 
 def test_logistic_mf_learns_planted_clusters_and_is_tuned_in_r():
     pytest.importorskip("implicit", reason="peers come from requirements-bench.txt")
-    from engine.evaluate import peers
+    from engine.evaluate.peers import implicit_peers as peers
 
     data = planted_implicit(n_users=200, n_items=120, n_clusters=4, per_user=20, seed=2)
     train, test = split_r(data)

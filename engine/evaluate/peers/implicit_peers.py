@@ -1,6 +1,6 @@
 """Peers: well-known libraries run in the same process, on the same splits, scored by the same code.
 
-scikit-surprise (explicit, protocol E: ``engine.evaluate.peers_surprise``) and implicit (ALS, BPR,
+scikit-surprise (explicit, protocol E: ``engine.evaluate.peers.surprise_peers``) and implicit (ALS, BPR,
 logistic MF, item-kNN: here) come from ``requirements-bench.txt``; without them the bench still
 runs and says the peers are missing. Every peer is wrapped so that ``engine.evaluate.protocols``
 scores it exactly like our models: surprise peers expose ``predict(users, items)``, implicit peers
