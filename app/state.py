@@ -160,7 +160,7 @@ def current(store: Store) -> Current:
     except StoreError as exc:
         return Current(room_problem=str(exc))
     host = host_token()
-    host = host if host and store.is_host(room.code, host) else None
+    host = host if host and store.tonight.is_host(room.code, host) else None
     token = member_token()
     if not token:
         return Current(room=room, host=host)

@@ -116,7 +116,7 @@ def rate_panel(current: object) -> None:
 
 def _open_vote(code: str, host: str, films: list[int]) -> None:
     try:
-        get_store().open_vote(code, host, films)
+        get_store().tonight.open_vote(code, host, films)
     except StoreError as exc:
         flash("error", str(exc))
         return

@@ -46,14 +46,14 @@ _MISSING = object()
 
 def _open(code: str, host: str, films: list[int], rule: str) -> None:
     try:
-        get_store().open_vote(code, host, films, rule)
+        get_store().tonight.open_vote(code, host, films, rule)
     except StoreError as exc:
         flash("error", str(exc))
 
 
 def _close(code: str, host: str) -> None:
     try:
-        get_store().close_vote(code, host)
+        get_store().tonight.close_vote(code, host)
     except StoreError as exc:
         flash("error", str(exc))
 
@@ -100,7 +100,7 @@ def vote_starter(code: str, host: str, picks: pd.DataFrame) -> None:
 def _answer_saver(token: str, vote_id: int, movie_id: int):
     def save(choice: str) -> None:
         try:
-            get_store().cast_vote(token, vote_id, movie_id, choice)
+            get_store().tonight.cast_vote(token, vote_id, movie_id, choice)
         except StoreError as exc:
             flash("error", str(exc))
 
@@ -115,7 +115,7 @@ def _stars_saver(token: str, movie_id: int):
                 store.set_rating(token, movie_id, stars)
             else:  # cleared: back to "seen it" without stars
                 store.clear_rating(token, movie_id)
-                store.set_seen(token, movie_id)
+                store.tonight.set_seen(token, movie_id)
         except StoreError as exc:
             flash("error", str(exc))
 
@@ -127,7 +127,7 @@ def ballot(token: str, vote: Vote) -> None:
     """The member's answers, one film at a time; a tap reruns only the ballot. After "Seen it",
     the member may add stars: a rating counts for their picks like any other."""
     store = get_store()
-    mine = store.my_votes(token, vote.id)
+    mine = store.tonight.my_votes(token, vote.id)
     answers = store.answers(token)
     left = sum(m not in mine for m in vote.films)
     st.caption(
@@ -199,12 +199,12 @@ def vote_section(code: str, token: str | None, host: str | None) -> Vote | None:
     """Tonight's vote, if there is one tonight: the ballot for members, the live tally for
     everyone, the close button for the host, the result once closed. Returns the open vote."""
     store = get_store()
-    vote = store.latest_vote(code)
+    vote = store.tonight.latest_vote(code)
     if vote is None:
         return None
     if vote.closed_at is not None and datetime.now(UTC) - vote.closed_at > tonight.TONIGHT:
         return None  # last week's vote
-    tally = store.tally(code, vote)
+    tally = store.tonight.tally(code, vote)
     st.subheader("Tonight's vote")
     if not vote.is_open:
         result_panel(code, tally, host)

@@ -242,7 +242,7 @@ def live_picks(code: str, options: room_input.PicksOptions, host: str | None) ->
     try:
         stamp = get_store().room_stamp(code)
         people = rooms.room_people(code)
-        vote = get_store().latest_vote(code)
+        vote = get_store().tonight.latest_vote(code)
     except StoreError as exc:
         st.warning(str(exc))
         return

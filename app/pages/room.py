@@ -42,7 +42,7 @@ def start_or_join(problem: str | None) -> None:
         name = st.text_input("Room name", placeholder="Friday film club", key=keys.NEW_ROOM_NAME)
         if st.form_submit_button("Create room", type="primary"):
             try:
-                hosted = store.create_hosted_room(name)
+                hosted = store.tonight.create_hosted_room(name)
             except StoreError as exc:
                 st.error(str(exc))
             else:
@@ -153,7 +153,7 @@ def status_bar(code: str, name: str) -> None:
     up here within seconds."""
     store = get_store()
     try:
-        vote = store.latest_vote(code)
+        vote = store.tonight.latest_vote(code)
     except StoreError as exc:
         st.error(str(exc))
         return

@@ -21,7 +21,7 @@ from app.services.families import default_model_name, model_family, model_names
 from app.services.model_choice import INSIGHT_FALLBACK
 from app.services.models import get_model
 from app.services.rooms import member_states, room_people
-from app.services.served import model_token
+from app.services.served import model_key
 from app.services.store import get_store
 from engine import insights as engine_insights
 from engine.data.ratings import Ratings
@@ -90,7 +90,7 @@ def similarity_source(model_name: str, basis: str) -> SimilarItems:
     if similarity_model(model_name, basis) == COWATCH_MODEL:
         return cowatch()
     model, _ = get_model(model_name)
-    return _taste(model_token(model_name), model, get_catalogue())
+    return _taste(model_key(model_name), model, get_catalogue())
 
 
 def link_reason(a: int, b: int) -> str:
@@ -145,7 +145,7 @@ def factor_map(
     model, _ = get_model(model_name)
     cat = get_catalogue()
     a, b = (int(c) for c in components)
-    films, explained = _film_map(model_token(model_name), (a, b), int(min_ratings), model, cat)
+    films, explained = _film_map(model_key(model_name), (a, b), int(min_ratings), model, cat)
     states = member_states(room_code, model)
     members = pd.DataFrame(columns=["member", "n_ratings", "x", "y"])
     if states:
@@ -173,7 +173,7 @@ def bias_ranking(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(loved, hated) films by the model's film bias; raises ``InsightUnavailable`` without biases."""
     model, _ = get_model(model_name)
-    token = model_token(model_name)
+    token = model_key(model_name)
     return _bias_ranking(token, int(min_ratings), int(n), model, get_catalogue())
 
 
@@ -218,7 +218,7 @@ def ego_graph(
     (``engine.insights.similarity_graph``), each link with its plain-word ``reason``; the
     default (one hop, six neighbours) fits a phone screen. Cached; treat it as read-only."""
     source = similarity_source(model_name, basis)
-    token = (basis, model_token(model_name) if basis == "taste" else get_catalogue().fingerprint)
+    token = (basis, model_key(model_name) if basis == "taste" else get_catalogue().fingerprint)
     return _ego_graph(token, int(center), int(radius), int(neighbours), source, get_catalogue())
 
 
@@ -259,7 +259,7 @@ def vote_items(room_code: str | None) -> set[int]:
     if not room_code:
         return set()
 
-    vote = get_store().latest_vote(room_code)
+    vote = get_store().tonight.latest_vote(room_code)
     if vote is None or vote.closed_at is not None:
         return set()
     found = movie_index().get_indexer(list(vote.films))

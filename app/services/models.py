@@ -110,7 +110,7 @@ def get_model(name: str | None = None) -> tuple[Recommender, str]:
     served = served_model(name, get_catalogue())
     if served is None:
         raise ModelNotReady(model_status(name))
-    return served.model, f"{name} (version {served.stamp[:8]})"
+    return served.model, f"{name} (version {served.checksum[:8]})"
 
 
 def ready_model(name: str | None = None) -> Recommender | None:

@@ -58,7 +58,7 @@ def room_members(store: Store, room_code: str, index: pd.Index) -> tuple[list[st
     names = [m.name for m in store.members(room_code)]
     answers = store.room_answers(room_code)
     rated = answers.loc[answers["rating"].notna()]
-    seen_by = store.room_seen(room_code)
+    seen_by = store.tonight.room_seen(room_code)
     members = []
     for name in names:
         mine = rated.loc[rated["member"] == name]

@@ -21,7 +21,7 @@ from app.services.families import default_model_name
 from app.services.model_choice import room_model
 from app.services.models import get_model, ready_model
 from app.services.room_input import PicksOptions, room_input, room_members
-from app.services.served import model_token
+from app.services.served import model_key
 from app.services.store import get_store
 from app.store import RoomStamp
 from engine.elicit import next_films as choose
@@ -134,7 +134,7 @@ def room_picks(room_code: str, options: PicksOptions, stamp: RoomStamp | None = 
     stamp = get_store().room_stamp(room_code) if stamp is None else stamp
     name = options.model_name or default_model_name()
     options = replace(options, model_name=name)
-    return RoomPicks(_cached_picks(room_code, stamp, model_token(name), options), stamp)
+    return RoomPicks(_cached_picks(room_code, stamp, model_key(name), options), stamp)
 
 
 def same_picks_as(
@@ -184,7 +184,7 @@ def room_same_picks(
     stamp = get_store().room_stamp(room_code) if stamp is None else stamp
     name = options.model_name or default_model_name()
     options = replace(options, model_name=name, strategy=options.strategy or DEFAULT_STRATEGY)
-    return list(_cached_same(room_code, stamp, model_token(name), options))
+    return list(_cached_same(room_code, stamp, model_key(name), options))
 
 
 def _split_answers(

@@ -38,15 +38,15 @@ def _folder(name: str, catalogue: Ratings) -> Path:
     return live_dir(catalogue.fingerprint, name)
 
 
-def _stamp(folder: Path) -> str | None:
+def _checksum(folder: Path) -> str | None:
     """The saved model's identity (its tensors' checksum, from the manifest), None if there is
     no readable manifest (not trained, or a swap under way)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    stamp = manifest.get("sha256") if isinstance(manifest, dict) else None
-    return str(stamp) if stamp else None
+    checksum = manifest.get("sha256") if isinstance(manifest, dict) else None
+    return str(checksum) if checksum else None
 
 
 def _load(folder: Path, catalogue: Ratings) -> Recommender | None:
@@ -68,7 +68,7 @@ class Served:
     """One served model, the checksum it was loaded from, and when the disk was last looked at."""
 
     model: Recommender
-    stamp: str
+    checksum: str  # the saved model's tensors, from its manifest: a new one is a new version
     checked: float
 
 
@@ -94,13 +94,13 @@ class _ServedModels:
         if served is not None and now - served.checked < RECHECK_S:
             return served
         folder = _folder(name, catalogue)
-        stamp = _stamp(folder)
+        checksum = _checksum(folder)
         if served is not None:
             served.checked = now
-            if stamp is not None and stamp != served.stamp:
-                self._reload_later(key, folder, catalogue, stamp)
+            if checksum is not None and checksum != served.checksum:
+                self._reload_later(key, folder, catalogue, checksum)
             return served  # also while the files are briefly missing during a swap
-        if stamp is None:
+        if checksum is None:
             return None
         with self._lock(key):  # the first load: other sessions wait for it instead of loading too
             served = self._served.get(key)
@@ -108,10 +108,10 @@ class _ServedModels:
                 model = _load(folder, catalogue)
                 if model is None:
                     return None
-                served = self._served[key] = Served(model, stamp, time.monotonic())
+                served = self._served[key] = Served(model, checksum, time.monotonic())
         return served
 
-    def _reload_later(self, key: ModelKey, folder: Path, catalogue: Ratings, stamp: str) -> None:
+    def _reload_later(self, key: ModelKey, folder: Path, catalogue: Ratings, checksum: str) -> None:
         with self._guard:
             if key in self._reloading:
                 return
@@ -122,7 +122,7 @@ class _ServedModels:
                 model = _load(folder, catalogue)
                 if model is not None:
                     # one assignment: a request gets the old model or the new one, whole
-                    self._served[key] = Served(model, stamp, time.monotonic())
+                    self._served[key] = Served(model, checksum, time.monotonic())
             finally:
                 with self._guard:
                     self._reloading.discard(key)
@@ -146,15 +146,15 @@ def served_model(name: str, catalogue: Ratings) -> Served | None:
 def trained_models(names: list[str] | None = None) -> list[str]:
     """Of ``names`` (default: every family), those with a saved model for the current data."""
     catalogue = get_catalogue()
-    return [n for n in (names or model_names()) if _stamp(_folder(n, catalogue)) is not None]
+    return [n for n in (names or model_names()) if _checksum(_folder(n, catalogue)) is not None]
 
 
-def model_token(name: str) -> tuple[str, str, str, str]:
+def model_key(name: str) -> tuple[str, str, str, str]:
     """A cache key for everything computed from the served ``name`` model: it changes with the
     data dir, the dataset and every new version (a swap after a retrain, on any replica)."""
     catalogue = get_catalogue()
     served = _SERVED.current(name, catalogue)
-    return (*_key(name, catalogue), served.stamp if served is not None else "")
+    return (*_key(name, catalogue), served.checksum if served is not None else "")
 
 
 def forget_served_models() -> None:

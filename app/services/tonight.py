@@ -76,8 +76,8 @@ def ruled_out(store: Store, room_code: str, now: datetime | None = None) -> set[
     ``room_input`` (and tools outside the app) can call it without a running app."""
     since = (now or datetime.now(UTC)) - TONIGHT
     out: set[int] = set()
-    for vote in store.votes_since(room_code, since):
-        decision = decide(store.tally(room_code, vote))
+    for vote in store.tonight.votes_since(room_code, since):
+        decision = decide(store.tonight.tally(room_code, vote))
         out |= decision.skipped
         if not vote.is_open:
             out |= decision.rejected

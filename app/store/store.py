@@ -91,20 +91,6 @@ class Store:
         self._conn = self._db.connect
         self.jobs = JobQueue(self._db)
         self.tonight = Tonight(self._db, self._films)
-        # Tonight's methods on the Store itself, for callers written before ``store.tonight``
-        # (app/pages, app/services, app/state): new code calls ``store.tonight.<method>``.
-        self.create_hosted_room = self.tonight.create_hosted_room
-        self.is_host = self.tonight.is_host
-        self.set_seen = self.tonight.set_seen
-        self.seen_films = self.tonight.seen_films
-        self.room_seen = self.tonight.room_seen
-        self.open_vote = self.tonight.open_vote
-        self.close_vote = self.tonight.close_vote
-        self.latest_vote = self.tonight.latest_vote
-        self.votes_since = self.tonight.votes_since
-        self.cast_vote = self.tonight.cast_vote
-        self.my_votes = self.tonight.my_votes
-        self.tally = self.tonight.tally
 
     @property
     def backend(self) -> str:

@@ -56,7 +56,7 @@ def open_the_vote(host, n: int = 5) -> list[int]:
     labels = picks_frame(host)["Film"].tolist()[:n]
     host.button(key="mn_vote_open").click().run()
     assert_ok(host)
-    vote = store().latest_vote(host.query_params["room"])
+    vote = store().tonight.latest_vote(host.query_params["room"])
     assert vote is not None and vote.is_open
     assert [catalogue.film_by_movie_id(m)["label"] for m in vote.films] == labels
     return list(vote.films)
@@ -65,7 +65,7 @@ def open_the_vote(host, n: int = 5) -> list[int]:
 def vote(at, films: list[int], choices: list[str]) -> None:
     """Answer films on this member's ballot (the page is rerun first, as its poll would)."""
     at.run()
-    vote_id = store().latest_vote(at.query_params["room"]).id
+    vote_id = store().tonight.latest_vote(at.query_params["room"]).id
     for movie_id, choice in zip(films, choices, strict=True):
         at.segmented_control(key=f"vote:{vote_id}:{movie_id}").set_value(choice).run()
         assert_ok(at)
@@ -111,8 +111,8 @@ def test_only_the_host_sees_the_vote_controls_and_the_store_checks_them():
     assert host.button(key="mn_vote_close")
 
     with pytest.raises(NotHost):  # a guest's own token is no host credential
-        store().close_vote(code, guest.query_params["member"])
-    assert store().latest_vote(code).is_open and len(films) == 5
+        store().tonight.close_vote(code, guest.query_params["member"])
+    assert store().tonight.latest_vote(code).is_open and len(films) == 5
 
 
 def test_a_vote_ends_in_a_match_and_the_tally_never_says_who():
@@ -166,13 +166,13 @@ def test_seen_it_feeds_back_into_the_members_picks():
     host, (bob,), code = hosted_room()
     films = open_the_vote(host)
     vote(bob, films[:2], ["rewatch", "skip"])
-    vote_id = store().latest_vote(code).id
+    vote_id = store().tonight.latest_vote(code).id
     # after "Seen it" Bob may add stars; he gives the first film 4 stars
     bob.pills(key=f"vstars:{vote_id}:{films[0]}").set_value("4.0").run()
     assert_ok(bob)
     token = bob.query_params["member"]
     assert store().answers(token)[films[0]] == 4.0
-    assert store().seen_films(token) == {films[0], films[1]}
+    assert store().tonight.seen_films(token) == {films[0], films[1]}
     people = rooms.room_people(code)
     bob_member = people.members[people.names.index("Guest0")]
     index = catalogue.movie_index()

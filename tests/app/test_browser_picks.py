@@ -55,7 +55,7 @@ def room(tmp_path_factory, trained_hybrid):
     tmp = tmp_path_factory.mktemp("browser-picks")
     db_url = f"sqlite:///{tmp / 'movienight.db'}"
     store = Store(db_url)
-    hosted = store.create_hosted_room("Friday <b>films</b>")
+    hosted = store.tonight.create_hosted_room("Friday <b>films</b>")
     tokens = {}
     for name, answers in ANSWERS.items():
         tokens[name] = store.add_member(hosted.code, name).token

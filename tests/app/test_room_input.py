@@ -15,7 +15,7 @@ INDEX = pd.Index([10, 20, 30, 40, 50, 60, 70, 80])  # movieId -> item index (its
 
 def test_members_answers_and_every_exclusion_come_from_the_room(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")
-    hosted = store.create_hosted_room("R")
+    hosted = store.tonight.create_hosted_room("R")
     ann = store.add_member(hosted.code, "Ann")
     bob = store.add_member(hosted.code, "Bob")
     store.add_member(hosted.code, "Quiet")  # answered nothing: still in the group
@@ -23,15 +23,15 @@ def test_members_answers_and_every_exclusion_come_from_the_room(tmp_path):
     store.set_rating(ann.token, 20, None)  # haven't seen it: neither a rating nor seen
     store.set_rating(ann.token, 999, 4.0)  # not in this catalogue: dropped
     store.set_rating(bob.token, 30, 2.0)
-    store.set_seen(bob.token, 40)
+    store.tonight.set_seen(bob.token, 40)
     store.mark_watched(hosted.code, 50)
     # a closed vote without a match: 60 and 70 were answered (rejected), 80 skipped
-    first = store.open_vote(hosted.code, hosted.host_token, [60, 70, 80])
-    store.cast_vote(ann.token, first.id, 60, YES)
-    store.cast_vote(bob.token, first.id, 60, NO)
-    store.cast_vote(ann.token, first.id, 70, NO)
-    store.cast_vote(bob.token, first.id, 80, SKIP)
-    store.close_vote(hosted.code, hosted.host_token)
+    first = store.tonight.open_vote(hosted.code, hosted.host_token, [60, 70, 80])
+    store.tonight.cast_vote(ann.token, first.id, 60, YES)
+    store.tonight.cast_vote(bob.token, first.id, 60, NO)
+    store.tonight.cast_vote(ann.token, first.id, 70, NO)
+    store.tonight.cast_vote(bob.token, first.id, 80, SKIP)
+    store.tonight.close_vote(hosted.code, hosted.host_token)
 
     room = room_input(store, hosted.code, INDEX, PicksOptions(genres=("Drama",), min_ratings=5))
     assert room.names == ["Ann", "Bob", "Quiet"]
@@ -51,10 +51,10 @@ def test_members_answers_and_every_exclusion_come_from_the_room(tmp_path):
 
 def test_an_open_vote_rules_out_only_the_skipped_films(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'o.db'}")
-    hosted = store.create_hosted_room("R")
+    hosted = store.tonight.create_hosted_room("R")
     ann = store.add_member(hosted.code, "Ann")
-    vote = store.open_vote(hosted.code, hosted.host_token, [10, 20])
-    store.cast_vote(ann.token, vote.id, 10, NO)  # not decided while the vote is open
-    store.cast_vote(ann.token, vote.id, 20, SKIP)  # out at once: she has seen it
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, [10, 20])
+    store.tonight.cast_vote(ann.token, vote.id, 10, NO)  # not decided while the vote is open
+    store.tonight.cast_vote(ann.token, vote.id, 20, SKIP)  # out at once: she has seen it
     assert room_input(store, hosted.code, INDEX).exclude == [1]
     store.dispose()

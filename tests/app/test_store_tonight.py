@@ -225,16 +225,13 @@ def test_the_room_stamp_changes_with_everything_that_shapes_the_picks(store, roo
     assert store.room_stamp(hosted.code) == before
 
 
-def test_the_stores_own_vote_methods_are_the_tonight_parts(store, room):
-    """Callers written before ``store.tonight`` (pages, services) keep working: each of the
-    Store's vote methods is the part's own, so both ways write the same rows."""
+def test_the_vote_is_only_the_tonight_part(store, room):
+    """One way to the vote: ``store.tonight``. The Store itself has no vote methods (they were
+    aliases once; every caller now names the part)."""
     hosted, ann, _ = room
-    names = ("create_hosted_room", "is_host", "set_seen", "seen_films", "room_seen")
-    names += ("open_vote", "close_vote", "latest_vote", "votes_since", "cast_vote")
-    names += ("my_votes", "tally")
-    for name in names:
-        assert getattr(store, name) == getattr(store.tonight, name), name
-    vote = store.open_vote(hosted.code, hosted.host_token, FILMS[:2])
+    for name in ("create_hosted_room", "open_vote", "cast_vote", "tally", "latest_vote"):
+        assert not hasattr(store, name) and callable(getattr(store.tonight, name)), name
+    vote = store.tonight.open_vote(hosted.code, hosted.host_token, FILMS[:2])
     assert store.tonight.latest_vote(hosted.code) == vote
-    store.cast_vote(ann.token, vote.id, FILMS[0], YES)
+    store.tonight.cast_vote(ann.token, vote.id, FILMS[0], YES)
     assert store.tonight.my_votes(ann.token, vote.id) == {FILMS[0]: YES}
