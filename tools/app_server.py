@@ -1,7 +1,7 @@
 """A live ``streamlit run`` of the app on a free port, for what measures or tests it in a browser:
 started, waited on until Streamlit's health check answers, stopped.
 
-One copy for the benches (``tools.browser_bench``, ``tools.deck_bench``), the start-up timing,
+One copy for the benches (``tools.browser_waits``, ``tools.deck_load``), the start-up timing,
 the deployment (``tools.deploy``) and the browser tests (``tests/app/browser_helpers.py``), so a
 change in how the app is started or found healthy is made once.
 """

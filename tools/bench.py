@@ -8,7 +8,7 @@ Three sets of figures (docs/PROTOCOLS.md, "App"):
   blend, building the table and cards), plus the engine call alone.
 * **cold start**: a fresh Python process opening the app as a member, with trained models
   already cached under data/: imports, catalogue and model loading, and the first page run.
-* **browser**: what people wait for in a real browser (``tools.browser_bench``): three members,
+* **browser**: what people wait for in a real browser (``tools.browser_waits``): three members,
   one on a phone, tapping ratings, searching, opening Picks and voting, median and p95 of each
   (skipped, and said so, where Chromium or Playwright is missing; ``--no-browser`` skips it).
 
@@ -41,7 +41,7 @@ from app import services
 from engine.data import load_embedded
 from engine.evaluate.report import machine_info
 from engine.train import load_or_train
-from tools import browser_bench, deck_bench
+from tools import browser_waits, deck_load
 from tools.protocol_app import render_block, write_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,9 +114,9 @@ def bench_picks(model: str, n_members: int, per_member: int, repeats: int) -> di
     }
 
 
-def bench_cold(model: str, env: dict[str, str]) -> dict[str, float]:
+def cold_start(model: str, env: dict[str, str]) -> dict[str, float]:
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.bench_cold"],
+        [sys.executable, "-m", "tools.cold_start"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -133,10 +133,10 @@ def bench_deck(model: str, enabled: bool) -> dict[str, Any]:
     """The rating deck's burst, slow-socket, CPU and ramp figures, or why there are none."""
     if not enabled:
         return {"skipped": "--no-browser"}
-    why = browser_bench.available()
+    why = browser_waits.available()
     if why:
         return {"skipped": why}
-    return deck_bench.run(model)
+    return deck_load.run(model)
 
 
 def bench_browser(model: str, enabled: bool, rounds: tuple[int, int, int, int]) -> dict[str, Any]:
@@ -144,11 +144,11 @@ def bench_browser(model: str, enabled: bool, rounds: tuple[int, int, int, int]) 
     Picks openings and votes."""
     if not enabled:
         return {"skipped": "--no-browser"}
-    why = browser_bench.available()
+    why = browser_waits.available()
     if why:
         return {"skipped": why}
     taps, searches, opens, votes = rounds
-    return browser_bench.run(model, taps=taps, searches=searches, opens=opens, votes=votes)
+    return browser_waits.run(model, taps=taps, searches=searches, opens=opens, votes=votes)
 
 
 def measure(
@@ -175,7 +175,7 @@ def measure(
             "model": model,
             "model_cache": message,
             "prepare_s": round(prepare_s, 2),
-            "cold_start": bench_cold(model, dict(os.environ)),
+            "cold_start": cold_start(model, dict(os.environ)),
             "picks": bench_picks(model, members, ratings, repeats),
             "browser": bench_browser(model, browser, rounds),
             "deck": bench_deck(model, browser),

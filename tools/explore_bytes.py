@@ -20,7 +20,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tools.app_server import app_server
-from tools.browser_bench import CHROMIUM, CHROMIUM_ARGS, PHONE_SIZE
+from tools.browser_waits import CHROMIUM, CHROMIUM_ARGS, PHONE_SIZE
 from tools.docs_block import markers, write_named_block
 
 STEP_MS = 120_000

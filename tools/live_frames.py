@@ -21,7 +21,7 @@ from typing import Any
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tools.browser_bench import CHROMIUM, CHROMIUM_ARGS, PHONE_SIZE
+from tools.browser_waits import CHROMIUM, CHROMIUM_ARGS, PHONE_SIZE
 
 STEP_MS = 120_000
 FINISHED = {0: "script", 1: "compile error", 2: "early for rerun", 3: "fragment"}

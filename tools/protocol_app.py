@@ -102,7 +102,7 @@ def browser_lines(browser: Mapping[str, Any] | None) -> list[str]:
 
 
 def deck_lines(deck: Mapping[str, Any] | None) -> list[str]:
-    """The rating deck under stress (``tools.deck_bench``): each figure checked against the
+    """The rating deck under stress (``tools.deck_load``): each figure checked against the
     database."""
     if not deck:
         return []
@@ -145,7 +145,7 @@ def deck_lines(deck: Mapping[str, Any] | None) -> list[str]:
         f"{deck['saved_limit_ms']} ms at p95 (the steps ran out, not the server)."
     )
     return [
-        "The rating deck under stress (`tools.deck_bench`), every answer checked in the database:",
+        "The rating deck under stress (`tools.deck_load`), every answer checked in the database:",
         "",
         markdown_table(pd.DataFrame(rows)),
         "",

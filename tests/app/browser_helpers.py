@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tools.app_server import app_server
-from tools.browser_bench import CHROMIUM, CHROMIUM_ARGS
+from tools.browser_waits import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

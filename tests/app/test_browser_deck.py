@@ -20,7 +20,7 @@ from test_browser import (  # noqa: F401  (fixtures)
     server,
 )
 
-from tools.deck_bench import NETWORK_JS
+from tools.deck_load import NETWORK_JS
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
@@ -95,7 +95,7 @@ def test_a_burst_of_ten_taps_saves_ten_answers_in_order(server, browser):  # noq
     sync_api.expect(on_deck(page, ".head")).to_contain_text(f"{rated} rated")
 
 
-# Slow or broken networks are made inside the page (``tools.deck_bench.NETWORK_JS``: every
+# Slow or broken networks are made inside the page (``tools.deck_load.NETWORK_JS``: every
 # websocket message held back ``window.__mnDelay`` ms each way, sockets closable; Streamlit
 # reconnects by itself). Taps are timed in the page: from the click event to the
 # first animation frame after the card on screen changed.

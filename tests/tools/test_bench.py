@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tools import browser_bench
+from tools import browser_waits
 from tools.bench import main
-from tools.browser_bench import summary
+from tools.browser_waits import summary
 from tools.protocol_app import BEGIN, END, TITLE, render_block, replace_block, write_block
 
 RESULT = {
@@ -168,12 +168,12 @@ def test_percentiles_are_nearest_rank():
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_a_tiny_browser_bench_measures_every_wait():
+def test_a_tiny_browser_waits_measures_every_wait():
     """One of each wait, with the fast model: the in-page timers resolve and the app behaves."""
-    why = browser_bench.available()
+    why = browser_waits.available()
     if why:
         pytest.skip(why)
-    result = browser_bench.run("baseline", taps=1, searches=1, opens=1, votes=1)
+    result = browser_waits.run("baseline", taps=1, searches=1, opens=1, votes=1)
     waits = result["waits"]
     assert waits["tap"]["n"] == waits["saved"]["n"] == 3 and waits["search"]["n"] == 1
     assert waits["picks"]["n"] == 1 and waits["tally"]["n"] == 2

@@ -27,7 +27,7 @@ from typing import Any
 
 from app.store import Store
 from tools.app_server import app_server
-from tools.browser_bench import CHROMIUM, CHROMIUM_ARGS, PHONE_SIZE, STEP_MS, summary
+from tools.browser_waits import CHROMIUM, CHROMIUM_ARGS, PHONE_SIZE, STEP_MS, summary
 
 BURST_STARS = (4.0, 3.5, None, 2.0, 4.0, 1.0, None, 3.5, 0.5, 4.0)
 SLOW_MS = 800

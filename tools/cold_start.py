@@ -1,4 +1,4 @@
-"""``python -m tools.bench_cold``: protocol App's cold start, run by ``tools.bench`` in a fresh
+"""``python -m tools.cold_start``: protocol App's cold start, run by ``tools.bench`` in a fresh
 process: open the app as a member of a new room, with the model (``MOVIENIGHT_DEFAULT_MODEL``)
 already saved, and print each stage's seconds as one JSON line. Its own module so that nothing ``tools.bench`` imports is
 loaded before the clock starts: the first figure is the imports themselves.

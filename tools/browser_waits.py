@@ -18,7 +18,7 @@ figure is what the browser showed, not Playwright's polling):
 
 Targets on 2 quiet cores: tap < 100 ms median and < 200 ms p95, search < 100 ms, Picks < 1 s,
 tally < 5 s (saved: no target; it is the server's round trip, shown so the two can be told
-apart). ``tools.deck_bench`` adds the burst, slow-socket and per-answer server CPU figures.
+apart). ``tools.deck_load`` adds the burst, slow-socket and per-answer server CPU figures.
 """
 
 from __future__ import annotations
