@@ -17,8 +17,7 @@ Choices worth knowing:
   average taste; films lying in a member's direction are the ones the model thinks they will like.
   (Centring ``p`` by the films' mean as well would move that empty member to an arbitrary point.)
 * **Similar members.** Cosine of folded-in member vectors where the model has them, else the
-  Pearson correlation of their predicted scores over the well-known films. A member who rated
-  nothing has no taste yet and is left out.
+  Pearson correlation of their predicted scores over the well-known films (not for empty ones).
 """
 
 from __future__ import annotations
@@ -389,15 +388,6 @@ def similarity_graph(
 
 
 __all__ = [
-    "NO_GENRE",
-    "PCA",
-    "InsightUnavailable",
-    "SimilarItems",
-    "bias_ranking",
-    "factor_map",
-    "main_genres",
-    "member_similarity",
-    "similar_films",
-    "similar_members",
-    "similarity_graph",
-]
+    "NO_GENRE", "PCA", "InsightUnavailable", "SimilarItems", "bias_ranking", "factor_map",
+    "main_genres", "member_similarity", "similar_films", "similar_members", "similarity_graph",
+]  # fmt: skip

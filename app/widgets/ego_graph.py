@@ -43,169 +43,9 @@ LEGEND_ROOM = 90  # px below the canvas for the genre legend
 VIS_COMPONENT = "movienight.vis_network"  # vis-network, loaded once into the page
 VIS_KEY = "mn_vis_network"
 
-_PAGE = """<!DOCTYPE html>
-<html>
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-{% if inline_library %}<script>{% include 'lib/vis-9.1.2/vis-network.min.js' %}</script>{% endif %}
-<style>
-  /* of vis-network.css (220 KB, mostly its editing toolbar's icons) only the tooltip is used */
-  div.vis-tooltip { position: absolute; visibility: hidden; padding: 5px; white-space: nowrap;
-    font: 14px sans-serif; color: #000; background: #f5f4ed; border: 1px solid #808074;
-    border-radius: 3px; box-shadow: 3px 3px 10px rgba(0,0,0,.2); pointer-events: none;
-    z-index: 5; }
-  html, body { margin: 0; font: 14px sans-serif; overflow: hidden; }
-  #bar { display: flex; gap: 6px; padding: 4px 0; flex-wrap: wrap; }
-  #bar button { font: inherit; padding: 6px 10px; border: 1px solid #9ca3af; border-radius: 8px;
-                background: #fff; }
-  #bar button[aria-pressed="true"] { background: #1f2937; color: #fff; }
-  #mynetwork { width: 100%; height: {{ height }}px; background-color: #ffffff;
-               border: 1px solid lightgray; box-sizing: border-box; touch-action: pan-y; }
-  #card { display: none; position: absolute; left: 8px; right: 8px; top: 48px; max-width: 360px;
-          background: #fff; border: 1px solid #6b7280; border-radius: 10px; padding: 10px;
-          box-shadow: 0 4px 12px rgba(0,0,0,.2); z-index: 5; }
-  #card h3 { margin: 0 0 4px 0; font-size: 16px; }
-  #card .muted { color: #4b5563; font-size: 13px; }
-  #card ul { margin: 6px 0; padding-left: 18px; }
-  #card .actions { display: flex; gap: 6px; flex-wrap: wrap; margin-top: 8px; }
-  #card .actions a, #card button.close { font: inherit; padding: 6px 10px; border-radius: 8px;
-          border: 1px solid #1f2937; color: #1f2937; text-decoration: none; background: #fff; }
-  #card .actions a.primary { background: #1f2937; color: #fff; }
-  #legend { padding: 4px; }
-  #legend .key { display: inline-block; margin: 2px 10px 2px 0; }
-  #legend .dot { display: inline-block; width: 12px; height: 12px; border-radius: 6px;
-                 margin-right: 4px; vertical-align: middle; }
-</style>
-</head>
-<body>
-<div id="bar">
-  <button id="fit" type="button">Fit to screen</button>
-  <button id="interact" type="button" aria-pressed="false">Move &amp; zoom: off</button>
-</div>
-<div id="mynetwork"></div>
-<div id="card" role="dialog" aria-label="Film"></div>
-<div id="legend">
-{%- for genre, colour in legend %}<span class="key"><span class="dot" style="background:{{ colour }}"></span>{{ genre }}</span>{% endfor -%}
-</div>
-<script>
-  var nodes = null, edges = null, network = null;  // set by draw() once vis-network is here
-  var cards = {{ cards|tojson }};
-  var options = {{ options|tojson }};
-  var box = document.getElementById("mynetwork");
-  function draw(vis, realm) {
-    // the data is made in the library's own window: its option merging tells objects and
-    // functions apart with that window's Object and Function, which this frame's fail
-    var own = function (value) { return realm.JSON.parse(JSON.stringify(value)); };
-    nodes = new vis.DataSet(own({{ nodes|tojson }}));
-    edges = new vis.DataSet(own({{ edges|tojson }}));
-    network = new vis.Network(box, {nodes: nodes, edges: edges}, own(options));
-    network.once("afterDrawing", function () { touch(false); });
-  }
-  // vis-network (470 KB) is loaded once into the page around this frame (load_vis_network, a
-  // component whose unchanged script Streamlit sends once per session), so a redraw sends only
-  // the graph; a page drawn on its own inlines it. The frame is same-origin: it may use it.
-  function withVis(then) {
-    var realm = window.vis ? window : null;
-    try { realm = realm || (window.parent.vis ? window.parent : null); } catch (e) { /* wait */ }
-    if (realm) { then(realm.vis, realm); } else { setTimeout(function () { withVis(then); }, 30); }
-  }
-  // one finger scrolls the page: vis-network's touch handler claims every gesture, so it is
-  // only switched on while "Move & zoom" is
-  function touch(on) {
-    box.querySelectorAll("*").forEach(function (el) { el.style.touchAction = on ? "none" : "pan-y"; });
-    box.style.touchAction = on ? "none" : "pan-y";
-  }
-  var moving = false;
-  document.getElementById("interact").addEventListener("click", function () {
-    if (!network) { return; }
-    moving = !moving;
-    network.setOptions({interaction: {dragView: moving, zoomView: moving}});
-    touch(moving);
-    this.setAttribute("aria-pressed", moving ? "true" : "false");
-    this.textContent = moving ? "Move & zoom: on" : "Move & zoom: off";
-  });
-  document.getElementById("fit").addEventListener("click", function () {
-    if (network) { network.fit(); }
-  });
-  function link(text, params, primary) {
-    var a = document.createElement("a");
-    var url = new URL(window.parent.location.href);
-    Object.keys(params).forEach(function (k) { url.searchParams.set(k, params[k]); });
-    a.href = url.toString();
-    a.target = "_top";
-    a.textContent = text;
-    if (primary) { a.className = "primary"; }
-    a.addEventListener("click", function (e) { e.preventDefault(); goTop(a.href); });
-    return a;
-  }
-  // Streamlit's st.iframe sandbox has no allow-top-navigation, so a target="_top" link in
-  // this frame is refused ("Unsafe attempt to initiate navigation"). The frame is same-origin
-  // (allow-same-origin): a link made in the page around it, and followed there, is the page's
-  // own navigation.
-  function goTop(href) {
-    var doc = window.parent.document;
-    var a = doc.createElement("a");
-    a.href = href;
-    a.style.display = "none";
-    doc.body.appendChild(a);
-    a.click();
-  }
-  function el(tag, text, cls) {
-    var e = document.createElement(tag);
-    e.textContent = text;
-    if (cls) { e.className = cls; }
-    return e;
-  }
-  function showCard(id) {
-    var c = cards[String(id)];
-    var card = document.getElementById("card");
-    card.replaceChildren();
-    if (!c) { card.style.display = "none"; return; }
-    card.appendChild(el("h3", c.label));
-    card.appendChild(el("div", c.about, "muted"));
-    if (c.why) { card.appendChild(el("div", c.why, "muted")); }
-    if (c.members.length) {
-      var ul = document.createElement("ul");
-      c.members.forEach(function (m) { ul.appendChild(el("li", m)); });
-      card.appendChild(ul);
-    }
-    if (c.vote) { card.appendChild(el("div", c.vote)); }
-    var actions = el("div", "", "actions");
-    actions.appendChild(link("Centre here", c.centre, true));
-    actions.appendChild(link("Rate it", c.rate, false));
-    if (c.propose) { actions.appendChild(link("Add to tonight's vote", c.propose, false)); }
-    var close = el("button", "Close", "close");
-    close.type = "button";
-    close.addEventListener("click", function () { card.style.display = "none"; });
-    actions.appendChild(close);
-    card.appendChild(actions);
-    card.style.display = "block";
-  }
-  // A tap is read from pointer events, not from vis-network's "click": after a one-finger
-  // swipe that the page took over (pointercancel before its drag began), vis-network's gesture
-  // recogniser stayed mid-drag and ignored the next tap on a film (KI-15). A tap: one pointer,
-  // down and up within 10 px and 600 ms, on the canvas; a film under it opens its card.
-  var down = null;
-  box.addEventListener("pointerdown", function (e) {
-    down = {id: e.pointerId, x: e.clientX, y: e.clientY, t: e.timeStamp};
-  }, true);
-  box.addEventListener("pointercancel", function () { down = null; }, true);
-  box.addEventListener("pointerup", function (e) {
-    var d = down;
-    down = null;
-    if (!d || !network || d.id !== e.pointerId || e.timeStamp - d.t > 600 ||
-        Math.hypot(e.clientX - d.x, e.clientY - d.y) > 10) { return; }
-    var r = box.getBoundingClientRect();
-    var id = network.getNodeAt({x: e.clientX - r.left, y: e.clientY - r.top});
-    if (id !== undefined) { showCard(id); }
-    else { document.getElementById("card").style.display = "none"; }
-  }, true);
-  withVis(draw);
-</script>
-</body>
-</html>
-"""
+# the page: vis-network data in, a tap card and the page-level links out (its own file: HTML
+# and script, ~160 lines, read by Jinja)
+PAGE_FILE = Path(__file__).resolve().parent / "ego_graph_page.html"
 
 OPTIONS = {
     "physics": {"solver": "forceAtlas2Based", "stabilization": {"iterations": 150}},
@@ -232,7 +72,12 @@ def _assets() -> Path:
 def _template() -> Template:
     """The page template; ``include`` finds vis-network's files in pyvis's template folder."""
     env = Environment(
-        loader=ChoiceLoader([DictLoader({"page.html": _PAGE}), FileSystemLoader(_assets())]),
+        loader=ChoiceLoader(
+            [
+                DictLoader({"page.html": PAGE_FILE.read_text(encoding="utf-8")}),
+                FileSystemLoader(_assets()),
+            ]
+        ),
         autoescape=True,
     )
     return env.get_template("page.html")

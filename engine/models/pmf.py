@@ -8,8 +8,7 @@ Model (Salakhutdinov & Mnih 2008, with biases):
 ``method="map"`` is joint MAP over factors, biases *and* the five precisions: it minimises the
 negative log posterior ``objective`` (in ``gaussian_rows``), which keeps the Gaussian
 log-normalisers (−(n·K/2)·log λ for a prior over n vectors of size K, −(N/2)·log τ for the N
-ratings), so that given the factors
-each precision has a finite closed-form optimum, e.g. λ_p = (n_u·K/2 + a0 − 1) / (‖P‖²/2 + b0).
+ratings), so that given the factors each precision has a finite closed-form optimum, e.g. λ_p = (n_u·K/2 + a0 − 1) / (‖P‖²/2 + b0).
 Measured, though, joint MAP is degenerate on sparse ratings: P = Q = 0 with λ_p, λ_q large is an
 attracting optimum (the log-normaliser rewards shrinking the factors more than the fit rewards
 keeping them), and it converges there: protocol E's RMSE is the bias-only level
