@@ -187,7 +187,7 @@ def open_graph(page) -> None:
     page.get_by_role("radio", name="Film graph", exact=True).tap()
     settle(page)
     graph_frame(page).wait_for_function(
-        "() => typeof network !== 'undefined' && network && nodes.length > 1 && "
+        "() => window.graphSettled === true && nodes.length > 1 && "
         "network.getPositions(nodes.getIds())[nodes.getIds()[1]] !== undefined",
         timeout=STEP_MS,
     )
