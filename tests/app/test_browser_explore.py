@@ -84,8 +84,9 @@ def swipe(page, y: float) -> float:
     return swipe_up(page, 195, y)
 
 
-def test_the_graph_scrolls_with_one_finger_and_a_tap_leads_somewhere(tmp_path):
-    ARTIFACTS.mkdir(exist_ok=True)
+@pytest.fixture
+def graph_on_a_phone(tmp_path):
+    """The graph's page on a touch phone, laid out: (page, the frame's locator, the frame)."""
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
@@ -96,89 +97,84 @@ def test_the_graph_scrolls_with_one_finger_and_a_tap_leads_somewhere(tmp_path):
             frame = page.frame_locator("#graph")
             frame.locator("#mynetwork canvas").wait_for(timeout=30_000)
             inner = page.locator("#graph").element_handle().content_frame()
-            inner.wait_for_function("() => window.graphSettled === true")  # laid out, physics off
-            page.wait_for_timeout(1500)  # the layout settles
-            labels = inner.evaluate("() => nodes.get().map(n => n.label)")
-            assert "Forrest Gump\n(1994)\n★ Maya 5★, Tom 1★" in labels  # wrapped for a phone
-
-            # one finger, upwards, over the middle of the graph: the page scrolls
-            box = page.locator("#graph").bounding_box()
-            assert swipe(page, box["y"] + 300) > 100
-
-            # a tap on a film opens its card: members' stars, why it is linked, what to do next
-            def tap_toy_story() -> None:
-                # a tap while the page still glides after a swipe only stops the glide (as on
-                # a phone): let it stop, then bring the whole graph into view (KI-15)
-                settle_scroll(page)
-                page.evaluate("() => window.scrollTo(0, 0)")
-                settle_scroll(page)
-                spot = inner.evaluate(
-                    """() => { network.fit(); const p = network.canvasToDOM(
-                        network.getPositions([3])[3]); return {x: p.x, y: p.y}; }"""
-                )
-                page.wait_for_timeout(400)
-                canvas = frame.locator("#mynetwork").bounding_box()
-                page.touchscreen.tap(canvas["x"] + spot["x"], canvas["y"] + spot["y"])
-
-            tap_toy_story()
-            card = frame.locator("#card")
-            card.wait_for(state="visible", timeout=10_000)
-            text = card.inner_text()
-            assert "Toy Story (1995)" in text and "30 people loved both" in text
-            assert "Maya: ~4.7★ expected" in text and "Tom: ~2.1★ expected" in text
-            page.screenshot(path=str(ARTIFACTS / "explore-graph-card-phone.png"), full_page=True)
-
-            # with "Move & zoom" on, the same swipe moves the graph and not the page
-            frame.get_by_role("button", name="Close").tap()
-            frame.locator("#interact").tap()
-            sync_api.expect(frame.locator("#interact")).to_have_text("Move & zoom: on")
-            assert swipe(page, box["y"] + 300) == 0
-            frame.locator("#interact").tap()
-            tap_toy_story()
-            card.wait_for(state="visible", timeout=10_000)
-
-            # "Centre here" takes the whole page to the film's URL, with the trail back
-            frame.get_by_role("link", name="Centre here").click()
-            page.wait_for_url("**film=30**", timeout=10_000)
-            assert "trail=10" in page.url
+            inner.wait_for_function("() => window.graphSettled === true")  # laid out, frozen
+            yield page, frame, inner
         finally:
             browser.close()
 
 
-def test_a_tap_on_a_film_under_the_cards_place_opens_the_card_and_goes_nowhere(tmp_path):
+def test_the_graph_scrolls_with_one_finger_and_a_tap_leads_somewhere(graph_on_a_phone):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, frame, inner = graph_on_a_phone
+    page.wait_for_timeout(1500)  # the layout settles
+    labels = inner.evaluate("() => nodes.get().map(n => n.label)")
+    assert "Forrest Gump\n(1994)\n★ Maya 5★, Tom 1★" in labels  # wrapped for a phone
+
+    # one finger, upwards, over the middle of the graph: the page scrolls
+    box = page.locator("#graph").bounding_box()
+    assert swipe(page, box["y"] + 300) > 100
+
+    # a tap on a film opens its card: members' stars, why it is linked, what to do next
+    def tap_toy_story() -> None:
+        # a tap while the page still glides after a swipe only stops the glide (as on
+        # a phone): let it stop, then bring the whole graph into view (KI-15)
+        settle_scroll(page)
+        page.evaluate("() => window.scrollTo(0, 0)")
+        settle_scroll(page)
+        spot = inner.evaluate(
+            """() => { network.fit(); const p = network.canvasToDOM(
+                network.getPositions([3])[3]); return {x: p.x, y: p.y}; }"""
+        )
+        page.wait_for_timeout(400)
+        canvas = frame.locator("#mynetwork").bounding_box()
+        page.touchscreen.tap(canvas["x"] + spot["x"], canvas["y"] + spot["y"])
+
+    tap_toy_story()
+    card = frame.locator("#card")
+    card.wait_for(state="visible", timeout=10_000)
+    text = card.inner_text()
+    assert "Toy Story (1995)" in text and "30 people loved both" in text
+    assert "Maya: ~4.7★ expected" in text and "Tom: ~2.1★ expected" in text
+    page.screenshot(path=str(ARTIFACTS / "explore-graph-card-phone.png"), full_page=True)
+
+    # with "Move & zoom" on, the same swipe moves the graph and not the page
+    frame.get_by_role("button", name="Close").tap()
+    frame.locator("#interact").tap()
+    sync_api.expect(frame.locator("#interact")).to_have_text("Move & zoom: on")
+    assert swipe(page, box["y"] + 300) == 0
+    frame.locator("#interact").tap()
+    tap_toy_story()
+    card.wait_for(state="visible", timeout=10_000)
+
+    # "Centre here" takes the whole page to the film's URL, with the trail back
+    frame.get_by_role("link", name="Centre here").click()
+    page.wait_for_url("**film=30**", timeout=10_000)
+    assert "trail=10" in page.url
+
+
+def test_a_tap_on_a_film_under_the_cards_place_opens_the_card_and_goes_nowhere(graph_on_a_phone):
     """The card opens where a film may lie: the tap that opens it must not also press the
     card's "Centre here". (A fresh-clone run saw the host's tap on a graph film end in a
     navigation to that film while the card was opened on pointerup; this synthetic tap did not
     reproduce it on that code, so it guards the behaviour, not that exact cause.)"""
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_context(**PHONE).new_page()
-            page.goto(host_page(tmp_path).as_uri())
-            frame = page.frame_locator("#graph")
-            inner = page.locator("#graph").element_handle().content_frame()
-            inner.wait_for_function("() => window.graphSettled === true")
-            # Toy Story moved to where "Centre here" will be: the card's first button row
-            spot = inner.evaluate(
-                """() => { const box = document.getElementById('mynetwork');
-                    const r = box.getBoundingClientRect();
-                    const at = {x: 60, y: 150};  // in the card's place (top 48 px, left 8 px)
-                    const c = network.DOMtoCanvas({x: at.x, y: at.y});
-                    nodes.getIds().forEach((id, i) => {  // the others out of the way, lower down
-                        const o = network.DOMtoCanvas({x: 40 + 90 * i, y: 380});
-                        if (id !== 3) { network.moveNode(id, o.x, o.y); } });
-                    network.moveNode(3, c.x, c.y); network.redraw();
-                    return {x: r.left + at.x, y: r.top + at.y}; }"""
-            )
-            outer = page.locator("#graph").bounding_box()
-            before = page.url
-            page.touchscreen.tap(outer["x"] + spot["x"], outer["y"] + spot["y"])
-            card = frame.locator("#card")
-            card.wait_for(state="visible", timeout=10_000)
-            assert "Toy Story (1995)" in card.inner_text()
-            page.wait_for_timeout(1000)
-            assert page.url == before  # nothing pressed "Centre here"
-        finally:
-            browser.close()
+    page, frame, inner = graph_on_a_phone
+    # Toy Story moved to where "Centre here" will be: the card's first button row
+    spot = inner.evaluate(
+        """() => { const box = document.getElementById('mynetwork');
+            const r = box.getBoundingClientRect();
+            const at = {x: 60, y: 150};  // in the card's place (top 48 px, left 8 px)
+            const c = network.DOMtoCanvas({x: at.x, y: at.y});
+            nodes.getIds().forEach((id, i) => {  // the others out of the way, lower down
+                const o = network.DOMtoCanvas({x: 40 + 90 * i, y: 380});
+                if (id !== 3) { network.moveNode(id, o.x, o.y); } });
+            network.moveNode(3, c.x, c.y); network.redraw();
+            return {x: r.left + at.x, y: r.top + at.y}; }"""
+    )
+    outer = page.locator("#graph").bounding_box()
+    before = page.url
+    page.touchscreen.tap(outer["x"] + spot["x"], outer["y"] + spot["y"])
+    card = frame.locator("#card")
+    card.wait_for(state="visible", timeout=10_000)
+    assert "Toy Story (1995)" in card.inner_text()
+    page.wait_for_timeout(1000)
+    assert page.url == before  # nothing pressed "Centre here"
