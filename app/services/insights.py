@@ -20,7 +20,7 @@ from app.services.catalogue import get_catalogue, movie_index
 from app.services.families import default_model_name, model_family, model_names
 from app.services.model_choice import INSIGHT_FALLBACK
 from app.services.models import get_model
-from app.services.rooms import member_states, room_people
+from app.services.rooms import fold_in_people, member_states, room_people
 from app.services.served import model_key
 from app.services.store import get_store
 from engine import insights as engine_insights
@@ -242,7 +242,7 @@ def member_marks(
 
     model, _ = get_model(model_name)
     people = room_people(room_code)
-    states = member_states(room_code, model)
+    states = fold_in_people(people, model)
     marks: dict[int, list[MemberMark]] = {int(i): [] for i in items}
     for name, member in zip(people.names, people.members, strict=True):
         rated = dict(zip(member.items.tolist(), member.values.tolist(), strict=True))
@@ -288,10 +288,9 @@ def room_loves_more(model_name: str, room_code: str | None, n: int = 10) -> pd.D
               if len(m.items)]  # fmt: skip
     if not raters:
         return pd.DataFrame()
-    states = member_states(room_code, model)
     rows = []
-    for name, _ in raters:
-        expected = model.expected_stars(states[name])
+    for _, member in raters:
+        expected = model.expected_stars(model.fold_in(member.items, member.values))
         if expected is None:  # a model that knows no stars (the page offers those that do)
             return pd.DataFrame()
         rows.append(expected.detach().cpu().numpy())

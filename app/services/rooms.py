@@ -56,7 +56,12 @@ def member_states(room_code: str | None, model: Recommender) -> dict[str, UserSt
     Members who rated nothing get the model's prior (an empty state)."""
     if not room_code:
         return {}
-    people = room_people(room_code)
+    return fold_in_people(room_people(room_code), model)
+
+
+def fold_in_people(people: RoomPeople, model: Recommender) -> dict[str, UserState]:
+    """``people`` folded into ``model`` (name -> UserState), for a caller that already read
+    the room (one read of the store, not two)."""
     return {
         name: model.fold_in(m.items, m.values)
         for name, m in zip(people.names, people.members, strict=True)

@@ -144,13 +144,19 @@ def _cowatch_rows(ratings: Ratings, pairs: list[tuple[int, int]]) -> list[dict[s
     return rows
 
 
+def _array(vectors: Any) -> np.ndarray | None:
+    """A model's film vectors as numpy (models hand out tensors or arrays), None as is."""
+    if vectors is None:
+        return None
+    return np.asarray(vectors.detach().cpu().numpy() if hasattr(vectors, "detach") else vectors)
+
+
 def _model_rows(
     name: str, ratings: Ratings, pairs: list[tuple[int, int]], fit_s: float, model: Any
 ) -> list[dict[str, Any]]:
     rows = []
-    vectors = model.item_vectors()
-    if vectors is not None:
-        v = np.asarray(vectors.detach().cpu().numpy() if hasattr(vectors, "detach") else vectors)
+    v = _array(model.item_vectors())
+    if v is not None:
         for damping, label in (
             (0.0, "cosine"),
             (VECTOR_DAMPING, f"cosine, damped (γ {VECTOR_DAMPING:g})"),
@@ -159,13 +165,11 @@ def _model_rows(
             rows.append(
                 measure(f"{name}: film vectors, {label}", sim.scores, ratings, pairs, fit_s)
             )
-    taste = model.taste_vectors()
-    if taste is not None and (vectors is None or taste is not vectors):
-        t = np.asarray(taste.detach().cpu().numpy() if hasattr(taste, "detach") else taste)
-        if vectors is None or t.shape != v.shape or not np.array_equal(t, v):
-            sim = VectorSimilarity.build(t, ratings.stats.counts, VECTOR_DAMPING)
-            label = f"{name}: taste vectors (Explore's), cosine, damped (γ {VECTOR_DAMPING:g})"
-            rows.append(measure(label, sim.scores, ratings, pairs, fit_s))
+    t = _array(model.taste_vectors())
+    if t is not None and (v is None or t.shape != v.shape or not np.array_equal(t, v)):
+        sim = VectorSimilarity.build(t, ratings.stats.counts, VECTOR_DAMPING)
+        label = f"{name}: taste vectors (Explore's), cosine, damped (γ {VECTOR_DAMPING:g})"
+        rows.append(measure(label, sim.scores, ratings, pairs, fit_s))
     if name in ("ease", "hybrid"):  # their similar_items is not the cosine of item_vectors
         what = "item-item weights" if name == "ease" else "similar_items (ALS part)"
         score = _list_scores(model.similar_items, ratings.n_items)
