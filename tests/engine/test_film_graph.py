@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
+from graph_helpers import dense_film_graph
 
-from engine.data.film_graph import FilmGraph, co_like_graph, edge_weights
+from engine.data.film_graph import co_like_graph, edge_weights
 from engine.data.random_walks import random_walks
 from engine.data.ratings import Ratings
 from engine.data.synthetic import catalogue, planted_implicit
@@ -16,18 +16,6 @@ from engine.data.synthetic import catalogue, planted_implicit
 def _ratings(rows: list[tuple[int, int, float]], n_items: int) -> Ratings:
     frame = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
     return Ratings.from_frames(frame, catalogue(n_items), name="hand")
-
-
-def _graph(dense: np.ndarray) -> FilmGraph:
-    """A FilmGraph from a symmetric weight matrix."""
-    matrix = sp.csr_matrix(dense)
-    matrix.sort_indices()
-    return FilmGraph(
-        matrix.indptr.astype(np.int64),
-        matrix.indices.astype(np.int32),
-        matrix.data.astype(np.float32),
-        np.ones(len(dense), np.int64),
-    )
 
 
 # ---------------------------------------------------------------------------- the graph
@@ -124,7 +112,7 @@ def test_walks_follow_edges_and_never_cross_communities():
 def test_films_without_edges_start_no_walk():
     dense = np.zeros((4, 4))
     dense[0, 1] = dense[1, 0] = 1.0
-    paths = random_walks(_graph(dense), walks_per_film=5, walk_length=3).paths
+    paths = random_walks(dense_film_graph(dense), walks_per_film=5, walk_length=3).paths
     assert sorted(set(paths[:, 0].tolist())) == [0, 1] and len(paths) == 10
 
 
@@ -134,7 +122,9 @@ def test_first_order_steps_are_proportional_to_edge_weights():
     dense = np.zeros((4, 4))
     for leaf, w in [(1, 1.0), (2, 2.0), (3, 5.0)]:
         dense[0, leaf] = dense[leaf, 0] = w
-    paths = random_walks(_graph(dense), walks_per_film=20_000, walk_length=2, seed=3).paths
+    paths = random_walks(
+        dense_film_graph(dense), walks_per_film=20_000, walk_length=2, seed=3
+    ).paths
     nxt = paths[paths[:, 0] == 0, 1]
     shares = np.bincount(nxt, minlength=4)[1:] / len(nxt)
     np.testing.assert_allclose(shares, [1 / 8, 2 / 8, 5 / 8], atol=0.015)
@@ -151,7 +141,7 @@ def test_node2vec_second_step_follows_its_p_q_definition():
     dense = np.zeros((4, 4))
     for x, y, w in [(t, v, 1.0), (v, a, 2.0), (v, b, 1.0), (t, a, 1.0)]:
         dense[x, y] = dense[y, x] = w
-    graph = _graph(dense)
+    graph = dense_film_graph(dense)
 
     def shares(p: float, q: float) -> np.ndarray:
         paths = random_walks(graph, walks_per_film=60_000, walk_length=3, p=p, q=q, seed=4).paths

@@ -7,7 +7,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
+from graph_helpers import dense_film_graph
 
 from engine.data.film_graph import FilmGraph, co_like_graph
 from engine.data.ratings import Ratings
@@ -30,21 +30,10 @@ from engine.evaluate.protocol_graph_a import hold_out_edges, leak_free_ratings, 
 from engine.evaluate.protocol_graph_b import new_edges
 
 
-def _graph(dense: np.ndarray) -> FilmGraph:
-    matrix = sp.csr_matrix(dense)
-    matrix.sort_indices()
-    return FilmGraph(
-        matrix.indptr.astype(np.int64),
-        matrix.indices.astype(np.int32),
-        matrix.data.astype(np.float32),
-        np.ones(len(dense), np.int64),
-    )
-
-
 def _random_graph(n: int = 30, p: float = 0.2, seed: int = 0) -> FilmGraph:
     rng = np.random.default_rng(seed)
     upper = np.triu(rng.random((n, n)) < p, k=1)
-    return _graph((upper | upper.T).astype(np.float64))
+    return dense_film_graph((upper | upper.T).astype(np.float64))
 
 
 def _ratings(rows: list[tuple[int, int, float]], n_items: int) -> Ratings:
@@ -93,7 +82,7 @@ def test_negatives_are_distinct_non_edges_and_degree_draws_follow_degree():
     dense = np.zeros((12, 12))
     dense[0, 1:10] = dense[1:10, 0] = 1.0
     dense[10, 11] = dense[11, 10] = 1.0
-    graph = _graph(dense)
+    graph = dense_film_graph(dense)
     forbidden = pair_keys(edge_pairs(graph), 12)
     films = np.arange(12)
     rng = np.random.default_rng(0)
@@ -124,7 +113,7 @@ def test_hold_out_keeps_every_film_on_the_train_graph():
 
 def test_removing_edges_keeps_the_rest_and_their_weights():
     dense = np.array([[0, 0.5, 0.2], [0.5, 0, 0.7], [0.2, 0.7, 0]])
-    out = remove_edges(_graph(dense), np.array([[0, 2]]))
+    out = remove_edges(dense_film_graph(dense), np.array([[0, 2]]))
     expected = dense.copy()
     expected[0, 2] = expected[2, 0] = 0
     np.testing.assert_allclose(out.csr().toarray(), expected, rtol=1e-6)
@@ -154,7 +143,7 @@ def test_new_edges_are_those_the_test_ratings_add_between_films_on_the_train_gra
     train = np.zeros((5, 5))
     for i, j in [(0, 1), (2, 3)]:
         train[i, j] = train[j, i] = 1.0
-    assert new_edges(_graph(full), _graph(train)).tolist() == [[1, 2]]
+    assert new_edges(dense_film_graph(full), dense_film_graph(train)).tolist() == [[1, 2]]
 
 
 def test_co_like_graph_edges_round_trip_through_edge_pairs():
