@@ -159,7 +159,9 @@ class Checkpoint:
 
     def tensor_file(self) -> Path | None:
         """The committed tensors' file (None when no record names one)."""
-        meta = self._meta()
+        return self._tensor_file(self._meta())
+
+    def _tensor_file(self, meta: dict[str, Any] | None) -> Path | None:
         name = None if meta is None else meta.get("tensors")
         return (
             self.folder / name if isinstance(name, str) and _TENSOR_NAME.fullmatch(name) else None
@@ -186,7 +188,7 @@ class Checkpoint:
         for key, value in identity.items():
             if meta.get(key) != value:
                 return self._skip(f"checkpoint in {self.folder} has another {key}; starting afresh")
-        tensor_file = self.tensor_file()
+        tensor_file = self._tensor_file(meta)  # the record already read above
         if tensor_file is None:
             return self._skip(f"{self.folder / META} names no tensor file of this folder")
         if not tensor_file.exists() or sha256_file(tensor_file) != meta.get("sha256"):
