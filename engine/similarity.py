@@ -170,6 +170,55 @@ class VectorSimilarity:
         return _top(self.scores(int(item)), int(item), max(int(k), 1))
 
 
+@dataclass(frozen=True)
+class CentreContextSimilarity:
+    """Skip-gram's own pair score, ½(h_i·v_j + h_j·v_i) (centre vectors h, context vectors v),
+    minus ``damping`` × the neighbour's log popularity, as ``VectorSimilarity`` damps a cosine.
+
+    The graph model's cosine of centre vectors only ties Adamic–Adar in protocol Graph-A; this
+    product, which is what the skip-gram was trained to predict (film j near film i on a walk),
+    beats it, so protocol Similar scores the graph model's neighbours by it too (the pair form
+    is ``engine.evaluate.graph_pairs.context_scorer``). A film with a zero centre vector (off
+    the graph: no walk ever trained it) is nobody's neighbour and has none (-inf)."""
+
+    centre: np.ndarray  # [films, d]
+    context: np.ndarray  # [films, d]
+    penalty: np.ndarray  # [films], damping × log(1 + #ratings), -inf off the graph
+    name: str = "walks"
+
+    @classmethod
+    def build(
+        cls,
+        centre: np.ndarray,
+        context: np.ndarray,
+        counts: np.ndarray,
+        damping: float = 0.0,
+    ) -> CentreContextSimilarity:
+        h, v = np.asarray(centre, np.float64), np.asarray(context, np.float64)
+        if h.shape != v.shape:
+            raise ValueError(f"centre {h.shape} and context {v.shape} vectors differ in shape")
+        penalty = float(damping) * np.log1p(np.asarray(counts, dtype=np.float64))
+        off = np.linalg.norm(h, axis=1) <= 1e-12
+        return cls(h, v, np.where(off, np.inf, penalty))
+
+    @property
+    def n_items(self) -> int:
+        return len(self.centre)
+
+    def scores(self, item: int) -> np.ndarray:
+        """Every film's score as a neighbour of ``item`` (-inf everywhere for a film off the
+        graph, and for films off it)."""
+        i = int(item)
+        if not np.isfinite(self.penalty[i]):
+            return np.full(self.n_items, -np.inf)
+        return 0.5 * (self.context @ self.centre[i] + self.centre @ self.context[i]) - self.penalty
+
+    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        if not 0 <= int(item) < self.n_items:
+            raise ValueError(f"film index {item} is not in the catalogue of {self.n_items}")
+        return _top(self.scores(int(item)), int(item), max(int(k), 1))
+
+
 def genre_matrix(genre_lists: list[list[str]]) -> sp.csr_matrix:
     """films × genres, 1 where a film lists a genre (formats such as IMAX left out)."""
     names = sorted({g for gl in genre_lists for g in gl if g != "IMAX"})

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.data.ratings import Ratings
-from engine.similarity import CoWatch, VectorSimilarity, link_reason
+from engine.similarity import CentreContextSimilarity, CoWatch, VectorSimilarity, link_reason
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +93,22 @@ def test_vector_damping_demotes_the_blockbuster():
     # 0.9 - 0.1·log(101) = 0.438 < 0.8 - 0.1·log(2) = 0.731
     assert damped.similar_items(0, 2)[0].tolist() == [1, 2]
     assert damped.scores(0)[2] == pytest.approx(0.9 - 0.1 * np.log(101))
+
+
+def test_centre_context_is_the_symmetric_skip_gram_product_and_skips_films_off_the_graph():
+    """Film 0 predicts film 2 on its walks (h_0·v_2 = 1) but film 2 does not predict 0
+    (h_2·v_0 = 0): the pair scores ½; film 1 only through h_1·v_0 = 0.4 (score 0.2); film 3 has
+    a zero centre vector (off the graph) and is nobody's neighbour, nor has any."""
+    centre = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    context = np.array([[0.0, 0.4], [0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    counts = np.array([10, 1, 100, 1])
+    plain = CentreContextSimilarity.build(centre, context, counts)
+    assert plain.scores(0)[:3].tolist() == pytest.approx([0.0, 0.2, 0.5])
+    assert np.isneginf(plain.scores(0)[3]) and np.isneginf(plain.scores(3)).all()
+    assert plain.similar_items(0, 5)[0].tolist() == [2, 1]
+    assert len(plain.similar_items(3, 5)[0]) == 0
+    damped = CentreContextSimilarity.build(centre, context, counts, damping=0.1)
+    # 0.5 - 0.1·log(101) = 0.038 < 0.2 - 0.1·log(2) = 0.131: the blockbuster drops below
+    assert damped.similar_items(0, 5)[0].tolist() == [1, 2]
+    with pytest.raises(ValueError, match="shape"):
+        CentreContextSimilarity.build(centre, context[:, :1], counts)
