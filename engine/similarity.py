@@ -112,20 +112,48 @@ class CoWatch:
         row.eliminate_zeros()
         return row
 
+    def _score(
+        self, c: np.ndarray, n_i: np.ndarray | float, n_j: np.ndarray, overlap: np.ndarray | None
+    ) -> np.ndarray:
+        """The module docstring's formula: co-watchers ``c``, raters ``n_i`` and ``n_j``, genre
+        Jaccard ``overlap`` (None: genre weight 0), elementwise; 0 where ``c`` is 0 (no
+        shrinkage would otherwise make that 0 / 0)."""
+        n_i, n_j = np.maximum(n_i, 1.0), np.maximum(n_j, 1.0)
+        shrunk = np.divide(c, c + self.shrink, out=np.zeros_like(c), where=c > 0)
+        score = c / (n_i ** (1.0 - self.beta) * n_j**self.beta) * shrunk
+        return score if overlap is None else score * (1.0 + self.genre_weight * overlap)
+
     def scores(self, item: int) -> np.ndarray:
         """Every film's score as a neighbour of ``item`` (-inf where nobody rated both)."""
         row = self.counts(item)
         out = np.full(self.n_items, -np.inf)
-        c = row.data.astype(np.float64)
-        n_i = max(float(self.raters[item]), 1.0)
-        n_j = np.maximum(self.raters[row.indices], 1.0)
-        score = c / (n_i ** (1.0 - self.beta) * n_j**self.beta) * (c / (c + self.shrink))
-        if self.genre_weight > 0:
-            score = score * (
-                1.0 + self.genre_weight * genre_jaccard(self.genres, item, row.indices)
-            )
-        out[row.indices] = score
+        overlap = genre_jaccard(self.genres, item, row.indices) if self.genre_weight > 0 else None
+        out[row.indices] = self._score(
+            row.data.astype(np.float64),
+            float(self.raters[item]),
+            self.raters[row.indices].astype(np.float64),
+            overlap,
+        )
         return out
+
+    def pair_scores(self, pairs: np.ndarray) -> np.ndarray:
+        """The score of each unordered pair [m, 2]: the mean of its two directions (β ≠ ½ makes
+        the score asymmetric; a link between two films has no direction), 0 where nobody rated
+        both. What protocols Graph-A and Graph-B rank pairs by, without a films × films matrix."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        if len(pairs) == 0:
+            return np.empty(0)
+        i, j = pairs[:, 0], pairs[:, 1]
+        c = np.asarray(self.seen_by[i].multiply(self.seen_by[j]).sum(axis=1)).ravel()
+        overlap = None
+        if self.genre_weight > 0:
+            inter = np.asarray(self.genres[i].multiply(self.genres[j]).sum(axis=1)).ravel()
+            sizes = np.asarray(self.genres.sum(axis=1)).ravel()
+            union = sizes[i] + sizes[j] - inter
+            overlap = np.where(union > 0, inter / np.maximum(union, 1.0), 0.0)
+        n_i, n_j = self.raters[i].astype(np.float64), self.raters[j].astype(np.float64)
+        both = self._score(c, n_i, n_j, overlap) + self._score(c, n_j, n_i, overlap)
+        return 0.5 * both
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best neighbours of ``item`` and their scores, best first."""

@@ -112,3 +112,33 @@ def test_centre_context_is_the_symmetric_skip_gram_product_and_skips_films_off_t
     assert damped.similar_items(0, 5)[0].tolist() == [1, 2]
     with pytest.raises(ValueError, match="shape"):
         CentreContextSimilarity.build(centre, context[:, :1], counts)
+
+
+def test_pair_scores_are_the_mean_of_both_directions(tiny):
+    """A pair's score for link prediction: (s(A→B) + s(B→A)) / 2 of the neighbour lists' own
+    score, genre factor included; with β = ½ both directions are the cosine. Same answer for
+    (B, A): a link has no direction."""
+    cw = CoWatch.build(tiny, beta=0.9, shrink=2.0, genre_weight=1.0)
+    pairs = np.array([[0, 1], [1, 0], [0, 2], [1, 2]])
+    expected = [(cw.scores(a)[b] + cw.scores(b)[a]) / 2 for a, b in pairs]
+    np.testing.assert_allclose(cw.pair_scores(pairs), expected)
+    # A→B: c 2, n_A 3, n_B 2: 2 / (3^0.1 · 2^0.9) · 2/4 · (1 + 1); B→A swaps n_A and n_B
+    a_to_b = 2 / (3**0.1 * 2**0.9) * 0.5 * 2
+    b_to_a = 2 / (2**0.1 * 3**0.9) * 0.5 * 2
+    assert cw.pair_scores(pairs[:1])[0] == pytest.approx((a_to_b + b_to_a) / 2)
+    cosine = CoWatch.build(tiny, beta=0.5, shrink=0.0, genre_weight=0.0)
+    assert cosine.pair_scores(pairs[2:3])[0] == pytest.approx(3 / np.sqrt(3 * 4))
+    assert len(cw.pair_scores(np.empty((0, 2)))) == 0
+
+
+def test_pair_scores_are_zero_for_films_nobody_watched_together():
+    rows = [(1, 10, 5.0), (1, 20, 4.0), (2, 30, 5.0)]
+    ratings = Ratings.from_frames(
+        pd.DataFrame(rows, columns=["userId", "movieId", "rating"]),
+        pd.DataFrame(
+            {"movieId": [10, 20, 30], "title": list("ABC"), "year": 2000, "genres": "Drama"}
+        ),
+    )
+    for cw in (CoWatch.build(ratings), CoWatch.build(ratings, beta=0.5, shrink=0.0)):
+        scores = cw.pair_scores(np.array([[0, 1], [0, 2], [1, 2]]))
+        assert scores[0] > 0 and scores[1:].tolist() == [0.0, 0.0]
