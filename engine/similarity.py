@@ -1,5 +1,6 @@
-"""Which films are alike, in ways a film fan recognises: co-watching with popularity damped, and
-taste-factor cosines with popularity damped; plus the plain-word reason two films are linked.
+"""Which films are alike, in ways a film fan recognises: co-watching with popularity damped,
+taste-factor cosines with popularity damped, and the graph model's skip-gram pair score; plus the
+plain-word reason two films are linked.
 
 Why these and not raw cosines (``python -m engine bench --protocols Similar``, its table in
 docs/BENCHMARKS.md, measures every similarity the app offers against a franchise set built from
@@ -19,6 +20,9 @@ titles, genre coherence and how often the most popular films fill a neighbourhoo
   the link has a second reason a person can read ("both Animation and Children").
 * **Taste factors, damped** (``VectorSimilarity``): the cosine of two films' learned vectors
   minus ``γ · log(1 + n_j)``, the same damping applied to a model's own geometry.
+* **Walked past** (``CentreContextSimilarity``): the graph model's skip-gram centre·context
+  product, its best score in protocol Graph-A. Measured in protocol Similar, not offered in the
+  app: it finds fewer sequels than co-watching (docs/DECISIONS.md, "Explore's similar films").
 
 Both answer ``similar_items(item, k)`` like a model, so ``engine.insights``'s neighbour lists and
 ego graphs use them unchanged; both build in well under a second on the embedded sample.
