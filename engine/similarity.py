@@ -1,5 +1,6 @@
-"""Which films are alike, in ways a film fan recognises: co-watching with popularity damped, and
-taste-factor cosines with popularity damped; plus the plain-word reason two films are linked.
+"""Which films are alike, in ways a film fan recognises: co-watching with popularity damped,
+taste-factor cosines with popularity damped, and the graph model's skip-gram pair score; plus the
+plain-word reason two films are linked.
 
 Why these and not raw cosines (``python -m engine bench --protocols Similar``, its table in
 docs/BENCHMARKS.md, measures every similarity the app offers against a franchise set built from
@@ -19,6 +20,9 @@ titles, genre coherence and how often the most popular films fill a neighbourhoo
   the link has a second reason a person can read ("both Animation and Children").
 * **Taste factors, damped** (``VectorSimilarity``): the cosine of two films' learned vectors
   minus ``γ · log(1 + n_j)``, the same damping applied to a model's own geometry.
+* **Walked past** (``CentreContextSimilarity``): the graph model's skip-gram centre·context
+  product, its best score in protocol Graph-A. Measured in protocol Similar, not offered in the
+  app: it finds fewer sequels than co-watching (docs/DECISIONS.md, "Explore's similar films").
 
 Both answer ``similar_items(item, k)`` like a model, so ``engine.insights``'s neighbour lists and
 ego graphs use them unchanged; both build in well under a second on the embedded sample.
@@ -112,20 +116,48 @@ class CoWatch:
         row.eliminate_zeros()
         return row
 
+    def _score(
+        self, c: np.ndarray, n_i: np.ndarray | float, n_j: np.ndarray, overlap: np.ndarray | None
+    ) -> np.ndarray:
+        """The module docstring's formula: co-watchers ``c``, raters ``n_i`` and ``n_j``, genre
+        Jaccard ``overlap`` (None: genre weight 0), elementwise; 0 where ``c`` is 0 (no
+        shrinkage would otherwise make that 0 / 0)."""
+        n_i, n_j = np.maximum(n_i, 1.0), np.maximum(n_j, 1.0)
+        shrunk = np.divide(c, c + self.shrink, out=np.zeros_like(c), where=c > 0)
+        score = c / (n_i ** (1.0 - self.beta) * n_j**self.beta) * shrunk
+        return score if overlap is None else score * (1.0 + self.genre_weight * overlap)
+
     def scores(self, item: int) -> np.ndarray:
         """Every film's score as a neighbour of ``item`` (-inf where nobody rated both)."""
         row = self.counts(item)
         out = np.full(self.n_items, -np.inf)
-        c = row.data.astype(np.float64)
-        n_i = max(float(self.raters[item]), 1.0)
-        n_j = np.maximum(self.raters[row.indices], 1.0)
-        score = c / (n_i ** (1.0 - self.beta) * n_j**self.beta) * (c / (c + self.shrink))
-        if self.genre_weight > 0:
-            score = score * (
-                1.0 + self.genre_weight * genre_jaccard(self.genres, item, row.indices)
-            )
-        out[row.indices] = score
+        overlap = genre_jaccard(self.genres, item, row.indices) if self.genre_weight > 0 else None
+        out[row.indices] = self._score(
+            row.data.astype(np.float64),
+            float(self.raters[item]),
+            self.raters[row.indices].astype(np.float64),
+            overlap,
+        )
         return out
+
+    def pair_scores(self, pairs: np.ndarray) -> np.ndarray:
+        """The score of each unordered pair [m, 2]: the mean of its two directions (β ≠ ½ makes
+        the score asymmetric; a link between two films has no direction), 0 where nobody rated
+        both. What protocols Graph-A and Graph-B rank pairs by, without a films × films matrix."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        if len(pairs) == 0:
+            return np.empty(0)
+        i, j = pairs[:, 0], pairs[:, 1]
+        c = np.asarray(self.seen_by[i].multiply(self.seen_by[j]).sum(axis=1)).ravel()
+        overlap = None
+        if self.genre_weight > 0:
+            inter = np.asarray(self.genres[i].multiply(self.genres[j]).sum(axis=1)).ravel()
+            sizes = np.asarray(self.genres.sum(axis=1)).ravel()
+            union = sizes[i] + sizes[j] - inter
+            overlap = np.where(union > 0, inter / np.maximum(union, 1.0), 0.0)
+        n_i, n_j = self.raters[i].astype(np.float64), self.raters[j].astype(np.float64)
+        both = self._score(c, n_i, n_j, overlap) + self._score(c, n_j, n_i, overlap)
+        return 0.5 * both
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best neighbours of ``item`` and their scores, best first."""
@@ -163,6 +195,55 @@ class VectorSimilarity:
 
     def scores(self, item: int) -> np.ndarray:
         return self.unit @ self.unit[int(item)] - self.penalty
+
+    def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        if not 0 <= int(item) < self.n_items:
+            raise ValueError(f"film index {item} is not in the catalogue of {self.n_items}")
+        return _top(self.scores(int(item)), int(item), max(int(k), 1))
+
+
+@dataclass(frozen=True)
+class CentreContextSimilarity:
+    """Skip-gram's own pair score, ½(h_i·v_j + h_j·v_i) (centre vectors h, context vectors v),
+    minus ``damping`` × the neighbour's log popularity, as ``VectorSimilarity`` damps a cosine.
+
+    The graph model's cosine of centre vectors only ties Adamic–Adar in protocol Graph-A; this
+    product, which is what the skip-gram was trained to predict (film j near film i on a walk),
+    beats it, so protocol Similar scores the graph model's neighbours by it too (the pair form
+    is ``engine.evaluate.graph_pairs.context_scorer``). A film with a zero centre vector (off
+    the graph: no walk ever trained it) is nobody's neighbour and has none (-inf)."""
+
+    centre: np.ndarray  # [films, d]
+    context: np.ndarray  # [films, d]
+    penalty: np.ndarray  # [films], damping × log(1 + #ratings), -inf off the graph
+    name: str = "walks"
+
+    @classmethod
+    def build(
+        cls,
+        centre: np.ndarray,
+        context: np.ndarray,
+        counts: np.ndarray,
+        damping: float = 0.0,
+    ) -> CentreContextSimilarity:
+        h, v = np.asarray(centre, np.float64), np.asarray(context, np.float64)
+        if h.shape != v.shape:
+            raise ValueError(f"centre {h.shape} and context {v.shape} vectors differ in shape")
+        penalty = float(damping) * np.log1p(np.asarray(counts, dtype=np.float64))
+        off = np.linalg.norm(h, axis=1) <= 1e-12
+        return cls(h, v, np.where(off, np.inf, penalty))
+
+    @property
+    def n_items(self) -> int:
+        return len(self.centre)
+
+    def scores(self, item: int) -> np.ndarray:
+        """Every film's score as a neighbour of ``item`` (-inf everywhere for a film off the
+        graph, and for films off it)."""
+        i = int(item)
+        if not np.isfinite(self.penalty[i]):
+            return np.full(self.n_items, -np.inf)
+        return 0.5 * (self.context @ self.centre[i] + self.centre @ self.context[i]) - self.penalty
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         if not 0 <= int(item) < self.n_items:

@@ -35,7 +35,9 @@ from engine.similarity import link_reason as reason
 # What "similar films" can mean on Explore (``engine.similarity``): films the same people watched,
 # with popularity damped (the default: the best sequel hit rate and genre overlap in protocol
 # Similar, docs/BENCHMARKS.md, and built from the ratings in milliseconds, so nobody waits), or
-# the film model's taste factors, damped the same way.
+# the film model's taste factors, damped the same way. Not the film-graph model, though it leads
+# link prediction (protocol Graph): it finds fewer sequels (docs/DECISIONS.md, "Explore's similar
+# films are co-watching").
 COWATCH_MODEL = "co-watched"
 DEFAULT_BASIS = "together"
 SIMILARITY_BASES: dict[str, str] = {

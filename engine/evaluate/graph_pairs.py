@@ -31,6 +31,14 @@ from scipy.stats import t as student_t
 from engine.data.film_graph import FilmGraph
 from engine.data.ratings import Ratings
 from engine.models.graph_embedding import GraphConfig, embed_graph
+from engine.similarity import COWATCH_BETA, COWATCH_SHRINK, GENRE_WEIGHT, CoWatch
+
+#: Explore's film similarity ("Watched by the same people", its graph and list) as a row label.
+EXPLORE_ROW = (
+    f"co-watched, damped (β {COWATCH_BETA:g}, shrink {COWATCH_SHRINK:g}) × "
+    f"(1 + {GENRE_WEIGHT:g}·genre overlap): Explore's"
+)
+COWATCH_COSINE_ROW = "co-watched, cosine (β 0.5)"
 
 
 def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -172,6 +180,24 @@ def vector_scorer(vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return lambda pairs: pair_cosines(vectors, pairs)
 
 
+def explore_scorers(
+    ratings: Ratings,
+) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]]:
+    """Row name -> (pair scorer, seconds to build) for Explore's similarity and the plain cosine
+    of co-watching, both from ``ratings`` (``CoWatch.pair_scores``: the mean of a pair's two
+    directions). They need no fit; a protocol hands them the ratings its rating models fit on,
+    so they see no more than those do."""
+    rows: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]] = {}
+    for name, beta, shrink, weight in (
+        (EXPLORE_ROW, COWATCH_BETA, COWATCH_SHRINK, GENRE_WEIGHT),
+        (COWATCH_COSINE_ROW, 0.5, 0.0, 0.0),
+    ):
+        began = time.perf_counter()
+        cowatch = CoWatch.build(ratings, beta=beta, shrink=shrink, genre_weight=weight)
+        rows[name] = (cowatch.pair_scores, time.perf_counter() - began)
+    return rows
+
+
 def context_scorer(centre: np.ndarray, context: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """½(h_i·v_j + h_j·v_i), centre vectors h and skip-gram context vectors v: what skip-gram is
     trained to predict (film j near film i on a walk), made symmetric."""
@@ -249,6 +275,8 @@ def interval_rows(
 
 
 __all__ = [
+    "COWATCH_COSINE_ROW",
+    "EXPLORE_ROW",
     "adamic_adar",
     "auc_pair",
     "binary_adjacency",
@@ -257,6 +285,7 @@ __all__ = [
     "context_scorer",
     "draw_negatives",
     "edge_pairs",
+    "explore_scorers",
     "graph_model_scorers",
     "graph_scorers",
     "heuristic_scorers",

@@ -13,18 +13,24 @@ Here, for films:
 - **Negatives**: as many pairs that are never an edge of the full graph, uniform over the train
   graph's films, and again degree-corrected (``engine.evaluate.graph_pairs``).
 - **Rows**: the graph model with and without side information, each scored by the cosine of
-  its film vectors (the source's score) and by skip-gram's centre·context product; Adamic–Adar, common neighbours
-  and preferential attachment on the train graph; popularity; and the rating models' film
-  vectors. A rating model fit on all ratings would see the co-likes that make a held-out edge,
-  so it is fit on the ratings *without* them: for every held-out edge and every person who liked
-  both films, one of the two likes is dropped (``leak_free_ratings``), so nobody in its training data
-  likes both ends of a held-out edge (the dropped share is in the notes).
+  its film vectors (the source's score) and by skip-gram's centre·context product (only when
+  ``--models`` is left out or names graph: its embeddings take most of the protocol's time);
+  Adamic–Adar, common neighbours and preferential attachment on the train graph; popularity;
+  Explore's similarity (co-watched, damped, × genre overlap: ``engine.similarity.CoWatch``)
+  and the plain cosine of co-watching; and the rating models' film vectors. A rating model fit
+  on all ratings would see the co-likes that make a held-out edge, so it is fit on the ratings
+  *without* them: for every held-out edge and every person who liked both films, one of the
+  two likes is dropped (``leak_free_ratings``), so nobody in its training data likes both ends
+  of a held-out edge (the dropped share is in the notes). The co-watching rows are counted from
+  those same ratings: they still see people who rated both films without liking both, as the
+  rating models do, and never a co-like that made a held-out edge.
 - **Draws**: each draw (seed 0, 1, …) redraws the hold-out, the negatives and every model's
   seed; the table gives the mean and the Student-t 95 % half-width over the draws.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -35,9 +41,11 @@ import scipy.sparse as sp
 from engine.data.film_graph import FilmGraph, co_like_graph, like_matrix
 from engine.data.ratings import Ratings
 from engine.evaluate.graph_pairs import (
+    EXPLORE_ROW,
     auc_pair,
     both_negatives,
     edge_pairs,
+    explore_scorers,
     graph_model_scorers,
     heuristic_scorers,
     interval_rows,
@@ -125,42 +133,58 @@ def draw_pairs(
     return split.held, uniform, by_degree
 
 
+def _score_draw(
+    ctx: BenchContext,
+    cfg: GraphConfig,
+    full: FilmGraph,
+    draw: int,
+    rating_models: list[str],
+    rows: tuple[dict[tuple[str, str], list[tuple[float, float]]], dict[str, dict[str, Any]]],
+) -> tuple[int, int, int]:
+    """One draw's AUCs appended to ``rows`` (aucs, extra); returns (held-out edges, train
+    edges, likes dropped for the rating models and Explore's similarity)."""
+    aucs, extra = rows
+    split = hold_out_edges(full, HOLD_OUT, seed=draw)
+    positives, uniform, by_degree = draw_pairs(full, split, seed=draw)
+
+    def add(name: str, by: str, score: Callable[[np.ndarray], np.ndarray], seconds: Any) -> None:
+        if seconds is not None:
+            extra.setdefault(name, {"fit s": seconds})
+        aucs.setdefault((name, by), []).append(auc_pair(score, positives, uniform, by_degree))
+
+    for name, score in heuristic_scorers(split.train, full.likes).items():
+        add(name, "baseline", score, None)
+    if ctx.models is None or "graph" in ctx.models:
+        scorers = graph_model_scorers(split.train, ctx.ratings, replace(cfg, seed=draw), ctx.device)
+        for name, (score, seconds) in scorers.items():
+            add(name, OURS, score, seconds)
+    clean, dropped = leak_free_ratings(ctx.ratings, positives, ctx.threshold, seed=draw)
+    for name, (score, seconds) in explore_scorers(clean).items():
+        add(name, OURS if name == EXPLORE_ROW else "baseline", score, seconds)
+    for name in rating_models:
+        model = create(name, device=ctx.device, **{**ctx.params(name), "seed": draw})
+        fit_s = timed_fit(model, clean)
+        vectors = model.item_vectors()
+        if vectors is not None:
+            add(name, OURS, vector_scorer(np.asarray(vectors)), fit_s)
+    return len(positives), split.train.n_edges, dropped
+
+
 def run_graph_a(
     ctx: BenchContext, draws: int, rating_models: list[str], notes: list[str]
 ) -> pd.DataFrame:
-    """The Graph-A table (see the module docstring); appends what it did to ``notes``."""
+    """The Graph-A table (see the module docstring); appends what it did to ``notes``. The
+    graph model's rows only when ``ctx.models`` is None or names it (its two embeddings take
+    most of the protocol's time)."""
     cfg = replace(GraphConfig(), **ctx.params("graph"))
-    ratings = ctx.ratings
-    full = co_like_graph(ratings, cfg.like_threshold, cfg.min_count, cfg.top_k, cfg.weighting)
+    full = co_like_graph(ctx.ratings, cfg.like_threshold, cfg.min_count, cfg.top_k, cfg.weighting)
     aucs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     extra: dict[str, dict[str, Any]] = {}
     progress = ctx.progress_factory("Graph-A")
     counts: list[tuple[int, int, int]] = []
     for draw in range(draws):
         progress(draw, draws, f"draw {draw}")
-        split = hold_out_edges(full, HOLD_OUT, seed=draw)
-        positives, uniform, by_degree = draw_pairs(full, split, seed=draw)
-        for name, score in heuristic_scorers(split.train, full.likes).items():
-            aucs.setdefault((name, "baseline"), []).append(
-                auc_pair(score, positives, uniform, by_degree)
-            )
-        for name, (score, seconds) in graph_model_scorers(
-            split.train, ratings, replace(cfg, seed=draw), ctx.device
-        ).items():
-            extra.setdefault(name, {"fit s": seconds})
-            aucs.setdefault((name, OURS), []).append(auc_pair(score, positives, uniform, by_degree))
-        clean, dropped = leak_free_ratings(ratings, positives, ctx.threshold, seed=draw)
-        counts.append((len(positives), split.train.n_edges, dropped))
-        for name in rating_models:
-            model = create(name, device=ctx.device, **{**ctx.params(name), "seed": draw})
-            fit_s = timed_fit(model, clean)
-            vectors = model.item_vectors()
-            if vectors is None:
-                continue
-            extra.setdefault(name, {"fit s": fit_s})
-            aucs.setdefault((name, OURS), []).append(
-                auc_pair(vector_scorer(np.asarray(vectors)), positives, uniform, by_degree)
-            )
+        counts.append(_score_draw(ctx, cfg, full, draw, rating_models, (aucs, extra)))
     progress(draws, draws, "done")
     held, train_edges, dropped = (int(np.mean(c)) for c in zip(*counts, strict=True))
     notes.append(
@@ -168,9 +192,10 @@ def run_graph_a(
         f"{int((full.degree() > 0).sum()):,} films; each draw holds out {held:,} edges "
         f"(33 % drawn, minus those that would strand a film), trains on {train_edges:,}, and "
         f"scores them against as many uniform and as many degree-corrected non-edges; "
-        f"{draws} draws (seeds 0–{draws - 1}). Rating models fit on all ratings minus "
-        f"{dropped:,} likes ({dropped / len(ratings):.1%} of ratings), one per person per "
-        "held-out edge whose two films they both liked."
+        f"{draws} draws (seeds 0–{draws - 1}). Rating models and the co-watching rows "
+        f"(Explore's similarity, the plain cosine) see all ratings minus {dropped:,} likes "
+        f"({dropped / len(ctx.ratings):.1%} of ratings), one per person per held-out edge "
+        "whose two films they both liked."
     )
     return pd.DataFrame(interval_rows(aucs, extra))
 

@@ -12,7 +12,9 @@ equal terms:
   graph's films, and degree-corrected (``engine.evaluate.graph_pairs``).
 - **Rows**: every model with film vectors (cosine); the graph model embedded on the training
   graph exactly as its ``fit`` does, with and without side information, each also scored by
-  skip-gram's centre·context product; and the heuristics on the training graph.
+  skip-gram's centre·context product; Explore's similarity (co-watched, damped, × genre
+  overlap) and the plain cosine of co-watching, counted from the training ratings; and the
+  heuristics on the training graph.
 - **Draws**: the split and the fits are fixed (seed 0, as protocol R); each draw (seed 0, 1, …)
   resamples the positives with replacement and redraws the negatives, so the 95 % half-width is
   the pair-sampling uncertainty, not the fit's.
@@ -82,6 +84,9 @@ def run_graph_b(ctx: BenchContext, draws: int, models: list[str], notes: list[st
         ).items():
             extra[label] = {"fit s": seconds}
             scorers.append((label, OURS, score))
+    for label, (score, seconds) in gp.explore_scorers(train).items():
+        extra[label] = {"fit s": seconds}
+        scorers.append((label, OURS if label == gp.EXPLORE_ROW else "baseline", score))
     runs = [m for m in models if m != "graph"]
     for done, name in enumerate(runs):
         progress(done, len(runs), name)

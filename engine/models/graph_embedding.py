@@ -179,6 +179,7 @@ class GraphEmbedding(Recommender):
     _likes: torch.Tensor  # people who liked each film in training
     _on_graph: torch.Tensor  # films with at least one co-like edge (bool)
     _train: sp.csr_matrix
+    _context: torch.Tensor | None = None  # skip-gram's context vectors; not saved (see below)
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
@@ -188,6 +189,7 @@ class GraphEmbedding(Recommender):
         progress(1, 3, f"graph: {graph.n_edges:,} edges")
         embedded = embed_graph(graph, train, cfg, self.device, progress)
         self._vectors, info = embedded.centre, embedded.info
+        self._context = embedded.context.to(self.device)
         self._likes = to_tensor(graph.likes, torch.float32, self.device)
         self._on_graph = to_tensor(graph.degree() > 0, torch.bool, self.device)
         self._train = train.csr()
@@ -253,6 +255,19 @@ class GraphEmbedding(Recommender):
         on = self._on_graph[:, None].to(self._vectors.dtype)
         return (self._vectors * on).cpu().numpy()
 
+    def context_vectors(self) -> np.ndarray | None:
+        """Skip-gram's context vectors [n_items, factors], raw, a zero row for a film off the
+        graph: a centre vector's product with them is what the skip-gram was trained to predict
+        (film j near film i on a walk), the score by which this model beats Adamic–Adar in
+        protocol Graph-A. Kept from the fit so protocol Similar can score neighbours by it too;
+        None for a model loaded from a checkpoint, which does not save them (the app ranks
+        people's films by centre vectors alone)."""
+        self._check_fitted()
+        if self._context is None:
+            return None
+        on = self._on_graph[:, None].to(self._context.dtype)
+        return (self._context * on).cpu().numpy()
+
     def _similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Cosine neighbours among the films on the graph; none for a film off it."""
         on = self._on_graph.cpu().numpy()
@@ -280,6 +295,7 @@ class GraphEmbedding(Recommender):
         if vectors.shape != (self.n_items, self.config.factors):
             raise ValueError(f"film vectors {tuple(vectors.shape)} do not match the manifest")
         self._vectors, self._likes = vectors.to(self.device), tensors["likes"].to(self.device)
+        self._context = None
         # saved before off-graph films were ranked last: every film counts as on the graph
         on_graph = tensors.get("on_graph", torch.ones(self.n_items, dtype=torch.bool))
         self._on_graph = on_graph.to(device=self.device, dtype=torch.bool)
