@@ -11,6 +11,7 @@ test can call it without a running app.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,24 +53,31 @@ class RoomInput:
 
 def room_members(store: Store, room_code: str, index: pd.Index) -> tuple[list[str], list[Member]]:
     """Every member of the room (join order) with their star ratings as item indices of
-    ``index`` (movieId -> position), and the films they said they have seen without stars
-    (``Member.seen``). "Haven't seen it" answers are neither; members who answered nothing are
-    kept (the engine counts them as average taste); films not in ``index`` are dropped."""
+    ``index`` (movieId -> position), the films they said they have seen without stars
+    (``Member.seen``) and those they said they have not (``Member.unseen``, which the room's
+    model reads as evidence: ``engine.group.predict.fold_member``). Members who answered nothing
+    are kept (the engine counts them as average taste); films not in ``index`` are dropped."""
     names = [m.name for m in store.members(room_code)]
     answers = store.room_answers(room_code)
-    rated = answers.loc[answers["rating"].notna()]
     seen_by = store.tonight.room_seen(room_code)
     members = []
     for name in names:
-        mine = rated.loc[rated["member"] == name]
-        items = index.get_indexer(mine["movie_id"].to_numpy(np.int64)).astype(np.int64)
-        values = mine["rating"].to_numpy(np.float32)
+        mine = answers.loc[answers["member"] == name]
+        rated = mine.loc[mine["rating"].notna()]
+        items = _indices(index, rated["movie_id"])
         keep = items >= 0
-        seen_ids = np.fromiter(sorted(seen_by.get(name, ())), dtype=np.int64)
-        seen = index.get_indexer(seen_ids).astype(np.int64)
-        seen = np.setdiff1d(seen[seen >= 0], items[keep])  # a rated film counts by its stars
-        members.append(Member(name, items[keep], values[keep], seen))
+        items, values = items[keep], rated["rating"].to_numpy(np.float32)[keep]
+        seen = _indices(index, sorted(seen_by.get(name, ())))
+        seen = np.setdiff1d(seen[seen >= 0], items)  # a rated film counts by its stars
+        unseen = _indices(index, mine.loc[mine["rating"].isna(), "movie_id"])
+        unseen = np.setdiff1d(unseen[unseen >= 0], np.concatenate([items, seen]))
+        members.append(Member(name, items, values, seen, unseen))
     return names, members
+
+
+def _indices(index: pd.Index, movie_ids: Iterable[int]) -> np.ndarray:
+    """Positions of ``movie_ids`` in ``index`` (-1 where a film is not in it)."""
+    return index.get_indexer(np.fromiter(movie_ids, dtype=np.int64)).astype(np.int64)
 
 
 def excluded_items(

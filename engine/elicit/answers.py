@@ -29,25 +29,31 @@ class ElicitModel(Protocol):
 
 
 def checked_answers(
-    rated: Mapping[int, float], unseen: Iterable[int], n_items: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rated items, their stars, every answered item) validated, with clear errors."""
+    rated: Mapping[int, float],
+    unseen: Iterable[int],
+    n_items: int,
+    passed: Iterable[int] = (),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(rated items, their stars, every film shown, how many of those were answered) validated,
+    with clear errors. The films shown are the rated ones, then the "haven't seen it" ones, then
+    the ``passed`` ones (shown, never to be asked again, but no evidence either way)."""
     if not isinstance(rated, Mapping):
         raise ValueError("rated must map film index → stars")
     try:
         items = np.array([int(i) for i in rated], dtype=np.int64)
         values = np.array([float(v) for v in rated.values()], dtype=np.float64)
         skipped = np.array(sorted(int(i) for i in unseen), dtype=np.int64)
+        gone = np.array(sorted(int(i) for i in passed), dtype=np.int64)
     except (TypeError, ValueError):
         raise ValueError("film indices must be whole numbers and ratings numbers") from None
-    every = np.concatenate([items, skipped])
+    every = np.concatenate([items, skipped, gone])
     if len(every) and (every.min() < 0 or every.max() >= n_items):
         raise ValueError(f"answered film indices must be in 0..{n_items - 1}")
     if not np.isfinite(values).all():
         raise ValueError("a rating is not a number")
     if len(values) and (values.min() < MIN_RATING or values.max() > MAX_RATING):
         raise ValueError(f"ratings must be between {MIN_RATING} and {MAX_RATING} stars")
-    return items, values, every
+    return items, values, every, len(items) + len(skipped)
 
 
 def pick(key: np.ndarray, answered: np.ndarray, n: int, catalogue: Ratings) -> list[int]:
@@ -62,18 +68,20 @@ def pick(key: np.ndarray, answered: np.ndarray, n: int, catalogue: Ratings) -> l
 @dataclass(frozen=True)
 class Answers:
     """A member's answers as the strategies read them: ``items`` rated with ``values`` stars,
-    and ``answered``, the rated films then the "haven't seen it" ones (``checked_answers``)."""
+    and ``answered``, every film shown: the rated films, the "haven't seen it" ones, then any
+    passed over without an answer (``checked_answers``; ``n_answered`` of them answered)."""
 
     model: ElicitModel | None
     catalogue: Ratings
     items: np.ndarray
     values: np.ndarray
     answered: np.ndarray
+    n_answered: int | None = None  # None: every film in ``answered`` was answered
 
     @property
     def skipped(self) -> np.ndarray:
-        """The "haven't seen it" answers: ``answered`` past the rated films."""
-        return self.answered[len(self.items) :]
+        """The "haven't seen it" answers: ``answered`` past the rated films, before any passed."""
+        return self.answered[len(self.items) : self.n_answered]
 
     def vectors(self) -> np.ndarray | None:
         """The model's film vectors, None without a model or where it has none."""

@@ -25,19 +25,23 @@ def next_films(
     unseen: set[int] | frozenset[int] = frozenset(),
     n: int = 5,
     strategy: str = DEFAULT_ELICITATION,
+    passed: set[int] | frozenset[int] = frozenset(),
 ) -> list[int]:
-    """Item indices to ask about next: never in ``rated`` or ``unseen``; fewer than ``n`` only
-    when the catalogue has nothing else left."""
+    """Item indices to ask about next: never in ``rated``, ``unseen`` or ``passed`` (films shown
+    and passed over: not asked again, and no evidence either way); fewer than ``n`` only when
+    the catalogue has nothing else left."""
     if strategy not in STRATEGIES:
         raise ValueError(
             f"unknown elicitation strategy {strategy!r}; choose from {', '.join(STRATEGIES)}"
         )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a whole number ≥ 1 (got {n!r})")
-    items, values, answered = checked_answers(rated, unseen, catalogue.n_items)
+    items, values, answered, n_answered = checked_answers(rated, unseen, catalogue.n_items, passed)
     if model is not None and model.n_items != catalogue.n_items:
         raise ValueError("the model and the catalogue have different films; retrain the model")
-    return STRATEGIES[strategy](Answers(model, catalogue, items, values, answered), int(n))
+    return STRATEGIES[strategy](
+        Answers(model, catalogue, items, values, answered, n_answered), int(n)
+    )
 
 
 def elicitor(

@@ -4,12 +4,10 @@ far, and the strategies that weigh it against what an answer would teach.
 A card costs a tap whether the member rates it or taps "haven't seen it", so a strategy should
 ask films this member has probably seen. The hybrid already knows who watches what: its implicit
 part (ALS, Hu, Koren & Volinsky 2008) gives P(watch | member) as a softmax over the catalogue
-(``Hybrid.watch_probability``). Here that member is folded in from their answers so far, with
-each "haven't seen it" as a *weak negative*: ALS treats every unrated film as preference 0 with
-confidence 1; an unseen answer raises that film's confidence to ``1 + NEGATIVE_WEIGHT``, so the
-member's vector moves away from the audience of the films they said they had not seen::
-
-    x = (YᵀY + λI + Σ_rated (c−1) y yᵀ + Σ_unseen w⁻ y yᵀ)⁻¹ Σ_rated c y
+(``Hybrid.watch_probability``). Here that member is folded in from their answers so far the way
+the room folds them in (``AnswersFoldIn``, ``engine.models.answers_fold_in``: the trained
+members as the prior, "haven't seen it" as an answer at preference 0), so the member's vector
+moves away from the audience of the films they said they had not seen.
 
 P(watch) is a distribution of one viewing over the catalogue; a member who has watched ``m``
 films has seen film i with probability ``1 − (1 − p_i)^m`` (``seen_from_watch``; m = the median
@@ -23,15 +21,14 @@ number of films a training user rated). Strategies:
   popularity replaced by this member's expected audience for it, ``n_users · P(seen)``; with no
   answers yet it ranks like their Pop*Ent.
 
-Models without a P(watch) (no ``watch_probability``) use ``seen_probability`` (co-occurrence with
-the member's rated films, damped towards popularity); models without film vectors rank
+Models without a P(watch) (not a ``WatchModel``) use ``seen_probability`` (co-occurrence with the
+member's rated films, damped towards popularity); models without film vectors rank
 ``watch-uncertainty`` by P(seen) × 1.
 """
 
 from __future__ import annotations
 
-import weakref
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -39,12 +36,18 @@ import torch
 from engine.data.ratings import Ratings
 from engine.group.novelty import seen_probability
 from engine.group.strategies import top_k
-from engine.models.als_matrix import confidence_weights
+from engine.models.answers_fold_in import AnswersFoldIn, CardAnswers
 from engine.models.base import UserState
 
 RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
-NEGATIVE_WEIGHT = 1.0  # w⁻: extra confidence of a "haven't seen it" answer at preference 0
-_GRAMS: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+@runtime_checkable
+class WatchModel(AnswersFoldIn, Protocol):
+    """A model that folds a member in from card answers and says how likely they are to watch
+    each film next (the hybrid)."""
+
+    def watch_probability(self, state: UserState) -> torch.Tensor: ...
 
 
 def ridge_posterior(vectors: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,90 +70,14 @@ def seen_from_watch(p_watch: np.ndarray, films_watched: float) -> np.ndarray:
     return -np.expm1(films_watched * np.log1p(-np.minimum(p, 1.0 - 1e-12)))
 
 
-def als_vector(
-    factors: np.ndarray,
-    gram: np.ndarray,
-    items: np.ndarray,
-    weights: np.ndarray,
-    unseen: np.ndarray,
-    negative: float,
-) -> np.ndarray:
-    """ALS fold-in with weak negatives (module docstring): ``gram`` is YᵀY + λI, ``weights``
-    the rated films' c − 1; the unseen films add ``negative`` · y yᵀ at preference 0."""
-    rated, skipped = factors[items], factors[unseen]
-    a = gram + (rated.T * weights) @ rated + negative * skipped.T @ skipped
-    b = rated.T @ (np.asarray(weights, dtype=np.float64) + 1.0)
-    return np.linalg.solve(a, b)
-
-
-def _is_als_hybrid(model: object) -> bool:
-    implicit = getattr(model, "implicit", None)
-    return getattr(implicit, "name", None) == "als" and hasattr(model, "temperature")
-
-
-def _implicit_vector(
-    model: Any, items: np.ndarray, values: np.ndarray, unseen: np.ndarray, negative: float
-) -> np.ndarray:
-    implicit = model.implicit
-    factors = np.asarray(implicit.item_vectors(), dtype=np.float64)
-    gram = _GRAMS.get(implicit)
-    if gram is None or gram.shape[0] != factors.shape[1]:
-        gram = factors.T @ factors + implicit.config.regularization * np.eye(factors.shape[1])
-        _GRAMS[implicit] = gram
-    cfg = implicit.config
-    weights = confidence_weights(np.asarray(values, np.float32), cfg.alpha, cfg.confidence)
-    return als_vector(factors, gram, items, weights, unseen, negative)
-
-
-def fold_in_answers(
-    model: Any,
-    items: np.ndarray,
-    values: np.ndarray,
-    unseen: np.ndarray,
-    negative: float = NEGATIVE_WEIGHT,
-) -> UserState:
-    """The member as the model sees them from their ratings and "haven't seen it" answers.
-
-    For a hybrid whose implicit part is ALS, the implicit part is folded in with the unseen
-    films as weak negatives (when the member has rated at least one film; with none, ALS's own
-    prior stands, as nothing points the member anywhere) and the explicit part from the ratings
-    alone; every other model folds in the ratings alone (``model.fold_in``)."""
-    items = np.asarray(items, dtype=np.int64)
-    values = np.asarray(values, dtype=np.float32)
-    unseen = np.asarray(unseen, dtype=np.int64)
-    state = model.fold_in(items, values)
-    if not _is_als_hybrid(model) or len(items) == 0 or len(unseen) == 0 or negative <= 0:
-        return state
-    vector = _implicit_vector(model, items, values, unseen, negative)
-    implicit = UserState(
-        items=items,
-        values=values,
-        vector=torch.as_tensor(vector, dtype=torch.float32, device=model.implicit.device),
-    )
-    return UserState(
-        items=state.items,
-        values=state.values,
-        vector=state.vector,
-        bias=state.bias,
-        extra={**state.extra, "implicit": implicit},
-    )
-
-
 def member_seen(
-    model: Any, catalogue: Ratings, items: np.ndarray, values: np.ndarray, unseen: np.ndarray
+    model: object, catalogue: Ratings, items: np.ndarray, values: np.ndarray, unseen: np.ndarray
 ) -> np.ndarray:
     """P(seen) per film for this member after their answers (module docstring)."""
-    if model is None or not hasattr(model, "watch_probability"):
+    if not isinstance(model, WatchModel):
         return seen_probability(catalogue, items)
-    if _is_als_hybrid(model) and len(items):  # the implicit half alone: no explicit fold-in
-        vector = _implicit_vector(model, items, values, unseen, NEGATIVE_WEIGHT)
-        scores = np.asarray(model.implicit.item_vectors(), dtype=np.float64) @ vector
-        logits = scores / float(model.temperature)
-        p_watch = np.exp(logits - logits.max())
-        p_watch /= p_watch.sum()
-    else:
-        state = fold_in_answers(model, items, values, unseen)
-        p_watch = model.watch_probability(state).detach().cpu().numpy().astype(np.float64)
+    state = model.fold_in_answers(CardAnswers(items, values, unseen=unseen))
+    p_watch = model.watch_probability(state).detach().cpu().numpy().astype(np.float64)
     return seen_from_watch(p_watch, films_watched(catalogue))
 
 
@@ -210,10 +137,8 @@ def watch_entropy_key(catalogue: Ratings, seen: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
-    "NEGATIVE_WEIGHT",
-    "als_vector",
+    "WatchModel",
     "films_watched",
-    "fold_in_answers",
     "member_seen",
     "ridge_posterior",
     "seen_from_watch",

@@ -12,20 +12,22 @@ from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 
 @dataclass(frozen=True)
 class Member:
-    """One person in the room: their star ratings (item indices and values), and the films they
-    said they have seen without giving stars (``seen``, item indices, none of them in ``items``).
+    """One person in the room: their star ratings (item indices and values), the films they
+    said they have seen without giving stars (``seen``), and the films they said they have not
+    seen (``unseen``); item indices, each film in at most one of the three.
 
-    A seen film is evidence of watching, not of liking: implicit models (and the hybrid's
-    implicit part) fold it in as watched, explicit models only ever see star ratings
-    (``engine.group.predict.fold_member``). Seen films stay candidates for the room: someone
-    may be happy to watch a film again. "Haven't seen it" answers are neither and are not
-    passed here.
+    A seen film is evidence of watching, not of liking, and "haven't seen it" evidence of not
+    watching: implicit models (and the hybrid's implicit part) use both where they can
+    (``engine.group.predict.fold_member``), explicit models only ever see star ratings. Seen and
+    unseen films stay candidates for the room: someone may be happy to watch a film again, or
+    for the first time.
     """
 
     name: str
     items: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     values: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
     seen: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    unseen: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 @dataclass(frozen=True)
@@ -76,35 +78,42 @@ def validate_members(members: Sequence[Member], n_items: int) -> list[Member]:
             )
         if len(np.unique(items)) != len(items):
             raise ValueError(f"{name} rated the same film twice")
-        seen_items = _seen_items(name, m.seen, items, n_items)
-        out.append(Member(name, items, values.astype(np.float32), seen_items))
+        seen_items = _answered_items(name, "seen", m.seen, items, n_items)
+        unseen_items = _answered_items(
+            name, "unseen", m.unseen, np.concatenate([items, seen_items]), n_items
+        )
+        out.append(Member(name, items, values.astype(np.float32), seen_items, unseen_items))
     return out
 
 
-def _seen_items(name: str, seen: object, rated: np.ndarray, n_items: int) -> np.ndarray:
-    """A member's seen-without-stars films as unique int64 item indices, none of them rated."""
+def _answered_items(
+    name: str, kind: str, films: object, earlier: np.ndarray, n_items: int
+) -> np.ndarray:
+    """A member's ``kind`` ("seen" or "unseen") films as unique int64 item indices, none of them
+    among the ``earlier`` answered ones (a film is rated, seen or unseen, never two)."""
+    what = f"{name}'s {kind} films"
     try:
-        raw = np.asarray(seen).reshape(-1)
+        raw = np.asarray(films).reshape(-1)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}'s seen films must be item indices (whole numbers)") from None
+        raise ValueError(f"{what} must be item indices (whole numbers)") from None
     if not len(raw):
         return np.empty(0, np.int64)
     whole = np.issubdtype(raw.dtype, np.integer) or (
         np.issubdtype(raw.dtype, np.floating) and np.all(raw == np.round(raw))
     )
     if not whole:
-        raise ValueError(f"{name}'s seen films must be item indices (whole numbers)")
+        raise ValueError(f"{what} must be item indices (whole numbers)")
     items = raw.astype(np.int64)
     if items.min() < 0 or items.max() >= n_items:
         bad = items[(items < 0) | (items >= n_items)][:3].tolist()
-        raise ValueError(f"{name} has seen films {bad} that are not in the catalogue of {n_items}")
+        raise ValueError(f"{what} {bad} are not in the catalogue of {n_items}")
     if len(np.unique(items)) != len(items):
-        raise ValueError(f"{name} lists the same seen film twice")
-    both = np.intersect1d(items, rated)
+        raise ValueError(f"{name} lists the same {kind} film twice")
+    both = np.intersect1d(items, earlier)
     if len(both):
         raise ValueError(
-            f"{name} rated films {both[:3].tolist()} and also lists them as seen without "
-            "stars; pass a rated film only once, with its stars"
+            f"{name} answered films {both[:3].tolist()} twice (rated, seen without stars or "
+            "unseen); pass each film once"
         )
     return items
 

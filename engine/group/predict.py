@@ -12,15 +12,15 @@ a model of what people watch can use (``fold_member``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import numpy as np
 import torch
-from numpy.typing import ArrayLike
 
 from engine.data.ratings import MAX_RATING, MIN_RATING, Ratings
 from engine.group.members import Member
 from engine.group.strategies import rank_points
+from engine.models.answers_fold_in import AnswersFoldIn, CardAnswers
 from engine.models.base import FoldIn, StarEstimator, UserState
 
 
@@ -33,17 +33,6 @@ class RoomModel(FoldIn, StarEstimator, Protocol):
     def n_items(self) -> int: ...
 
 
-@runtime_checkable
-class WatchedFoldIn(Protocol):
-    """A model made of a part that learns what people watch and a part that learns their stars
-    (the hybrid): it folds a person in with watched-only films going to the first part alone.
-    Checked with ``isinstance`` because a plain implicit or explicit model has no such split."""
-
-    def fold_in_watched(
-        self, items: ArrayLike, values: ArrayLike, watched: ArrayLike, watched_values: ArrayLike
-    ) -> UserState: ...
-
-
 def seen_weight(member: Member, catalogue: Ratings) -> float:
     """The value a seen-without-stars film is folded in with by an implicit model: the member's
     own mean rating (they watched it; whether they liked it is unknown, so it counts like an
@@ -52,20 +41,22 @@ def seen_weight(member: Member, catalogue: Ratings) -> float:
 
 
 def fold_member(model: RoomModel, member: Member, catalogue: Ratings) -> UserState:
-    """The member as ``model`` sees them, with their seen films where the model can use them.
+    """The member as ``model`` sees them, from every answer the model can use.
 
+    * a model that folds in card answers (``AnswersFoldIn``: ALS and the hybrid) gets them all:
+      stars, seen films (with ``seen_weight`` stand-in stars) and "haven't seen it"; the
+      hybrid gives all three to its implicit part and the stars alone to its explicit part;
     * explicit models take only star ratings: a film seen without stars says nothing about how
-      the member would rate others, so ``seen`` is left out;
-    * implicit models learn from what people watch: a seen film is folded in as watched, with
-      ``seen_weight`` where the model reads a value (e.g. ALS's confidence 1 + α·r);
-    * a model with both parts (``WatchedFoldIn``, the hybrid) gives seen films to its implicit
-      part only, and its expected stars stay those of the star ratings.
+      the member would rate others;
+    * other implicit models learn from what people watch: a seen film is folded in as
+      watched, with ``seen_weight`` where the model reads a value.
     """
+    weight = np.full(len(member.seen), seen_weight(member, catalogue), np.float32)
+    if isinstance(model, AnswersFoldIn):
+        answers = CardAnswers(member.items, member.values, member.seen, weight, member.unseen)
+        return model.fold_in_answers(answers)
     if not len(member.seen) or model.kind == "explicit":
         return model.fold_in(member.items, member.values)
-    weight = np.full(len(member.seen), seen_weight(member, catalogue), np.float32)
-    if isinstance(model, WatchedFoldIn):
-        return model.fold_in_watched(member.items, member.values, member.seen, weight)
     return model.fold_in(
         np.concatenate([member.items, member.seen]),
         np.concatenate([member.values.astype(np.float32), weight]),
@@ -73,9 +64,14 @@ def fold_member(model: RoomModel, member: Member, catalogue: Ratings) -> UserSta
 
 
 def informed(model: RoomModel, member: Member) -> bool:
-    """Whether the model learns anything about this member: star ratings, or seen films for a
-    model that reads watching. Members it learns nothing about get the prior."""
-    return bool(len(member.items)) or (bool(len(member.seen)) and model.kind != "explicit")
+    """Whether the model learns anything about this member: star ratings, seen films for a
+    model that reads watching, or "haven't seen it" for one that folds in card answers.
+    Members it learns nothing about get the prior."""
+    if len(member.items):
+        return True
+    if len(member.unseen) and isinstance(model, AnswersFoldIn):
+        return True
+    return bool(len(member.seen)) and model.kind != "explicit"
 
 
 def prior_scores(catalogue: Ratings) -> np.ndarray:

@@ -36,6 +36,12 @@ import torch
 from engine.data.ratings import Ratings
 from engine.models.als_matrix import Confidence, Side, confidence_weights, weight_matrix
 from engine.models.als_solvers import cg_update, exact_update, gram, solve_one
+from engine.models.answers_fold_in import (
+    DEFAULT_HISTORY,
+    CardAnswers,
+    PopulationPrior,
+    posterior_vector,
+)
 from engine.models.base import Capability, Recommender, UserState, to_tensor
 from engine.models.config import Config, param
 from engine.progress import Progress
@@ -105,6 +111,7 @@ class ImplicitALS(Recommender):
     config: ALSConfig
     resumable = True  # fit(..., checkpoint=...): its epochs depend only on the factors
     _shared: torch.Tensor | None = None  # YᵀY + λI, built on the first fold-in after a fit
+    _population: PopulationPrior | None = None  # the trained members, on the first card fold-in
 
     def _fit(self, train: Ratings, progress: Progress) -> None:
         cfg = self.config
@@ -127,7 +134,9 @@ class ImplicitALS(Recommender):
             if checkpoint is not None:
                 checkpoint.save(self, it + 1, train)
             progress(it + 1, cfg.epochs, f"ALS epoch {it + 1}/{cfg.epochs}")
-        self._shared = None
+        self._shared = self._population = None
+        counts = train.user_counts()  # a new member's history is weighed against this (m)
+        self.info["median_history"] = float(np.median(counts[counts > 0])) if counts.any() else 1.0
 
     def _init_factors(self, train: Ratings) -> None:
         """Seeded random factors, people's drawn first, then films' (one generator)."""
@@ -200,6 +209,31 @@ class ImplicitALS(Recommender):
         )
         return UserState(items=items, values=values, vector=vector)
 
+    def fold_in_answers(self, answers: CardAnswers) -> UserState:
+        """A new member from their card answers, the trained members as the prior
+        (``engine.models.answers_fold_in``): with no answers, the mean member."""
+        self._check_fitted()
+        if self._population is None:
+            self._population = PopulationPrior.of(
+                self._user_factors.cpu().numpy(),
+                self._item_vectors(),
+                float(self.info.get("median_history", DEFAULT_HISTORY)),
+            )
+        watched, stars = answers.check(self.n_items).watched
+        cfg = self.config
+        vector = posterior_vector(
+            self._population,
+            self._item_vectors(),
+            watched,
+            confidence_weights(stars, cfg.alpha, cfg.confidence) + 1.0,
+            answers.unseen,
+        )
+        return UserState(  # what ALS learned from: every film watched, with its value
+            items=watched,
+            values=stars,
+            vector=torch.as_tensor(vector, dtype=torch.float32, device=self.device),
+        )
+
     def _user_state(self, user: int) -> UserState:
         return UserState(
             items=np.empty(0, np.int64),
@@ -235,4 +269,4 @@ class ImplicitALS(Recommender):
         if x.shape[1] != k or y.shape[1] != k:
             raise ValueError(f"factor tensors have width {x.shape[1]}/{y.shape[1]}, expected {k}")
         self._user_factors, self._item_factors = x.to(self.device), y.to(self.device)
-        self._shared = None
+        self._shared = self._population = None

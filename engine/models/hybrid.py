@@ -53,13 +53,13 @@ from numpy.typing import ArrayLike
 from engine.data.ratings import Ratings
 from engine.data.splits import validation_split
 from engine.models import create, model_class
+from engine.models.answers_fold_in import AnswersFoldIn, CardAnswers
 from engine.models.base import (
     Capability,
     ExplicitRecommender,
     FitCheckpoint,
     Recommender,
     UserState,
-    as_index_arrays,
 )
 from engine.models.config import Config, param
 from engine.models.hybrid_calibration import (
@@ -235,28 +235,21 @@ class Hybrid(Recommender):
             self.explicit.fold_in(items, values),
         )
 
-    def fold_in_watched(
-        self, items: ArrayLike, values: ArrayLike, watched: ArrayLike, watched_values: ArrayLike
-    ) -> UserState:
-        """A new person from their star ratings plus films they watched without rating them.
-
-        Watched films are evidence for the implicit part only (what the person watches, folded
-        in with ``watched_values`` where that part reads a value); the explicit part, and so
-        ``expected_stars``, sees the star ratings alone. ``engine.group.predict.fold_member``
-        uses this for a room member's "seen it" answers.
-        """
+    def fold_in_answers(self, answers: CardAnswers) -> UserState:
+        """A new member from their card answers: rated, seen and "haven't seen it" films go to
+        the implicit part (which starts from the trained members where it can:
+        ``AnswersFoldIn``), the star ratings alone to the explicit part."""
         self._check_fitted()
-        items, values = as_index_arrays(items, values, self.n_items)
-        both_items = np.concatenate([items, np.asarray(watched, dtype=np.int64).reshape(-1)])
-        both_values = np.concatenate(
-            [values, np.asarray(watched_values, dtype=np.float32).reshape(-1)]
-        )
-        both_items, both_values = as_index_arrays(both_items, both_values, self.n_items)
+        answers.check(self.n_items)
+        if isinstance(self.implicit, AnswersFoldIn):
+            implicit = self.implicit.fold_in_answers(answers)
+        else:
+            implicit = self.implicit.fold_in(*answers.watched)
         return self._state(
-            items,
-            values,
-            self.implicit.fold_in(both_items, both_values),
-            self.explicit.fold_in(items, values),
+            answers.items,
+            answers.values,
+            implicit,
+            self.explicit.fold_in(answers.items, answers.values),
         )
 
     def _user_state(self, user: int) -> UserState:

@@ -20,7 +20,8 @@ def test_members_answers_and_every_exclusion_come_from_the_room(tmp_path):
     bob = store.add_member(hosted.code, "Bob")
     store.add_member(hosted.code, "Quiet")  # answered nothing: still in the group
     store.set_rating(ann.token, 10, 5.0)
-    store.set_rating(ann.token, 20, None)  # haven't seen it: neither a rating nor seen
+    store.set_rating(ann.token, 20, None)  # haven't seen it: evidence, neither rated nor seen
+    store.set_rating(bob.token, 40, None)  # then marked seen: seen wins
     store.set_rating(ann.token, 999, 4.0)  # not in this catalogue: dropped
     store.set_rating(bob.token, 30, 2.0)
     store.tonight.set_seen(bob.token, 40)
@@ -37,7 +38,8 @@ def test_members_answers_and_every_exclusion_come_from_the_room(tmp_path):
     assert room.names == ["Ann", "Bob", "Quiet"]
     ann_m, bob_m, quiet_m = room.members
     assert ann_m.items.tolist() == [0] and ann_m.values.tolist() == [5.0]
-    assert ann_m.seen.tolist() == []
+    assert ann_m.seen.tolist() == [] and ann_m.unseen.tolist() == [1]
+    assert bob_m.unseen.tolist() == []
     assert bob_m.items.tolist() == [2] and bob_m.seen.tolist() == [3, 7]  # "seen it, skip": seen
     assert len(quiet_m.items) == 0
     # watched (50), rejected by the closed vote (60, 70), skipped (80)

@@ -1,5 +1,5 @@
-"""Strategies that ask what a member can answer: hand-computed examples of every formula, and the
-weak-negative fold-in checked against its closed form on a fitted hybrid."""
+"""Strategies that ask what a member can answer: hand-computed examples of every formula, and a
+fitted hybrid's P(seen) moved by the member's answers ("haven't seen it" included)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from engine.data.synthetic import catalogue as synthetic_catalogue
 from engine.elicit import next_films, watch
 from engine.elicit.personal import taps_until_personal
 from engine.models import create
+from engine.models.answers_fold_in import CardAnswers
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -69,18 +70,6 @@ def test_watch_entropy_by_hand():
     assert next_films(None, cat, {}, set(), 3, "entropy") == [2, 0, 1]
 
 
-def test_als_vector_with_a_weak_negative_by_hand():
-    # 1-D factors 1, 2, 0.5; λ = 1 → YᵀY + λ = 6.25. Film 0 rated with c − 1 = 8, film 1 unseen
-    # with w⁻ = 1: x = (1 + 8)·1 / (6.25 + 8·1 + 1·4) = 9 / 18.25; without it 9 / 14.25
-    factors = np.array([[1.0], [2.0], [0.5]])
-    gram = np.array([[6.25]])
-    rated, weight = np.array([0]), np.array([8.0])
-    x = watch.als_vector(factors, gram, rated, weight, np.array([1]), 1.0)
-    assert x == pytest.approx([9 / 18.25])
-    x0 = watch.als_vector(factors, gram, rated, weight, np.array([], np.int64), 1.0)
-    assert x0 == pytest.approx([9 / 14.25])
-
-
 def clusters_watch(n_users=200, n_items=80, per_user=12, seed=0) -> Ratings:
     """Users of cluster c (user index mod 4) watch films of cluster c (film index mod 4) only."""
     rng = np.random.default_rng(seed)
@@ -107,31 +96,17 @@ def hybrid():
     return data, model
 
 
-def test_a_havent_seen_answer_shrinks_that_films_score_by_the_closed_form(hybrid):
+def test_a_havent_seen_answer_lowers_that_films_watch_chance_not_the_stars(hybrid):
     _, model = hybrid
     items, values = np.array([0, 4]), np.array([4.0, 5.0], np.float32)
-    skipped = np.array([8])
-    plain = model.fold_in(items, values)
-    neg = watch.fold_in_answers(model, items, values, skipped, negative=2.0)
-    y = model.implicit.item_vectors().astype(np.float64)
-    x = plain.extra["implicit"].vector.double().numpy()
-    # Sherman–Morrison: adding w·y yᵀ scales the film's score by 1 / (1 + w·yᵀA⁻¹y)
-    cfg = model.implicit.config
-    w_rated = cfg.alpha * values.astype(np.float64)
-    a = y.T @ y + cfg.regularization * np.eye(y.shape[1]) + (y[items].T * w_rated) @ y[items]
-    shrink = 1.0 / (1.0 + 2.0 * y[8] @ np.linalg.solve(a, y[8]))
-    new_score = float(y[8] @ neg.extra["implicit"].vector.double().numpy())
-    assert new_score == pytest.approx(float(y[8] @ x) * shrink, rel=1e-4)
+    plain = model.fold_in_answers(CardAnswers(items, values))
+    told = model.fold_in_answers(CardAnswers(items, values, unseen=np.array([8])))
+    ratio = (model.watch_probability(told) / model.watch_probability(plain)).numpy()
+    own, other = np.arange(0, 80, 4), np.arange(1, 80, 4)
+    # that film falls, and with it its cluster (one direction of the factors), against others
+    assert ratio[8] < 1.0 and ratio[own].max() < ratio[other].min()
     # the explicit part (the stars) sees the ratings alone
-    assert torch.equal(model.expected_stars(neg), model.expected_stars(plain))
-    # nothing rated: the prior stands; no negatives or weight 0: the plain fold-in
-    for state in (
-        watch.fold_in_answers(model, items[:0], values[:0], skipped),
-        watch.fold_in_answers(model, items, values, skipped, negative=0.0),
-    ):
-        assert torch.allclose(
-            model.score(state), model.score(model.fold_in(state.items, state.values))
-        )
+    assert torch.equal(model.expected_stars(told), model.expected_stars(plain))
 
 
 def test_member_seen_uses_the_models_watch_probability(hybrid):
@@ -170,10 +145,10 @@ def test_taps_until_personal_by_hand():
         taps_until_personal(-1, 0)
 
 
-def test_member_seen_shortcut_matches_the_models_own_watch_probability(hybrid):
+def test_member_seen_is_the_models_own_watch_probability_after_the_answers(hybrid):
     data, model = hybrid
     items, values, skipped = np.array([0, 4]), np.array([4.0, 3.0]), np.array([1, 8])
-    state = watch.fold_in_answers(model, items, values, skipped)
+    state = model.fold_in_answers(CardAnswers(items, values, unseen=skipped))
     expected = watch.seen_from_watch(
         model.watch_probability(state).double().numpy(), watch.films_watched(data)
     )

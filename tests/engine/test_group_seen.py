@@ -96,7 +96,9 @@ def test_seen_weight_is_the_members_mean_or_the_catalogue_typical(tastes):
 @pytest.mark.parametrize(
     ("member", "message"),
     [
-        (Member("Ann", np.array([1]), np.array([4.0]), seen=np.array([1, 2])), "also lists"),
+        (Member("Ann", np.array([1]), np.array([4.0]), seen=np.array([1, 2])), "twice"),
+        (Member("Ann", seen=np.array([2]), unseen=np.array([2, 3])), "twice"),
+        (Member("Ann", unseen=np.array([999])), "not in the catalogue"),
         (Member("Ann", seen=np.array([2, 2])), "same seen film twice"),
         (Member("Ann", seen=np.array([999])), "not in the catalogue"),
         (Member("Ann", seen=np.array([0.5])), "whole numbers"),
