@@ -17,6 +17,7 @@ import numpy as np
 from engine import elicit
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit, split_f
+from engine.models.answers_fold_in import CardAnswers
 from engine.models.base import Recommender
 
 TEST_SEED = 6
@@ -33,7 +34,35 @@ ASKING = (
     "watch-entropy",
 )
 
-Tap = tuple[int, float | None]  # (film, stars or None for "haven't seen it")
+
+@dataclass(frozen=True)
+class Tap:
+    """One card the simulated member answered: ``stars`` for a film of their answerable half,
+    None for "haven't seen it"; ``withheld`` for a film of their **test half**. They have seen
+    that one and would rate it, so the tap counts as a rating, but its stars are what the
+    protocol scores: no model and no strategy ever sees them (the strategy is told only not to
+    ask it again). Calling it "haven't seen it" instead, as this protocol once did, told the
+    strategies a falsehood about exactly the films they were right to ask."""
+
+    film: int
+    stars: float | None
+    withheld: bool = False
+
+    @property
+    def rated(self) -> bool:
+        """Whether the member gave (or, withheld, would have given) this card stars."""
+        return self.stars is not None or self.withheld
+
+
+def answers_after(taps: Sequence[Tap]) -> CardAnswers:
+    """What a model may see of these taps: the stars given and the "haven't seen it" films;
+    withheld cards are left out."""
+    rated = [t for t in taps if t.stars is not None]
+    return CardAnswers(
+        items=np.array([t.film for t in rated], np.int64),
+        values=np.array([t.stars for t in rated], np.float32),
+        unseen=np.array([t.film for t in taps if t.stars is None and not t.withheld], np.int64),
+    )
 
 
 @dataclass(frozen=True)
@@ -83,21 +112,27 @@ def candidates(members: Sequence[Member]) -> tuple[list[np.ndarray], list[np.nda
 def tap_sequence(
     model: Recommender | None, train: Ratings, member: Member, strategy: str, taps: int
 ) -> list[Tap]:
-    """The member's answers to ``taps`` cards shown one at a time by ``strategy``."""
+    """The member's answers to ``taps`` cards shown one at a time by ``strategy``: stars from
+    the answerable half, withheld stars for the test half (``Tap``), else "haven't seen it"."""
     rated: dict[int, float] = {}
     unseen: set[int] = set()
+    withheld: set[int] = set()
+    tested = set(member.test_items.tolist())
     out: list[Tap] = []
     for _ in range(taps):
-        films = elicit.next_films(model, train, rated, unseen, 1, strategy)
+        films = elicit.next_films(model, train, rated, unseen, 1, strategy, passed=withheld)
         if not films:
             break
         film = films[0]
         if film in member.answerable:
             rated[film] = member.answerable[film]
-            out.append((film, rated[film]))
+            out.append(Tap(film, rated[film]))
+        elif film in tested:
+            withheld.add(film)
+            out.append(Tap(film, None, withheld=True))
         else:
             unseen.add(film)
-            out.append((film, None))
+            out.append(Tap(film, None))
     return out
 
 
@@ -124,6 +159,7 @@ __all__ = [
     "TEST_SEED",
     "Member",
     "Tap",
+    "answers_after",
     "candidates",
     "fit_draws",
     "members_of",

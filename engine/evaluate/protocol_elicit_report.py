@@ -40,7 +40,7 @@ MEASURED = (  # the per-tap rows of a full run: the default, the new ones, and t
     "watch-uncertainty",
     "watch-entropy",
 )
-WITH_UNSEEN = ("adaptive", "watch-uncertainty")
+COMPARED = ("popularity", "adaptive")  # scored with every fold-in (``pt.FOLD_INS``)
 TAP_PLOT = Path("docs/elicitation-taps.png")
 
 
@@ -78,7 +78,7 @@ def measure(
                 seed,
                 strategies,
                 taps,
-                WITH_UNSEEN,
+                COMPARED,
                 limit=pt.QUICK_MEMBERS if quick else None,
                 echo=_echo,
             )
@@ -87,7 +87,9 @@ def measure(
     seconds = time.perf_counter() - start
     per_tap = pt.per_tap_table(out.draws)
     out.tables[f"Elicit per tap{label}: every member of {len(seeds)} split(s)"] = per_tap
-    out.tables[f"Does 'haven't seen it' in the fold-in help?{label}"] = pt.unseen_table(out.draws)
+    out.tables[f"Does the card fold-in help, and does 'haven't seen it'?{label}"] = (
+        pt.fold_in_table(out.draws)
+    )
     asking = {n: sum(d.seconds.get(n, 0.0) for d in out.draws) for n in strategies}
     members = sum(d.members for d in out.draws)
     out.notes.append(
@@ -143,10 +145,11 @@ def goal_notes(per_tap: pd.DataFrame, draws: Sequence[pt.DrawResult], label: str
         + ("not met at " + ", ".join(map(str, worse)) + " taps." if worse else "met.")
     )
     rate = float(np.mean(rows["ratings per tap"].to_numpy(dtype=np.float64)))
-    seen = float(np.mean(rows["seen per tap"].to_numpy(dtype=np.float64)))
+    seen = float(np.mean(rows["stars seen per tap"].to_numpy(dtype=np.float64)))
     notes.append(
         f"Goal{label}: ratings per tap ≥ 0.5 for {default}: {'met' if rate >= 0.5 else 'not met'} "
-        f"({rate:.2f} over the tap counts; seen per tap {seen:.2f})."
+        f"({rate:.2f} over the tap counts, withheld stars included; stars the model saw per "
+        f"tap {seen:.2f})."
     )
     return notes
 
@@ -178,7 +181,11 @@ def curve_with_intervals(draws: Sequence[pt.DrawResult], name: str) -> pd.DataFr
 
 def curves(draws: Sequence[pt.DrawResult], dataset: str) -> pd.DataFrame:
     """Every measured row's NDCG@10 curve with intervals, labelled with ``dataset``."""
-    names = [n for n in dict.fromkeys(k[0] for k in draws[0].figures) if pt.UNSEEN not in n]
+    names = [
+        n
+        for n in dict.fromkeys(k[0] for k in draws[0].figures)
+        if not any(way and n.endswith(way) for way in pt.FOLD_INS)
+    ]
     frames = [
         curve_with_intervals(draws, name).assign(dataset=dataset, elicitation=name)
         for name in names

@@ -4,19 +4,21 @@ taps included.
 A member's time is taps, not ratings. The simulated member of ``elicit_setup`` (protocol F's
 new users, a fixed seeded test half per member, the other half what they can answer) sees one
 card at a time from the strategy (``engine.elicit.next_films(..., n=1)``): a film in their
-answerable half gets its stars, any other film "haven't seen it", which is recorded and passed
-to the strategy like the app does. After T ∈ ``TAPS`` taps the member is folded in from the
-ratings obtained (and, in the "+ unseen" rows, the "haven't seen it" answers about films they
-never rated as weak negatives: ``engine.elicit.watch.fold_in_answers``) and scored on the test half: NDCG@10 and Recall@10
-among every film outside the answerable half (relevant = test films rated ≥ 4), against the
-non-personalised list (most-rated films first), paired per member with a bootstrap 95 %
-interval. Every member of the fold-in split takes part, over ``DRAWS`` seeded splits (a model
-fitted per split); members are pooled for the intervals, and the ratio to the baseline is also
-given per draw (median over draws).
+answerable half gets its stars, a film of their test half is rated with its stars **withheld**
+(the tap counts as a rating; no model or strategy sees the stars, ``elicit_setup.Tap``), any
+other film "haven't seen it", which is recorded and passed to the strategy like the app does.
+After T ∈ ``TAPS`` taps the member is folded in the app's way (``FOLD_INS``: the card fold-in,
+``engine.models.answers_fold_in``, "haven't seen it" included; the comparison rows fold in
+without those answers, or with the model's own ``fold_in`` of the stars alone) and scored on
+the test half: NDCG@10 and Recall@10 among every film outside the answerable half (relevant =
+test films rated ≥ 4), against the non-personalised list (most-rated films first), paired per
+member with a bootstrap 95 % interval. Every member of the fold-in split takes part, over
+``DRAWS`` seeded splits (a model fitted per split); members are pooled for the intervals, and
+the ratio to the baseline is also given per draw (median over draws).
 
-"seen per tap" counts the films the member had rated at all (either half): the test half answers
-"haven't seen it" by construction, so the ratings per tap of even a perfect asker is about half
-its seen per tap here.
+"ratings per tap" counts the cards the member gave stars, withheld ones included (what the app
+would have collected); "stars seen per tap" only those the model saw. The withheld stars make
+every NDCG here a lower bound of what the app's member would get after the same taps.
 """
 
 from __future__ import annotations
@@ -31,24 +33,32 @@ import torch
 
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit
-from engine.elicit.watch import fold_in_answers
 from engine.evaluate.elicit_setup import (
     ASKING,
     BASELINE,
     Member,
     Tap,
+    answers_after,
     candidates,
     members_of,
     tap_sequence,
 )
 from engine.evaluate.group_metrics import bootstrap_interval
 from engine.metrics import topn_metrics
-from engine.models.base import Recommender
+from engine.models.answers_fold_in import AnswersFoldIn, CardAnswers
+from engine.models.base import Recommender, UserState
 
 TAPS = (1, 3, 5, 10, 20, 30)
 TAP_STRATEGIES = ASKING
 DRAWS = (1, 2, 3)  # protocol F's split seeds (1 = protocol F's own)
-UNSEEN = " + unseen"  # suffix of the rows whose fold-in uses "haven't seen it" answers
+CARDS = ""  # the app's fold-in: every card answer, "haven't seen it" included
+NO_UNSEEN = " − unseen"  # the card fold-in without the "haven't seen it" answers
+RATINGS_ONLY = " · own fold-in"  # the model's own fold_in of the stars alone (the old protocol)
+FOLD_INS = (CARDS, NO_UNSEEN, RATINGS_ONLY)  # row-name suffixes
+WAY_LABELS = {
+    NO_UNSEEN: "card fold-in without 'haven't seen it'",
+    RATINGS_ONLY: "the model's own fold-in of the stars",
+}
 QUICK_TAPS = (1, 3, 10)
 QUICK_MEMBERS = 10
 
@@ -64,14 +74,16 @@ class DrawResult:
     seconds: dict[str, float]
 
 
-def _state(model: Recommender, taps: Sequence[Tap], negatives: bool, tested: set[int]):
-    """The member folded in after ``taps``; with ``negatives``, the "haven't seen it" answers
-    about films they never rated count as weak negatives. A test film answers "haven't seen it"
-    only because the protocol hides it, so it is not passed as evidence against itself."""
-    items = np.array([i for i, v in taps if v is not None], np.int64)
-    values = np.array([v for _, v in taps if v is not None], np.float32)
-    skipped = [i for i, v in taps if v is None and i not in tested] if negatives else []
-    return fold_in_answers(model, items, values, np.array(skipped, np.int64))
+def fold_in(model: Recommender, taps: Sequence[Tap], way: str) -> UserState:
+    """The member after ``taps`` as one of the ``FOLD_INS`` reads them: the app's card fold-in
+    (``AnswersFoldIn`` where the model has one, "haven't seen it" included), the same without
+    the "haven't seen it" answers, or the model's own ``fold_in`` of the ratings alone."""
+    answers = answers_after(taps)
+    if way == RATINGS_ONLY or not isinstance(model, AnswersFoldIn):
+        return model.fold_in(answers.items, answers.values)
+    if way == NO_UNSEEN:
+        answers = CardAnswers(answers.items, answers.values)
+    return model.fold_in_answers(answers)
 
 
 def score_taps(
@@ -79,27 +91,17 @@ def score_taps(
     members: list[Member],
     sequences: list[list[Tap]],
     taps: int,
-    negatives: bool,
+    way: str = CARDS,
 ) -> dict[str, np.ndarray]:
-    """Per member after their first ``taps`` cards: NDCG@10, Recall@10, ratings obtained and
-    films seen (rated in either half)."""
-    tested = [set(m.test_items.tolist()) for m in members]
-    rows = [
-        model.score(_state(model, seq[:taps], negatives, t))
-        for seq, t in zip(sequences, tested, strict=True)
-    ]
+    """Per member after their first ``taps`` cards: NDCG@10, Recall@10, ratings (cards given
+    stars, withheld included) and the stars the model saw."""
+    rows = [model.score(fold_in(model, seq[:taps], way)) for seq in sequences]
     out = topn_metrics(
         torch.stack([torch.as_tensor(r).float() for r in rows]), *candidates(members), k=10
     )
-    ratings = np.array([sum(v is not None for _, v in seq[:taps]) for seq in sequences], float)
-    seen = np.array(
-        [
-            sum(v is not None or i in t for i, v in seq[:taps])
-            for t, seq in zip(tested, sequences, strict=True)
-        ],
-        float,
-    )
-    return {"ndcg": out["ndcg"], "recall": out["recall"], "ratings": ratings, "seen": seen}
+    ratings = np.array([sum(t.rated for t in seq[:taps]) for seq in sequences], float)
+    stars = np.array([sum(t.stars is not None for t in seq[:taps]) for seq in sequences], float)
+    return {"ndcg": out["ndcg"], "recall": out["recall"], "ratings": ratings, "stars": stars}
 
 
 def baseline_figures(train: Ratings, members: list[Member]) -> dict[str, np.ndarray]:
@@ -107,7 +109,7 @@ def baseline_figures(train: Ratings, members: list[Member]) -> dict[str, np.ndar
     popular = torch.as_tensor(np.asarray(train.stats.counts, dtype=np.float32))
     out = topn_metrics(popular.expand(len(members), -1).clone(), *candidates(members), k=10)
     zeros = np.zeros(len(members))
-    return {"ndcg": out["ndcg"], "recall": out["recall"], "ratings": zeros, "seen": zeros}
+    return {"ndcg": out["ndcg"], "recall": out["recall"], "ratings": zeros, "stars": zeros}
 
 
 def run_draw(
@@ -116,12 +118,13 @@ def run_draw(
     seed: int,
     strategies: Sequence[str] = TAP_STRATEGIES,
     taps: Sequence[int] = TAPS,
-    negatives_for: Sequence[str] = (),
+    compare_for: Sequence[str] = (),
     limit: int | None = None,
     echo: Callable[[str], None] = lambda _text: None,
 ) -> DrawResult:
-    """Every strategy on every member of one split (the first ``limit`` members if given);
-    ``negatives_for`` strategies are also scored with "haven't seen it" in the fold-in."""
+    """Every strategy on every member of one split (the first ``limit`` members if given),
+    scored with the app's card fold-in; ``compare_for`` strategies also with the other
+    ``FOLD_INS``."""
     members = members_of(split)[:limit]
     figures: dict[tuple[str, int], dict[str, np.ndarray]] = {}
     seconds: dict[str, float] = {}
@@ -134,9 +137,8 @@ def run_draw(
         seconds[name] = time.perf_counter() - start
         echo(f"split {seed}: {name} asked {len(members)} members in {seconds[name]:.0f} s")
         for t in taps:
-            figures[(name, t)] = score_taps(model, members, sequences, t, negatives=False)
-            if name in negatives_for:
-                figures[(name + UNSEEN, t)] = score_taps(model, members, sequences, t, True)
+            for way in FOLD_INS if name in compare_for else (CARDS,):
+                figures[(name + way, t)] = score_taps(model, members, sequences, t, way)
     return DrawResult(seed, len(members), figures, seconds)
 
 
@@ -165,7 +167,7 @@ def per_tap_table(draws: list[DrawResult]) -> pd.DataFrame:
             ratings = _pooled(draws, key, "ratings")
             row["ratings"] = float(ratings.mean())
             row["ratings per tap"] = float(ratings.mean() / t)
-            row["seen per tap"] = float(_pooled(draws, key, "seen").mean() / t)
+            row["stars seen per tap"] = float(_pooled(draws, key, "stars").mean() / t)
             for fig, label in (("ndcg", "NDCG@10"), ("recall", "Recall@10")):
                 mine, ref = _pooled(draws, key, fig), _pooled(draws, base, fig)
                 row[label] = float(np.nanmean(mine))
@@ -181,42 +183,48 @@ def per_tap_table(draws: list[DrawResult]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
-def unseen_table(draws: list[DrawResult]) -> pd.DataFrame:
-    """Does "haven't seen it" in the fold-in help? Per strategy scored both ways and T: NDCG@10
-    with it minus without, paired per member, with a bootstrap interval."""
+def fold_in_table(draws: list[DrawResult]) -> pd.DataFrame:
+    """Does the card fold-in help, and does "haven't seen it"? Per compared strategy and T: the
+    app's card fold-in minus each other way (``FOLD_INS``), NDCG@10 and Recall@10 paired per
+    member, with a bootstrap interval."""
     rows = []
     for name, t in draws[0].figures:
-        if not name.endswith(UNSEEN):
-            continue
-        plain = name[: -len(UNSEEN)]
-        for fig, label in (("ndcg", "NDCG@10"), ("recall", "Recall@10")):
-            mine, ref = _pooled(draws, (name, t), fig), _pooled(draws, (plain, t), fig)
-            delta, lo, hi = paired(mine, ref)
-            verdict = "helps" if lo > 0 else ("hurts" if hi < 0 else "—")
-            rows.append(
-                {
-                    "elicitation": plain,
-                    "taps": t,
-                    "figure": label,
-                    "without": float(np.nanmean(ref)),
-                    "with unseen": float(np.nanmean(mine)),
-                    "Δ [95% CI]": f"{delta:+.4f} [{lo:+.4f}, {hi:+.4f}]",
-                    "verdict": verdict,
-                }
-            )
+        for way in FOLD_INS[1:]:
+            if not name.endswith(way):
+                continue
+            plain = name[: -len(way)]
+            for fig, label in (("ndcg", "NDCG@10"), ("recall", "Recall@10")):
+                mine, ref = _pooled(draws, (plain, t), fig), _pooled(draws, (name, t), fig)
+                delta, lo, hi = paired(mine, ref)
+                rows.append(
+                    {
+                        "elicitation": plain,
+                        "taps": t,
+                        "figure": label,
+                        "against": WAY_LABELS[way],
+                        "that way": float(np.nanmean(ref)),
+                        "card fold-in": float(np.nanmean(mine)),
+                        "Δ [95% CI]": f"{delta:+.4f} [{lo:+.4f}, {hi:+.4f}]",
+                        "verdict": "helps" if lo > 0 else ("hurts" if hi < 0 else "—"),
+                    }
+                )
     return pd.DataFrame.from_records(rows)
 
 
 __all__ = [
     "BASELINE",
+    "CARDS",
     "DRAWS",
+    "FOLD_INS",
+    "NO_UNSEEN",
+    "RATINGS_ONLY",
     "TAPS",
     "TAP_STRATEGIES",
     "DrawResult",
     "baseline_figures",
+    "fold_in_table",
     "paired",
     "per_tap_table",
     "run_draw",
     "score_taps",
-    "unseen_table",
 ]

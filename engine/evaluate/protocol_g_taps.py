@@ -5,13 +5,15 @@ to be.
 
 Members, groups and evaluation films are protocol G's (``group_setup``: protocol F's new users,
 seeded reveal / profile / evaluation parts, random / similar / divergent groups of 2–8). What a
-member can answer is their non-evaluation part (revealed + profile); a card outside it answers
-"haven't seen it". Three conditions score the *same* groups on the *same* candidates (every
+member can answer is their non-evaluation part (revealed + profile); a card for one of their
+evaluation films is rated with its stars withheld (``elicit_setup.Tap``), and any other card
+answers "haven't seen it", which the member's fold-in uses like the app does. Three conditions score the *same* groups on the *same* candidates (every
 film outside the members' non-evaluation parts), so each is paired with the others group by
 group:
 
-- **after T taps** (T ∈ ``TAPS_G``): each member folded in from the ratings their T cards got
-  (``elicit_setup.tap_sequence`` with ``engine.elicit.DEFAULT_ELICITATION``);
+- **after T taps** (T ∈ ``TAPS_G``): each member folded in from what their T cards got
+  (``elicit_setup.tap_sequence`` with ``engine.elicit.DEFAULT_ELICITATION``; "ratings per
+  member" counts withheld stars too);
 - **full profile**: each member folded in from their whole non-evaluation part;
 - **non-personalised**: every member's row is the most-rated films first.
 
@@ -32,7 +34,7 @@ import pandas as pd
 from engine import elicit, group
 from engine.data.ratings import Ratings
 from engine.data.splits import FoldInSplit
-from engine.evaluate.elicit_setup import Member, fit_draws, tap_sequence
+from engine.evaluate.elicit_setup import Member, answers_after, fit_draws, tap_sequence
 from engine.evaluate.group_metrics import THRESHOLD, bootstrap_interval
 from engine.evaluate.group_setup import (
     KINDS,
@@ -44,6 +46,7 @@ from engine.evaluate.group_setup import (
     make_groups,
 )
 from engine.evaluate.protocol_g import GROUP_SEED, SIZES, evaluate_groups, named
+from engine.models.answers_fold_in import CardAnswers
 from engine.models.base import Recommender
 
 TAPS_G = (3, 5, 10, 20)
@@ -86,10 +89,9 @@ def known_parts(split: FoldInSplit, pool: Pool) -> Known:
     return Known(answerable, evaluation)
 
 
-def _members(name_items: list[tuple[list[int], list[float]]]) -> list[group.Member]:
+def _members(answers: Sequence[CardAnswers]) -> list[group.Member]:
     return [
-        group.Member(f"m{r}", np.array(items, np.int64), np.array(values, np.float32))
-        for r, (items, values) in enumerate(name_items)
+        group.Member(f"m{r}", a.items, a.values, unseen=a.unseen) for r, a in enumerate(answers)
     ]
 
 
@@ -103,19 +105,16 @@ def conditions(
         member = Member(r, answerable, known.evaluation[r], np.zeros(len(known.evaluation[r])))
         sequences.append(tap_sequence(model, train, member, elicit.DEFAULT_ELICITATION, max(taps)))
     for t in taps:
-        rated = [
-            ([i for i, v in seq[:t] if v is not None], [v for _, v in seq[:t] if v is not None])
-            for seq in sequences
-        ]
-        preds[f"{t} taps"] = group.member_predictions(model, train, _members(rated))
-    full = [(list(a), list(a.values())) for a in known.answerable]
+        answered = [answers_after(seq[:t]) for seq in sequences]
+        preds[f"{t} taps"] = group.member_predictions(model, train, _members(answered))
+    full = [
+        CardAnswers(np.fromiter(a, np.int64), np.fromiter(a.values(), np.float32))
+        for a in known.answerable
+    ]
     preds[FULL] = group.member_predictions(model, train, _members(full))
     counts = np.asarray(train.stats.counts, dtype=np.float64)
     preds[CROWD] = np.broadcast_to(counts, preds[FULL].shape).copy()
-    ratings = {
-        f"{t} taps": np.mean([sum(v is not None for _, v in s[:t]) for s in sequences])
-        for t in taps
-    }
+    ratings = {f"{t} taps": np.mean([sum(x.rated for x in s[:t]) for s in sequences]) for t in taps}
     preds["_ratings"] = np.array([ratings[f"{t} taps"] for t in taps])
     return preds
 
