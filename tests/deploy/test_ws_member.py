@@ -3,7 +3,8 @@ own links rate and vote over Streamlit's websocket, and the store must then hold
 answers and votes they gave. Wrong messages (a widget id, a fragment, the deck's state shape, the
 ballot's value) would leave the store short and the members counting errors.
 
-Also, without a server: the message cache's references and the deck's acknowledgement.
+Also, without a server: the message cache's references, the deck's acknowledgement, the Chromium
+member's labels and the capacity ramp's steps.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from app.widgets.vote import CHOICE_LABELS
 from engine.data import load_embedded
 from engine.train import load_or_train
 from tools.app_server import app_server
-from tools.deploy.samples import Samples
+from tools.deploy.browser_member import tap_label
+from tools.deploy.capacity import sizes
+from tools.deploy.samples import Samples, percentile_ms
 from tools.deploy.ws_member import DECK_COMPONENT, Deck, LightMember, PageSession
 
 MODEL = "baseline"  # trains in seconds; the client is about messages, not the model
@@ -121,3 +124,24 @@ def test_the_deck_acknowledges_only_its_own_page_load():
     assert deck.acked("mine") == 7
     assert deck.acked("an earlier page load") == 0
     assert Deck("id", "frag", {"ack": None}).acked("mine") == 0
+
+
+def test_chromium_members_tap_the_decks_own_labels():
+    assert [tap_label(s) for s in (1.0, 3.5, 4.0, None)] == [
+        "1 star",
+        "3.5 stars",
+        "4 stars",
+        "unseen",
+    ]
+
+
+def test_ramp_steps_and_percentiles():
+    assert sizes(0, 4, 12) == [4, 8, 12]
+    assert sizes(30, 10, 60) == [30, 40, 50, 60]
+    assert sizes(40, 0, 40) == [40]
+    assert percentile_ms([], 95) == 0.0
+    assert percentile_ms([0.1, 0.2, 0.3], 50) == 200.0
+    samples = Samples(tap=[0.1], errors=2, ready=3)
+    taken = samples.take()
+    assert (taken.tap, taken.errors, taken.ready) == ([0.1], 2, 3)
+    assert (samples.tap, samples.errors, samples.ready) == ([], 0, 3)
