@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
@@ -178,8 +179,11 @@ def _step(size: int, browsers: int, light: Samples, real: Samples) -> Step:
     )
 
 
-async def ramp(stack: Stack, args: argparse.Namespace) -> list[Step]:
-    """Add members step by step and measure each step; stops as the module says."""
+async def ramp(
+    stack: Stack, args: argparse.Namespace, record: Callable[[list[Step]], None]
+) -> list[Step]:
+    """Add members step by step and measure each step; stops as the module says. ``record``
+    gets the steps so far after each one (a run cut short keeps what it measured)."""
     plan = sizes(args.start, args.step, args.max_members)
     links = _links(stack, plan[-1])
     light, real = Samples(), Samples()
@@ -209,7 +213,9 @@ async def ramp(stack: Stack, args: argparse.Namespace) -> list[Step]:
             real.take()
             replicas = CpuMeter(replica_pids).start()
             own = CpuMeter([os.getpid()], children=False).start()
-            kids = CpuMeter([c.pid for c in psutil.Process().children()]).start()
+            deployment = {c.pid for c in stack.children()}
+            kids = [c.pid for c in psutil.Process().children() if c.pid not in deployment]
+            browsers = CpuMeter(kids).start()  # Playwright's driver, Chromium under it
             peak, until = 0, time.monotonic() + args.step_s
             while time.monotonic() < until:
                 if stack.cluster is not None:
@@ -219,8 +225,9 @@ async def ramp(stack: Stack, args: argparse.Namespace) -> list[Step]:
             step.db_connections_peak = peak
             step.replica_cpu_pct = replicas.stop()
             step.client_cpu_pct = own.stop()
-            step.browser_cpu_pct = kids.stop()
+            step.browser_cpu_pct = browsers.stop()
             steps.append(step)
+            record(steps)
             print(json.dumps(asdict(step)), flush=True)
             if step.tap_p95_ms > args.limit_ms or time.monotonic() - started > args.budget_s:
                 break
@@ -276,6 +283,26 @@ def main(argv: list[str] | None = None) -> int:
         worker=False,
     )
     load_before = os.getloadavg()
+    command = "python -m tools.deploy.capacity " + " ".join(argv or sys.argv[1:])
+
+    def record(steps: list[Step]) -> None:
+        report: dict[str, Any] = {
+            "command": command,
+            "replicas": args.replicas,
+            "pin": args.pin,
+            "client_cpus": args.client_cpus,
+            "browsers": args.browsers,
+            "model": args.model or "the app's default (hybrid)",
+            "cpus": os.cpu_count(),
+            "cpu_model": _cpu_model(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+            "steps": [asdict(s) for s in steps],
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+
     signal.signal(signal.SIGTERM, _interrupt)  # a timeout's SIGTERM still stops the stack
     stack = Stack(cfg)
     stack.start()
@@ -283,25 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.client_cpus:
             cpus = {int(c) for c in args.client_cpus.split(",")}
             psutil.Process().cpu_affinity(sorted(cpus))  # Chromium inherits it
-        steps = asyncio.run(ramp(stack, args))
+        steps = asyncio.run(ramp(stack, args, record))
     finally:
         stack.stop()
-    report: dict[str, Any] = {
-        "command": "python -m tools.deploy.capacity " + " ".join(argv or sys.argv[1:]),
-        "replicas": args.replicas,
-        "pin": args.pin,
-        "client_cpus": args.client_cpus,
-        "browsers": args.browsers,
-        "model": args.model or "the app's default (hybrid)",
-        "cpus": os.cpu_count(),
-        "cpu_model": _cpu_model(),
-        "python": platform.python_version(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "steps": [asdict(s) for s in steps],
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    record(steps)  # load_after: once the deployment has stopped
     print(f"wrote {args.out}")
     return 0
 
