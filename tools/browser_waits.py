@@ -56,7 +56,7 @@ DECK_ROOT_JS = """const deckRoot = () => [...document.querySelectorAll('*')]
 
 # In the page: tap a rating on the deck; resolve with {card: ms to the first frame showing the
 # next film, saved: ms until the server acknowledged every answer}.
-_TAP_JS = (
+TAP_JS = (
     "(label) => { "
     + DECK_ROOT_JS
     + """ return new Promise((resolve) => {
@@ -274,7 +274,7 @@ def _time_taps(
     """``taps`` rating taps per member, in turn: the next card shown, and the answer saved."""
     for i in range(taps):
         for page, device in members:
-            out = page.evaluate(_TAP_JS, TAP_LABELS[i % len(TAP_LABELS)])
+            out = page.evaluate(TAP_JS, TAP_LABELS[i % len(TAP_LABELS)])
             if out["card"] < 0 or out["saved"] < 0:
                 raise RuntimeError(f"a rating tap was not shown or not saved: {out}")
             waits["tap"].append(float(out["card"]))
