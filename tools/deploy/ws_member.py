@@ -40,7 +40,6 @@ import random
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,7 +123,13 @@ class PageSession:
     deck: Deck | None = None
     ballots: dict[str, str] = field(default_factory=dict)  # ballot widget id -> its fragment
     bars: bool = False
-    finished: Counter[str] = field(default_factory=Counter)  # fragment -> its runs finished
+    # Runs are numbered as they start (each begins with ``new_session``); ``covered`` maps a
+    # fragment to the number of the last finished run that ran it: a whole-page run runs every
+    # fragment, and Streamlit folds a fragment's rerun into a whole-page rerun queued beside it
+    # (``ScriptRequests``' coalescing), so the fragment's own run may never come.
+    runs_started: int = 0
+    covered: dict[str, int] = field(default_factory=dict)
+    whole_run_finished: int = 0
     problems: list[str] = field(default_factory=list)  # exceptions the page drew
     _ws: ClientConnection | None = None
     _reader: asyncio.Task[None] | None = None
@@ -134,7 +139,12 @@ class PageSession:
     _cache_runs: int = 0
     _max_cache_age: int = 2
     _run_fragments: tuple[str, ...] = ()
+    _run_number: int = 0
     _closed: str | None = None
+
+    def ran(self, fragment_id: str) -> int:
+        """The number of the last finished run that ran ``fragment_id`` (0: none yet)."""
+        return max(self.covered.get(fragment_id, 0), self.whole_run_finished)
 
     @property
     def closed(self) -> str | None:
@@ -284,6 +294,8 @@ class PageSession:
         if kind == "new_session":
             self._max_cache_age = msg.new_session.config.max_cached_message_age or 2
             self._run_fragments = tuple(msg.metadata.run.fragment_ids)
+            self.runs_started += 1
+            self._run_number = self.runs_started
             if not self._run_fragments:  # a whole run: the frontend drops every timer
                 self._stop_timers()
         elif kind == "navigation":
@@ -300,7 +312,10 @@ class PageSession:
         elif kind == "script_finished":
             if msg.script_finished in FINISHED_OK:
                 self._age_cache(self._run_fragments)
-                self.finished.update(self._run_fragments)
+                for fragment in self._run_fragments:
+                    self.covered[fragment] = self._run_number
+                if not self._run_fragments:
+                    self.whole_run_finished = self._run_number
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             self._element(msg.delta.new_element, msg.delta.fragment_id)
 
@@ -547,7 +562,7 @@ class LightMember:
         # The ballot's key ends the widget id: ``vote:<vote id>:<movieId>`` (app.session_keys).
         movie = int(element_id.rsplit(":", 1)[-1])
         session.set_strings(element_id, [answer])
-        before = session.finished[fragment_id]
+        before = session.runs_started  # only a run started after this request can save it
         await session.rerun(fragment_id)
         self.votes[movie] = answer
-        await session.wait(lambda: session.finished[fragment_id] > before, WAIT_S, "vote saved")
+        await session.wait(lambda: session.ran(fragment_id) > before, WAIT_S, "vote saved")
