@@ -212,8 +212,9 @@ def _split_answers(
 def next_films(token: str, n: int = 5, model_name: str | None = None) -> list[int]:
     """MovieLens ids the member should rate next, chosen by the elicitation engine with the
     room's model (``model_name`` overrides it). Rating never waits for training: while that
-    model is still being trained, the cards come from the model-free prior (known films people
-    disagree about, ``engine.elicit``'s "entropy"), and the model takes over once it is ready."""
+    model is still being trained, the default strategy asks without one (the films the member
+    most probably saw, from how often films are watched together with their answers so far),
+    and the model takes over once it is ready."""
     store = get_store()
     model = ready_model(model_name or room_model(store.member(token).room_code))
     cat = get_catalogue()

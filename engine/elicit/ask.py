@@ -15,7 +15,7 @@ from engine.data.ratings import Ratings
 from engine.elicit.answers import Answers, ElicitModel, checked_answers
 from engine.elicit.strategies import STRATEGIES
 
-DEFAULT_ELICITATION = "adaptive"
+DEFAULT_ELICITATION = "watch-uncertainty"
 
 
 def next_films(

@@ -1,16 +1,15 @@
 """How close a member is to picks of their own: what the Room page can say honestly ("2 more
 films and your picks are yours").
 
-Protocol Elicit measures, for the default strategy and the default model, from how many ratings a
-new member's picks beat the non-personalised list with a 95 % interval that excludes 0
-(``RATINGS_FOR_PERSONAL``), and how many of the cards that strategy shows a member has seen
-(``SEEN_PER_TAP``: films the simulated member had rated, over taps). A member's own rate is that
-measured rate updated by their own taps so far (a Beta prior worth ``PRIOR_TAPS`` taps), so
-someone who keeps tapping "haven't seen it" is told honestly that it will take longer.
-
-Both constants come from docs/BENCHMARKS.md, section Elicit: the per-answer table's first
-winning answer count for the default (``python -m engine bench``), and the per-tap table's seen
-per tap of the default at 10 taps (``python -m engine.evaluate.protocol_elicit_report``).
+Protocol Elicit per tap measures both, for the default strategy with the default model and the
+app's card fold-in (``python -m engine.evaluate.protocol_elicit_report``, docs/BENCHMARKS.md,
+"Elicit per tap and G after taps", embedded data, three draws): ``RATINGS_FOR_PERSONAL`` is the
+star ratings a member had, on average, at the first tap count whose NDCG@10 beats the
+non-personalised list with a 95 % interval above 0, rounded up (3 taps, 1.6 ratings: 2), and
+``SEEN_PER_TAP`` the default's ratings per tap at 10 taps (films the simulated member had rated,
+over cards shown). A member's own rate is that measured rate updated by their own taps so far
+(a Beta prior worth ``PRIOR_TAPS`` taps), so someone who keeps tapping "haven't seen it" is told
+honestly that it will take longer.
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-RATINGS_FOR_PERSONAL = 3
-SEEN_PER_TAP = 0.33
+RATINGS_FOR_PERSONAL = 2
+SEEN_PER_TAP = 0.49
 PRIOR_TAPS = 4.0
 
 

@@ -11,6 +11,7 @@ runs them alone on the embedded sample or on the MovieLens-like synthetic genera
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +41,8 @@ MEASURED = (  # the per-tap rows of a full run: the default, the new ones, and t
     "watch-uncertainty",
     "watch-entropy",
 )
-COMPARED = ("popularity", "adaptive")  # scored with every fold-in (``pt.FOLD_INS``)
+# scored with every fold-in (``pt.FOLD_INS``): the two anchors and the default
+COMPARED = tuple(dict.fromkeys(("popularity", "adaptive", elicit.DEFAULT_ELICITATION)))
 TAP_PLOT = Path("docs/elicitation-taps.png")
 
 
@@ -96,7 +98,7 @@ def measure(
         f"Per tap{label}: {members} members over split seeds {', '.join(map(str, seeds))}; "
         f"{seconds:.0f} s with the fits (seconds asking, all members: "
         + ", ".join(f"{n} {s:.0f}" for n, s in asking.items())
-        + "; measured on 2 shared cores under load)."
+        + f"; load average {os.getloadavg()[0]:.1f} at the end on {os.cpu_count()} cores)."
     )
     out.notes += goal_notes(per_tap, out.draws, label)
     if groups:

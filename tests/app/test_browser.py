@@ -280,7 +280,7 @@ class TestAnEveningOnAPhoneAndALaptop:
             rate_first_card(phone, stars)
         # how close the picks are, said as the engine computes it, on the deck's live counts
         close = taps_until_personal(rated=1, skipped=1)
-        sync_api.expect(head).to_contain_text(f"1 rated · {close.ratings_left} more films")
+        sync_api.expect(head).to_contain_text(f"1 rated · {close.ratings_left} more film")
         sync_api.expect(head).to_contain_text(f"about {close.taps_left} cards")
         for stars in ["3.5 stars", "4 stars"]:
             rate_first_card(phone, stars)

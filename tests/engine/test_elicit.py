@@ -128,6 +128,19 @@ def test_falls_back_without_item_vectors(catalogue):
     )
 
 
+def test_the_default_without_a_model_asks_the_films_most_probably_seen(catalogue):
+    """While the room's model trains, the default strategy asks by co-watching alone: with no
+    answers the most-rated films first, then the films watched with the member's own."""
+    assert elicit.DEFAULT_ELICITATION == "watch-uncertainty"
+    counts = catalogue.stats.counts
+    first = next_films(None, catalogue, {}, set(), 3)
+    assert sorted(counts[first], reverse=True) == sorted(counts, reverse=True)[:3]
+    rated = {first[0]: 4.0}
+    seen = elicit.seen_probability(catalogue, np.array([first[0]]))
+    seen[first[0]] = -np.inf
+    assert next_films(None, catalogue, rated, set(), 1)[0] == int(np.argmax(seen))
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
