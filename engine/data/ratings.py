@@ -206,6 +206,14 @@ class Ratings:
     def item_counts(self) -> np.ndarray:
         return np.bincount(self.items, minlength=self.n_items)
 
+    @cached_property
+    def median_history(self) -> float:
+        """The median number of films a user with any rating rated (1 with no ratings): how
+        much of a whole history a new member's answers are (the card fold-in, the watch-aware
+        elicitation strategies)."""
+        counts = self.user_counts()
+        return float(np.median(counts[counts > 0])) if counts.any() else 1.0
+
     def item_means(self) -> np.ndarray:
         """Mean rating per item (NaN where nobody rated it)."""
         sums = np.bincount(self.items, weights=self.values, minlength=self.n_items)

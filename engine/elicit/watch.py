@@ -78,13 +78,7 @@ def member_seen(
         return seen_probability(catalogue, items)
     state = model.fold_in_answers(CardAnswers(items, values, unseen=unseen))
     p_watch = model.watch_probability(state).detach().cpu().numpy().astype(np.float64)
-    return seen_from_watch(p_watch, films_watched(catalogue))
-
-
-def films_watched(catalogue: Ratings) -> float:
-    """m: the median number of films a training user rated."""
-    counts = catalogue.user_counts()
-    return float(np.median(counts[counts > 0])) if np.any(counts > 0) else 1.0
+    return seen_from_watch(p_watch, catalogue.median_history)
 
 
 def uncertainty_batch(
@@ -138,7 +132,6 @@ def watch_entropy_key(catalogue: Ratings, seen: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "WatchModel",
-    "films_watched",
     "member_seen",
     "ridge_posterior",
     "seen_from_watch",

@@ -135,8 +135,7 @@ class ImplicitALS(Recommender):
                 checkpoint.save(self, it + 1, train)
             progress(it + 1, cfg.epochs, f"ALS epoch {it + 1}/{cfg.epochs}")
         self._shared = self._population = None
-        counts = train.user_counts()  # a new member's history is weighed against this (m)
-        self.info["median_history"] = float(np.median(counts[counts > 0])) if counts.any() else 1.0
+        self.info["median_history"] = train.median_history  # m of the card fold-in
 
     def _init_factors(self, train: Ratings) -> None:
         """Seeded random factors, people's drawn first, then films' (one generator)."""

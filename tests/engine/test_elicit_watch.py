@@ -150,7 +150,7 @@ def test_member_seen_is_the_models_own_watch_probability_after_the_answers(hybri
     items, values, skipped = np.array([0, 4]), np.array([4.0, 3.0]), np.array([1, 8])
     state = model.fold_in_answers(CardAnswers(items, values, unseen=skipped))
     expected = watch.seen_from_watch(
-        model.watch_probability(state).double().numpy(), watch.films_watched(data)
+        model.watch_probability(state).double().numpy(), data.median_history
     )
     got = watch.member_seen(model, data, items, values, skipped)
     assert np.allclose(got, expected, atol=1e-6)
