@@ -37,7 +37,9 @@ from engine.data.ratings import Ratings
 from engine.models.als_matrix import Confidence, Side, confidence_weights, weight_matrix
 from engine.models.als_solvers import cg_update, exact_update, gram, solve_one
 from engine.models.answers_fold_in import (
+    ANSWER_WEIGHT,
     DEFAULT_HISTORY,
+    UNSEEN_WEIGHT,
     CardAnswers,
     PopulationPrior,
     posterior_vector,
@@ -208,9 +210,15 @@ class ImplicitALS(Recommender):
         )
         return UserState(items=items, values=values, vector=vector)
 
-    def fold_in_answers(self, answers: CardAnswers) -> UserState:
+    def fold_in_answers(
+        self,
+        answers: CardAnswers,
+        answer_weight: float = ANSWER_WEIGHT,
+        unseen_weight: float = UNSEEN_WEIGHT,
+    ) -> UserState:
         """A new member from their card answers, the trained members as the prior
-        (``engine.models.answers_fold_in``): with no answers, the mean member."""
+        (``engine.models.answers_fold_in``; the two weights are its ``s`` and ``w``, given
+        only by their tuning): with no answers, the mean member."""
         self._check_fitted()
         if self._population is None:
             self._population = PopulationPrior.of(
@@ -222,10 +230,11 @@ class ImplicitALS(Recommender):
         cfg = self.config
         vector = posterior_vector(
             self._population,
-            self._item_vectors(),
             watched,
             confidence_weights(stars, cfg.alpha, cfg.confidence) + 1.0,
             answers.unseen,
+            answer_weight,
+            unseen_weight,
         )
         return UserState(  # what ALS learned from: every film watched, with its value
             items=watched,

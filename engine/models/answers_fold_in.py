@@ -103,11 +103,13 @@ class AnswersFoldIn(Protocol):
 @dataclass(frozen=True)
 class PopulationPrior:
     """What a fitted ALS knows before a member answers anything: the trained members' vectors
-    as a Gaussian (``mean`` x̄, ``precision`` Σ⁻¹), the films' ``gram`` YᵀY, and ``history`` m,
-    the median number of films a training member rated."""
+    as a Gaussian (``mean`` x̄, ``precision`` Σ⁻¹), the film vectors Y (``films``, float64,
+    converted once rather than on every fold-in) and their ``gram`` YᵀY, and ``history`` m, the
+    median number of films a training member rated."""
 
     mean: np.ndarray
     precision: np.ndarray
+    films: np.ndarray
     gram: np.ndarray
     history: float
 
@@ -129,12 +131,11 @@ class PopulationPrior:
         scale = float(np.trace(cov)) / cov.shape[0] or 1.0
         cov = cov + ridge * scale * np.eye(cov.shape[0])
         y = np.asarray(film_vectors, dtype=np.float64)
-        return cls(x.mean(axis=0), np.linalg.inv(cov), y.T @ y, float(history))
+        return cls(x.mean(axis=0), np.linalg.inv(cov), y, y.T @ y, float(history))
 
 
 def posterior_vector(
     prior: PopulationPrior,
-    film_vectors: np.ndarray,
     watched: np.ndarray,
     confidence: np.ndarray,
     unseen: np.ndarray,
@@ -144,7 +145,7 @@ def posterior_vector(
     """The member's posterior mean (module docstring): ``watched`` films at p = 1 with
     ``confidence`` c each, ``unseen`` films at p = 0 with ``unseen_weight``, every other film
     at p = 0 with the share of the member's history we know."""
-    y = np.asarray(film_vectors, dtype=np.float64)
+    y = prior.films
     c = np.asarray(confidence, dtype=np.float64)
     known = min(1.0, len(watched) / prior.history)
     a = prior.precision + answer_weight * known * prior.gram

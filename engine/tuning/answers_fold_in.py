@@ -36,8 +36,7 @@ from engine.data.splits import split_f
 from engine.evaluate.elicit_setup import Member, answers_after, candidates, members_of, tap_sequence
 from engine.metrics import topn_metrics
 from engine.models import create
-from engine.models.als_matrix import confidence_weights
-from engine.models.answers_fold_in import CardAnswers, PopulationPrior, posterior_vector
+from engine.models.answers_fold_in import CardAnswers
 from engine.models.base import UserState
 
 TUNING_SEED = 7
@@ -79,20 +78,11 @@ def cases(model, split, members: list[Member]) -> list[Case]:
 
 def score_setting(model, members, found: list[Case], setting: tuple[float, float] | None):
     """NDCG@10 per case label for one (s, w) setting, or ALS's own fold-in for None."""
-    implicit = model.implicit
-    films = implicit.item_vectors().astype(np.float64)
-    prior = PopulationPrior.of(
-        implicit.state_tensors()["user_factors"].numpy(), films, implicit.info["median_history"]
-    )
-    cfg = implicit.config
     by_label: dict[str, list[torch.Tensor]] = {}
     for case in found:
         state = model.fold_in(case.answers.items, case.answers.values)
         if setting is not None:
-            watched, stars = case.answers.watched
-            c = confidence_weights(stars, cfg.alpha, cfg.confidence) + 1.0
-            x = posterior_vector(prior, films, watched, c, case.answers.unseen, *setting)
-            mine = UserState(watched, stars, torch.as_tensor(x, dtype=torch.float32))
+            mine = model.implicit.fold_in_answers(case.answers, *setting)
             state = UserState(
                 state.items,
                 state.values,

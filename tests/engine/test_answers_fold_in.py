@@ -20,26 +20,26 @@ from engine.models.answers_fold_in import (
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FILMS = np.array([[1.0], [2.0], [0.5]])  # 1-D film vectors: YᵀY = 1 + 4 + 0.25 = 5.25
-PRIOR = PopulationPrior(np.array([0.5]), np.array([[2.0]]), np.array([[5.25]]), history=4.0)
+PRIOR = PopulationPrior(np.array([0.5]), np.array([[2.0]]), FILMS, np.array([[5.25]]), history=4.0)
 
 
 def test_posterior_by_hand():
     # film 0 rated with c = 9, film 1 unseen (w = 1), history m = 4 → f = 1/4, s = 1:
     # a = 2 + (¼·5.25 + (9 − ¼)·1 + (1 − ¼)·4) = 15.0625, b = 2·0.5 + 9·1 = 10
     x = posterior_vector(
-        PRIOR, FILMS, np.array([0]), np.array([9.0]), np.array([1]), 1.0, unseen_weight=1.0
+        PRIOR, np.array([0]), np.array([9.0]), np.array([1]), 1.0, unseen_weight=1.0
     )
     assert x == pytest.approx([10 / 15.0625])
     # without the "haven't seen it": a = 2 + 1.3125 + 8.75 = 12.0625
-    x = posterior_vector(PRIOR, FILMS, np.array([0]), np.array([9.0]), np.array([], np.int64), 1.0)
+    x = posterior_vector(PRIOR, np.array([0]), np.array([9.0]), np.array([], np.int64), 1.0)
     assert x == pytest.approx([10 / 12.0625])
 
 
 def test_no_answers_is_the_mean_member_and_unseen_alone_moves_them_away():
     none = np.array([], np.int64)
-    assert posterior_vector(PRIOR, FILMS, none, np.array([]), none) == pytest.approx([0.5])
+    assert posterior_vector(PRIOR, none, np.array([]), none) == pytest.approx([0.5])
     # nothing watched (f = 0), film 1 unseen: a = 2 + 10·1·4 = 42, b = 1 → x = 1/42 < 0.5
-    x = posterior_vector(PRIOR, FILMS, none, np.array([]), np.array([1]), 10.0, 1.0)
+    x = posterior_vector(PRIOR, none, np.array([]), np.array([1]), 10.0, 1.0)
     assert x == pytest.approx([1 / 42])
 
 
@@ -48,7 +48,7 @@ def test_the_whole_history_known_is_alss_own_fold_in_as_the_evidence_dominates()
     films = rng.normal(size=(30, 3))
     prior = PopulationPrior.of(rng.normal(size=(50, 3)), films, history=4.0)
     watched, c = np.array([1, 5, 7, 9]), np.array([3.0, 9.0, 5.0, 7.0])  # n = m: f = 1
-    got = posterior_vector(prior, films, watched, c, np.array([], np.int64), answer_weight=1e7)
+    got = posterior_vector(prior, watched, c, np.array([], np.int64), answer_weight=1e7)
     y = films[watched]
     als = np.linalg.solve(films.T @ films + (y.T * (c - 1)) @ y, y.T @ c)  # λ → 0
     np.testing.assert_allclose(got, als, rtol=1e-4)
