@@ -36,18 +36,17 @@ import torch
 from engine.data.ratings import Ratings
 from engine.group.novelty import seen_probability
 from engine.group.strategies import top_k
-from engine.models.answers_fold_in import AnswersFoldIn, CardAnswers
-from engine.models.base import UserState
+from engine.models.answers_fold_in import CardAnswers
 
 RIDGE = 1.0  # prior precision of the fold-in, in units of the mean squared item-vector norm
 
 
 @runtime_checkable
-class WatchModel(AnswersFoldIn, Protocol):
-    """A model that folds a member in from card answers and says how likely they are to watch
-    each film next (the hybrid)."""
+class WatchModel(Protocol):
+    """A model that says how likely a new member is to watch each film next, from their card
+    answers (the hybrid: ``Hybrid.watch_probability_after``)."""
 
-    def watch_probability(self, state: UserState) -> torch.Tensor: ...
+    def watch_probability_after(self, answers: CardAnswers) -> torch.Tensor: ...
 
 
 def ridge_posterior(vectors: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,8 +75,8 @@ def member_seen(
     """P(seen) per film for this member after their answers (module docstring)."""
     if not isinstance(model, WatchModel):
         return seen_probability(catalogue, items)
-    state = model.fold_in_answers(CardAnswers(items, values, unseen=unseen))
-    p_watch = model.watch_probability(state).detach().cpu().numpy().astype(np.float64)
+    p_watch = model.watch_probability_after(CardAnswers(items, values, unseen=unseen))
+    p_watch = p_watch.detach().cpu().numpy().astype(np.float64)
     return seen_from_watch(p_watch, catalogue.median_history)
 
 

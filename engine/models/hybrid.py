@@ -239,18 +239,27 @@ class Hybrid(Recommender):
         """A new member from their card answers: rated, seen and "haven't seen it" films go to
         the implicit part (which starts from the trained members where it can:
         ``AnswersFoldIn``), the star ratings alone to the explicit part."""
-        self._check_fitted()
-        answers.check(self.n_items)
-        if isinstance(self.implicit, AnswersFoldIn):
-            implicit = self.implicit.fold_in_answers(answers)
-        else:
-            implicit = self.implicit.fold_in(*answers.watched)
         return self._state(
             answers.items,
             answers.values,
-            implicit,
+            self._implicit_answers(answers),
             self.explicit.fold_in(answers.items, answers.values),
         )
+
+    def watch_probability_after(self, answers: CardAnswers) -> torch.Tensor:
+        """``watch_probability`` of a new member from their card answers, folding in only the
+        implicit part it reads: elicitation asks this on every deck refill, and the explicit
+        part's fold-in (the stars) would be thrown away."""
+        return self._watch(self._implicit_answers(answers))
+
+    def _implicit_answers(self, answers: CardAnswers) -> UserState:
+        """The implicit part's state from card answers: every answer, from the trained members
+        where it can (``AnswersFoldIn``), else its own fold-in of the films watched."""
+        self._check_fitted()
+        answers.check(self.n_items)
+        if isinstance(self.implicit, AnswersFoldIn):
+            return self.implicit.fold_in_answers(answers)
+        return self.implicit.fold_in(*answers.watched)
 
     def _user_state(self, user: int) -> UserState:
         lo, hi = self._train.indptr[user], self._train.indptr[user + 1]
@@ -299,7 +308,10 @@ class Hybrid(Recommender):
     def watch_probability(self, state: UserState | int) -> torch.Tensor:
         """Calibrated P(watch | person) over the catalogue (sums to 1)."""
         state = self.user_state(int(state)) if not isinstance(state, UserState) else state
-        imp = self.implicit.score(state.extra["implicit"])[None]
+        return self._watch(state.extra["implicit"])
+
+    def _watch(self, implicit: UserState) -> torch.Tensor:
+        imp = self.implicit.score(implicit)[None]
         return log_softmax_rows(imp, self.temperature)[0].exp()
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
